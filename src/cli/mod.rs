@@ -1,0 +1,31 @@
+//! The `ecsplane` command line: one module per subcommand, each a thin shell over the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod crds;
+
+/// Run Amazon ECS task definitions, services, target groups and ALB listener rules on
+/// Kubernetes, with ECS semantics.
+#[derive(Parser, Debug)]
+#[command(name = "ecsplane", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the CustomResourceDefinitions of every ecsplane kind as YAML.
+    Crds(crds::Args),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand and returns the process exit code.
+    pub fn run(self) -> ExitCode {
+        match self.command {
+            Command::Crds(args) => crds::run(args),
+        }
+    }
+}
