@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Toleration;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::common::{any_json, CapacityProviderStrategyItem, CommonStatus, KeyValuePair, Tag};
+use super::common::{CapacityProviderStrategyItem, CommonStatus, KeyValuePair, Tag, any_json};
 
 /// An ECS cluster: a scope for services and tasks, with capacity providers mapped to nodes.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
@@ -24,11 +24,31 @@ use super::common::{any_json, CapacityProviderStrategyItem, CommonStatus, KeyVal
     derive = "PartialEq",
     derive = "Default",
     doc = "An ECS cluster (CreateCluster) whose capacity providers map onto node pools.",
-    printcolumn(name = "Services", type_ = "integer", json_path = ".status.activeServicesCount"),
-    printcolumn(name = "Running", type_ = "integer", json_path = ".status.runningTasksCount"),
-    printcolumn(name = "Pending", type_ = "integer", json_path = ".status.pendingTasksCount"),
-    printcolumn(name = "Instances", type_ = "integer", json_path = ".status.registeredContainerInstancesCount"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Services",
+        type_ = "integer",
+        json_path = ".status.activeServicesCount"
+    ),
+    printcolumn(
+        name = "Running",
+        type_ = "integer",
+        json_path = ".status.runningTasksCount"
+    ),
+    printcolumn(
+        name = "Pending",
+        type_ = "integer",
+        json_path = ".status.pendingTasksCount"
+    ),
+    printcolumn(
+        name = "Instances",
+        type_ = "integer",
+        json_path = ".status.registeredContainerInstancesCount"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(

@@ -5,7 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{any_json, CommonStatus, Tag};
+use super::common::{CommonStatus, Tag, any_json};
 
 /// A load balancer listener and its prioritized rules: lowest priority first, first match wins,
 /// default actions last.
@@ -27,7 +27,11 @@ use super::common::{any_json, CommonStatus, Tag};
     printcolumn(name = "Port", type_ = "integer", json_path = ".spec.port"),
     printcolumn(name = "Rules", type_ = "integer", json_path = ".status.ruleCount"),
     printcolumn(name = "Exact", type_ = "integer", json_path = ".status.exactRules"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!has(self.protocol) || self.protocol != 'HTTPS' || (has(self.certificates) && size(self.certificates) > 0)")
@@ -178,7 +182,20 @@ pub struct RuleCondition {
 }
 
 /// Condition fields of a listener rule.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConditionField {
     /// The Host header.

@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    any_json, CapacityProviderStrategyItem, CommonStatus, LaunchType, NetworkConfiguration,
-    PlacementConstraint, PlacementStrategy, PropagateTags, Tag,
+    CapacityProviderStrategyItem, CommonStatus, LaunchType, NetworkConfiguration,
+    PlacementConstraint, PlacementStrategy, PropagateTags, Tag, any_json,
 };
 
 /// A long-running ECS service: keeps `desiredCount` copies of a task definition running.
@@ -32,12 +32,32 @@ use super::common::{
         status_replicas_path = ".status.runningCount",
         label_selector_path = ".status.selector"
     ),
-    printcolumn(name = "Desired", type_ = "integer", json_path = ".status.desiredCount"),
-    printcolumn(name = "Running", type_ = "integer", json_path = ".status.runningCount"),
-    printcolumn(name = "Pending", type_ = "integer", json_path = ".status.pendingCount"),
-    printcolumn(name = "Task Definition", type_ = "string", json_path = ".status.taskDefinition"),
+    printcolumn(
+        name = "Desired",
+        type_ = "integer",
+        json_path = ".status.desiredCount"
+    ),
+    printcolumn(
+        name = "Running",
+        type_ = "integer",
+        json_path = ".status.runningCount"
+    ),
+    printcolumn(
+        name = "Pending",
+        type_ = "integer",
+        json_path = ".status.pendingCount"
+    ),
+    printcolumn(
+        name = "Task Definition",
+        type_ = "string",
+        json_path = ".status.taskDefinition"
+    ),
     printcolumn(name = "Rollout", type_ = "string", json_path = ".status.rolloutState"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
@@ -142,7 +162,11 @@ pub struct EcsServiceSpec {
     pub enable_execute_command: Option<bool>,
 
     /// ECS-managed tags on tasks.
-    #[serde(default, rename = "enableECSManagedTags", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "enableECSManagedTags",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub enable_ecs_managed_tags: Option<bool>,
 
     /// Copy tags from the task definition or the service to the tasks.

@@ -5,7 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{any_json, CommonStatus, Tag};
+use super::common::{CommonStatus, Tag, any_json};
 
 /// An ELB target group: where a load balancer sends traffic, and how it checks health.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
@@ -24,9 +24,21 @@ use super::common::{any_json, CommonStatus, Tag};
     doc = "An ELB target group (CreateTargetGroup) translated into a Service and readiness probe.",
     printcolumn(name = "Protocol", type_ = "string", json_path = ".spec.protocol"),
     printcolumn(name = "Port", type_ = "integer", json_path = ".spec.port"),
-    printcolumn(name = "Registered", type_ = "integer", json_path = ".status.registeredTargets"),
-    printcolumn(name = "Healthy", type_ = "integer", json_path = ".status.healthyTargets"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Registered",
+        type_ = "integer",
+        json_path = ".status.registeredTargets"
+    ),
+    printcolumn(
+        name = "Healthy",
+        type_ = "integer",
+        json_path = ".status.healthyTargets"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
@@ -42,7 +54,10 @@ pub struct TargetGroupSpec {
     /// Services and listener rules refer to it by this name or by an ARN ending in
     /// `targetgroup/NAME/ID`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 32), regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$"))]
+    #[schemars(
+        length(min = 1, max = 32),
+        regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
+    )]
     pub name: Option<String>,
     /// Protocol for traffic to the targets: `HTTP`, `HTTPS`, `TCP`, `TLS`, `UDP`, `TCP_UDP`,
     /// `GENEVE`, `QUIC` or `TCP_QUIC`.

@@ -4,8 +4,8 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    any_json, CapacityProviderStrategyItem, CommonStatus, KeyValuePair, LaunchType,
-    NetworkConfiguration, PlacementConstraint, PlacementStrategy, PropagateTags, Tag,
+    CapacityProviderStrategyItem, CommonStatus, KeyValuePair, LaunchType, NetworkConfiguration,
+    PlacementConstraint, PlacementStrategy, PropagateTags, Tag, any_json,
 };
 use super::task_definition::{EnvironmentFile, EphemeralStorage, ResourceRequirement};
 
@@ -25,12 +25,33 @@ use super::task_definition::{EnvironmentFile, EphemeralStorage, ResourceRequirem
     derive = "PartialEq",
     derive = "Default",
     doc = "A standalone ECS task (RunTask) translated into Pods that are not restarted.",
-    printcolumn(name = "Task Definition", type_ = "string", json_path = ".status.taskDefinition"),
-    printcolumn(name = "Last Status", type_ = "string", json_path = ".status.lastStatus"),
-    printcolumn(name = "Desired Status", type_ = "string", json_path = ".status.desiredStatus"),
+    printcolumn(
+        name = "Task Definition",
+        type_ = "string",
+        json_path = ".status.taskDefinition"
+    ),
+    printcolumn(
+        name = "Last Status",
+        type_ = "string",
+        json_path = ".status.lastStatus"
+    ),
+    printcolumn(
+        name = "Desired Status",
+        type_ = "string",
+        json_path = ".status.desiredStatus"
+    ),
     printcolumn(name = "Stop Code", type_ = "string", json_path = ".status.stopCode"),
-    printcolumn(name = "Stopped Reason", type_ = "string", json_path = ".status.stoppedReason", priority = 1),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Stopped Reason",
+        type_ = "string",
+        json_path = ".status.stoppedReason",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!has(self.launchType) || !has(self.capacityProviderStrategy) || size(self.capacityProviderStrategy) == 0")
@@ -83,7 +104,11 @@ pub struct EcsTaskSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_execute_command: Option<bool>,
     /// ECS-managed tags on the task.
-    #[serde(default, rename = "enableECSManagedTags", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "enableECSManagedTags",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub enable_ecs_managed_tags: Option<bool>,
     /// Copy the task definition's tags to the task.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{any_json, CommonStatus, KeyValuePair, Tag};
+use super::common::{CommonStatus, KeyValuePair, Tag, any_json};
 
 /// An ECS task definition: one or more containers that run together as a task (a Pod).
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
@@ -32,7 +32,11 @@ use super::common::{any_json, CommonStatus, KeyValuePair, Tag};
     printcolumn(name = "Revision", type_ = "integer", json_path = ".status.revision"),
     printcolumn(name = "Network", type_ = "string", json_path = ".spec.networkMode"),
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(

@@ -1,0 +1,164 @@
+//! References in the forms people already have (plain names and ARNs), and the deterministic
+//! names and labels of the Kubernetes objects ecsplane creates.
+
+use std::collections::BTreeMap;
+
+/// Label every generated object and pod carries: the ecsplane object it belongs to.
+pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// Value of [`LABEL_MANAGED_BY`].
+pub const MANAGED_BY: &str = "ecsplane";
+/// Label selecting a service's pods (value: the EcsService's `metadata.name`). Selectors never
+/// contain a revision, so they stay valid across task definition changes.
+pub const LABEL_SERVICE: &str = "ecsplane.io/service";
+/// Label selecting a standalone task's pods (value: the EcsTask's `metadata.name`).
+pub const LABEL_TASK: &str = "ecsplane.io/task";
+/// Label carrying the task definition family of a pod.
+pub const LABEL_FAMILY: &str = "ecsplane.io/family";
+/// Annotation carrying the task definition `family:revision` of a pod template.
+pub const ANNOTATION_TASK_DEFINITION: &str = "ecsplane.io/task-definition";
+/// Prefix of the label that registers a pod with a target group: the label
+/// `targetgroup.ecsplane.io/<target group name>` is set on every pod of a service that lists
+/// that target group, and the target group's Service selects on it.
+pub const LABEL_TARGET_GROUP_PREFIX: &str = "targetgroup.ecsplane.io/";
+
+/// The name part of a target group reference: a plain name, or an ARN
+/// `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`.
+pub fn target_group_name(reference: &str) -> &str {
+    match reference.split_once(":targetgroup/") {
+        Some((_, rest)) => rest.split('/').next().unwrap_or(rest),
+        None => reference,
+    }
+}
+
+/// A task definition reference split into family and optional revision: `family`,
+/// `family:N`, or an ARN `arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:N`.
+pub fn task_definition_ref(reference: &str) -> (&str, Option<i64>) {
+    let tail = match reference.split_once(":task-definition/") {
+        Some((_, rest)) => rest,
+        None => reference,
+    };
+    match tail.rsplit_once(':') {
+        Some((family, rev)) => match rev.parse::<i64>() {
+            Ok(n) => (family, Some(n)),
+            Err(_) => (tail, None),
+        },
+        None => (tail, None),
+    }
+}
+
+/// The name part of a cluster reference: a plain name or an ARN `...:cluster/NAME`; `default`
+/// when absent.
+pub fn cluster_name(reference: Option<&str>) -> &str {
+    match reference {
+        None | Some("") => "default",
+        Some(r) => match r.split_once(":cluster/") {
+            Some((_, name)) => name,
+            None => r,
+        },
+    }
+}
+
+/// A DNS-1123 label (lowercase alphanumerics and `-`, at most 63 characters, starting and
+/// ending alphanumeric) derived from an AWS name, which may contain upper case and `_`.
+/// Names that change are made unique with a short hash of the original, so two different AWS
+/// names never map to the same Kubernetes name.
+pub fn dns_label(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let changed = out != name;
+    out = out.trim_matches('-').to_owned();
+    if out.is_empty() {
+        out.push('x');
+    }
+    if changed || out.len() > 63 {
+        let suffix = format!("-{:08x}", fnv1a(name) as u32);
+        out.truncate(63 - suffix.len());
+        out = out.trim_end_matches('-').to_owned();
+        out.push_str(&suffix);
+    }
+    out
+}
+
+/// Name of the Service that stands for a target group.
+pub fn target_group_service_name(target_group_name: &str) -> String {
+    dns_label(target_group_name)
+}
+
+/// Label key that registers a pod with a target group.
+pub fn target_group_label(target_group_name: &str) -> String {
+    format!(
+        "{LABEL_TARGET_GROUP_PREFIX}{}",
+        dns_label(target_group_name)
+    )
+}
+
+/// Selector labels of a service's pods.
+pub fn service_selector(service_object_name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(LABEL_SERVICE.to_owned(), service_object_name.to_owned())])
+}
+
+// A small stable hash (FNV-1a), so generated names never depend on the platform or Rust version.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_group_arns_resolve_to_their_name_part() {
+        assert_eq!(
+            target_group_name(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/6d0ecf831eec9f09"
+            ),
+            "web-tg"
+        );
+        assert_eq!(target_group_name("web-tg"), "web-tg");
+    }
+
+    #[test]
+    fn task_definition_references_split_into_family_and_revision() {
+        assert_eq!(task_definition_ref("web"), ("web", None));
+        assert_eq!(task_definition_ref("web:7"), ("web", Some(7)));
+        assert_eq!(
+            task_definition_ref("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"),
+            ("web", Some(3))
+        );
+        assert_eq!(
+            task_definition_ref("arn:aws:ecs:us-east-1:123456789012:task-definition/web"),
+            ("web", None)
+        );
+    }
+
+    #[test]
+    fn cluster_references_default_to_default() {
+        assert_eq!(cluster_name(None), "default");
+        assert_eq!(
+            cluster_name(Some("arn:aws:ecs:us-east-1:123456789012:cluster/prod")),
+            "prod"
+        );
+        assert_eq!(cluster_name(Some("prod")), "prod");
+    }
+
+    #[test]
+    fn dns_labels_keep_valid_names_and_disambiguate_changed_ones() {
+        assert_eq!(dns_label("web"), "web");
+        let a = dns_label("My_Service");
+        let b = dns_label("my-service");
+        assert_ne!(a, b, "names that differ in AWS must differ in Kubernetes");
+        assert!(a.starts_with("my-service-"));
+        let long = dns_label(&"a".repeat(100));
+        assert!(long.len() <= 63);
+    }
+}
