@@ -7,7 +7,8 @@ use k8s_openapi::api::core::v1::Toleration;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::common::{CapacityProviderStrategyItem, CommonStatus, KeyValuePair, Tag, any_json};
+use super::common::any_object;
+use super::common::{CapacityProviderStrategyItem, CommonStatus, KeyValuePair, Tag};
 
 /// An ECS cluster: a scope for services and tasks, with capacity providers mapped to nodes.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
@@ -80,7 +81,7 @@ pub struct EcsClusterSpec {
     pub settings: Option<Vec<KeyValuePair>>,
     /// Execute-command and managed-storage configuration; only meaningful inside AWS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub configuration: Option<serde_json::Value>,
     /// Default Service Connect namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -185,3 +185,9 @@ pub struct CommonStatus {
 pub(crate) fn any_json(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
 }
+
+/// Schema for an AWS object kept as arbitrary JSON. Typed as an object (unlike [`any_json`]) so
+/// CEL rules can test its presence.
+pub(crate) fn any_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
+}

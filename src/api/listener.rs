@@ -5,6 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::common::any_object;
 use super::common::{CommonStatus, Tag, any_json};
 
 /// A load balancer listener and its prioritized rules: lowest priority first, first match wins,
@@ -60,7 +61,7 @@ pub struct ListenerSpec {
     pub alpn_policy: Option<Vec<String>>,
     /// Mutual TLS settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub mutual_authentication: Option<serde_json::Value>,
     /// Actions of the default rule, used when no rule matches.
     #[schemars(length(min = 1, max = 5))]
@@ -286,11 +287,11 @@ pub struct Action {
     pub fixed_response_config: Option<FixedResponseConfig>,
     /// OIDC authentication settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub authenticate_oidc_config: Option<serde_json::Value>,
     /// Cognito authentication settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub authenticate_cognito_config: Option<serde_json::Value>,
     /// Order of the action within the rule (1–50000).
     #[serde(default, skip_serializing_if = "Option::is_none")]

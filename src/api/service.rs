@@ -7,6 +7,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::common::any_object;
 use super::common::{
     CapacityProviderStrategyItem, CommonStatus, LaunchType, NetworkConfiguration,
     PlacementConstraint, PlacementStrategy, PropagateTags, Tag, any_json,
@@ -185,7 +186,7 @@ pub struct EcsServiceSpec {
 
     /// Service Connect settings (ECS `ServiceConnectConfiguration`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub service_connect_configuration: Option<serde_json::Value>,
 
     /// Volumes configured at launch (EBS), as ECS `ServiceVolumeConfiguration`.
@@ -285,11 +286,11 @@ pub struct DeploymentConfiguration {
     pub lifecycle_hooks: Option<serde_json::Value>,
     /// Canary traffic-shift settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub canary_configuration: Option<serde_json::Value>,
     /// Linear traffic-shift settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub linear_configuration: Option<serde_json::Value>,
 }
 
@@ -358,7 +359,7 @@ pub struct LoadBalancer {
     pub container_port: i32,
     /// Blue/green settings (alternate target group, listener rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub advanced_configuration: Option<serde_json::Value>,
 }
 
@@ -438,7 +439,7 @@ pub struct ScalingPolicy {
     pub step_scaling_policy_configuration: Option<StepScalingConfiguration>,
     /// Predictive scaling settings (reported).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub predictive_scaling_policy_configuration: Option<serde_json::Value>,
 }
 

@@ -11,6 +11,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::common::any_object;
 use super::common::{CommonStatus, KeyValuePair, Tag, any_json};
 
 /// An ECS task definition: one or more containers that run together as a task (a Pod).
@@ -58,8 +59,8 @@ use super::common::{CommonStatus, KeyValuePair, Tag, any_json};
     validation = Rule::new("self.containerDefinitions.all(c, !has(c.mountPoints) || c.mountPoints.all(m, !has(m.sourceVolume) || (has(self.volumes) && self.volumes.exists(v, v.name == m.sourceVolume))))")
         .message("mountPoints sourceVolume must name a volume of this task definition")
         .field_path(".containerDefinitions"),
-    validation = Rule::new("self.containerDefinitions.all(c, !has(c.volumesFrom) || c.volumesFrom.all(v, self.containerDefinitions.exists(o, o.name == v.sourceContainer && o.name != c.name)))")
-        .message("volumesFrom sourceContainer must name another container of this task definition")
+    validation = Rule::new("self.containerDefinitions.all(c, !has(c.volumesFrom) || c.volumesFrom.all(v, self.containerDefinitions.exists(o, o.name == v.sourceContainer)))")
+        .message("volumesFrom sourceContainer must name a container of this task definition")
         .field_path(".containerDefinitions"),
     validation = Rule::new("!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || (has(self.networkMode) && self.networkMode == 'awsvpc')")
         .message("a task definition that requires FARGATE must use networkMode awsvpc")
@@ -205,6 +206,9 @@ pub struct TaskDefinitionSpec {
     validation = Rule::new("!has(self.memory) || !has(self.memoryReservation) || self.memoryReservation <= self.memory")
         .message("memoryReservation must not exceed memory")
         .field_path(".memoryReservation"),
+    validation = Rule::new("!has(self.volumesFrom) || self.volumesFrom.all(v, v.sourceContainer != self.name)")
+        .message("a container cannot mount its own volumes with volumesFrom")
+        .field_path(".volumesFrom"),
     validation = Rule::new("!has(self.dependsOn) || self.dependsOn.all(d, d.containerName != self.name)")
         .message("a container cannot depend on itself")
         .field_path(".dependsOn"),
@@ -727,7 +731,7 @@ pub struct Volume {
     pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
     /// An FSx for Windows File Server file system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
+    #[schemars(schema_with = "any_object")]
     pub fsx_windows_file_server_volume_configuration: Option<serde_json::Value>,
     /// The volume is configured when the service or task is created (EBS).
     #[serde(default, skip_serializing_if = "Option::is_none")]

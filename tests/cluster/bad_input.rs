@@ -1,0 +1,89 @@
+use std::path::PathBuf;
+
+use crate::harness;
+
+/// One bad-input manifest and the text its rejection must contain.
+struct Case {
+    file: PathBuf,
+    expect: String,
+    doc: serde_json::Value,
+}
+
+fn cases() -> Vec<Case> {
+    let dir = harness::repo_root().join("tests/bad-input");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let expect = text
+                .lines()
+                .find_map(|l| l.strip_prefix("# expect: "))
+                .unwrap_or_else(|| panic!("{} has an `# expect:` line", file.display()))
+                .to_owned();
+            let mut docs = harness::documents(&file);
+            assert_eq!(
+                docs.len(),
+                1,
+                "{} holds one manifest with one defect",
+                file.display()
+            );
+            Case {
+                file,
+                expect,
+                doc: docs.remove(0),
+            }
+        })
+        .collect()
+}
+
+/// Each manifest under tests/bad-input has exactly one defect that ECS or ELB would refuse;
+/// the real API server refuses it too, with a message naming the field or rule.
+#[tokio::test]
+async fn the_api_server_rejects_each_bad_manifest_naming_the_field() {
+    let client = harness::client().await;
+    harness::install_crds(&client).await;
+    let ns = harness::namespace(&client, "bad-input").await;
+
+    let cases = cases();
+    assert!(
+        cases.len() >= 20,
+        "the suite has at least 20 defects, found {}",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        match harness::apply(&client, &ns, &case.doc, false).await {
+            Ok(_) => failures.push(format!(
+                "{}: accepted, expected a rejection containing {:?}",
+                case.file.display(),
+                case.expect
+            )),
+            Err(kube::Error::Api(status)) => {
+                if !status.message.contains(&case.expect) {
+                    failures.push(format!(
+                        "{}: rejected with {:?}, expected it to contain {:?}",
+                        case.file.display(),
+                        status.message,
+                        case.expect
+                    ));
+                }
+            }
+            Err(other) => {
+                failures.push(format!("{}: unexpected error {other}", case.file.display()))
+            }
+        }
+    }
+    harness::delete_namespace(&client, &ns).await;
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad manifests misbehaved:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,8 @@
+//! Tests against a real kube-apiserver, controller-manager, scheduler, kwok nodes and
+//! metrics-server, started on loopback by `tests/harness/controlplane.sh` (see harness.rs).
+
+mod harness;
+
+mod bad_input;
+mod crds;
+mod examples;
