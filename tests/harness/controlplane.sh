@@ -88,10 +88,24 @@ build_metrics_server() {
 }
 
 build_gateway_api() {
-  local mod
-  (cd "$HARNESS_DIR/go/kubernetes" && go mod download "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
-  mod=$(go env GOMODCACHE)/sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION
-  for f in "$mod"/config/crd/standard/*.yaml; do echo "---"; cat "$f"; done > "$1/standard-crds.yaml"
+  # gateway-api v1.7.0's go.mod says `go 1.27.0`, so `go mod download` (go 1.26)
+  # fails after fetching and verifying the zip. Only its YAML is needed: read the
+  # CRDs from that verified zip. Run outside any module so no go.mod is touched.
+  local json zip
+  json=$(cd "$1" && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" || true)
+  zip=$(python3 -c 'import json, sys; print(json.load(sys.stdin).get("Zip", ""))' <<<"$json")
+  [[ -f $zip ]] || die "could not download sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION: $json"
+  python3 - "$zip" "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION/config/crd/standard/" \
+    > "$1/standard-crds.yaml" <<'PY'
+import sys, zipfile
+z, prefix = zipfile.ZipFile(sys.argv[1]), sys.argv[2]
+names = sorted(n for n in z.namelist()
+               if n.startswith(prefix) and n.endswith(".yaml") and "/" not in n[len(prefix):])
+if not names:
+    sys.exit("no CRDs under " + prefix)
+for n in names:
+    sys.stdout.write("---\n" + z.read(n).decode())
+PY
 }
 
 build_helm() {
@@ -245,7 +259,7 @@ start() { # NAME BINARY ARGS...
 
 # Alive and still ours: the PID may have been reused by an unrelated process,
 # and every process we start names the state dir in its arguments. A zombie
-# (possible when PID 1 does not reap) counts as dead.
+# counts as dead: once `up` has exited, PID 1 reaps our processes, possibly late.
 is_ours() { # PID
   local pid=$1 stat cmdline
   [[ $pid =~ ^[0-9]+$ ]] || return 1
@@ -263,7 +277,7 @@ check_alive() {
     [[ -f $STATE/pids/$name.pid ]] || continue
     pid=$(<"$STATE/pids/$name.pid")
     is_ours "$pid" || die "$name (pid $pid) exited; see $STATE/logs/$name.log:
-$(tail -n 15 "$STATE/logs/$name.log" 2>/dev/null)"
+$(tail -n 10 "$STATE/logs/$name.log" 2>/dev/null)"
   done
 }
 
@@ -291,7 +305,7 @@ stop_one() { # NAME
       log "$name (pid $pid) still running after 10 s; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
       for ((i = 0; i < 50; i++)); do is_ours "$pid" || break; sleep 0.1; done
-      is_ours "$pid" && log "warning: $name (pid $pid) survived SIGKILL"
+      if is_ours "$pid"; then log "warning: $name (pid $pid) survived SIGKILL"; fi
     fi
   fi
   rm -f "$pidfile"
@@ -335,8 +349,9 @@ metadata:
     topology.kubernetes.io/zone: $zone
     node.kubernetes.io/instance-type: $itype
     ecsplane.io/capacity-provider: $cp
-    type: kwok
 status:
+  # kwok's node-initialize stage keeps these instead of defaulting to amd64.
+  nodeInfo: {architecture: $arch, operatingSystem: linux}
   capacity: {cpu: "8", memory: 32Gi, pods: "110"}
   allocatable: {cpu: "8", memory: 32Gi, pods: "110"}
 YAML
@@ -344,7 +359,9 @@ YAML
 }
 
 # Registers metrics-server with the aggregator: an ExternalName Service lets
-# the apiserver reach it on loopback without any cluster networking.
+# the apiserver reach it on loopback without any cluster networking. No RBAC:
+# metrics-server runs as the admin user, whose group system:masters is allowed
+# everything, including the SubjectAccessReviews for aggregated requests.
 metrics_manifest() {
   cat <<YAML
 apiVersion: v1
@@ -374,52 +391,12 @@ spec:
     namespace: kube-system
     name: metrics-server
     port: $METRICS_PORT
----
-# metrics-server authenticates as the admin user; grant it what upstream's
-# metrics-server role reads, so it does not depend on system:masters alone.
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: ecsplane:metrics-server
-rules:
-- apiGroups: [""]
-  resources: [nodes/metrics]
-  verbs: [get]
-- apiGroups: [""]
-  resources: [pods, nodes, namespaces, configmaps]
-  verbs: [get, list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: ecsplane:metrics-server
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: ecsplane:metrics-server
-subjects:
-- apiGroup: rbac.authorization.k8s.io
-  kind: User
-  name: admin
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: ecsplane:metrics-server:auth-delegator
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: system:auth-delegator
-subjects:
-- apiGroup: rbac.authorization.k8s.io
-  kind: User
-  name: admin
 YAML
 }
 
 nodes_ready() {
   local out
-  out=$(kc get nodes -l type=kwok -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}:{.spec.taints}{"\n"}{end}') || return 1
+  out=$(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}:{.spec.taints}{"\n"}{end}') || return 1
   # Ready, and the node-lifecycle controller has lifted its not-ready taint,
   # so a pod created right after `up` is scheduled at once.
   [[ $(grep -c '=True:$' <<<"$out") -eq $NODE_COUNT ]]
@@ -440,7 +417,7 @@ cmd_up() {
   cmd_build
   if [[ -n ${1:-} ]]; then
     STATE=$1
-    [[ ! -e $STATE || -z $(ls -A "$STATE") ]] || die "$STATE exists and is not empty"
+    [[ ! -e $STATE || -z $(ls -A "$STATE") ]] || die "$STATE exists and is not empty (if an earlier \`up\` left it, run \`$0 down $STATE\`)"
     mkdir -p "$STATE"
   else
     STATE=$(mktemp -d /tmp/ecsplane-cp.XXXX)
@@ -448,7 +425,14 @@ cmd_up() {
   STATE=$(cd "$STATE" && pwd -P)
   touch "$STATE/$MARKER"
   mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/bin" "$STATE/etcd" "$STATE/metrics-server"
-  ln -s "$K8S_BIN/kubectl" "$STATE/bin/kubectl"
+  # A wrapper, not a symlink: pinned to this cluster and its own discovery
+  # cache, so it never reads or writes ~/.kube.
+  cat > "$STATE/bin/kubectl" <<SH
+#!/bin/sh
+export KUBECONFIG="$STATE/kubeconfig" KUBECACHEDIR="$STATE/kube-cache"
+exec "$K8S_BIN/kubectl" "\$@"
+SH
+  chmod +x "$STATE/bin/kubectl"
   trap on_up_exit EXIT
   trap 'exit 130' INT TERM
   log "state dir: $STATE"
@@ -461,7 +445,8 @@ cmd_up() {
   write_kubeconfig
   {
     echo "KUBECONFIG=$STATE/kubeconfig"
-    echo "KUBECTL=$K8S_BIN/kubectl"
+    echo "KUBECTL=$STATE/bin/kubectl"
+    echo "KUBECACHEDIR=$STATE/kube-cache"
     echo "APISERVER=https://127.0.0.1:$APISERVER_PORT"
   } > "$STATE/env"
 
@@ -531,6 +516,8 @@ cmd_up() {
   log "nodes ready after $((SECONDS - t0)) s"
   wait_for "the default ServiceAccount in namespace default" "$UP_TIMEOUT" \
     "$STATE/logs/kube-controller-manager.log" kc get serviceaccount default -n default
+  # Answers with no items until pods run: kwok's node usage is the sum of its
+  # pods', and metrics-server drops nodes with zero usage.
   wait_for "the metrics API (/apis/metrics.k8s.io/v1beta1/nodes)" "$UP_TIMEOUT" \
     "$STATE/logs/metrics-server.log" kc get --raw /apis/metrics.k8s.io/v1beta1/nodes
 
@@ -541,11 +528,14 @@ cmd_up() {
 
 # Resolves the state dir: the argument, or else KUBECONFIG's directory when it
 # carries our marker; never a guess.
+# A KUBECONFIG whose dir is already gone resolves too, so a repeated `down` is a no-op.
 resolve_state() {
+  local dir
+  dir=$(dirname -- "${KUBECONFIG:-/nonexistent/kubeconfig}")
   if [[ -n ${1:-} ]]; then
     STATE=$1
-  elif [[ -n ${KUBECONFIG:-} && -f $(dirname -- "$KUBECONFIG")/$MARKER ]]; then
-    STATE=$(dirname -- "$KUBECONFIG")
+  elif [[ -n ${KUBECONFIG:-} && $KUBECONFIG != *:* && ( -f $dir/$MARKER || ! -e $dir ) ]]; then
+    STATE=$dir
   else
     die "no state dir given, and KUBECONFIG (${KUBECONFIG:-unset}) is not in a dir made by \`up\`"
   fi
@@ -567,7 +557,7 @@ cmd_down() {
 
 cmd_env() {
   resolve_state "${1:-}"
-  [[ -f $STATE/$MARKER ]] || die "$STATE was not made by \`up\`"
+  [[ -f $STATE/$MARKER ]] || die "$STATE does not exist or was not made by \`up\`"
   STATE=$(cd "$STATE" && pwd -P)
   echo "export KUBECONFIG=$STATE/kubeconfig"
 }
