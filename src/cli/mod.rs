@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod convert;
 pub mod crds;
 
 /// Run Amazon ECS task definitions, services, target groups and ALB listener rules on
@@ -19,6 +20,8 @@ pub struct Cli {
 enum Command {
     /// Print the CustomResourceDefinitions of every ecsplane kind as YAML.
     Crds(crds::Args),
+    /// Convert CloudFormation, AWS CLI JSON and Terraform into ecsplane manifests.
+    Convert(convert::Args),
 }
 
 impl Cli {
@@ -26,6 +29,7 @@ impl Cli {
     pub fn run(self) -> ExitCode {
         match self.command {
             Command::Crds(args) => crds::run(args),
+            Command::Convert(args) => convert::run(args),
         }
     }
 }

@@ -1,0 +1,420 @@
+//! AWS CLI JSON, recognised by its top-level keys: `describe-task-definition` (and the plain
+//! `register-task-definition` input), `describe-services` (and the `create-service` input),
+//! `elbv2 describe-target-groups` / `describe-listeners` / `describe-rules`, and
+//! `application-autoscaling describe-scalable-targets` / `describe-scaling-policies`.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::schema::{property, rename_keys, spec_schema};
+use super::{
+    Collected, ConvertOptions, Draft, ImportError, Kind, Location, NoteKind, PendingRule,
+    PendingScaling, error, placeholder,
+};
+
+const SERVICE_KEYS: &[&str] = &[
+    "serviceName",
+    "taskDefinition",
+    "desiredCount",
+    "schedulingStrategy",
+    "launchType",
+    "loadBalancers",
+    "capacityProviderStrategy",
+    "deploymentConfiguration",
+];
+
+/// Converts one JSON document; returns the shape it was recognised as.
+pub(super) fn convert(
+    file: &Path,
+    value: &Value,
+    options: &ConvertOptions,
+    out: &mut Collected,
+) -> Result<String, ImportError> {
+    let Value::Object(top) = value else {
+        return Err(error(
+            file,
+            None,
+            "expected a JSON object (AWS CLI output, a task definition or a service definition)",
+        ));
+    };
+    let list = |key: &str| top.get(key).and_then(Value::as_array);
+    if let Some(td) = top.get("taskDefinition").filter(|v| v.is_object()) {
+        let mut td = td.clone();
+        if let Some(tags) = top
+            .get("tags")
+            .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+            && td.get("tags").is_none()
+        {
+            td["tags"] = tags.clone();
+        }
+        task_definition(file, td, options, out);
+        return Ok("describe-task-definition".into());
+    }
+    if top.contains_key("containerDefinitions") {
+        task_definition(file, value.clone(), options, out);
+        return Ok("task definition (register-task-definition input)".into());
+    }
+    if let Some(services) = list("services") {
+        for s in services {
+            service(file, s.clone(), options, out);
+        }
+        return Ok("describe-services".into());
+    }
+    if let Some(tgs) = list("TargetGroups") {
+        for tg in tgs {
+            let name = tg
+                .get("TargetGroupName")
+                .and_then(Value::as_str)
+                .unwrap_or("target-group")
+                .to_owned();
+            object(
+                file,
+                Kind::TargetGroup,
+                &name,
+                tg.clone(),
+                Vec::new(),
+                options,
+                out,
+            );
+        }
+        return Ok("elbv2 describe-target-groups".into());
+    }
+    if let Some(listeners) = list("Listeners") {
+        for l in listeners {
+            let arn = l.get("ListenerArn").and_then(Value::as_str).unwrap_or("");
+            let (lb, _) = listener_parts(arn);
+            let port = l.get("Port").map(|p| p.to_string()).unwrap_or_default();
+            let name = if lb.is_empty() {
+                format!("listener-{port}")
+            } else {
+                format!("{lb}-{port}")
+            };
+            let keys = vec![arn.to_owned(), listener_key(arn)];
+            object(file, Kind::Listener, &name, l.clone(), keys, options, out);
+        }
+        return Ok("elbv2 describe-listeners".into());
+    }
+    if let Some(rules) = list("Rules") {
+        for r in rules {
+            rule(file, r, options, out);
+        }
+        return Ok("elbv2 describe-rules".into());
+    }
+    if let Some(targets) = list("ScalableTargets") {
+        for t in targets {
+            scaling(file, t, true, options, out);
+        }
+        return Ok("application-autoscaling describe-scalable-targets".into());
+    }
+    if let Some(policies) = list("ScalingPolicies") {
+        for p in policies {
+            scaling(file, p, false, options, out);
+        }
+        return Ok("application-autoscaling describe-scaling-policies".into());
+    }
+    if SERVICE_KEYS.iter().any(|k| top.contains_key(*k)) {
+        service(file, value.clone(), options, out);
+        return Ok("service definition (create-service input)".into());
+    }
+    let keys: Vec<&str> = top.keys().map(String::as_str).collect();
+    Err(error(
+        file,
+        None,
+        format!(
+            "not a shape convert knows (top-level keys: {}); expected a CloudFormation template, describe-task-definition, describe-services, elbv2 describe-target-groups/-listeners/-rules, application-autoscaling describe-scalable-targets/-scaling-policies, a task definition or a service definition",
+            if keys.is_empty() {
+                "none".to_owned()
+            } else {
+                keys.join(", ")
+            }
+        ),
+    ))
+}
+
+/// Substitutes placeholders from `--param` and lists the ones left, with their paths.
+fn placeholders(
+    value: &mut Value,
+    path: &str,
+    options: &ConvertOptions,
+    u: &mut Vec<(String, String)>,
+) {
+    match value {
+        Value::String(s) => {
+            let (new, left) = placeholder::substitute(s, &options.params, true);
+            for p in left {
+                u.push((
+                    path.to_owned(),
+                    format!(
+                        "unrendered placeholder {}; pass --param {}=VALUE",
+                        p.text, p.key
+                    ),
+                ));
+            }
+            *s = new;
+        }
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                placeholders(v, &p, options, u);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                placeholders(v, &format!("{path}[{i}]"), options, u);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn object(
+    file: &Path,
+    kind: Kind,
+    name: &str,
+    mut spec: Value,
+    keys: Vec<String>,
+    options: &ConvertOptions,
+    out: &mut Collected,
+) {
+    let resource = format!("{kind} {name}");
+    let mut unresolved = Vec::new();
+    placeholders(&mut spec, "", options, &mut unresolved);
+    let mut changes = Vec::new();
+    rename_keys(&mut spec, spec_schema(kind), "", &mut changes);
+    for ch in changes {
+        out.note(
+            NoteKind::Dropped,
+            file,
+            Some(&resource),
+            Some(&ch.path),
+            ch.message,
+        );
+    }
+    out.drafts.push(Draft {
+        kind,
+        aws_name: name.to_owned(),
+        spec,
+        source: Location {
+            file: file.to_owned(),
+            resource: Some(resource),
+            path: None,
+        },
+        unresolved,
+        keys,
+    });
+}
+
+fn task_definition(file: &Path, td: Value, options: &ConvertOptions, out: &mut Collected) {
+    let family = td.get("family").and_then(Value::as_str).map(str::to_owned);
+    let name = match family {
+        Some(f) => f,
+        None => {
+            out.note(
+                NoteKind::NotConverted,
+                file,
+                None,
+                Some("family"),
+                "a task definition needs a family",
+            );
+            return;
+        }
+    };
+    object(
+        file,
+        Kind::TaskDefinition,
+        &name,
+        td,
+        Vec::new(),
+        options,
+        out,
+    );
+}
+
+fn service(file: &Path, mut svc: Value, options: &ConvertOptions, out: &mut Collected) {
+    let name = match svc.get("serviceName").and_then(Value::as_str) {
+        Some(n) => n.to_owned(),
+        None => {
+            let n = stem(file);
+            out.note(
+                NoteKind::Assumed,
+                file,
+                None,
+                Some("serviceName"),
+                format!("the definition has no serviceName; using the file name: {n}"),
+            );
+            svc["serviceName"] = Value::from(n.as_str());
+            n
+        }
+    };
+    object(file, Kind::EcsService, &name, svc, Vec::new(), options, out);
+}
+
+/// `arn:...:listener/app/LB/LBID/LID` → (`LB`, `LID`).
+fn listener_parts(arn: &str) -> (String, String) {
+    let tail = arn
+        .split_once(":listener/")
+        .or_else(|| arn.split_once(":listener-rule/"))
+        .map_or("", |(_, t)| t);
+    let parts: Vec<&str> = tail.split('/').collect();
+    (
+        parts.get(1).copied().unwrap_or_default().to_owned(),
+        parts.get(3).copied().unwrap_or_default().to_owned(),
+    )
+}
+
+/// The part of a listener or rule ARN that names the listener: `app/LB/LBID/LID`.
+fn listener_key(arn: &str) -> String {
+    let tail = arn
+        .split_once(":listener/")
+        .or_else(|| arn.split_once(":listener-rule/"))
+        .map_or("", |(_, t)| t);
+    tail.split('/').take(4).collect::<Vec<_>>().join("/")
+}
+
+fn rule(file: &Path, r: &Value, options: &ConvertOptions, out: &mut Collected) {
+    let arn = r.get("RuleArn").and_then(Value::as_str).unwrap_or("");
+    let priority = r.get("Priority").map(|p| match p {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let is_default = r.get("IsDefault").and_then(Value::as_bool).unwrap_or(false)
+        || priority.as_deref() == Some("default");
+    let resource = format!("rule {}", priority.as_deref().unwrap_or("?"));
+    let mut rule = r.clone();
+    if let Some(m) = rule.as_object_mut() {
+        m.remove("IsDefault");
+        if is_default {
+            m.remove("Priority");
+        }
+    }
+    let mut unresolved = Vec::new();
+    placeholders(&mut rule, "", options, &mut unresolved);
+    let item = property(spec_schema(Kind::Listener), "rules")
+        .and_then(|r| r.get("items"))
+        .unwrap_or(&Value::Null);
+    let mut changes = Vec::new();
+    rename_keys(&mut rule, item, "", &mut changes);
+    for ch in changes {
+        out.note(
+            NoteKind::Dropped,
+            file,
+            Some(&resource),
+            Some(&ch.path),
+            ch.message,
+        );
+    }
+    out.rules.push(PendingRule {
+        listener_key: listener_key(arn),
+        rule,
+        is_default,
+        source: Location {
+            file: file.to_owned(),
+            resource: Some(resource),
+            path: None,
+        },
+        unresolved,
+    });
+}
+
+fn scaling(file: &Path, v: &Value, is_target: bool, options: &ConvertOptions, out: &mut Collected) {
+    let resource_id = v
+        .get("ResourceId")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let ns = v
+        .get("ServiceNamespace")
+        .and_then(Value::as_str)
+        .unwrap_or("ecs");
+    if ns != "ecs" {
+        *out.skipped
+            .entry(format!("Application Auto Scaling namespace {ns}"))
+            .or_default() += 1;
+        return;
+    }
+    let resource = format!(
+        "{resource_id} ({})",
+        if is_target {
+            "scalable target"
+        } else {
+            "scaling policy"
+        }
+    );
+    let mut copy = v.clone();
+    let read_only = [
+        "ServiceNamespace",
+        "ResourceId",
+        "ScalableDimension",
+        "RoleARN",
+        "CreationTime",
+        "ScalableTargetARN",
+        "PolicyARN",
+        "Alarms",
+        "PredictedCapacity",
+    ];
+    if let Some(m) = copy.as_object_mut() {
+        for k in read_only {
+            m.remove(k);
+        }
+    }
+    let mut unresolved = Vec::new();
+    placeholders(&mut copy, "", options, &mut unresolved);
+    let auto = property(spec_schema(Kind::EcsService), "autoScaling").unwrap_or(&Value::Null);
+    let mut changes = Vec::new();
+    let (target, policies) = if is_target {
+        rename_keys(&mut copy, auto, "", &mut changes);
+        (Some(copy), Vec::new())
+    } else {
+        let item = property(auto, "scalingPolicies")
+            .and_then(|p| p.get("items"))
+            .unwrap_or(&Value::Null);
+        rename_keys(&mut copy, item, "scalingPolicies[0]", &mut changes);
+        (None, vec![copy])
+    };
+    for ch in changes {
+        out.note(
+            NoteKind::Dropped,
+            file,
+            Some(&resource),
+            Some(&ch.path),
+            ch.message,
+        );
+    }
+    out.scaling.push(PendingScaling {
+        resource_id,
+        key: None,
+        target,
+        policies,
+        source: Location {
+            file: file.to_owned(),
+            resource: Some(resource),
+            path: None,
+        },
+        unresolved,
+        unidentified: None,
+    });
+}
+
+fn stem(file: &Path) -> String {
+    file.file_stem()
+        .map_or_else(|| "input".to_owned(), |s| s.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listener_and_rule_arns_share_the_listener_key() {
+        let l = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/my-alb/50dc6c495c0c9188/f2f7dc8efc522ab2";
+        let r = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/my-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
+        assert_eq!(listener_key(l), listener_key(r));
+        assert_eq!(listener_parts(l).0, "my-alb");
+    }
+}

@@ -1,0 +1,1174 @@
+//! CloudFormation templates: intrinsic functions resolved against parameters, pseudo
+//! parameters, conditions, mappings and the template's own resources; ECS, ELBv2 and
+//! Application Auto Scaling resources turned into drafts.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::schema::{self, property, rename_keys, spec_schema};
+use super::{
+    Collected, ConvertOptions, Draft, ImportError, Input, Kind, Location, NoteKind, PendingRule,
+    PendingScaling, error, placeholder,
+};
+
+/// Stands for `AWS::NoValue` until the enclosing object or list drops it.
+const NO_VALUE: &str = "\u{0}AWS::NoValue";
+
+const LISTENER_MARKER: &str = "ecsplane:listener:";
+const TARGET_MARKER: &str = "ecsplane:scalable-target:";
+
+/// What one resolution left unresolved: (path, message).
+type Unresolved = Vec<(String, String)>;
+
+/// A template ready for resolution.
+struct Template<'a> {
+    file: &'a Path,
+    stem: String,
+    options: &'a ConvertOptions,
+    exports: &'a BTreeMap<String, Value>,
+    /// Parameter values (Default, or `--param`), and why the others have none.
+    params: BTreeMap<String, Result<Value, String>>,
+    mappings: Value,
+    conditions_raw: Map<String, Value>,
+    conditions: RefCell<BTreeMap<String, Option<bool>>>,
+    resources: Map<String, Value>,
+    /// `Ref` of the template's own resources.
+    refs: BTreeMap<String, Value>,
+    /// `Fn::GetAtt` of the template's own resources.
+    atts: BTreeMap<(String, String), Value>,
+    /// Pseudo parameters used with an assumed value.
+    assumed: RefCell<BTreeSet<String>>,
+}
+
+/// Export values of every template (resolved where possible), for `Fn::ImportValue` across
+/// the input files.
+pub(super) fn exports(
+    inputs: &[(PathBuf, String, Input)],
+    options: &ConvertOptions,
+) -> BTreeMap<String, Value> {
+    let none = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (path, _, input) in inputs {
+        let Input::CloudFormation(template) = input else {
+            continue;
+        };
+        let t = Template::new(path, template, options, &none);
+        let Some(outputs) = template.get("Outputs").and_then(Value::as_object) else {
+            continue;
+        };
+        for (id, output) in outputs {
+            let Some(name) = output.pointer("/Export/Name") else {
+                continue;
+            };
+            let mut unresolved = Vec::new();
+            let name = t.eval(name, id, &mut unresolved);
+            let value = t.eval(
+                output.get("Value").unwrap_or(&Value::Null),
+                id,
+                &mut unresolved,
+            );
+            if unresolved.is_empty()
+                && let Value::String(name) = name
+            {
+                out.insert(name, value);
+            }
+        }
+    }
+    out
+}
+
+impl<'a> Template<'a> {
+    fn new(
+        file: &'a Path,
+        template: &Value,
+        options: &'a ConvertOptions,
+        exports: &'a BTreeMap<String, Value>,
+    ) -> Self {
+        let stem = file
+            .file_stem()
+            .map_or_else(|| "stack".to_owned(), |s| s.to_string_lossy().into_owned());
+        let mut params = BTreeMap::new();
+        if let Some(ps) = template.get("Parameters").and_then(Value::as_object) {
+            for (name, p) in ps {
+                let ty = p.get("Type").and_then(Value::as_str).unwrap_or("String");
+                let given = options.params.get(name).map(|v| Value::String(v.clone()));
+                let value = match given {
+                    Some(v) => Ok(v),
+                    None if ty.starts_with("AWS::SSM::Parameter::Value") => Err(format!(
+                        "parameter {name} is read from SSM at deploy time; pass --param {name}=VALUE"
+                    )),
+                    None => match p.get("Default") {
+                        Some(d) => Ok(d.clone()),
+                        None => Err(format!(
+                            "parameter {name} has no Default; pass --param {name}=VALUE"
+                        )),
+                    },
+                };
+                let value = value.map(|v| match v {
+                    Value::String(s) if ty == "CommaDelimitedList" || ty.starts_with("List<") => {
+                        Value::Array(
+                            s.split(',')
+                                .map(|x| Value::String(x.trim().to_owned()))
+                                .collect(),
+                        )
+                    }
+                    Value::Number(n) => Value::String(n.to_string()),
+                    other => other,
+                });
+                params.insert(name.clone(), value);
+            }
+        }
+        let resources = template
+            .get("Resources")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut t = Template {
+            file,
+            stem,
+            options,
+            exports,
+            params,
+            mappings: template.get("Mappings").cloned().unwrap_or(Value::Null),
+            conditions_raw: template
+                .get("Conditions")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            conditions: RefCell::default(),
+            resources,
+            refs: BTreeMap::new(),
+            atts: BTreeMap::new(),
+            assumed: RefCell::default(),
+        };
+        t.name_resources();
+        t
+    }
+
+    /// The physical names the template's resources get, for `Ref` and `Fn::GetAtt`.
+    fn name_resources(&mut self) {
+        let mut refs = BTreeMap::new();
+        let mut atts = BTreeMap::new();
+        for (id, res) in &self.resources {
+            let ty = res.get("Type").and_then(Value::as_str).unwrap_or("");
+            let props = res.get("Properties").cloned().unwrap_or(Value::Null);
+            let named = |key: &str| -> Option<String> {
+                let v = props.get(key)?;
+                let mut u = Vec::new();
+                match self.eval(v, id, &mut u) {
+                    Value::String(s) if u.is_empty() => Some(s),
+                    _ => None,
+                }
+            };
+            let mut att = |attr: &str, v: &Value| {
+                atts.insert((id.clone(), attr.to_owned()), v.clone());
+            };
+            let r = match ty {
+                "AWS::ECS::Cluster" => {
+                    let n = Value::from(named("ClusterName").unwrap_or_else(|| id.clone()));
+                    att("Arn", &n);
+                    n
+                }
+                "AWS::ECS::TaskDefinition" => {
+                    let n = Value::from(named("Family").unwrap_or_else(|| id.clone()));
+                    att("TaskDefinitionArn", &n);
+                    n
+                }
+                "AWS::ECS::Service" => {
+                    let n = Value::from(named("ServiceName").unwrap_or_else(|| id.clone()));
+                    att("Name", &n);
+                    att("ServiceArn", &n);
+                    n
+                }
+                "AWS::ElasticLoadBalancingV2::TargetGroup" => {
+                    let n = Value::from(named("Name").unwrap_or_else(|| default_tg_name(id)));
+                    att("TargetGroupArn", &n);
+                    att("TargetGroupName", &n);
+                    n
+                }
+                "AWS::ElasticLoadBalancingV2::Listener" => {
+                    let m = Value::from(format!("{LISTENER_MARKER}{}/{id}", self.stem));
+                    att("ListenerArn", &m);
+                    m
+                }
+                "AWS::ElasticLoadBalancingV2::LoadBalancer" => {
+                    // Only used as the listener's grouping key (loadBalancerArn).
+                    let n = Value::from(named("Name").unwrap_or_else(|| id.clone()));
+                    att("LoadBalancerArn", &n);
+                    n
+                }
+                "AWS::ApplicationAutoScaling::ScalableTarget" => {
+                    Value::from(format!("{TARGET_MARKER}{}/{id}", self.stem))
+                }
+                _ => continue,
+            };
+            refs.insert(id.clone(), r);
+        }
+        self.refs = refs;
+        self.atts = atts;
+    }
+
+    fn param(&self, name: &str) -> Option<String> {
+        self.options.params.get(name).cloned()
+    }
+
+    fn pseudo(&self, name: &str) -> Option<Result<Value, String>> {
+        if let Some(v) = self.param(name) {
+            return Some(Ok(Value::String(v)));
+        }
+        let assumed = |v: &str| {
+            self.assumed.borrow_mut().insert(format!("{name}={v}"));
+            Ok(Value::from(v))
+        };
+        Some(match name {
+            "AWS::NoValue" => Ok(Value::from(NO_VALUE)),
+            "AWS::Partition" => assumed("aws"),
+            "AWS::URLSuffix" => assumed("amazonaws.com"),
+            "AWS::StackName" => {
+                let stem = self.stem.clone();
+                assumed(&stem)
+            }
+            "AWS::Region" | "AWS::AccountId" | "AWS::StackId" | "AWS::NotificationARNs" => {
+                Err(format!(
+                    "pseudo parameter {name} is only known at deploy time; pass --param {name}=VALUE"
+                ))
+            }
+            _ => return None,
+        })
+    }
+
+    fn reference(&self, name: &str) -> Result<Value, String> {
+        if let Some(p) = self.pseudo(name) {
+            return p;
+        }
+        if let Some(p) = self.params.get(name) {
+            return p.clone();
+        }
+        if let Some(v) = self.param(name) {
+            return Ok(Value::String(v));
+        }
+        if let Some(v) = self.refs.get(name) {
+            return Ok(v.clone());
+        }
+        Err(match self.resources.get(name) {
+            Some(r) => format!(
+                "Ref {name}: the physical ID of this {} is only known after deployment; pass --param {name}=VALUE",
+                r.get("Type").and_then(Value::as_str).unwrap_or("resource")
+            ),
+            None => format!("Ref {name}: no parameter or resource of that name"),
+        })
+    }
+
+    fn get_att(&self, res: &str, attr: &str) -> Result<Value, String> {
+        let key = format!("{res}.{attr}");
+        if let Some(v) = self.param(&key) {
+            return Ok(Value::String(v));
+        }
+        if let Some(v) = self.atts.get(&(res.to_owned(), attr.to_owned())) {
+            return Ok(v.clone());
+        }
+        Err(match self.resources.get(res) {
+            Some(r) => format!(
+                "Fn::GetAtt {key}: this attribute of the {} is only known after deployment; pass --param {key}=VALUE",
+                r.get("Type").and_then(Value::as_str).unwrap_or("resource")
+            ),
+            None => format!("Fn::GetAtt {key}: no resource {res} in the template"),
+        })
+    }
+
+    fn condition(&self, name: &str) -> Option<bool> {
+        if let Some(v) = self.conditions.borrow().get(name) {
+            return *v;
+        }
+        // Guard against cycles while evaluating.
+        self.conditions.borrow_mut().insert(name.to_owned(), None);
+        let value = self
+            .conditions_raw
+            .get(name)
+            .and_then(|expr| self.eval_condition(expr));
+        self.conditions.borrow_mut().insert(name.to_owned(), value);
+        value
+    }
+
+    fn eval_condition(&self, expr: &Value) -> Option<bool> {
+        let Value::Object(map) = expr else {
+            return expr.as_bool();
+        };
+        let (key, arg) = map.iter().next()?;
+        let args = arg.as_array();
+        match key.as_str() {
+            "Condition" => self.condition(arg.as_str()?),
+            "Fn::Equals" => {
+                let args = args?;
+                let mut u = Vec::new();
+                let a = self.eval(args.first()?, "", &mut u);
+                let b = self.eval(args.get(1)?, "", &mut u);
+                u.is_empty().then(|| loosely_equal(&a, &b))
+            }
+            "Fn::Not" => self.eval_condition(args?.first()?).map(|b| !b),
+            "Fn::And" => {
+                let vals: Option<Vec<bool>> =
+                    args?.iter().map(|a| self.eval_condition(a)).collect();
+                vals.map(|v| v.iter().all(|b| *b))
+            }
+            "Fn::Or" => {
+                let vals: Option<Vec<bool>> =
+                    args?.iter().map(|a| self.eval_condition(a)).collect();
+                vals.map(|v| v.iter().any(|b| *b))
+            }
+            _ => None,
+        }
+    }
+
+    /// Resolves the intrinsics in `v`. Unresolved parts stay as `${...}` text and are recorded
+    /// with `path`.
+    fn eval(&self, v: &Value, path: &str, u: &mut Unresolved) -> Value {
+        match v {
+            Value::Object(map) if schema::is_intrinsic(v) => {
+                let (key, arg) = map.iter().next().expect("one key");
+                match self.intrinsic(key, arg, path, u) {
+                    Ok(v) => v,
+                    Err((placeholder, message)) => {
+                        u.push((path.to_owned(), message));
+                        Value::String(placeholder)
+                    }
+                }
+            }
+            Value::Object(map) => {
+                let mut out = Map::new();
+                for (k, v) in map {
+                    let child = self.eval(v, &join(path, k), u);
+                    if child.as_str() != Some(NO_VALUE) {
+                        out.insert(k.clone(), child);
+                    }
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.eval(item, &format!("{path}[{i}]"), u))
+                    .filter(|v| v.as_str() != Some(NO_VALUE))
+                    .collect(),
+            ),
+            Value::String(s) => {
+                let (out, left) = placeholder::substitute(s, &self.options.params, false);
+                for p in left {
+                    u.push((
+                        path.to_owned(),
+                        format!(
+                            "unrendered placeholder {}; pass --param {}=VALUE",
+                            p.text, p.key
+                        ),
+                    ));
+                }
+                Value::String(out)
+            }
+            other => other.clone(),
+        }
+    }
+
+    fn intrinsic(
+        &self,
+        key: &str,
+        arg: &Value,
+        path: &str,
+        u: &mut Unresolved,
+    ) -> Result<Value, (String, String)> {
+        let fail = |placeholder: String, message: String| Err((placeholder, message));
+        match key {
+            "Ref" => {
+                let name = arg.as_str().unwrap_or_default();
+                self.reference(name)
+                    .or_else(|m| fail(format!("${{{name}}}"), m))
+            }
+            "Fn::GetAtt" => {
+                let (res, attr) = match arg {
+                    Value::Array(a) if a.len() == 2 => {
+                        let attr = self.eval(&a[1], path, u);
+                        (
+                            a[0].as_str().unwrap_or_default().to_owned(),
+                            attr.as_str().unwrap_or_default().to_owned(),
+                        )
+                    }
+                    Value::String(s) => match s.split_once('.') {
+                        Some((r, a)) => (r.to_owned(), a.to_owned()),
+                        None => (s.clone(), String::new()),
+                    },
+                    _ => (String::new(), String::new()),
+                };
+                self.get_att(&res, &attr)
+                    .or_else(|m| fail(format!("${{{res}.{attr}}}"), m))
+            }
+            "Fn::Sub" => {
+                let (text, vars) = match arg {
+                    Value::String(s) => (s.clone(), Map::new()),
+                    Value::Array(a) => (
+                        a.first()
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        a.get(1)
+                            .and_then(Value::as_object)
+                            .cloned()
+                            .unwrap_or_default(),
+                    ),
+                    _ => {
+                        return fail(
+                            "${Fn::Sub}".into(),
+                            "Fn::Sub takes a string or [string, {vars}]".into(),
+                        );
+                    }
+                };
+                let mut vals = BTreeMap::new();
+                for (k, v) in &vars {
+                    vals.insert(k.clone(), self.eval(v, path, u));
+                }
+                Ok(Value::String(self.sub(&text, &vals, path, u)))
+            }
+            "Fn::Join" => {
+                let a = arg.as_array().cloned().unwrap_or_default();
+                let delim = a
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let list = self.eval(a.get(1).unwrap_or(&Value::Null), path, u);
+                let parts: Vec<String> = list
+                    .as_array()
+                    .map(|l| l.iter().map(scalar_text).collect())
+                    .unwrap_or_default();
+                Ok(Value::String(parts.join(&delim)))
+            }
+            "Fn::Select" => {
+                let a = arg.as_array().cloned().unwrap_or_default();
+                let idx = self.eval(a.first().unwrap_or(&Value::Null), path, u);
+                let list = self.eval(a.get(1).unwrap_or(&Value::Null), path, u);
+                let i = match &idx {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) => s.parse().ok(),
+                    _ => None,
+                };
+                match (i, list.as_array()) {
+                    (Some(i), Some(l)) if (i as usize) < l.len() => Ok(l[i as usize].clone()),
+                    _ => fail(
+                        "${Fn::Select}".into(),
+                        "Fn::Select: index out of range or list unresolved".into(),
+                    ),
+                }
+            }
+            "Fn::Split" => {
+                let a = arg.as_array().cloned().unwrap_or_default();
+                let delim = a
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let s = self.eval(a.get(1).unwrap_or(&Value::Null), path, u);
+                Ok(Value::Array(
+                    scalar_text(&s)
+                        .split(delim.as_str())
+                        .map(|p| Value::String(p.to_owned()))
+                        .collect(),
+                ))
+            }
+            "Fn::FindInMap" => {
+                let a = arg.as_array().cloned().unwrap_or_default();
+                let keys: Vec<String> = a
+                    .iter()
+                    .take(3)
+                    .map(|k| scalar_text(&self.eval(k, path, u)))
+                    .collect();
+                if keys.len() == 3
+                    && let Some(v) = self
+                        .mappings
+                        .get(&keys[0])
+                        .and_then(|m| m.get(&keys[1]))
+                        .and_then(|m| m.get(&keys[2]))
+                {
+                    return Ok(self.eval(v, path, u));
+                }
+                fail(
+                    format!("${{Fn::FindInMap:{}}}", keys.join(".")),
+                    format!("Fn::FindInMap {}: no such mapping entry", keys.join(".")),
+                )
+            }
+            "Fn::If" => {
+                let a = arg.as_array().cloned().unwrap_or_default();
+                let cond = a.first().and_then(Value::as_str).unwrap_or_default();
+                match self.condition(cond) {
+                    Some(true) => Ok(self.eval(a.get(1).unwrap_or(&Value::Null), path, u)),
+                    Some(false) => Ok(self.eval(a.get(2).unwrap_or(&Value::Null), path, u)),
+                    None => fail(
+                        format!("${{Fn::If:{cond}}}"),
+                        format!("Fn::If: condition {cond} depends on unresolved values"),
+                    ),
+                }
+            }
+            "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
+                let mut m = Map::new();
+                m.insert(key.to_owned(), arg.clone());
+                match self.eval_condition(&Value::Object(m)) {
+                    Some(b) => Ok(Value::Bool(b)),
+                    None => fail(
+                        format!("${{{key}}}"),
+                        format!("{key}: depends on unresolved values"),
+                    ),
+                }
+            }
+            "Fn::ImportValue" => {
+                let name = scalar_text(&self.eval(arg, path, u));
+                if let Some(v) = self.param(&name) {
+                    return Ok(Value::String(v));
+                }
+                if let Some(v) = self.exports.get(&name) {
+                    return Ok(v.clone());
+                }
+                fail(
+                    format!("${{ImportValue:{name}}}"),
+                    format!(
+                        "Fn::ImportValue {name}: exported by another stack; pass --param {name}=VALUE or convert that stack's template together with this one"
+                    ),
+                )
+            }
+            "Fn::Base64" => {
+                let s = self.eval(arg, path, u);
+                Ok(Value::String(base64(scalar_text(&s).as_bytes())))
+            }
+            "Fn::Length" => {
+                let l = self.eval(arg, path, u);
+                match l.as_array() {
+                    Some(l) => Ok(Value::from(l.len())),
+                    None => fail(
+                        "${Fn::Length}".into(),
+                        "Fn::Length of something not a list".into(),
+                    ),
+                }
+            }
+            "Fn::ToJsonString" => {
+                let v = self.eval(arg, path, u);
+                Ok(Value::String(v.to_string()))
+            }
+            other => fail(
+                format!("${{{other}}}"),
+                format!(
+                    "{other} is evaluated by CloudFormation at deploy time; pass the value with --param or edit the output"
+                ),
+            ),
+        }
+    }
+
+    fn sub(
+        &self,
+        text: &str,
+        vars: &BTreeMap<String, Value>,
+        path: &str,
+        u: &mut Unresolved,
+    ) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[start..]);
+                rest = "";
+                break;
+            };
+            let name = &after[..end];
+            rest = &after[end + 1..];
+            if let Some(lit) = name.strip_prefix('!') {
+                out.push_str("${");
+                out.push_str(lit);
+                out.push('}');
+                continue;
+            }
+            let value = if let Some(v) = vars.get(name) {
+                Ok(v.clone())
+            } else if let Some((res, attr)) =
+                name.split_once('.').filter(|_| !name.starts_with("AWS::"))
+            {
+                self.get_att(res, attr)
+            } else {
+                self.reference(name)
+            };
+            match value {
+                Ok(v) if v.as_str().is_some_and(|s| s.starts_with("${")) => {
+                    // A Sub variable that was itself unresolved (already reported).
+                    out.push_str(&scalar_text(&v));
+                }
+                Ok(v) => out.push_str(&scalar_text(&v)),
+                Err(m) => {
+                    u.push((path.to_owned(), m));
+                    out.push_str("${");
+                    out.push_str(name);
+                    out.push('}');
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+fn loosely_equal(a: &Value, b: &Value) -> bool {
+    a == b || scalar_text(a) == scalar_text(b)
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// A target group name when the template gives none: the logical ID when it fits the 32
+/// characters ELB allows.
+fn default_tg_name(id: &str) -> String {
+    let mut n: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    n.truncate(32);
+    n.trim_matches('-').to_owned()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Resource types this importer converts.
+const SUPPORTED: &[&str] = &[
+    "AWS::ECS::Cluster",
+    "AWS::ECS::TaskDefinition",
+    "AWS::ECS::Service",
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
+    "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::ElasticLoadBalancingV2::ListenerRule",
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
+];
+
+/// Converts one template into drafts, rules and scaling.
+pub(super) fn convert(
+    file: &Path,
+    template: &Value,
+    options: &ConvertOptions,
+    exports: &BTreeMap<String, Value>,
+    out: &mut Collected,
+) -> Result<(), ImportError> {
+    let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
+        return Err(error(
+            file,
+            None,
+            "a CloudFormation template without Resources",
+        ));
+    };
+    let t = Template::new(file, template, options, exports);
+    for (id, res) in resources {
+        let Some(ty) = res.get("Type").and_then(Value::as_str) else {
+            return Err(error(file, Some(id), "resource without a Type"));
+        };
+        if !SUPPORTED.contains(&ty) {
+            *out.skipped.entry(ty.to_owned()).or_default() += 1;
+            out.note(
+                NoteKind::Skipped,
+                file,
+                Some(id),
+                None,
+                format!("{ty} is not converted"),
+            );
+            continue;
+        }
+        if let Some(cond) = res.get("Condition").and_then(Value::as_str) {
+            match t.condition(cond) {
+                Some(true) => {}
+                Some(false) => {
+                    out.note(
+                        NoteKind::Skipped,
+                        file,
+                        Some(id),
+                        None,
+                        format!("condition {cond} is false, so the stack would not create it"),
+                    );
+                    continue;
+                }
+                None => {
+                    out.note(
+                        NoteKind::Unresolved,
+                        file,
+                        Some(id),
+                        None,
+                        format!("condition {cond} depends on unresolved values; pass the parameters it uses with --param"),
+                    );
+                    continue;
+                }
+            }
+        }
+        let props = res
+            .get("Properties")
+            .cloned()
+            .unwrap_or_else(schema::object);
+        let resource = format!("{id} ({ty})");
+        let loc = Location {
+            file: file.to_owned(),
+            resource: Some(resource.clone()),
+            path: None,
+        };
+        match ty {
+            "AWS::ElasticLoadBalancingV2::ListenerRule" => {
+                convert_rule(&t, &props, loc, out);
+            }
+            "AWS::ApplicationAutoScaling::ScalableTarget" => {
+                convert_target(&t, id, &props, loc, out);
+            }
+            "AWS::ApplicationAutoScaling::ScalingPolicy" => {
+                convert_policy(&t, &props, loc, out);
+            }
+            _ => {
+                let kind = match ty {
+                    "AWS::ECS::Cluster" => Kind::EcsCluster,
+                    "AWS::ECS::TaskDefinition" => Kind::TaskDefinition,
+                    "AWS::ECS::Service" => Kind::EcsService,
+                    "AWS::ElasticLoadBalancingV2::TargetGroup" => Kind::TargetGroup,
+                    _ => Kind::Listener,
+                };
+                convert_object(&t, id, kind, props, loc, out);
+            }
+        }
+    }
+    for a in t.assumed.borrow().iter() {
+        out.note(
+            NoteKind::Assumed,
+            file,
+            None,
+            None,
+            format!("{a} (pass --param to change it)"),
+        );
+    }
+    Ok(())
+}
+
+/// Renames, resolves and records a supported resource that becomes an object of its own.
+fn convert_object(
+    t: &Template,
+    id: &str,
+    kind: Kind,
+    mut props: Value,
+    source: Location,
+    out: &mut Collected,
+) {
+    let mut changes = Vec::new();
+    rename_keys(&mut props, spec_schema(kind), "", &mut changes);
+    for ch in changes {
+        out.note(
+            NoteKind::Dropped,
+            t.file,
+            source.resource.as_deref(),
+            Some(&ch.path),
+            ch.message,
+        );
+    }
+    let mut unresolved = Vec::new();
+    let mut spec = t.eval(&props, "", &mut unresolved);
+    let name = match kind {
+        Kind::Listener => id.to_owned(),
+        _ => t
+            .refs
+            .get(id)
+            .and_then(Value::as_str)
+            .unwrap_or(id)
+            .to_owned(),
+    };
+    let default_field = match kind {
+        Kind::EcsCluster => Some("clusterName"),
+        Kind::TaskDefinition => Some("family"),
+        Kind::EcsService => Some("serviceName"),
+        Kind::TargetGroup => Some("name"),
+        Kind::Listener => None,
+    };
+    if let Some(field) = default_field
+        && spec.get(field).is_none()
+    {
+        spec[field] = Value::from(name.as_str());
+        out.note(
+            NoteKind::Assumed,
+            t.file,
+            source.resource.as_deref(),
+            Some(field),
+            format!("CloudFormation would generate a name; using the logical ID: {name}"),
+        );
+    }
+    let mut keys = Vec::new();
+    if kind == Kind::Listener {
+        if let Some(m) = t.refs.get(id).and_then(Value::as_str) {
+            keys.push(m.to_owned());
+        }
+        if let Some(lb) = spec.get("loadBalancerArn").and_then(Value::as_str) {
+            out.note(
+                NoteKind::Assumed,
+                t.file,
+                source.resource.as_deref(),
+                Some("loadBalancerArn"),
+                format!("the load balancer's ARN is only known after deployment; {lb:?} stands for it (listeners with the same value share a load balancer)"),
+            );
+        }
+    }
+    out.drafts.push(Draft {
+        kind,
+        aws_name: name,
+        spec,
+        source,
+        unresolved,
+        keys,
+    });
+}
+
+fn rules_item_schema() -> &'static Value {
+    property(spec_schema(Kind::Listener), "rules")
+        .and_then(|r| r.get("items"))
+        .unwrap_or(&Value::Null)
+}
+
+fn auto_scaling_schema() -> &'static Value {
+    property(spec_schema(Kind::EcsService), "autoScaling").unwrap_or(&Value::Null)
+}
+
+fn convert_rule(t: &Template, props: &Value, source: Location, out: &mut Collected) {
+    let mut u = Vec::new();
+    let listener = t.eval(
+        props.get("ListenerArn").unwrap_or(&Value::Null),
+        "listenerArn",
+        &mut u,
+    );
+    if !u.is_empty() {
+        let why: Vec<String> = u.into_iter().map(|(_, m)| m).collect();
+        out.note(
+            NoteKind::Unresolved,
+            t.file,
+            source.resource.as_deref(),
+            Some("ListenerArn"),
+            format!("its listener cannot be identified: {}", why.join("; ")),
+        );
+        return;
+    }
+    let mut rule = props.clone();
+    if let Some(m) = rule.as_object_mut() {
+        m.remove("ListenerArn");
+    }
+    let mut changes = Vec::new();
+    rename_keys(&mut rule, rules_item_schema(), "", &mut changes);
+    for ch in changes {
+        out.note(
+            NoteKind::Dropped,
+            t.file,
+            source.resource.as_deref(),
+            Some(&ch.path),
+            ch.message,
+        );
+    }
+    let mut unresolved = Vec::new();
+    let rule = t.eval(&rule, "", &mut unresolved);
+    out.rules.push(PendingRule {
+        listener_key: scalar_text(&listener),
+        rule,
+        is_default: false,
+        source,
+        unresolved,
+    });
+}
+
+fn convert_target(t: &Template, id: &str, props: &Value, source: Location, out: &mut Collected) {
+    let mut unresolved = Vec::new();
+    let resource_id = scalar_text(&t.eval(
+        props.get("ResourceId").unwrap_or(&Value::Null),
+        "resourceId",
+        &mut unresolved,
+    ));
+    let namespace = props
+        .get("ServiceNamespace")
+        .map(|v| scalar_text(&t.eval(v, "", &mut Vec::new())));
+    if namespace.as_deref().is_some_and(|n| n != "ecs") {
+        *out.skipped
+            .entry(format!(
+                "AWS::ApplicationAutoScaling::ScalableTarget (namespace {})",
+                namespace.unwrap_or_default()
+            ))
+            .or_default() += 1;
+        out.note(
+            NoteKind::Skipped,
+            t.file,
+            source.resource.as_deref(),
+            None,
+            "not an ECS service scalable target",
+        );
+        return;
+    }
+    let unidentified = (!unresolved.is_empty()).then(|| {
+        let why: Vec<String> = std::mem::take(&mut unresolved)
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        format!("its service cannot be identified: {}", why.join("; "))
+    });
+    let mut target = Map::new();
+    for key in [
+        "MinCapacity",
+        "MaxCapacity",
+        "SuspendedState",
+        "ScheduledActions",
+    ] {
+        if let Some(v) = props.get(key) {
+            target.insert(key.to_owned(), v.clone());
+        }
+    }
+    let mut target = Value::Object(target);
+    let mut changes = Vec::new();
+    rename_keys(&mut target, auto_scaling_schema(), "", &mut changes);
+    let target = t.eval(&target, "", &mut unresolved);
+    let key = t.refs.get(id).and_then(Value::as_str).map(str::to_owned);
+    out.scaling.push(PendingScaling {
+        resource_id,
+        key,
+        target: Some(target),
+        policies: Vec::new(),
+        source,
+        unresolved,
+        unidentified,
+    });
+}
+
+fn convert_policy(t: &Template, props: &Value, source: Location, out: &mut Collected) {
+    let mut u = Vec::new();
+    let target = match props.get("ScalingTargetId") {
+        Some(v) => t.eval(v, "ScalingTargetId", &mut u),
+        None => t.eval(
+            props.get("ResourceId").unwrap_or(&Value::Null),
+            "ResourceId",
+            &mut u,
+        ),
+    };
+    if !u.is_empty() {
+        let why: Vec<String> = u.into_iter().map(|(_, m)| m).collect();
+        out.note(
+            NoteKind::Unresolved,
+            t.file,
+            source.resource.as_deref(),
+            Some("ScalingTargetId"),
+            format!(
+                "its scalable target cannot be identified: {}",
+                why.join("; ")
+            ),
+        );
+        return;
+    }
+    let mut policy = props.clone();
+    if let Some(m) = policy.as_object_mut() {
+        for k in [
+            "ScalingTargetId",
+            "ResourceId",
+            "ScalableDimension",
+            "ServiceNamespace",
+        ] {
+            m.remove(k);
+        }
+    }
+    let item = property(auto_scaling_schema(), "scalingPolicies")
+        .and_then(|p| p.get("items"))
+        .unwrap_or(&Value::Null);
+    let mut changes = Vec::new();
+    rename_keys(&mut policy, item, "scalingPolicies[0]", &mut changes);
+    for ch in changes {
+        out.note(
+            NoteKind::Dropped,
+            t.file,
+            source.resource.as_deref(),
+            Some(&ch.path),
+            ch.message,
+        );
+    }
+    let mut unresolved = Vec::new();
+    let policy = t.eval(&policy, "scalingPolicies[0]", &mut unresolved);
+    out.scaling.push(PendingScaling {
+        resource_id: scalar_text(&target),
+        key: None,
+        target: None,
+        policies: vec![policy],
+        source,
+        unresolved,
+        unidentified: None,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn template(v: Value, params: &[(&str, &str)]) -> (ConvertOptions, Value) {
+        let options = ConvertOptions {
+            params: params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            namespace: None,
+        };
+        (options, v)
+    }
+
+    fn eval_with(tpl: &Value, options: &ConvertOptions, expr: Value) -> (Value, Unresolved) {
+        let exports = BTreeMap::new();
+        let t = Template::new(Path::new("stack.yaml"), tpl, options, &exports);
+        let mut u = Vec::new();
+        let v = t.eval(&expr, "spec.x", &mut u);
+        (v, u)
+    }
+
+    fn base() -> Value {
+        json!({
+            "Parameters": {
+                "Env": {"Type": "String", "Default": "prod"},
+                "Port": {"Type": "Number", "Default": 8080},
+                "Subnets": {"Type": "CommaDelimitedList", "Default": "a, b"},
+                "Image": {"Type": "String"},
+            },
+            "Mappings": {"Sizes": {"prod": {"Cpu": "1024"}}},
+            "Conditions": {
+                "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+                "NotProd": {"Fn::Not": [{"Condition": "IsProd"}]},
+                "HasImage": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Image"}, ""]}]},
+            },
+            "Resources": {
+                "TG": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"Port": 80}},
+                "Svc": {"Type": "AWS::ECS::Service", "Properties": {"ServiceName": {"Fn::Sub": "${Env}-web"}}},
+                "Cluster": {"Type": "AWS::ECS::Cluster"},
+                "Role": {"Type": "AWS::IAM::Role"},
+            }
+        })
+    }
+
+    #[test]
+    fn refs_resolve_parameters_with_defaults_and_own_resources() {
+        let (o, tpl) = template(base(), &[]);
+        let (v, u) = eval_with(
+            &tpl,
+            &o,
+            json!([{"Ref": "Env"}, {"Ref": "Port"}, {"Ref": "TG"}, {"Ref": "Subnets"}]),
+        );
+        assert_eq!(v, json!(["prod", "8080", "TG", ["a", "b"]]));
+        assert!(u.is_empty());
+    }
+
+    #[test]
+    fn sub_join_select_split_and_find_in_map_evaluate() {
+        let (o, tpl) = template(base(), &[("AWS::Region", "eu-west-1")]);
+        let (v, u) = eval_with(
+            &tpl,
+            &o,
+            json!([
+                {"Fn::Sub": "${Env}-${AWS::Region}-${!Literal}"},
+                {"Fn::Sub": ["${A}/${Svc.Name}", {"A": {"Ref": "Cluster"}}]},
+                {"Fn::Join": ["/", ["service", {"Ref": "Cluster"}, {"Fn::GetAtt": ["Svc", "Name"]}]]},
+                {"Fn::Select": [1, {"Fn::Split": [",", "x,y,z"]}]},
+                {"Fn::FindInMap": ["Sizes", {"Ref": "Env"}, "Cpu"]},
+                {"Fn::Base64": "hi!"},
+            ]),
+        );
+        assert_eq!(
+            v,
+            json!([
+                "prod-eu-west-1-${Literal}",
+                "Cluster/prod-web",
+                "service/Cluster/prod-web",
+                "y",
+                "1024",
+                "aGkh"
+            ])
+        );
+        assert!(u.is_empty(), "{u:?}");
+    }
+
+    #[test]
+    fn conditions_choose_if_branches_and_no_value_removes_the_field() {
+        let (o, tpl) = template(base(), &[]);
+        let (v, u) = eval_with(
+            &tpl,
+            &o,
+            json!({"a": {"Fn::If": ["IsProd", 1, 2]}, "b": {"Fn::If": ["NotProd", 1, {"Ref": "AWS::NoValue"}]},
+                   "c": [{"Fn::If": ["NotProd", "x", {"Ref": "AWS::NoValue"}]}, "y"]}),
+        );
+        assert_eq!(v, json!({"a": 1, "c": ["y"]}));
+        assert!(u.is_empty());
+    }
+
+    #[test]
+    fn unresolvable_values_are_reported_with_their_path_never_guessed() {
+        let (o, tpl) = template(base(), &[]);
+        let (v, u) = eval_with(
+            &tpl,
+            &o,
+            json!({"a": {"Fn::ImportValue": {"Fn::Sub": "${Env}:Cluster"}}, "b": {"Ref": "Image"},
+                   "c": {"Fn::GetAtt": ["Role", "Arn"]}, "d": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/x"},
+                   "e": {"Fn::If": ["HasImage", 1, 2]}}),
+        );
+        assert_eq!(v["a"], json!("${ImportValue:prod:Cluster}"));
+        assert_eq!(v["d"], json!("arn:aws:iam::${AWS::AccountId}:role/x"));
+        let paths: Vec<&str> = u.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["spec.x.a", "spec.x.b", "spec.x.c", "spec.x.d", "spec.x.e"]
+        );
+        assert!(u[0].1.contains("--param prod:Cluster=VALUE"), "{}", u[0].1);
+        assert!(u[1].1.contains("has no Default"), "{}", u[1].1);
+    }
+
+    #[test]
+    fn params_supply_imports_parameters_and_resource_attributes() {
+        let (o, tpl) = template(
+            base(),
+            &[
+                ("prod:Cluster", "main"),
+                ("Image", "nginx"),
+                ("Role.Arn", "arn:aws:iam::1:role/r"),
+            ],
+        );
+        let (v, u) = eval_with(
+            &tpl,
+            &o,
+            json!([{"Fn::ImportValue": "prod:Cluster"}, {"Ref": "Image"}, {"Fn::GetAtt": "Role.Arn"}, {"Fn::If": ["HasImage", 1, 2]}]),
+        );
+        assert_eq!(v, json!(["main", "nginx", "arn:aws:iam::1:role/r", 1]));
+        assert!(u.is_empty());
+    }
+}
