@@ -3,3 +3,4 @@
 
 pub mod names;
 pub mod report;
+pub mod routing;

@@ -1,0 +1,256 @@
+//! ALB listener rules compiled into Kubernetes routing that sends every request where the ALB
+//! would, or says precisely where it cannot.
+//!
+//! - [`alb`]: a model of ALB rule evaluation (the reference semantics).
+//! - [`ingress`]: portable `networking.k8s.io/v1` Ingress (Exact and Prefix paths only).
+//! - [`gateway`]: Gateway API `HTTPRoute`s attached to a configurable Gateway.
+//! - [`lbc`]: Ingresses for the AWS Load Balancer Controller, which rebuilds the same ALB rules
+//!   in the same order from its annotations.
+//!
+//! Each profile also has a model of how its controllers route a request through the compiled
+//! objects; [`compile`] uses it to check every rule it calls exact on sample requests and to
+//! find the counterexample it reports for every rule it cannot carry.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Listener;
+use crate::translate::names::target_group_service_name;
+use crate::translate::report::Report;
+
+pub mod alb;
+pub mod gateway;
+pub mod ingress;
+pub mod lbc;
+mod plan;
+mod witness;
+
+pub use alb::{Request, RuleId, Target};
+
+/// Which kind of Kubernetes routing to produce.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub enum Profile {
+    /// Portable `networking.k8s.io/v1` Ingress with Exact and Prefix paths.
+    #[default]
+    Ingress,
+    /// Ingress for the AWS Load Balancer Controller (an ALB in front of the cluster).
+    Alb,
+    /// Gateway API `gateway.networking.k8s.io/v1` HTTPRoutes.
+    Gateway,
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Profile::Ingress => "ingress",
+            Profile::Alb => "alb",
+            Profile::Gateway => "gateway",
+        })
+    }
+}
+
+/// Settings of a compilation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutingOptions {
+    /// The output to produce.
+    pub profile: Profile,
+    /// `spec.ingressClassName` of the portable and ALB Ingresses (`None` leaves it unset for
+    /// the portable profile and uses `alb` for the ALB profile).
+    pub ingress_class_name: Option<String>,
+    /// Gateway the HTTPRoutes attach to: name.
+    pub gateway_name: String,
+    /// Gateway namespace (`None`: the listener's namespace).
+    pub gateway_namespace: Option<String>,
+    /// Gateway listener (`sectionName`) to attach to, if any.
+    pub gateway_section_name: Option<String>,
+    /// Whether HTTPRoutes may use `RegularExpression` header matches (Implementation-specific
+    /// support in Gateway API) to keep ALB's case-insensitive and wildcard header values
+    /// exact. Without it, such rules are reported as not representable.
+    pub gateway_regex_headers: bool,
+}
+
+impl Default for RoutingOptions {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Ingress,
+            ingress_class_name: None,
+            gateway_name: "ecsplane".to_owned(),
+            gateway_namespace: None,
+            gateway_section_name: None,
+            gateway_regex_headers: true,
+        }
+    }
+}
+
+/// Resolves the Service port that stands for a target group. The Service itself is named
+/// [`target_group_service_name`]; its port is the TargetGroup's `spec.port` if set, else the
+/// container port of the ECS service's load balancer entry. The caller knows those objects.
+pub trait BackendResolver {
+    /// The Service port for target group `target_group_name`, if known.
+    fn service_port(&self, target_group_name: &str) -> Option<i32>;
+}
+
+impl<F: Fn(&str) -> Option<i32>> BackendResolver for F {
+    fn service_port(&self, target_group_name: &str) -> Option<i32> {
+        self(target_group_name)
+    }
+}
+
+/// Port used for a target group the resolver does not know (reported).
+pub const FALLBACK_PORT: i32 = 80;
+
+/// A Kubernetes backend: Service name and port.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceBackend {
+    /// Service name.
+    pub name: String,
+    /// Service port number.
+    pub port: i32,
+}
+
+impl ServiceBackend {
+    /// The backend that stands for target group `tg`.
+    pub fn for_target_group(tg: &str, backends: &dyn BackendResolver) -> Self {
+        Self {
+            name: target_group_service_name(tg),
+            port: backends.service_port(tg).unwrap_or(FALLBACK_PORT),
+        }
+    }
+
+    /// The key used in Kubernetes-side [`Target`]s: `name:port`.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.name, self.port)
+    }
+}
+
+/// What happened to one rule.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", tag = "fate")]
+pub enum Fate {
+    /// Every request the ALB sends to this rule is routed the same way by the output.
+    Exact,
+    /// Higher-priority rules take every request this rule could match; it was dropped.
+    Shadowed {
+        /// The rules that take its requests.
+        by: Vec<RuleId>,
+    },
+    /// The rule cannot be expressed exactly in this profile; it was left out (never
+    /// approximated), and the counterexample shows a request that now goes elsewhere.
+    NotRepresentable {
+        /// Why.
+        reason: String,
+        /// A request the ALB sends to this rule that the output routes differently.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counterexample: Option<Counterexample>,
+    },
+}
+
+impl Fate {
+    /// Whether the rule was carried exactly.
+    pub fn is_exact(&self) -> bool {
+        matches!(self, Fate::Exact)
+    }
+}
+
+impl fmt::Display for Fate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fate::Exact => f.write_str("exact"),
+            Fate::Shadowed { by } => {
+                f.write_str("shadowed by ")?;
+                for (i, r) in by.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{r}")?;
+                }
+                Ok(())
+            }
+            Fate::NotRepresentable {
+                reason,
+                counterexample,
+            } => {
+                write!(f, "not representable: {reason}")?;
+                if let Some(c) = counterexample {
+                    write!(f, "; counterexample: {c}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A request on which the ALB and the compiled output disagree.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Counterexample {
+    /// The request.
+    pub request: Request,
+    /// What the ALB does with it.
+    pub alb: String,
+    /// What the compiled routing does with it.
+    pub compiled: String,
+}
+
+impl fmt::Display for Counterexample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: ALB {}, compiled {}",
+            self.request, self.alb, self.compiled
+        )
+    }
+}
+
+/// The fate of one rule.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleFate {
+    /// The rule (or the default actions).
+    pub rule: RuleId,
+    /// What happened to it.
+    #[serde(flatten)]
+    pub fate: Fate,
+}
+
+/// The result of compiling one listener.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CompiledRoutes {
+    /// The Kubernetes objects (Ingress or HTTPRoute), in a stable order.
+    pub objects: Vec<serde_json::Value>,
+    /// One entry per rule in evaluation order, then the default actions.
+    pub fates: Vec<RuleFate>,
+    /// Findings for everything not carried exactly.
+    pub report: Report,
+}
+
+impl CompiledRoutes {
+    /// The fate of `rule`.
+    pub fn fate(&self, rule: RuleId) -> Option<&Fate> {
+        self.fates.iter().find(|f| f.rule == rule).map(|f| &f.fate)
+    }
+}
+
+/// Compiles `listener` into the routing objects of `options.profile`.
+///
+/// Deterministic and pure: the same listener, resolver and options always give the same
+/// objects, fates and report. Rules that the profile cannot express exactly are left out and
+/// reported with a counterexample request; nothing is approximated silently.
+pub fn compile(
+    listener: &Listener,
+    backends: &dyn BackendResolver,
+    options: &RoutingOptions,
+) -> CompiledRoutes {
+    let mut out = match options.profile {
+        Profile::Ingress => ingress::compile(listener, backends, options),
+        Profile::Alb => lbc::compile(listener, backends, options),
+        Profile::Gateway => gateway::compile(listener, backends, options),
+    };
+    out.report = std::mem::take(&mut out.report).finish();
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,613 @@
+//! Pieces shared by the compilers: rule views, the cells (host group x path atom) that the
+//! exactly-representable rules cannot tell apart, shadowing, and the check against a model of
+//! the target's routing.
+
+use std::collections::BTreeSet;
+
+use crate::api::{ConditionField, Listener, RuleCondition};
+use crate::translate::report::{ObjectRef, Report};
+
+use super::alb::{self, Cidr, Request, RuleId, Target, Terminal};
+use super::witness::witnesses;
+use super::{BackendResolver, Counterexample, Fate, RuleFate, ServiceBackend};
+
+/// One rule (or the default actions) with what it does on each side.
+#[derive(Clone, Debug)]
+pub(crate) struct RuleView {
+    pub id: RuleId,
+    /// Conditions (empty for the default actions).
+    pub conditions: Vec<RuleCondition>,
+    /// The ALB outcome, over target group names.
+    pub target: Target,
+    /// The same outcome over Kubernetes backends (`service:port`).
+    pub k8s: Target,
+    /// `spec.rules[priority=N]` or `spec.defaultActions`.
+    pub field: String,
+    /// Whether the rule rewrites the request (`transforms`).
+    pub transforms: bool,
+}
+
+/// The listener's rules in evaluation order, then the default actions.
+pub(crate) fn views(listener: &Listener, backends: &dyn BackendResolver) -> Vec<RuleView> {
+    let mut out: Vec<RuleView> = alb::rules_in_order(listener)
+        .into_iter()
+        .map(|r| {
+            let target = alb::target_of(&r.actions);
+            RuleView {
+                id: RuleId::Priority(r.priority),
+                conditions: r.conditions.clone(),
+                k8s: k8s_target(&target, backends),
+                target,
+                field: format!("spec.rules[priority={}]", r.priority),
+                transforms: r.transforms.is_some(),
+            }
+        })
+        .collect();
+    let target = alb::target_of(&listener.spec.default_actions);
+    out.push(RuleView {
+        id: RuleId::Default,
+        conditions: Vec::new(),
+        k8s: k8s_target(&target, backends),
+        target,
+        field: "spec.defaultActions".to_owned(),
+        transforms: false,
+    });
+    out
+}
+
+/// `target` with every target group replaced by its Service backend key.
+pub(crate) fn k8s_target(target: &Target, backends: &dyn BackendResolver) -> Target {
+    let mut t = target.clone();
+    if let Terminal::Forward(groups) = &mut t.terminal {
+        for g in groups.iter_mut() {
+            g.target_group = ServiceBackend::for_target_group(&g.target_group, backends).key();
+        }
+        groups.sort();
+    }
+    t
+}
+
+/// Reports target groups the resolver does not know.
+pub(crate) fn report_unknown_backends(
+    views: &[RuleView],
+    backends: &dyn BackendResolver,
+    object: &ObjectRef,
+    report: &mut Report,
+) {
+    for v in views {
+        for g in v.target.forward().into_iter().flatten() {
+            if backends.service_port(&g.target_group).is_none() {
+                report.approximated(
+                    object,
+                    v.field.clone(),
+                    format!(
+                        "target group {} is not among the inputs; its Service port is assumed to be {}",
+                        g.target_group,
+                        super::FALLBACK_PORT
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The outcome of a rule in the listener's own terms, for messages.
+pub(crate) fn describe(outcome: Option<&Target>) -> String {
+    match outcome {
+        Some(t) => t.to_string(),
+        None => "no route (the controller's own 404)".to_owned(),
+    }
+}
+
+/// Counts of condition fields, or why a rule has a shape no profile handles.
+pub(crate) fn single_conditions(conds: &[RuleCondition]) -> Result<(), String> {
+    for f in [
+        ConditionField::HostHeader,
+        ConditionField::PathPattern,
+        ConditionField::HttpRequestMethod,
+        ConditionField::SourceIp,
+    ] {
+        if conds.iter().filter(|c| c.field == f).count() > 1 {
+            return Err(format!(
+                "more than one {} condition (the ALB accepts one)",
+                field_name(f)
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn field_name(f: ConditionField) -> &'static str {
+    match f {
+        ConditionField::HostHeader => "host-header",
+        ConditionField::PathPattern => "path-pattern",
+        ConditionField::HttpHeader => "http-header",
+        ConditionField::HttpRequestMethod => "http-request-method",
+        ConditionField::QueryString => "query-string",
+        ConditionField::SourceIp => "source-ip",
+    }
+}
+
+/// What part of the path space an ALB path pattern covers, when it is a union of cells.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PathShape {
+    /// Exactly this path.
+    Exact(String),
+    /// Every path strictly below this prefix (`/p/*`: `/p/` and longer, not `/p`); the empty
+    /// prefix stands for every path (`*` or `/*`).
+    Below(String),
+}
+
+/// The shape of a path pattern, or why it has none Exact/Prefix paths can express.
+pub(crate) fn path_shape(pattern: &str) -> Result<PathShape, String> {
+    let why = |what: &str| Err(format!("path pattern {pattern:?} {what}"));
+    if pattern.chars().all(|c| c == '*') && !pattern.is_empty() {
+        return Ok(PathShape::Below(String::new()));
+    }
+    if !pattern.starts_with('/') {
+        return why("does not start with /");
+    }
+    let (stem, below) = match pattern.strip_suffix("/*") {
+        Some(stem) => (stem.trim_end_matches('*'), true),
+        None => (pattern, false),
+    };
+    if stem.contains(['*', '?']) {
+        return why(
+            "has a wildcard that Exact and Prefix paths cannot express (only a trailing /* maps to a Prefix)",
+        );
+    }
+    if below && stem.is_empty() {
+        return Ok(PathShape::Below(String::new()));
+    }
+    for bad in ["//", "/./", "/../", "%2f", "%2F", "#"] {
+        if stem.contains(bad) || (below && format!("{stem}/").contains(bad)) {
+            return why(&format!(
+                "contains {bad:?}, which Kubernetes rejects in paths"
+            ));
+        }
+    }
+    if stem.ends_with("/.") || stem.ends_with("/..") {
+        return why("ends with a dot segment, which Kubernetes rejects in paths");
+    }
+    if below && stem.ends_with('/') {
+        return why("has an empty path segment before /*");
+    }
+    if pattern.ends_with('*') && !below {
+        return why(
+            "ends in * without a /: it also matches longer names in the same path segment, which element-wise Prefix paths cannot express",
+        );
+    }
+    Ok(if below {
+        PathShape::Below(stem.to_owned())
+    } else {
+        PathShape::Exact(stem.to_owned())
+    })
+}
+
+/// A request path atom of Ingress/HTTPRoute: an Exact path or an element-wise Prefix.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum PathAtom {
+    /// Exact path.
+    Exact(String),
+    /// Element-wise prefix without a trailing `/` (`/` is the root).
+    Prefix(String),
+}
+
+impl PathAtom {
+    /// Whether the atom matches `path` (Kubernetes/Gateway semantics).
+    pub fn matches(&self, path: &str) -> bool {
+        match self {
+            PathAtom::Exact(e) => e == path,
+            PathAtom::Prefix(p) => prefix_matches(p, path),
+        }
+    }
+}
+
+/// Element-wise prefix matching: `/api` matches `/api`, `/api/` and `/api/x`, not `/apix`; a
+/// trailing `/` on the prefix is ignored.
+pub(crate) fn prefix_matches(prefix: &str, path: &str) -> bool {
+    let p = prefix.trim_end_matches('/');
+    if p.is_empty() {
+        return path.starts_with('/');
+    }
+    path == p
+        || path
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The atoms a set of path shapes needs, always including the root prefix.
+pub(crate) fn atoms_for(shapes: &[PathShape]) -> Vec<PathAtom> {
+    let mut atoms = BTreeSet::from([PathAtom::Prefix("/".to_owned())]);
+    for s in shapes {
+        match s {
+            PathShape::Exact(e) => {
+                atoms.insert(PathAtom::Exact(e.clone()));
+            }
+            PathShape::Below(p) if p.is_empty() => {}
+            PathShape::Below(p) => {
+                atoms.insert(PathAtom::Prefix(p.clone()));
+                atoms.insert(PathAtom::Exact(p.clone()));
+            }
+        }
+    }
+    atoms.into_iter().collect()
+}
+
+/// A path whose most specific atom is `atom`.
+pub(crate) fn representative_path(atom: &PathAtom, atoms: &[PathAtom]) -> String {
+    match atom {
+        PathAtom::Exact(e) => e.clone(),
+        PathAtom::Prefix(p) => {
+            let base = p.trim_end_matches('/');
+            (0..)
+                .map(|i| format!("{base}/zz{i}"))
+                .find(|cand| {
+                    !atoms.iter().any(|a| match a {
+                        PathAtom::Exact(e) => e == cand,
+                        PathAtom::Prefix(q) => {
+                            q != p && q.len() > p.len() && prefix_matches(q, cand)
+                        }
+                    })
+                })
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// A host group: requests whose Host picks the same Ingress rule or HTTPRoute.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(dead_code)] // Wildcard groups are used by the Gateway profile.
+pub(crate) enum HostGroup {
+    /// This exact host (lower case).
+    Exact(String),
+    /// `*.suffix`: any host ending in `.suffix`.
+    Wildcard(String),
+    /// Any other host.
+    Any,
+}
+
+/// A host that belongs to `group` and to no more specific group.
+pub(crate) fn representative_host(group: &HostGroup, groups: &[HostGroup]) -> String {
+    let taken = |h: &str| {
+        groups.iter().any(|g| match g {
+            HostGroup::Exact(e) => e == h,
+            HostGroup::Wildcard(s) => h.ends_with(&format!(".{s}")),
+            HostGroup::Any => false,
+        })
+    };
+    match group {
+        HostGroup::Exact(h) => h.clone(),
+        HostGroup::Wildcard(s) => (0..)
+            .map(|i| format!("zz{i}.{s}"))
+            .find(|h| {
+                !groups.iter().any(|g| match g {
+                    HostGroup::Exact(e) => e == h,
+                    HostGroup::Wildcard(t) => t.len() > s.len() && h.ends_with(&format!(".{t}")),
+                    HostGroup::Any => false,
+                })
+            })
+            .unwrap_or_default(),
+        HostGroup::Any => (0..)
+            .map(|i| format!("zz{i}.unlisted.invalid"))
+            .find(|h| !taken(h))
+            .unwrap_or_default(),
+    }
+}
+
+/// Whether the host-header and path-pattern conditions of `conds` match `host` and `path`
+/// (the other conditions are ignored).
+pub(crate) fn host_path_match(conds: &[RuleCondition], host: &str, path: &str) -> bool {
+    let r = Request::get(host, path);
+    conds
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.field,
+                ConditionField::HostHeader | ConditionField::PathPattern
+            )
+        })
+        .all(|c| alb::condition_matches(c, &r))
+}
+
+/// Whether every request that satisfies `inner` also satisfies `outer` (sufficient check:
+/// each condition of `outer` is implied by a condition of `inner` on the same field).
+pub(crate) fn covers(outer: &[RuleCondition], inner: &[RuleCondition]) -> bool {
+    outer
+        .iter()
+        .all(|o| inner.iter().any(|i| condition_covers(o, i)))
+}
+
+fn condition_covers(o: &RuleCondition, i: &RuleCondition) -> bool {
+    if o.field != i.field {
+        return false;
+    }
+    let globs = |outer: Vec<String>, inner: Vec<String>, fold: bool| {
+        !inner.is_empty()
+            && inner
+                .iter()
+                .all(|iv| outer.iter().any(|ov| glob_covers(ov, iv, fold)))
+    };
+    match o.field {
+        ConditionField::HostHeader => {
+            let ((ov, or), (iv, ir)) = (alb::host_values(o), alb::host_values(i));
+            or.is_empty() && ir.is_empty() && globs(ov, iv, true)
+        }
+        ConditionField::PathPattern => {
+            let ((ov, or), (iv, ir)) = (alb::path_values(o), alb::path_values(i));
+            or.is_empty() && ir.is_empty() && globs(ov, iv, false)
+        }
+        ConditionField::HttpHeader => match (&o.http_header_config, &i.http_header_config) {
+            (Some(oc), Some(ic)) => {
+                oc.http_header_name
+                    .eq_ignore_ascii_case(&ic.http_header_name)
+                    && oc.regex_values.is_none()
+                    && ic.regex_values.is_none()
+                    && globs(oc.values.clone(), ic.values.clone(), true)
+            }
+            _ => false,
+        },
+        ConditionField::HttpRequestMethod => {
+            match (&o.http_request_method_config, &i.http_request_method_config) {
+                (Some(oc), Some(ic)) => ic.values.iter().all(|m| oc.values.contains(m)),
+                _ => false,
+            }
+        }
+        ConditionField::QueryString => match (&o.query_string_config, &i.query_string_config) {
+            (Some(oc), Some(ic)) => ic.values.iter().all(|ip| {
+                oc.values.iter().any(|op| {
+                    let key_ok = match (&op.key, &ip.key) {
+                        (None, _) => true,
+                        (Some(ok), Some(ik)) => glob_covers(ok, ik, true) && !ik.contains('\\'),
+                        (Some(_), None) => false,
+                    };
+                    key_ok
+                        && !op.value.contains('\\')
+                        && !ip.value.contains('\\')
+                        && glob_covers(&op.value, &ip.value, true)
+                })
+            }),
+            _ => false,
+        },
+        ConditionField::SourceIp => match (&o.source_ip_config, &i.source_ip_config) {
+            (Some(oc), Some(ic)) => ic.values.iter().all(|iv| {
+                Cidr::parse(iv).is_some_and(|inner| {
+                    oc.values
+                        .iter()
+                        .any(|ov| Cidr::parse(ov).is_some_and(|outer| outer.covers(&inner)))
+                })
+            }),
+            _ => false,
+        },
+    }
+}
+
+/// Whether glob `outer` matches every string glob `inner` matches (sound, not complete): an
+/// `inner` `*` can only be absorbed by an `outer` `*`, an `inner` `?` by `?` or `*`.
+pub(crate) fn glob_covers(outer: &str, inner: &str, fold: bool) -> bool {
+    use super::alb::Tok;
+    let toks = |s: &str| -> Vec<Tok> {
+        s.chars()
+            .map(|c| match c {
+                '*' => Tok::Many,
+                '?' => Tok::One,
+                c => Tok::Lit(c),
+            })
+            .collect()
+    };
+    let (o, i) = (toks(outer), toks(inner));
+    // can[a][b]: outer[a..] covers inner[b..].
+    let mut can = vec![vec![false; i.len() + 1]; o.len() + 1];
+    for a in (0..=o.len()).rev() {
+        for b in (0..=i.len()).rev() {
+            can[a][b] = if a == o.len() {
+                b == i.len()
+            } else {
+                match o[a] {
+                    Tok::Many => can[a + 1][b] || (b < i.len() && can[a][b + 1]),
+                    Tok::One => b < i.len() && i[b] != Tok::Many && can[a + 1][b + 1],
+                    Tok::Lit(oc) => {
+                        b < i.len()
+                            && matches!(i[b], Tok::Lit(ic) if if fold { oc.eq_ignore_ascii_case(&ic) } else { oc == ic })
+                            && can[a + 1][b + 1]
+                    }
+                }
+            };
+        }
+    }
+    can[0][0]
+}
+
+/// The first higher-priority rule whose conditions contain this rule's, if any.
+pub(crate) fn shadowed_by_one(views: &[RuleView], index: usize) -> Option<RuleId> {
+    let me = &views[index];
+    if me.id == RuleId::Default {
+        return None;
+    }
+    views[..index]
+        .iter()
+        .find(|v| covers(&v.conditions, &me.conditions))
+        .map(|v| v.id)
+}
+
+/// A model of how the compiled objects route a request: `None` is the controller's own
+/// "no route" response.
+pub(crate) type Model<'a> = dyn Fn(&Request) -> Option<Target> + 'a;
+
+/// Finds a request the ALB sends to `views[index]` that `model` routes elsewhere.
+pub(crate) fn counterexample(
+    listener: &Listener,
+    views: &[RuleView],
+    index: usize,
+    model: &Model<'_>,
+    backends: &dyn BackendResolver,
+) -> Option<Counterexample> {
+    let me = &views[index];
+    let hints = Hints::from_views(views);
+    for r in witnesses(&me.conditions, &hints) {
+        let routed = alb::route(listener, &r);
+        if routed.rule != me.id {
+            continue;
+        }
+        let expected = k8s_target(&routed.target, backends);
+        let got = model(&r);
+        if got.as_ref() != Some(&expected) {
+            return Some(Counterexample {
+                request: r,
+                alb: format!("{} ({})", routed.target, routed.rule),
+                compiled: describe(got.as_ref()),
+            });
+        }
+    }
+    None
+}
+
+/// Values seen across all rules, used to build requests that probe the boundaries.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Hints {
+    pub hosts: Vec<String>,
+    pub paths: Vec<String>,
+}
+
+impl Hints {
+    fn from_views(views: &[RuleView]) -> Self {
+        let mut hosts = BTreeSet::new();
+        let mut paths = BTreeSet::new();
+        for v in views {
+            for c in &v.conditions {
+                match c.field {
+                    ConditionField::HostHeader => {
+                        for h in alb::host_values(c).0 {
+                            hosts.insert(h.replace(['*', '?'], "x").to_ascii_lowercase());
+                        }
+                    }
+                    ConditionField::PathPattern => {
+                        for p in alb::path_values(c).0 {
+                            paths.insert(p.replace('*', "").replace('?', "x"));
+                            paths.insert(p.replace(['*', '?'], "x"));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Self {
+            hosts: hosts.into_iter().collect(),
+            paths: paths.into_iter().filter(|p| p.starts_with('/')).collect(),
+        }
+    }
+}
+
+/// Checks each rule called exact against the model on sample requests and downgrades any that
+/// disagree (a safety net: the constructions are exact by design). Then finds the
+/// counterexample of every rule that is not representable.
+pub(crate) fn check_fates(
+    listener: &Listener,
+    views: &[RuleView],
+    fates: &mut [RuleFate],
+    model: &Model<'_>,
+    backends: &dyn BackendResolver,
+) {
+    for (i, f) in fates.iter_mut().enumerate() {
+        match &mut f.fate {
+            Fate::Exact => {
+                if let Some(c) = counterexample(listener, views, i, model, backends) {
+                    f.fate = Fate::NotRepresentable {
+                        reason: "the compiled routing disagrees with the ALB on a sample request (a compiler limitation)".to_owned(),
+                        counterexample: Some(c),
+                    };
+                }
+            }
+            Fate::NotRepresentable {
+                counterexample: c, ..
+            } => {
+                *c = counterexample(listener, views, i, model, backends);
+            }
+            Fate::Shadowed { .. } => {}
+        }
+    }
+}
+
+/// Records every fate that is not exact in the report.
+pub(crate) fn report_fates(
+    views: &[RuleView],
+    fates: &[RuleFate],
+    object: &ObjectRef,
+    report: &mut Report,
+) {
+    for (v, f) in views.iter().zip(fates) {
+        match &f.fate {
+            Fate::Exact => {}
+            Fate::Shadowed { .. } => report.note(
+                object,
+                v.field.clone(),
+                format!("{}; no request can reach it, so it was dropped", f.fate),
+            ),
+            Fate::NotRepresentable { .. } => {
+                report.not_carried(object, v.field.clone(), f.fate.to_string())
+            }
+        }
+    }
+}
+
+/// The object reference of a listener.
+pub(crate) fn listener_ref(listener: &Listener) -> ObjectRef {
+    ObjectRef::new(
+        "Listener",
+        listener.metadata.namespace.as_deref(),
+        listener.metadata.name.as_deref().unwrap_or("listener"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_literal_paths_and_trailing_slash_star_have_a_shape() {
+        assert_eq!(path_shape("/api"), Ok(PathShape::Exact("/api".into())));
+        assert_eq!(path_shape("/api/*"), Ok(PathShape::Below("/api".into())));
+        assert_eq!(path_shape("/*"), Ok(PathShape::Below(String::new())));
+        assert_eq!(path_shape("*"), Ok(PathShape::Below(String::new())));
+        assert!(path_shape("/api*").is_err());
+        assert!(path_shape("/img/*.png").is_err());
+        assert!(path_shape("/v?/x").is_err());
+        assert!(path_shape("/a//b").is_err());
+    }
+
+    #[test]
+    fn prefixes_match_whole_path_elements() {
+        assert!(prefix_matches("/api", "/api"));
+        assert!(prefix_matches("/api", "/api/"));
+        assert!(prefix_matches("/api", "/api/x"));
+        assert!(!prefix_matches("/api", "/apix"));
+        assert!(prefix_matches("/api/", "/api"));
+        assert!(prefix_matches("/", "/anything"));
+    }
+
+    #[test]
+    fn representatives_avoid_more_specific_atoms() {
+        let atoms = atoms_for(&[
+            PathShape::Below("/a".into()),
+            PathShape::Exact("/a/zz0".into()),
+        ]);
+        let rep = representative_path(&PathAtom::Prefix("/a".into()), &atoms);
+        assert_eq!(rep, "/a/zz1");
+        let groups = vec![
+            HostGroup::Wildcard("example.com".into()),
+            HostGroup::Exact("zz0.example.com".into()),
+        ];
+        assert_eq!(representative_host(&groups[0], &groups), "zz1.example.com");
+    }
+
+    #[test]
+    fn glob_coverage_is_sound_for_wildcards() {
+        assert!(glob_covers("/api/*", "/api/v2/*", false));
+        assert!(glob_covers("*", "/x", false));
+        assert!(!glob_covers("/api/v2/*", "/api/*", false));
+        assert!(!glob_covers("/a?", "/a*", false));
+        assert!(glob_covers("/a*", "/a?", false));
+        assert!(glob_covers("*.example.com", "API.example.com", true));
+        assert!(!glob_covers("api.example.com", "*.example.com", true));
+    }
+}

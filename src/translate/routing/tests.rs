@@ -1,0 +1,572 @@
+//! Behaviour of the compilers: realistic listeners, each profile's precedence, and a property
+//! test that the compiled routing agrees with the ALB model for every rule called exact.
+
+use pretty_assertions::assert_eq;
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::alb::{self, Request, RuleId};
+use super::ingress::IngressModel;
+use super::plan::k8s_target;
+use super::*;
+use crate::api::{
+    Action, ActionType, ConditionField, FixedResponseConfig, ForwardConfig, HttpHeaderConfig,
+    ListenerRule, ListenerSpec, QueryStringConfig, QueryStringKeyValue, RedirectConfig,
+    RuleCondition, TargetGroupTuple, ValuesConfig,
+};
+
+pub(crate) fn values(field: ConditionField, vals: &[&str]) -> RuleCondition {
+    let cfg = Some(ValuesConfig {
+        values: vals.iter().map(|s| s.to_string()).collect(),
+        regex_values: None,
+    });
+    let mut c = RuleCondition {
+        field,
+        ..Default::default()
+    };
+    match field {
+        ConditionField::HostHeader => c.host_header_config = cfg,
+        ConditionField::PathPattern => c.path_pattern_config = cfg,
+        ConditionField::HttpRequestMethod => c.http_request_method_config = cfg,
+        ConditionField::SourceIp => c.source_ip_config = cfg,
+        _ => unreachable!("use header() or query()"),
+    }
+    c
+}
+
+pub(crate) fn host(vals: &[&str]) -> RuleCondition {
+    values(ConditionField::HostHeader, vals)
+}
+
+pub(crate) fn path(vals: &[&str]) -> RuleCondition {
+    values(ConditionField::PathPattern, vals)
+}
+
+pub(crate) fn method(vals: &[&str]) -> RuleCondition {
+    values(ConditionField::HttpRequestMethod, vals)
+}
+
+pub(crate) fn header(name: &str, vals: &[&str]) -> RuleCondition {
+    RuleCondition {
+        field: ConditionField::HttpHeader,
+        http_header_config: Some(HttpHeaderConfig {
+            http_header_name: name.into(),
+            values: vals.iter().map(|s| s.to_string()).collect(),
+            regex_values: None,
+        }),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn query(pairs: &[(Option<&str>, &str)]) -> RuleCondition {
+    RuleCondition {
+        field: ConditionField::QueryString,
+        query_string_config: Some(QueryStringConfig {
+            values: pairs
+                .iter()
+                .map(|(k, v)| QueryStringKeyValue {
+                    key: k.map(str::to_owned),
+                    value: (*v).to_owned(),
+                })
+                .collect(),
+        }),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn forward(tg: &str) -> Action {
+    Action {
+        type_: ActionType::Forward,
+        target_group_arn: Some(tg.into()),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn weighted(groups: &[(&str, i32)]) -> Action {
+    Action {
+        type_: ActionType::Forward,
+        forward_config: Some(ForwardConfig {
+            target_groups: groups
+                .iter()
+                .map(|(tg, w)| TargetGroupTuple {
+                    target_group_arn: (*tg).into(),
+                    weight: Some(*w),
+                })
+                .collect(),
+            target_group_stickiness_config: None,
+        }),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn fixed(code: &str) -> Action {
+    Action {
+        type_: ActionType::FixedResponse,
+        fixed_response_config: Some(FixedResponseConfig {
+            status_code: code.into(),
+            content_type: Some("text/plain".into()),
+            message_body: None,
+        }),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn redirect_https() -> Action {
+    Action {
+        type_: ActionType::Redirect,
+        redirect_config: Some(RedirectConfig {
+            protocol: Some("HTTPS".into()),
+            port: Some("443".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn listener(rules: Vec<(i32, Vec<RuleCondition>, Action)>, default: Action) -> Listener {
+    let mut l = Listener::new(
+        "web",
+        ListenerSpec {
+            default_actions: vec![default],
+            rules: Some(
+                rules
+                    .into_iter()
+                    .map(|(priority, conditions, action)| ListenerRule {
+                        priority,
+                        conditions,
+                        actions: vec![action],
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+    );
+    l.metadata.namespace = Some("shop".into());
+    l
+}
+
+pub(crate) fn ports(tg: &str) -> Option<i32> {
+    Some(if tg == "api" { 8080 } else { 80 })
+}
+
+fn opts(profile: Profile) -> RoutingOptions {
+    RoutingOptions {
+        profile,
+        ..Default::default()
+    }
+}
+
+/// The ALB's answer in Kubernetes terms.
+fn expected(l: &Listener, r: &Request) -> (RuleId, Target) {
+    let routed = alb::route(l, r);
+    (routed.rule, k8s_target(&routed.target, &ports))
+}
+
+/// A listener like the ones teams run: a host-specific API, a catch-all API path, static
+/// files, a header canary and a redirect.
+fn realistic() -> Listener {
+    listener(
+        vec![
+            (
+                5,
+                vec![header("X-Canary", &["on"]), path(&["/api/*"])],
+                forward("api-canary"),
+            ),
+            (10, vec![host(&["admin.example.com"])], forward("admin")),
+            (20, vec![path(&["/api/*"])], forward("api")),
+            (
+                30,
+                vec![host(&["shop.example.com"]), path(&["/api/v2/*"])],
+                forward("api-v2"),
+            ),
+            (
+                40,
+                vec![path(&["/static/*", "/favicon.ico"])],
+                forward("static"),
+            ),
+            (50, vec![path(&["/img/*.png"])], forward("images")),
+            (60, vec![path(&["/old/*"])], redirect_https()),
+        ],
+        forward("web"),
+    )
+}
+
+#[test]
+fn a_realistic_listener_compiles_to_one_ingress_with_complete_hosts() {
+    let l = realistic();
+    let out = compile(&l, &ports, &opts(Profile::Ingress));
+    // Every host lists every host-less path, so a controller that merges host-less paths into
+    // hosts cannot send admin.example.com/api/x to the api Service.
+    assert_eq!(
+        out.objects,
+        vec![json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "web", "namespace": "shop", "labels": {"app.kubernetes.io/managed-by": "ecsplane"}},
+            "spec": {
+                "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}},
+                "rules": [
+                    {"host": "admin.example.com", "http": {"paths": [
+                        {"path": "/api", "pathType": "Exact", "backend": {"service": {"name": "admin", "port": {"number": 80}}}},
+                        {"path": "/favicon.ico", "pathType": "Exact", "backend": {"service": {"name": "admin", "port": {"number": 80}}}},
+                        {"path": "/static", "pathType": "Exact", "backend": {"service": {"name": "admin", "port": {"number": 80}}}},
+                        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "admin", "port": {"number": 80}}}},
+                        {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "admin", "port": {"number": 80}}}},
+                        {"path": "/static", "pathType": "Prefix", "backend": {"service": {"name": "admin", "port": {"number": 80}}}}
+                    ]}},
+                    {"host": "shop.example.com", "http": {"paths": [
+                        {"path": "/api", "pathType": "Exact", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
+                        {"path": "/favicon.ico", "pathType": "Exact", "backend": {"service": {"name": "static", "port": {"number": 80}}}},
+                        {"path": "/static", "pathType": "Exact", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
+                        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
+                        {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"number": 8080}}}},
+                        {"path": "/static", "pathType": "Prefix", "backend": {"service": {"name": "static", "port": {"number": 80}}}}
+                    ]}},
+                    {"http": {"paths": [
+                        {"path": "/api", "pathType": "Exact", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
+                        {"path": "/favicon.ico", "pathType": "Exact", "backend": {"service": {"name": "static", "port": {"number": 80}}}},
+                        {"path": "/static", "pathType": "Exact", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
+                        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
+                        {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"number": 8080}}}},
+                        {"path": "/static", "pathType": "Prefix", "backend": {"service": {"name": "static", "port": {"number": 80}}}}
+                    ]}},
+                ]
+            }
+        })]
+    );
+    let fates: Vec<String> = out
+        .fates
+        .iter()
+        .map(|f| format!("{}: {}", f.rule, f.fate))
+        .collect();
+    insta_like(
+        &fates,
+        &[
+            "priority 5: not representable: http-header conditions cannot be expressed in Ingress; counterexample: GET http://unlisted.example/api/x [X-Canary: on] from 198.51.100.7: ALB forward to api-canary (priority 5), compiled forward to api:8080",
+            "priority 10: exact",
+            "priority 20: exact",
+            "priority 30: shadowed by priority 20",
+            "priority 40: exact",
+            "priority 50: not representable: path pattern \"/img/*.png\" has a wildcard that Exact and Prefix paths cannot express (only a trailing /* maps to a Prefix); counterexample: GET http://unlisted.example/img/x.png from 198.51.100.7: ALB forward to images (priority 50), compiled forward to web:80",
+            "priority 60: not representable: redirects cannot be expressed in portable Ingress; counterexample: GET http://unlisted.example/old/x from 198.51.100.7: ALB redirect HTTP_301 to HTTPS://#{host}:443/#{path}?#{query} (priority 60), compiled forward to web:80",
+            "default: exact",
+        ],
+    );
+}
+
+// Compares line lists with a readable diff.
+fn insta_like(got: &[String], want: &[&str]) {
+    let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    assert_eq!(got, &want[..]);
+}
+
+#[test]
+fn a_higher_priority_host_less_rule_is_copied_into_more_specific_hosts() {
+    // Ingress alone would send shop.example.com/api/v2/x to the host rule; the ALB sends it to
+    // priority 1.
+    let l = listener(
+        vec![
+            (1, vec![path(&["/api/*"])], forward("api")),
+            (
+                2,
+                vec![host(&["shop.example.com"]), path(&["/api/v2/*"])],
+                forward("v2"),
+            ),
+            (3, vec![host(&["shop.example.com"])], forward("shop")),
+        ],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Ingress));
+    assert_eq!(
+        out.fate(RuleId::Priority(2)),
+        Some(&Fate::Shadowed {
+            by: vec![RuleId::Priority(1)]
+        })
+    );
+    let model = IngressModel::from_objects(&out.objects);
+    for p in ["/api/v2/x", "/api/x", "/api", "/", "/other"] {
+        let r = Request::get("shop.example.com", p);
+        assert_eq!(model.route(&r), Some(expected(&l, &r).1), "{p}");
+    }
+}
+
+#[test]
+fn alb_slash_star_paths_do_not_match_the_bare_prefix() {
+    // `/api/*` does not match `/api`, but Prefix `/api` does: an Exact `/api` entry keeps it.
+    let l = listener(
+        vec![(1, vec![path(&["/api/*"])], forward("api"))],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Ingress));
+    let model = IngressModel::from_objects(&out.objects);
+    assert_eq!(
+        model.route(&Request::get("h.example", "/api")),
+        Some(expected(&l, &Request::get("h", "/api")).1)
+    );
+    assert_eq!(expected(&l, &Request::get("h", "/api")).0, RuleId::Default);
+    assert_eq!(
+        expected(&l, &Request::get("h", "/api/")).0,
+        RuleId::Priority(1)
+    );
+    assert_eq!(
+        model.route(&Request::get("h.example", "/api/")),
+        Some(expected(&l, &Request::get("h", "/api/")).1)
+    );
+}
+
+#[test]
+fn wildcard_hosts_are_not_representable_in_ingress_because_alb_spans_labels() {
+    let l = listener(
+        vec![(1, vec![host(&["*.example.com"])], forward("api"))],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Ingress));
+    match out.fate(RuleId::Priority(1)) {
+        Some(Fate::NotRepresentable {
+            counterexample: Some(c),
+            ..
+        }) => {
+            assert!(c.request.host.ends_with(".example.com"), "{c}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_default_fixed_response_is_reported_and_gets_no_backend() {
+    let l = listener(
+        vec![(1, vec![path(&["/api/*"])], forward("api"))],
+        fixed("404"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Ingress));
+    assert!(matches!(
+        out.fate(RuleId::Default),
+        Some(Fate::NotRepresentable { .. })
+    ));
+    assert_eq!(out.fate(RuleId::Priority(1)), Some(&Fate::Exact));
+    assert!(out.objects[0]["spec"].get("defaultBackend").is_none());
+}
+
+#[test]
+fn a_rule_covered_by_a_single_higher_rule_is_shadowed_even_when_not_representable() {
+    let l = listener(
+        vec![
+            (1, vec![path(&["/api/*"])], forward("api")),
+            (
+                2,
+                vec![path(&["/api/*.json"]), header("Accept", &["json"])],
+                forward("json"),
+            ),
+        ],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Ingress));
+    assert_eq!(
+        out.fate(RuleId::Priority(2)),
+        Some(&Fate::Shadowed {
+            by: vec![RuleId::Priority(1)]
+        })
+    );
+}
+
+#[test]
+fn every_not_carried_rule_appears_in_the_report() {
+    let out = compile(&realistic(), &ports, &opts(Profile::Ingress));
+    let (_, _, not_carried) = out.report.counts();
+    assert_eq!(not_carried, 3);
+}
+
+// ---- property test ----
+
+const HOSTS: &[&str] = &[
+    "a.example.com",
+    "b.example.com",
+    "*.example.com",
+    "API.example.com",
+    "c?.example.com",
+];
+const PATHS: &[&str] = &[
+    "/api",
+    "/api/*",
+    "/api/v2/*",
+    "/api/v2",
+    "/*",
+    "/img/*.png",
+    "/api*",
+    "/",
+    "/static/*",
+    "/x/y",
+];
+const TGS: &[&str] = &["a", "b", "c", "api"];
+
+fn arb_condition() -> impl Strategy<Value = Vec<RuleCondition>> {
+    (
+        prop::option::weighted(0.4, prop::sample::subsequence(HOSTS.to_vec(), 1..=2)),
+        prop::option::weighted(0.7, prop::sample::subsequence(PATHS.to_vec(), 1..=2)),
+        prop::option::weighted(
+            0.2,
+            prop::sample::select(vec![vec!["canary"], vec!["beta*"], vec!["on", "1"]]),
+        ),
+        prop::option::weighted(
+            0.15,
+            prop::sample::select(vec![vec!["GET"], vec!["POST"], vec!["GET", "HEAD"]]),
+        ),
+        prop::option::weighted(
+            0.1,
+            prop::sample::select(vec![(Some("v"), "1"), (None, "x*")]),
+        ),
+        prop::option::weighted(0.05, Just("10.0.0.0/8")),
+    )
+        .prop_map(|(h, p, hd, m, q, ip)| {
+            let mut c = Vec::new();
+            if let Some(h) = h {
+                c.push(host(&h));
+            }
+            if let Some(p) = p {
+                c.push(path(&p));
+            }
+            if let Some(v) = hd {
+                c.push(header("X-Env", &v));
+            }
+            if let Some(m) = m {
+                c.push(method(&m));
+            }
+            if let Some(q) = q {
+                c.push(query(&[q]));
+            }
+            if let Some(ip) = ip {
+                c.push(values(ConditionField::SourceIp, &[ip]));
+            }
+            if c.is_empty() {
+                c.push(path(&["/*"]));
+            }
+            c
+        })
+}
+
+fn arb_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        8 => prop::sample::select(TGS.to_vec()).prop_map(forward),
+        1 => Just(weighted(&[("a", 1), ("b", 3)])),
+        1 => Just(fixed("503")),
+        1 => Just(redirect_https()),
+    ]
+}
+
+fn arb_listener() -> impl Strategy<Value = Listener> {
+    (
+        prop::collection::vec((arb_condition(), arb_action()), 0..7),
+        prop::sample::subsequence((1..40).collect::<Vec<i32>>(), 7),
+        prop_oneof![6 => Just(forward("web")), 1 => Just(fixed("404"))],
+    )
+        .prop_map(|(rules, prios, default)| {
+            listener(
+                rules
+                    .into_iter()
+                    .zip(prios)
+                    .map(|((c, a), p)| (p, c, a))
+                    .collect(),
+                default,
+            )
+        })
+}
+
+fn arb_request() -> impl Strategy<Value = Request> {
+    (
+        prop::sample::select(vec![
+            "a.example.com",
+            "b.example.com",
+            "x.example.com",
+            "a.b.example.com",
+            "API.EXAMPLE.COM",
+            "c1.example.com",
+            "other.org",
+        ]),
+        prop::sample::select(vec![
+            "/",
+            "/api",
+            "/api/",
+            "/api/x",
+            "/api/v2",
+            "/api/v2/",
+            "/api/v2/x",
+            "/apix",
+            "/img/a.png",
+            "/img/a.jpg",
+            "/static",
+            "/static/a",
+            "/x/y",
+            "/x",
+            "/zz",
+        ]),
+        prop::sample::select(vec!["GET", "POST", "HEAD", "get"]),
+        prop::option::of(prop::sample::select(vec![
+            "canary", "CANARY", "betaX", "on", "1",
+        ])),
+        prop::option::of(prop::sample::select(vec![
+            ("v", "1"),
+            ("V", "1"),
+            ("q", "xyz"),
+        ])),
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(|(h, p, m, hd, q, internal)| {
+            let mut r = Request::get(h, p).with_method(m);
+            if let Some(v) = hd {
+                r = r.with_header("x-env", v);
+            }
+            if let Some((k, v)) = q {
+                r = r.with_query(k, v);
+            }
+            if internal {
+                r = r.with_source("10.1.2.3".parse().unwrap());
+            }
+            r
+        })
+}
+
+fn agrees(
+    l: &Listener,
+    out: &CompiledRoutes,
+    requests: &[Request],
+    model: &dyn Fn(&Request) -> Option<Target>,
+) -> Result<(), TestCaseError> {
+    for r in requests {
+        let (rule, want) = expected(l, r);
+        let fate = out.fate(rule).expect("every rule has a fate");
+        prop_assert!(
+            !matches!(fate, Fate::Shadowed { .. }),
+            "{rule} is reported shadowed but the ALB routes {r} to it"
+        );
+        if fate.is_exact() {
+            prop_assert_eq!(
+                model(r),
+                Some(want),
+                "{} is exact but {} differs\n{:#?}",
+                rule,
+                r,
+                out.objects
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn portable_ingress_routes_every_exact_rule_like_the_alb(
+        l in arb_listener(),
+        requests in prop::collection::vec(arb_request(), 40),
+    ) {
+        let out = compile(&l, &ports, &opts(Profile::Ingress));
+        for (merge, fall) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mut model = IngressModel::from_objects(&out.objects);
+            model.merge_hostless = merge;
+            model.fallthrough = fall;
+            agrees(&l, &out, &requests, &|r| model.route(r))?;
+        }
+    }
+}
