@@ -5,6 +5,10 @@
 //! The Rust types are the single source of truth: `ecsplane crds` prints the CRDs generated
 //! from them, and `crds/` holds a committed copy that a test keeps identical.
 
+// kube's `printcolumn(name = .., type_ = "string", ..)` arguments repeat on purpose; clippy
+// reads the repeated `type_` as a duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 pub mod cluster;
 pub mod common;
 pub mod listener;

@@ -27,6 +27,9 @@ pub fn repo_root() -> PathBuf {
 
 struct ControlPlane {
     kubeconfig: PathBuf,
+    // The detached watcher that runs `down` once this process has exited. It outlives us on
+    // purpose, so it is kept, never waited on.
+    _watcher: Option<std::process::Child>,
 }
 
 static CONTROL_PLANE: OnceLock<ControlPlane> = OnceLock::new();
@@ -35,7 +38,7 @@ fn control_plane() -> &'static ControlPlane {
     CONTROL_PLANE.get_or_init(|| {
         if let Ok(path) = std::env::var("ECSPLANE_TEST_KUBECONFIG") {
             eprintln!("using the control plane of ECSPLANE_TEST_KUBECONFIG={path}");
-            return ControlPlane { kubeconfig: PathBuf::from(path) };
+            return ControlPlane { kubeconfig: PathBuf::from(path), _watcher: None };
         }
         let script = repo_root().join("tests/harness/controlplane.sh");
         let dir = std::env::temp_dir().join(format!("ecsplane-test-cp.{}", std::process::id()));
@@ -49,7 +52,7 @@ fn control_plane() -> &'static ControlPlane {
             .expect("run tests/harness/controlplane.sh up");
         assert!(out.status.success(), "controlplane.sh up failed: see the log lines above");
         // Stop it when this test process exits: a detached watcher waits for our PID to go.
-        Command::new("setsid")
+        let watcher = Command::new("setsid")
             .args(["bash", "-c", r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; bash "$2" down "$3" >/dev/null 2>&1"#, "watch"])
             .arg(std::process::id().to_string())
             .arg(&script)
@@ -59,7 +62,7 @@ fn control_plane() -> &'static ControlPlane {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn the control-plane watcher");
-        ControlPlane { kubeconfig: dir.join("kubeconfig") }
+        ControlPlane { kubeconfig: dir.join("kubeconfig"), _watcher: Some(watcher) }
     })
 }
 
