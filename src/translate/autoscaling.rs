@@ -1,0 +1,394 @@
+//! Application Auto Scaling → a HorizontalPodAutoscaler (autoscaling/v2).
+//!
+//! **Scale target.** The HPA targets the generated Deployment (`apps/v1`), not the EcsService's
+//! scale subresource: the rendered objects must work when applied without the operator, and
+//! the Deployment is what actually runs the pods. So that server-side apply never fights the
+//! autoscaler, the Deployment then carries no `replicas` (desiredCount is only the starting
+//! point, as with ECS once a scalable target exists).
+//!
+//! **Metrics.**
+//! - `ECSServiceAverageCPUUtilization` / `...MemoryUtilization`: ECS measures utilization
+//!   against the task size (task-level cpu/memory, else the sum of container reservations).
+//!   Kubernetes' `Utilization` is relative to container requests, which need not add up to the
+//!   task size, so the target is written as `AverageValue` = target% × task size: the same
+//!   threshold per pod.
+//! - `ALBRequestCountPerTarget` → an External metric `alb_request_count_per_target` with labels
+//!   `load_balancer` and `target_group` (the names from the resource label), target
+//!   `AverageValue` = the target value per pod. An external metrics adapter (KEDA, the
+//!   CloudWatch adapter) must serve it.
+//! - Customized metrics → an External metric named `NAMESPACE_METRICNAME` (lowercase, `/`
+//!   and `.` as `_`) with the dimensions as labels, target `Value`: target tracking scales
+//!   proportionally to the metric, as the HPA does with a Value target.
+//!
+//! **Behaviour.** The largest scaleInCooldown becomes `scaleDown.stabilizationWindowSeconds`
+//! (both default to 300 s); `disableScaleIn` or a suspended scale-in disables scale-down; a
+//! suspended scale-out disables scale-up. Step scaling, predictive scaling, scheduled actions
+//! and scale-out cooldowns are reported, not carried.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, ExternalMetricSource, HPAScalingRules, HorizontalPodAutoscaler,
+    HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec, MetricIdentifier, MetricSpec,
+    MetricTarget, ResourceMetricSource,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use super::report::{ObjectRef, Report};
+use super::units;
+use crate::api::{AutoScaling, PolicyType, PredefinedMetricType, ScalingPolicy};
+
+/// What the HPA needs besides the autoscaling spec.
+pub struct HpaInput<'a> {
+    /// The EcsService (findings).
+    pub object: &'a ObjectRef,
+    /// Name of the HPA and of the Deployment it scales.
+    pub name: &'a str,
+    /// Namespace.
+    pub namespace: Option<&'a str>,
+    /// Labels of the HPA.
+    pub labels: BTreeMap<String, String>,
+    /// CPU units one task may use (task cpu, else the sum of container cpu).
+    pub cpu_units: Option<u64>,
+    /// MiB one task may use (task memory, else the sum of container memory).
+    pub memory_mib: Option<u64>,
+}
+
+fn metric_name(s: &str) -> String {
+    s.to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+fn label_ok(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 63
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Translates one policy into a metric, or says why not.
+fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Option<MetricSpec> {
+    let field = format!("spec.autoScaling.scalingPolicies[{}]", p.policy_name);
+    let obj = input.object;
+    match p.policy_type {
+        PolicyType::StepScaling => {
+            report.not_carried(obj, &field, "step scaling (alarm-driven steps) has no HPA equivalent yet; the operator will implement it");
+            return None;
+        }
+        PolicyType::PredictiveScaling => {
+            report.not_carried(
+                obj,
+                &field,
+                "predictive scaling has no Kubernetes equivalent",
+            );
+            return None;
+        }
+        PolicyType::TargetTrackingScaling => {}
+    }
+    let tt = p.target_tracking_scaling_policy_configuration.as_ref()?;
+    if tt.scale_out_cooldown.is_some() {
+        report.not_carried(
+            obj,
+            format!("{field}.scaleOutCooldown"),
+            "the HPA scales up without a cooldown (its scale-up policies limit the rate instead)",
+        );
+    }
+    if let Some(pre) = &tt.predefined_metric_specification {
+        let resource = |name: &str, per_pod: Option<Quantity>| -> Option<MetricSpec> {
+            Some(MetricSpec {
+                type_: "Resource".into(),
+                resource: Some(ResourceMetricSource {
+                    name: name.into(),
+                    target: MetricTarget {
+                        type_: "AverageValue".into(),
+                        average_value: per_pod,
+                        ..MetricTarget::default()
+                    },
+                }),
+                ..MetricSpec::default()
+            })
+        };
+        return match pre.predefined_metric_type {
+            PredefinedMetricType::EcsServiceAverageCpuUtilization => match input.cpu_units {
+                Some(u) if u > 0 => {
+                    let millis =
+                        (u as f64 * 1000.0 / 1024.0 * tt.target_value / 100.0).round() as u64;
+                    resource("cpu", Some(Quantity(format!("{}m", millis.max(1)))))
+                }
+                _ => {
+                    report.not_carried(obj, &field, "CPU utilization needs a task cpu or container cpu reservations to measure against");
+                    None
+                }
+            },
+            PredefinedMetricType::EcsServiceAverageMemoryUtilization => match input.memory_mib {
+                Some(m) if m > 0 => {
+                    let mib = (m as f64 * tt.target_value / 100.0).round() as u64;
+                    resource("memory", Some(units::memory_quantity(mib.max(1))))
+                }
+                _ => {
+                    report.not_carried(obj, &field, "memory utilization needs a task memory or container memory to measure against");
+                    None
+                }
+            },
+            PredefinedMetricType::AlbRequestCountPerTarget => {
+                let label = pre.resource_label.as_deref().unwrap_or_default();
+                // app/LB/ID/targetgroup/TG/ID
+                let parts: Vec<&str> = label.split('/').collect();
+                let mut selector = BTreeMap::new();
+                if let (Some(lb), Some(tg)) = (parts.get(1), parts.get(4)) {
+                    selector.insert("load_balancer".to_owned(), lb.to_string());
+                    selector.insert("target_group".to_owned(), tg.to_string());
+                }
+                report.approximated(obj, &field, "ALBRequestCountPerTarget becomes the External metric alb_request_count_per_target, which an external metrics adapter (KEDA, the CloudWatch adapter) must serve");
+                Some(external(
+                    "alb_request_count_per_target",
+                    selector,
+                    "AverageValue",
+                    tt.target_value,
+                ))
+            }
+        };
+    }
+    let c = tt.customized_metric_specification.as_ref()?;
+    if c.metrics.is_some() {
+        report.not_carried(obj, &field, "metric math has no HPA equivalent");
+        return None;
+    }
+    let name = metric_name(&format!(
+        "{}_{}",
+        c.namespace.as_deref().unwrap_or(""),
+        c.metric_name.as_deref().unwrap_or("")
+    ));
+    let mut selector = BTreeMap::new();
+    for d in c.dimensions.iter().flatten() {
+        if label_ok(&d.value) {
+            selector.insert(metric_name(&d.name), d.value.clone());
+        } else {
+            report.not_carried(
+                obj,
+                &field,
+                format!(
+                    "dimension {} = {:?} is not a valid label value",
+                    d.name, d.value
+                ),
+            );
+        }
+    }
+    report.approximated(obj, &field, format!("the CloudWatch metric becomes the External metric {name}, which an external metrics adapter must serve; statistic {} is the adapter's to apply", c.statistic.as_deref().unwrap_or("Average")));
+    Some(external(&name, selector, "Value", tt.target_value))
+}
+
+fn external(
+    name: &str,
+    selector: BTreeMap<String, String>,
+    target_type: &str,
+    value: f64,
+) -> MetricSpec {
+    let q = Quantity(if value.fract() == 0.0 {
+        format!("{}", value as i64)
+    } else {
+        format!("{}m", (value * 1000.0).round() as i64)
+    });
+    MetricSpec {
+        type_: "External".into(),
+        external: Some(ExternalMetricSource {
+            metric: MetricIdentifier {
+                name: name.into(),
+                selector: (!selector.is_empty()).then_some(LabelSelector {
+                    match_labels: Some(selector),
+                    match_expressions: None,
+                }),
+            },
+            target: MetricTarget {
+                type_: target_type.into(),
+                average_value: (target_type == "AverageValue").then(|| q.clone()),
+                value: (target_type == "Value").then_some(q),
+                ..MetricTarget::default()
+            },
+        }),
+        ..MetricSpec::default()
+    }
+}
+
+/// The HPA for `auto_scaling`, or `None` when no policy can be expressed (an HPA without
+/// metrics would scale on 80% CPU, which ECS never asked for).
+pub fn hpa(
+    a: &AutoScaling,
+    input: &HpaInput<'_>,
+    report: &mut Report,
+) -> Option<HorizontalPodAutoscaler> {
+    let obj = input.object;
+    let AutoScaling {
+        min_capacity,
+        max_capacity,
+        scaling_policies,
+        scheduled_actions,
+        suspended_state,
+    } = a;
+    let metrics: Vec<MetricSpec> = scaling_policies
+        .iter()
+        .flatten()
+        .filter_map(|p| metric(p, input, report))
+        .collect();
+    if scheduled_actions.as_ref().is_some_and(|s| !s.is_empty()) {
+        report.not_carried(obj, "spec.autoScaling.scheduledActions", "scheduled scaling is not carried yet: the operator will change the HPA's bounds on schedule");
+    }
+    if metrics.is_empty() {
+        report.not_carried(obj, "spec.autoScaling", "no scaling policy can be expressed as an HPA metric, so no HPA is created and desiredCount applies");
+        return None;
+    }
+    let mut min = *min_capacity;
+    if min < 1 {
+        min = 1;
+        report.approximated(
+            obj,
+            "spec.autoScaling.minCapacity",
+            "an HPA cannot scale to zero without the HPAScaleToZero feature gate: minReplicas is 1",
+        );
+    }
+    let max = (*max_capacity).max(min);
+    let cooldown = scaling_policies
+        .iter()
+        .flatten()
+        .filter_map(|p| p.target_tracking_scaling_policy_configuration.as_ref())
+        .filter_map(|t| t.scale_in_cooldown)
+        .max();
+    let no_scale_in = scaling_policies
+        .iter()
+        .flatten()
+        .filter_map(|p| p.target_tracking_scaling_policy_configuration.as_ref())
+        .any(|t| t.disable_scale_in == Some(true))
+        || suspended_state
+            .as_ref()
+            .and_then(|s| s.dynamic_scaling_in_suspended)
+            == Some(true);
+    let no_scale_out = suspended_state
+        .as_ref()
+        .and_then(|s| s.dynamic_scaling_out_suspended)
+        == Some(true);
+    let scale_down = if no_scale_in || cooldown.is_some() {
+        Some(HPAScalingRules {
+            stabilization_window_seconds: cooldown,
+            select_policy: no_scale_in.then(|| "Disabled".to_owned()),
+            ..HPAScalingRules::default()
+        })
+    } else {
+        None
+    };
+    let scale_up = no_scale_out.then(|| HPAScalingRules {
+        select_policy: Some("Disabled".into()),
+        ..HPAScalingRules::default()
+    });
+    if scaling_policies
+        .iter()
+        .flatten()
+        .filter(|p| p.policy_type == PolicyType::TargetTrackingScaling)
+        .count()
+        > 1
+    {
+        report.approximated(obj, "spec.autoScaling.scalingPolicies", "several target-tracking policies: the HPA follows the metric asking for the most replicas (ECS scales out if any policy asks and in only if all do, which agrees); per-policy cooldowns become one scale-down window (the largest)");
+    }
+    report.note(obj, "spec.desiredCount", "with autoScaling the HPA owns the replica count: the Deployment carries no replicas, so reapplying never resets the autoscaler");
+    Some(HorizontalPodAutoscaler {
+        metadata: ObjectMeta {
+            name: Some(input.name.to_owned()),
+            namespace: input.namespace.map(str::to_owned),
+            labels: Some(input.labels.clone()),
+            ..ObjectMeta::default()
+        },
+        spec: HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference {
+                api_version: Some("apps/v1".into()),
+                kind: "Deployment".into(),
+                name: input.name.to_owned(),
+            },
+            min_replicas: Some(min),
+            max_replicas: max,
+            metrics: Some(metrics),
+            behavior: (scale_down.is_some() || scale_up.is_some()).then_some(
+                HorizontalPodAutoscalerBehavior {
+                    scale_down,
+                    scale_up,
+                },
+            ),
+        },
+        status: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn run(a: serde_json::Value) -> (serde_json::Value, Report) {
+        let a: AutoScaling = serde_json::from_value(a).unwrap();
+        let obj = ObjectRef::new("EcsService", None, "web");
+        let mut report = Report::default();
+        let h = hpa(
+            &a,
+            &HpaInput {
+                object: &obj,
+                name: "web",
+                namespace: None,
+                labels: BTreeMap::new(),
+                cpu_units: Some(1024),
+                memory_mib: Some(2048),
+            },
+            &mut report,
+        );
+        (serde_json::to_value(h).unwrap(), report)
+    }
+
+    #[test]
+    fn cpu_and_memory_target_tracking_become_per_pod_average_values_of_the_task_size() {
+        let (h, _) = run(
+            json!({"minCapacity": 2, "maxCapacity": 10, "scalingPolicies": [
+            {"policyName": "cpu", "policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {
+                "targetValue": 50.0, "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}, "scaleInCooldown": 120}},
+            {"policyName": "mem", "policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {
+                "targetValue": 75.0, "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageMemoryUtilization"}, "disableScaleIn": true}}]}),
+        );
+        assert_eq!(
+            h,
+            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web", "labels": {}},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "minReplicas": 2, "maxReplicas": 10,
+                "metrics": [
+                    {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "AverageValue", "averageValue": "500m"}}},
+                    {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "1536Mi"}}}],
+                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 120, "selectPolicy": "Disabled"}}}})
+        );
+    }
+
+    #[test]
+    fn step_scaling_alone_creates_no_hpa_and_is_reported() {
+        let (h, report) = run(
+            json!({"minCapacity": 1, "maxCapacity": 3, "scalingPolicies": [
+            {"policyName": "step", "policyType": "StepScaling", "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity"}}]}),
+        );
+        assert_eq!(h, json!(null));
+        assert_eq!(report.counts(), (0, 0, 2));
+    }
+
+    #[test]
+    fn request_count_per_target_becomes_an_external_average_value() {
+        let (h, _) = run(
+            json!({"minCapacity": 1, "maxCapacity": 3, "scalingPolicies": [
+            {"policyName": "rps", "policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {
+                "targetValue": 1000.0, "predefinedMetricSpecification": {"predefinedMetricType": "ALBRequestCountPerTarget",
+                "resourceLabel": "app/my-alb/123/targetgroup/web-tg/456"}}}]}),
+        );
+        assert_eq!(
+            h["spec"]["metrics"][0],
+            json!({"type": "External", "external": {
+            "metric": {"name": "alb_request_count_per_target", "selector": {"matchLabels": {"load_balancer": "my-alb", "target_group": "web-tg"}}},
+            "target": {"type": "AverageValue", "averageValue": "1000"}}})
+        );
+    }
+}

@@ -1,0 +1,353 @@
+//! Placement: ECS placement strategies and constraints, task definition memberOf constraints
+//! and capacity providers → topology spread, pod anti-affinity, node affinity, node selectors
+//! and tolerations.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    PodAffinityTerm, PodAntiAffinity, PreferredSchedulingTerm, Toleration,
+    TopologySpreadConstraint,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use super::Refusal;
+use super::cql;
+use super::report::{ObjectRef, Report};
+use crate::api::{
+    CapacityProviderStrategyItem, EcsCluster, PlacementConstraint, PlacementConstraintType,
+    PlacementStrategy, PlacementStrategyType,
+};
+
+/// Scheduling settings for a pod template.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Placement {
+    /// Node and pod (anti-)affinity.
+    pub affinity: Option<Affinity>,
+    /// Spread constraints.
+    pub topology_spread_constraints: Option<Vec<TopologySpreadConstraint>>,
+    /// Node labels required (capacity provider).
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations (capacity provider).
+    pub tolerations: Option<Vec<Toleration>>,
+}
+
+/// The node label of a spread field: `instanceId`/`host` → hostname, built-in attributes →
+/// well-known labels, custom attributes → a node label of the same name.
+fn spread_key(field: &str) -> (String, bool) {
+    match field {
+        "instanceId" | "host" => ("kubernetes.io/hostname".into(), true),
+        "attribute:ecs.availability-zone" => ("topology.kubernetes.io/zone".into(), true),
+        "attribute:ecs.instance-type" => ("node.kubernetes.io/instance-type".into(), true),
+        "attribute:ecs.os-type" => ("kubernetes.io/os".into(), true),
+        "attribute:ecs.cpu-architecture" => ("kubernetes.io/arch".into(), true),
+        f => (f.strip_prefix("attribute:").unwrap_or(f).to_owned(), false),
+    }
+}
+
+/// Inputs of [`placement`].
+pub struct PlacementInput<'a> {
+    /// The object findings are about (the service or task).
+    pub object: &'a ObjectRef,
+    /// Whether this is a service (ECS spreads services over zones by default).
+    pub is_service: bool,
+    /// Placement strategies of the service or task.
+    pub strategies: Option<&'a [PlacementStrategy]>,
+    /// Placement constraints of the service or task.
+    pub constraints: Option<&'a [PlacementConstraint]>,
+    /// memberOf expressions of the task definition.
+    pub task_definition_expressions: Vec<&'a str>,
+    /// Labels selecting the pods of this service or task.
+    pub selector: &'a BTreeMap<String, String>,
+    /// Capacity providers (or the launch type) and the cluster defining what they mean.
+    pub capacity: Option<(Vec<CapacityProviderStrategyItem>, &'a str)>,
+    /// The EcsCluster the service or task runs in, when in the input.
+    pub cluster: Option<&'a EcsCluster>,
+}
+
+/// Builds the scheduling settings. Inexpressible memberOf expressions are refused.
+pub fn placement(
+    input: PlacementInput<'_>,
+    report: &mut Report,
+) -> Result<Placement, Vec<Refusal>> {
+    let obj = input.object;
+    let mut out = Placement::default();
+    let mut refusals = Vec::new();
+    let label_selector = LabelSelector {
+        match_labels: Some(input.selector.clone()),
+        match_expressions: None,
+    };
+    let mut spreads = Vec::new();
+    let strategies = input.strategies.unwrap_or_default();
+    for (i, s) in strategies.iter().enumerate() {
+        let field = format!("spec.placementStrategy[{i}]");
+        match s.type_ {
+            PlacementStrategyType::Spread => {
+                let (key, known) = spread_key(s.field.as_deref().unwrap_or("attribute:ecs.availability-zone"));
+                if !known {
+                    report.approximated(obj, &field, format!("spreads over the node label {key:?}, which your nodes must carry"));
+                }
+                spreads.push(TopologySpreadConstraint {
+                    max_skew: spreads.len() as i32 + 1,
+                    topology_key: key,
+                    when_unsatisfiable: "ScheduleAnyway".into(),
+                    label_selector: Some(label_selector.clone()),
+                    ..TopologySpreadConstraint::default()
+                });
+            }
+            PlacementStrategyType::Binpack => report.not_carried(obj, &field, "binpack has no per-pod setting; configure the scheduler's NodeResourcesFit scoring (MostAllocated) cluster-wide"),
+            PlacementStrategyType::Random => report.not_carried(obj, &field, "random placement has no Kubernetes setting; the scheduler's scoring decides"),
+        }
+    }
+    if spreads.len() > 1 {
+        report.approximated(obj, "spec.placementStrategy", "ordered spread strategies become topology spread constraints of increasing maxSkew (1, 2, ...); Kubernetes weighs them together rather than strictly in order");
+    }
+    if strategies.is_empty() && input.is_service {
+        spreads.push(TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: "topology.kubernetes.io/zone".into(),
+            when_unsatisfiable: "ScheduleAnyway".into(),
+            label_selector: Some(label_selector.clone()),
+            ..TopologySpreadConstraint::default()
+        });
+    }
+    if !spreads.is_empty() {
+        out.topology_spread_constraints = Some(spreads);
+    }
+
+    let mut expressions: Vec<&str> = input.task_definition_expressions.clone();
+    let mut anti = None;
+    for (i, c) in input.constraints.unwrap_or_default().iter().enumerate() {
+        match c.type_ {
+            PlacementConstraintType::DistinctInstance => {
+                anti = Some(PodAntiAffinity {
+                    required_during_scheduling_ignored_during_execution: Some(vec![
+                        PodAffinityTerm {
+                            label_selector: Some(label_selector.clone()),
+                            topology_key: "kubernetes.io/hostname".into(),
+                            ..PodAffinityTerm::default()
+                        },
+                    ]),
+                    ..PodAntiAffinity::default()
+                });
+            }
+            PlacementConstraintType::MemberOf => match &c.expression {
+                Some(e) => expressions.push(e),
+                None => refusals.push(Refusal::new(
+                    format!("spec.placementConstraints[{i}].expression"),
+                    "memberOf needs an expression",
+                )),
+            },
+        }
+    }
+    let mut node_affinity = None;
+    if !expressions.is_empty() {
+        match cql::node_selector_terms(&expressions) {
+            Ok(terms) => {
+                node_affinity = Some(NodeAffinity {
+                    required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                        node_selector_terms: terms,
+                    }),
+                    ..NodeAffinity::default()
+                });
+                if expressions.iter().any(|e| {
+                    ["attribute:"].iter().any(|p| e.contains(p)) && !e.contains("attribute:ecs.")
+                }) {
+                    report.approximated(obj, "spec.placementConstraints", "custom attributes are matched as node labels of the same name, which your nodes must carry");
+                }
+            }
+            Err(e) => refusals.push(Refusal::new(
+                "spec.placementConstraints",
+                format!("memberOf: {e}"),
+            )),
+        }
+    }
+
+    // Capacity providers.
+    if let Some((items, cluster_name)) = input.capacity {
+        let mappings = input
+            .cluster
+            .and_then(|c| c.spec.capacity_provider_mappings.as_ref());
+        let mut mapped = Vec::new();
+        for item in &items {
+            match mappings.and_then(|m| m.iter().find(|x| x.capacity_provider == item.capacity_provider)) {
+                Some(m) => mapped.push((item, m)),
+                None => report.not_carried(obj, "spec.capacityProviderStrategy", format!(
+                    "capacity provider (or launch type) {:?} has no capacityProviderMappings entry in EcsCluster {cluster_name:?}{}; its tasks may run on any node",
+                    item.capacity_provider,
+                    if input.cluster.is_none() { " (the cluster is not in the input)" } else { "" }
+                )),
+            }
+        }
+        let mut tolerations: Vec<Toleration> = Vec::new();
+        for (_, m) in &mapped {
+            for t in m.tolerations.iter().flatten() {
+                if !tolerations.contains(t) {
+                    tolerations.push(t.clone());
+                }
+            }
+        }
+        if !tolerations.is_empty() {
+            out.tolerations = Some(tolerations);
+        }
+        match mapped.as_slice() {
+            [] => {}
+            [(_, m)] => out.node_selector = m.node_selector.clone().unwrap_or_default(),
+            several => {
+                // Pods may run on any of the providers' nodes, preferring them by weight.
+                let term = |m: &crate::api::CapacityProviderMapping| NodeSelectorTerm {
+                    match_expressions: Some(
+                        m.node_selector
+                            .iter()
+                            .flatten()
+                            .map(|(k, v)| NodeSelectorRequirement {
+                                key: k.clone(),
+                                operator: "In".into(),
+                                values: Some(vec![v.clone()]),
+                            })
+                            .collect(),
+                    ),
+                    match_fields: None,
+                };
+                let required: Vec<NodeSelectorTerm> =
+                    several.iter().map(|(_, m)| term(m)).collect();
+                let total: i32 = several.iter().map(|(i, _)| i.weight.unwrap_or(0)).sum();
+                let preferred: Vec<PreferredSchedulingTerm> = several
+                    .iter()
+                    .filter(|(i, _)| i.weight.unwrap_or(0) > 0)
+                    .map(|(i, m)| PreferredSchedulingTerm {
+                        weight: (100 * i.weight.unwrap_or(0) / total.max(1)).clamp(1, 100),
+                        preference: term(m),
+                    })
+                    .collect();
+                let na = node_affinity.get_or_insert_with(NodeAffinity::default);
+                let combined = match na
+                    .required_during_scheduling_ignored_during_execution
+                    .take()
+                {
+                    // AND the memberOf terms with the provider terms: every pair.
+                    Some(existing) => existing
+                        .node_selector_terms
+                        .iter()
+                        .flat_map(|a| {
+                            required.iter().map(move |b| NodeSelectorTerm {
+                                match_expressions: Some(
+                                    a.match_expressions
+                                        .iter()
+                                        .flatten()
+                                        .chain(b.match_expressions.iter().flatten())
+                                        .cloned()
+                                        .collect(),
+                                ),
+                                match_fields: None,
+                            })
+                        })
+                        .collect(),
+                    None => required,
+                };
+                na.required_during_scheduling_ignored_during_execution = Some(NodeSelector {
+                    node_selector_terms: combined,
+                });
+                if !preferred.is_empty() {
+                    na.preferred_during_scheduling_ignored_during_execution = Some(preferred);
+                }
+                report.approximated(obj, "spec.capacityProviderStrategy", "several capacity providers: pods may run on any of their nodes and prefer them by weight; the exact base/weight split of tasks is not enforced yet");
+            }
+        }
+    }
+
+    if node_affinity.is_some() || anti.is_some() {
+        out.affinity = Some(Affinity {
+            node_affinity,
+            pod_anti_affinity: anti,
+            pod_affinity: None,
+        });
+    }
+    if refusals.is_empty() {
+        Ok(out)
+    } else {
+        Err(refusals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn run(
+        strategies: serde_json::Value,
+        constraints: serde_json::Value,
+    ) -> (serde_json::Value, Report) {
+        let strategies: Vec<PlacementStrategy> = serde_json::from_value(strategies).unwrap();
+        let constraints: Vec<PlacementConstraint> = serde_json::from_value(constraints).unwrap();
+        let obj = ObjectRef::new("EcsService", None, "web");
+        let selector = BTreeMap::from([("ecsplane.io/service".to_owned(), "web".to_owned())]);
+        let mut report = Report::default();
+        let p = placement(
+            PlacementInput {
+                object: &obj,
+                is_service: true,
+                strategies: Some(&strategies),
+                constraints: Some(&constraints),
+                task_definition_expressions: vec![],
+                selector: &selector,
+                capacity: None,
+                cluster: None,
+            },
+            &mut report,
+        )
+        .unwrap();
+        (
+            json!({"affinity": p.affinity, "topologySpreadConstraints": p.topology_spread_constraints}),
+            report,
+        )
+    }
+
+    #[test]
+    fn spread_over_zones_and_hosts_becomes_topology_spread_in_order() {
+        let (p, _) = run(
+            json!([{"type": "spread", "field": "attribute:ecs.availability-zone"}, {"type": "spread", "field": "instanceId"}]),
+            json!([]),
+        );
+        let sel = json!({"matchLabels": {"ecsplane.io/service": "web"}});
+        assert_eq!(
+            p,
+            json!({"affinity": null, "topologySpreadConstraints": [
+            {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": sel},
+            {"maxSkew": 2, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": sel}]})
+        );
+    }
+
+    #[test]
+    fn distinct_instance_becomes_required_anti_affinity_on_the_hostname() {
+        let (p, _) = run(
+            json!([{"type": "binpack", "field": "memory"}]),
+            json!([{"type": "distinctInstance"}]),
+        );
+        assert_eq!(
+            p["affinity"],
+            json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"ecsplane.io/service": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}})
+        );
+    }
+
+    #[test]
+    fn binpack_and_random_are_reported_not_carried() {
+        let (_, report) = run(
+            json!([{"type": "binpack", "field": "memory"}, {"type": "random"}]),
+            json!([]),
+        );
+        assert_eq!(report.counts(), (0, 0, 2));
+    }
+
+    #[test]
+    fn services_without_strategy_spread_over_zones_as_ecs_does() {
+        let (p, _) = run(json!([]), json!([]));
+        assert_eq!(
+            p["topologySpreadConstraints"][0]["topologyKey"],
+            json!("topology.kubernetes.io/zone")
+        );
+    }
+}

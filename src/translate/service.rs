@@ -1,0 +1,718 @@
+//! EcsService → Deployment (REPLICA) or DaemonSet (DAEMON), its ServiceAccount and its HPA.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec,
+    DeploymentStrategy, RollingUpdateDaemonSet, RollingUpdateDeployment,
+};
+use k8s_openapi::api::core::v1::{
+    Container, Lifecycle, LifecycleHandler, PodSpec, PodTemplateSpec, ServiceAccount, SleepAction,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::autoscaling::{self, HpaInput};
+use super::names;
+use super::placement::{self, PlacementInput};
+use super::pod::{self, PodTemplate, Workload};
+use super::report::{ObjectRef, Report};
+use super::rollout;
+use super::target_group::{self, Registration};
+use super::translation::{Index, common_labels, label_value};
+use super::{Object, Refusal, units};
+use crate::api::{
+    DeploymentConfiguration, DeploymentControllerType, EcsCluster, EcsService, EcsServiceSpec,
+    SchedulingStrategy, TaskDefinition,
+};
+use crate::input::Sourced;
+
+/// The IRSA annotation on a ServiceAccount.
+pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+
+/// What one service produces.
+pub struct ServiceOutput {
+    /// ServiceAccount, workload, HPA.
+    pub objects: Vec<Object>,
+    /// Target group registrations of its pods.
+    pub registrations: Vec<Registration>,
+    /// `(namespace, name)` of the task definition used.
+    pub task_definition: (Option<String>, Option<String>),
+}
+
+type TdKey = (Option<String>, Option<String>);
+
+/// The ObjectRef of a service for findings.
+pub fn object_ref(s: &EcsService) -> ObjectRef {
+    ObjectRef::new(
+        "EcsService",
+        s.metadata.namespace.as_deref(),
+        s.metadata.name.as_deref().unwrap_or_default(),
+    )
+}
+
+/// The EcsCluster named `name` in `namespace` (by clusterName or metadata.name).
+pub fn find_cluster<'a>(
+    index: &Index<'a>,
+    namespace: Option<&str>,
+    name: &str,
+) -> Option<&'a EcsCluster> {
+    index.bundle.clusters.iter().map(|c| &c.object).find(|c| {
+        c.metadata.namespace.as_deref() == namespace
+            && c.spec
+                .cluster_name
+                .as_deref()
+                .or(c.metadata.name.as_deref())
+                == Some(name)
+    })
+}
+
+/// The ServiceAccount carrying a task role, named after the workload.
+pub fn service_account(
+    name: &str,
+    namespace: Option<&str>,
+    role_arn: &str,
+    labels: &BTreeMap<String, String>,
+) -> ServiceAccount {
+    ServiceAccount {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: namespace.map(str::to_owned),
+            labels: Some(labels.clone()),
+            annotations: Some(BTreeMap::from([(
+                ROLE_ARN_ANNOTATION.to_owned(),
+                role_arn.to_owned(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        ..ServiceAccount::default()
+    }
+}
+
+fn find_container<'a>(spec: &'a mut PodSpec, name: &str) -> Option<&'a mut Container> {
+    let PodSpec {
+        containers,
+        init_containers,
+        ..
+    } = spec;
+    containers
+        .iter_mut()
+        .chain(init_containers.iter_mut().flatten())
+        .find(|c| c.name == name)
+}
+
+/// Translates one EcsService. On refusal returns the task definition it used (so it is not
+/// translated again on its own) and every refusal.
+pub fn translate_service(
+    index: &Index<'_>,
+    s: &Sourced<EcsService>,
+    report: &mut Report,
+) -> Result<ServiceOutput, (Vec<TdKey>, Vec<Refusal>)> {
+    let svc = &s.object;
+    let obj = object_ref(svc);
+    let name = svc.metadata.name.clone().unwrap_or_default();
+    let ns = svc.metadata.namespace.as_deref();
+    let EcsServiceSpec {
+        cluster,
+        service_name,
+        task_definition,
+        desired_count,
+        launch_type,
+        capacity_provider_strategy,
+        platform_version,
+        deployment_configuration,
+        deployment_controller,
+        load_balancers,
+        placement_constraints,
+        placement_strategy,
+        scheduling_strategy,
+        health_check_grace_period_seconds,
+        service_registries,
+        network_configuration,
+        enable_execute_command,
+        enable_ecs_managed_tags,
+        propagate_tags,
+        tags,
+        role,
+        service_connect_configuration,
+        volume_configurations,
+        vpc_lattice_configurations,
+        availability_zone_rebalancing,
+        client_token: _, // an idempotency token; nothing to carry
+        auto_scaling,
+        // Read-only describe-services output, accepted and ignored (clusterArn is used as the
+        // cluster when `cluster` is not set).
+        service_arn: _,
+        cluster_arn,
+        status: _,
+        running_count: _,
+        pending_count: _,
+        deployments: _,
+        events: _,
+        task_sets: _,
+        created_at: _,
+        created_by: _,
+        role_arn: _,
+        platform_family: _,
+    } = &svc.spec;
+    let mut refusals = Vec::new();
+
+    let referrer = format!("EcsService {name}");
+    let (td_sourced, note) = match index.task_definition(ns, task_definition, &referrer) {
+        Ok(r) => r,
+        Err(r) => return Err((vec![], vec![r])),
+    };
+    let td: &TaskDefinition = &td_sourced.object;
+    let td_key = (td.metadata.namespace.clone(), td.metadata.name.clone());
+    if let Some(n) = note {
+        report.note(&obj, "spec.taskDefinition", n);
+    }
+    let mut template = match pod::pod_template(td, Workload::Service, report) {
+        Ok(t) => t,
+        Err(r) => {
+            let td_obj = pod::object_ref(td);
+            // Report the task definition's refusals on the service: the service cannot run.
+            return Err((
+                vec![td_key],
+                r.into_iter()
+                    .map(|x| Refusal {
+                        message: format!("{} (in {td_obj}, {})", x.message, td_sourced.origin),
+                        ..x
+                    })
+                    .collect(),
+            ));
+        }
+    };
+
+    let daemon = scheduling_strategy == &Some(SchedulingStrategy::Daemon);
+    let selector = names::service_selector(&name);
+    let mut labels = common_labels();
+    labels.extend(selector.clone());
+    let mut pod_labels = labels.clone();
+    pod_labels.insert(names::LABEL_FAMILY.to_owned(), label_value(&td.spec.family));
+
+    // Load balancers: references, registration labels, readiness probes, drain.
+    let mut registrations = Vec::new();
+    let mut has_lb = false;
+    let mut drain: BTreeMap<String, i64> = BTreeMap::new();
+    let mut readiness_by: BTreeMap<String, String> = BTreeMap::new();
+    for (i, lb) in load_balancers.iter().flatten().enumerate() {
+        let field = format!("spec.loadBalancers[{i}]");
+        let Some(arn) = &lb.target_group_arn else {
+            report.not_carried(
+                &obj,
+                format!("{field}.loadBalancerName"),
+                "Classic Load Balancers are not translated; use a target group",
+            );
+            continue;
+        };
+        if lb.advanced_configuration.is_some() {
+            report.not_carried(&obj, format!("{field}.advancedConfiguration"), "blue/green alternate target groups and test listeners are not translated; deployments are rolling");
+        }
+        let tg_name = names::target_group_name(arn);
+        let Some(container) = td
+            .spec
+            .container_definitions
+            .iter()
+            .find(|c| c.name == lb.container_name)
+        else {
+            refusals.push(Refusal::reference(
+                format!("{field}.containerName"),
+                format!(
+                    "container {:?} is not in task definition {} (containers: {})",
+                    lb.container_name,
+                    pod::task_definition_id(td),
+                    td.spec
+                        .container_definitions
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            continue;
+        };
+        if !container
+            .port_mappings
+            .iter()
+            .flatten()
+            .any(|p| p.container_port == Some(lb.container_port))
+        {
+            refusals.push(Refusal::reference(
+                format!("{field}.containerPort"),
+                format!(
+                    "container {:?} of task definition {} has no portMapping with containerPort {}",
+                    lb.container_name,
+                    pod::task_definition_id(td),
+                    lb.container_port
+                ),
+            ));
+            continue;
+        }
+        let Some(tg) = index.target_group(ns, tg_name) else {
+            if !index.was_invalid("TargetGroup", ns, tg_name) {
+                refusals.push(Refusal::reference(
+                    format!("{field}.targetGroupArn"),
+                    format!(
+                        "target group {tg_name:?} is not in the input; pass its TargetGroup too"
+                    ),
+                ));
+            }
+            continue;
+        };
+        has_lb = true;
+        pod_labels.insert(names::target_group_label(tg_name), "true".into());
+        registrations.push(Registration {
+            namespace: ns.map(str::to_owned),
+            target_group: tg_name.to_owned(),
+            service: name.clone(),
+            container_port: lb.container_port,
+        });
+        let k8s_container = template.container_names[&lb.container_name].clone();
+        let delay = target_group::deregistration_delay(&tg.object);
+        let d = drain.entry(k8s_container.clone()).or_insert(0);
+        *d = (*d).max(delay);
+        if let Some(probe) =
+            target_group::readiness_probe(&tg.object, lb.container_port, &obj, report)
+        {
+            if let Some(first) = readiness_by.get(&k8s_container) {
+                report.not_carried(&obj, format!("{field}.targetGroupArn"), format!("container {:?} already takes its readiness from target group {first:?}; a container has one readiness probe, so the health check of {tg_name:?} is not carried", lb.container_name));
+            } else if let Some(c) = find_container(&mut template.spec, &k8s_container) {
+                if c.readiness_probe.is_some() {
+                    report.approximated(&obj, format!("{field}.targetGroupArn"), format!("container {:?} has a container health check and target group {tg_name:?}: readiness follows the target group's check, the container health check stays as the liveness probe", lb.container_name));
+                }
+                if c.restart_policy.as_deref() == Some("Always") {
+                    report.approximated(&obj, format!("{field}.targetGroupArn"), format!("container {:?} is a native sidecar: its readiness probe (from target group {tg_name:?}) gates the readiness of the whole pod, so the pod leaves every target group's Service while it fails", lb.container_name));
+                }
+                c.readiness_probe = Some(probe);
+                readiness_by.insert(k8s_container.clone(), tg_name.to_owned());
+            }
+        }
+    }
+    // Deregistration delay → preStop sleep and grace period (endpoints are removed while the
+    // container keeps serving, then SIGTERM and stopTimeout as in ECS).
+    if let Some(max_delay) = drain.values().copied().max().filter(|d| *d > 0) {
+        for (container, delay) in &drain {
+            if *delay > 0
+                && let Some(c) = find_container(&mut template.spec, container)
+            {
+                c.lifecycle = Some(Lifecycle {
+                    pre_stop: Some(LifecycleHandler {
+                        sleep: Some(SleepAction { seconds: *delay }),
+                        ..LifecycleHandler::default()
+                    }),
+                    ..Lifecycle::default()
+                });
+            }
+        }
+        template.spec.termination_grace_period_seconds = Some(max_delay + template.stop_timeout);
+        report.approximated(&obj, "spec.loadBalancers", format!("the target group's deregistration delay ({max_delay} s) becomes a preStop sleep and a grace period of delay + stopTimeout ({} s); unlike ALB draining it does not end early when no request is in flight", max_delay + template.stop_timeout));
+    }
+
+    // Placement and capacity.
+    let cluster_ref = cluster.as_deref().or(cluster_arn.as_deref());
+    let cluster_name = names::cluster_name(cluster_ref);
+    let cluster_obj = find_cluster(index, ns, cluster_name);
+    let capacity = match (
+        capacity_provider_strategy
+            .as_ref()
+            .filter(|c| !c.is_empty()),
+        launch_type,
+    ) {
+        (Some(items), _) => Some(items.clone()),
+        (None, Some(lt)) => Some(vec![crate::api::CapacityProviderStrategyItem {
+            capacity_provider: serde_json::to_value(lt)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            ..Default::default()
+        }]),
+        (None, None) => cluster_obj
+            .and_then(|c| c.spec.default_capacity_provider_strategy.clone())
+            .filter(|c| !c.is_empty()),
+    };
+    let td_expressions: Vec<&str> = td
+        .spec
+        .placement_constraints
+        .iter()
+        .flatten()
+        .map(|c| c.expression.as_str())
+        .collect();
+    let placed = placement::placement(
+        PlacementInput {
+            object: &obj,
+            is_service: !daemon,
+            strategies: placement_strategy.as_deref(),
+            constraints: placement_constraints.as_deref(),
+            task_definition_expressions: td_expressions,
+            selector: &selector,
+            capacity: capacity
+                .filter(|c| !c.is_empty())
+                .map(|c| (c, cluster_name)),
+            cluster: cluster_obj,
+        },
+        report,
+    );
+    match placed {
+        Ok(p) => {
+            template.spec.affinity = p.affinity;
+            template.spec.topology_spread_constraints = p.topology_spread_constraints;
+            template.spec.tolerations = p.tolerations;
+            if !p.node_selector.is_empty() {
+                template
+                    .spec
+                    .node_selector
+                    .get_or_insert_with(BTreeMap::new)
+                    .extend(p.node_selector);
+            }
+        }
+        Err(r) => refusals.extend(r),
+    }
+
+    // Other fields.
+    if let Some(sn) = service_name
+        && dns_ok(sn) != name
+    {
+        report.note(
+            &obj,
+            "spec.serviceName",
+            format!("the workload is named after metadata.name {name:?}, not serviceName {sn:?}"),
+        );
+    }
+    if platform_version.is_some() {
+        report.not_carried(
+            &obj,
+            "spec.platformVersion",
+            "the Fargate platform version only means something inside AWS",
+        );
+    }
+    if let Some(c) = deployment_controller {
+        match c.type_ {
+            DeploymentControllerType::Ecs => {}
+            DeploymentControllerType::CodeDeploy => report.approximated(&obj, "spec.deploymentController", "CodeDeploy blue/green becomes a rolling update"),
+            DeploymentControllerType::External => refusals.push(Refusal::new("spec.deploymentController", "an EXTERNAL deployment controller manages task sets itself; ecsplane cannot stand in for it")),
+        }
+    }
+    if health_check_grace_period_seconds.is_some() {
+        report.not_carried(&obj, "spec.healthCheckGracePeriodSeconds", "Kubernetes readiness never replaces a pod; the operator applies the grace period before replacing pods that fail their target group check");
+    }
+    if service_registries.as_ref().is_some_and(|r| !r.is_empty()) {
+        report.not_carried(&obj, "spec.serviceRegistries", "Cloud Map registration is not translated; use the target group's Service or a Service of your own for discovery");
+    }
+    if let Some(n) = network_configuration {
+        report.not_carried(&obj, "spec.networkConfiguration", "subnets and security groups only mean something inside AWS (security groups for pods need the VPC CNI's SecurityGroupPolicy)");
+        if n.awsvpc_configuration
+            .as_ref()
+            .and_then(|a| a.assign_public_ip)
+            == Some(crate::api::AssignPublicIp::Enabled)
+        {
+            report.not_carried(
+                &obj,
+                "spec.networkConfiguration.awsvpcConfiguration.assignPublicIp",
+                "pods get no public IP; expose them through a load balancer",
+            );
+        }
+    }
+    if enable_execute_command == &Some(true) {
+        report.approximated(
+            &obj,
+            "spec.enableExecuteCommand",
+            "ECS Exec becomes kubectl exec, governed by RBAC",
+        );
+    }
+    if enable_ecs_managed_tags.is_some()
+        || propagate_tags.is_some()
+        || tags.as_ref().is_some_and(|t| !t.is_empty())
+    {
+        report.not_carried(&obj, "spec.tags", "AWS tags (managed, propagated or the service's own) have no effect on Kubernetes objects");
+    }
+    if role.is_some() {
+        report.not_carried(
+            &obj,
+            "spec.role",
+            "the legacy load balancer role is not needed on Kubernetes",
+        );
+    }
+    if service_connect_configuration.is_some() {
+        report.not_carried(&obj, "spec.serviceConnectConfiguration", "Service Connect is not translated; clients can use the target group's Service (cluster DNS) or a service mesh");
+    }
+    if volume_configurations.is_some() {
+        report.not_carried(
+            &obj,
+            "spec.volumeConfigurations",
+            "EBS volumes configured at launch are not translated",
+        );
+    }
+    if vpc_lattice_configurations.is_some() {
+        report.not_carried(
+            &obj,
+            "spec.vpcLatticeConfigurations",
+            "VPC Lattice only means something inside AWS",
+        );
+    }
+    if availability_zone_rebalancing.as_deref() == Some("ENABLED") {
+        report.not_carried(
+            &obj,
+            "spec.availabilityZoneRebalancing",
+            "Kubernetes does not move running pods to rebalance zones (the descheduler can)",
+        );
+    }
+
+    // Pod template.
+    let mut annotations = template.annotations.clone();
+    annotations.insert(
+        names::ANNOTATION_TASK_DEFINITION.to_owned(),
+        pod::task_definition_id(td),
+    );
+    let mut objects = Vec::new();
+    if let Some(role) = &template.task_role_arn {
+        objects.push(Object::ServiceAccount(service_account(
+            &name, ns, role, &labels,
+        )));
+        template.spec.service_account_name = Some(name.clone());
+    }
+    let has_health_check = td
+        .spec
+        .container_definitions
+        .iter()
+        .any(|c| c.essential.unwrap_or(true) && c.health_check.is_some());
+    let PodTemplate { spec: pod_spec, .. } = template;
+    let pod_template = PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(pod_labels),
+            annotations: Some(annotations),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(pod_spec),
+    };
+    let meta = ObjectMeta {
+        name: Some(name.clone()),
+        namespace: ns.map(str::to_owned),
+        labels: Some(labels.clone()),
+        ..ObjectMeta::default()
+    };
+    let label_selector = LabelSelector {
+        match_labels: Some(selector.clone()),
+        match_expressions: None,
+    };
+    let min_ready = (!has_health_check && !has_lb).then_some(40);
+    if min_ready.is_some() {
+        report.note(&obj, "spec.deploymentConfiguration", "without a health check or load balancer ECS counts a task healthy 40 s after it starts: minReadySeconds 40");
+    }
+    let dc = deployment_configuration.clone().unwrap_or_default();
+    report_deployment_configuration(&dc, &obj, report);
+    let (min_pct, max_pct) = if daemon {
+        (
+            dc.minimum_healthy_percent.unwrap_or(0),
+            dc.maximum_percent.unwrap_or(100),
+        )
+    } else {
+        (
+            dc.minimum_healthy_percent.unwrap_or(100),
+            dc.maximum_percent.unwrap_or(200),
+        )
+    };
+
+    if daemon {
+        if desired_count.is_some() {
+            report.not_carried(
+                &obj,
+                "spec.desiredCount",
+                "a DAEMON service runs one task per matching node; desiredCount does not apply",
+            );
+        }
+        if max_pct > 100 {
+            report.approximated(&obj, "spec.deploymentConfiguration.maximumPercent", "a DaemonSet surges at most one pod per node at a time; maxSurge is 0 as for an ECS daemon");
+        }
+        if min_pct >= 100 {
+            refusals.push(Refusal::new("spec.deploymentConfiguration", format!("minimumHealthyPercent {min_pct} and maximumPercent {max_pct} allow a daemon service neither to stop nor to start a task: the service {}", rollout::STUCK_MESSAGE)));
+        }
+        if min_pct > 0 && min_pct < 100 {
+            report.approximated(&obj, "spec.deploymentConfiguration.minimumHealthyPercent", format!("the node count is not known in advance, so maxUnavailable is {}%: Kubernetes rounds it up where ECS rounds down", 100 - min_pct));
+        }
+        if !refusals.is_empty() {
+            return Err((vec![td_key], refusals));
+        }
+        objects.push(Object::DaemonSet(DaemonSet {
+            metadata: meta,
+            spec: Some(DaemonSetSpec {
+                selector: label_selector,
+                template: pod_template,
+                min_ready_seconds: min_ready,
+                update_strategy: Some(DaemonSetUpdateStrategy {
+                    type_: Some("RollingUpdate".into()),
+                    rolling_update: Some(RollingUpdateDaemonSet {
+                        max_unavailable: Some(IntOrString::String(format!("{}%", 100 - min_pct))),
+                        max_surge: Some(IntOrString::Int(0)),
+                    }),
+                }),
+                ..DaemonSetSpec::default()
+            }),
+            status: None,
+        }));
+        if auto_scaling.is_some() {
+            report.not_carried(
+                &obj,
+                "spec.autoScaling",
+                "a DAEMON service cannot be auto scaled",
+            );
+        }
+        return Ok(ServiceOutput {
+            objects,
+            registrations,
+            task_definition: td_key,
+        });
+    }
+
+    let desired = desired_count.unwrap_or(1);
+    if desired_count.is_none() {
+        report.note(&obj, "spec.desiredCount", "not set: 1 task, as CloudFormation assumes (the ECS API requires it for REPLICA services)");
+    }
+    let bounds = match rollout::bounds(desired, min_pct, max_pct) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            refusals.push(Refusal::new("spec.deploymentConfiguration", format!("{e}")));
+            None
+        }
+    };
+    let mut hpa = None;
+    if let Some(a) = auto_scaling {
+        let cpu_units = td
+            .spec
+            .cpu
+            .as_ref()
+            .and_then(units::task_cpu_units)
+            .or_else(|| {
+                let sum: u64 = td
+                    .spec
+                    .container_definitions
+                    .iter()
+                    .filter_map(|c| c.cpu)
+                    .map(|c| c.max(0) as u64)
+                    .sum();
+                (sum > 0).then_some(sum)
+            });
+        let memory_mib = td
+            .spec
+            .memory
+            .as_ref()
+            .and_then(units::task_memory_mib)
+            .or_else(|| {
+                let sum: u64 = td
+                    .spec
+                    .container_definitions
+                    .iter()
+                    .filter_map(|c| c.memory.or(c.memory_reservation))
+                    .map(|m| m.max(0) as u64)
+                    .sum();
+                (sum > 0).then_some(sum)
+            });
+        hpa = autoscaling::hpa(
+            a,
+            &HpaInput {
+                object: &obj,
+                name: &name,
+                namespace: ns,
+                labels: labels.clone(),
+                cpu_units,
+                memory_mib,
+            },
+            report,
+        );
+        if hpa.is_some() {
+            report.approximated(&obj, "spec.deploymentConfiguration", format!("rolling bounds are computed for desiredCount {desired}; ECS recomputes them whenever the autoscaler changes the count (the operator does)"));
+        }
+    }
+    if !refusals.is_empty() {
+        return Err((vec![td_key], refusals));
+    }
+    let b = bounds.expect("refused above when absent");
+    let (max_unavailable, max_surge) = if desired == 0 && b.max_unavailable == 0 && b.max_surge == 0
+    {
+        // Nothing runs; Kubernetes refuses two zero bounds, so allow one unavailable.
+        (1, 0)
+    } else {
+        (b.max_unavailable, b.max_surge)
+    };
+    objects.push(Object::Deployment(Deployment {
+        metadata: meta,
+        spec: Some(DeploymentSpec {
+            replicas: if hpa.is_some() { None } else { Some(desired) },
+            selector: label_selector,
+            template: pod_template,
+            min_ready_seconds: min_ready,
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_unavailable: Some(IntOrString::Int(max_unavailable)),
+                    max_surge: Some(IntOrString::Int(max_surge)),
+                }),
+            }),
+            ..DeploymentSpec::default()
+        }),
+        status: None,
+    }));
+    if let Some(h) = hpa {
+        objects.push(Object::HorizontalPodAutoscaler(h));
+    }
+    Ok(ServiceOutput {
+        objects,
+        registrations,
+        task_definition: td_key,
+    })
+}
+
+fn dns_ok(s: &str) -> String {
+    names::dns_label(s)
+}
+
+fn report_deployment_configuration(
+    dc: &DeploymentConfiguration,
+    obj: &ObjectRef,
+    report: &mut Report,
+) {
+    let DeploymentConfiguration {
+        minimum_healthy_percent: _, // rollout bounds
+        maximum_percent: _,
+        deployment_circuit_breaker,
+        alarms,
+        strategy,
+        bake_time_in_minutes,
+        lifecycle_hooks,
+        canary_configuration,
+        linear_configuration,
+    } = dc;
+    if deployment_circuit_breaker
+        .as_ref()
+        .is_some_and(|c| c.enable)
+    {
+        report.not_carried(obj, "spec.deploymentConfiguration.deploymentCircuitBreaker", "a Deployment only reports a stalled rollout; the operator counts failed tasks with ECS's threshold and rolls back");
+    }
+    if alarms.as_ref().is_some_and(|a| a.enable) {
+        report.not_carried(
+            obj,
+            "spec.deploymentConfiguration.alarms",
+            "CloudWatch alarms do not gate Kubernetes rollouts",
+        );
+    }
+    if let Some(s) = strategy
+        && s != "ROLLING"
+    {
+        report.approximated(
+            obj,
+            "spec.deploymentConfiguration.strategy",
+            format!("{s} deployments become rolling updates"),
+        );
+    }
+    if bake_time_in_minutes.is_some()
+        || lifecycle_hooks.is_some()
+        || canary_configuration.is_some()
+        || linear_configuration.is_some()
+    {
+        report.not_carried(
+            obj,
+            "spec.deploymentConfiguration",
+            "bake time, lifecycle hooks and canary/linear traffic shifting are not translated",
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! EcsTask → `count` Pods with the overrides applied and restartPolicy Never: a standalone
+//! task runs once, and ECS does not restart it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::names;
+use super::placement::{self, PlacementInput};
+use super::pod::{self, Workload};
+use super::report::{ObjectRef, Report};
+use super::service::{find_cluster, service_account};
+use super::translation::{Index, common_labels, label_value};
+use super::{Object, Refusal};
+use crate::api::{EcsTask, EcsTaskSpec, KeyValuePair, TaskDefinition, TaskOverride};
+use crate::input::Sourced;
+
+type TdKey = (Option<String>, Option<String>);
+
+/// The ObjectRef of a task for findings.
+pub fn object_ref(t: &EcsTask) -> ObjectRef {
+    ObjectRef::new(
+        "EcsTask",
+        t.metadata.namespace.as_deref(),
+        t.metadata.name.as_deref().unwrap_or_default(),
+    )
+}
+
+/// The task definition with RunTask overrides applied, or the container an override names
+/// that does not exist.
+pub fn apply_overrides(
+    td: &TaskDefinition,
+    o: &TaskOverride,
+) -> Result<TaskDefinition, Vec<Refusal>> {
+    let mut td = td.clone();
+    let TaskOverride {
+        container_overrides,
+        cpu,
+        memory,
+        execution_role_arn,
+        task_role_arn,
+        ephemeral_storage,
+        inference_accelerator_overrides,
+    } = o;
+    let mut refusals = Vec::new();
+    if let Some(c) = cpu {
+        td.spec.cpu = Some(IntOrString::String(c.clone()));
+    }
+    if let Some(m) = memory {
+        td.spec.memory = Some(IntOrString::String(m.clone()));
+    }
+    if execution_role_arn.is_some() {
+        td.spec.execution_role_arn = execution_role_arn.clone();
+    }
+    if task_role_arn.is_some() {
+        td.spec.task_role_arn = task_role_arn.clone();
+    }
+    if ephemeral_storage.is_some() {
+        td.spec.ephemeral_storage = ephemeral_storage.clone();
+    }
+    if inference_accelerator_overrides
+        .as_ref()
+        .is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty()))
+    {
+        refusals.push(Refusal::new(
+            "spec.overrides.inferenceAcceleratorOverrides",
+            "Elastic Inference accelerators are retired by AWS and have no Kubernetes equivalent",
+        ));
+    }
+    for (i, co) in container_overrides.iter().flatten().enumerate() {
+        let Some(c) = td
+            .spec
+            .container_definitions
+            .iter_mut()
+            .find(|c| c.name == co.name)
+        else {
+            refusals.push(Refusal::reference(
+                format!("spec.overrides.containerOverrides[{i}].name"),
+                format!(
+                    "container {:?} is not in task definition {}",
+                    co.name,
+                    pod::task_definition_id(&td)
+                ),
+            ));
+            continue;
+        };
+        if co.command.is_some() {
+            c.command = co.command.clone();
+        }
+        if let Some(env) = &co.environment {
+            let mut merged: Vec<KeyValuePair> = c.environment.clone().unwrap_or_default();
+            for kv in env {
+                match merged.iter_mut().find(|m| m.name == kv.name) {
+                    Some(m) => m.value = kv.value.clone(),
+                    None => merged.push(kv.clone()),
+                }
+            }
+            c.environment = Some(merged);
+        }
+        if let Some(files) = &co.environment_files {
+            c.environment_files
+                .get_or_insert_with(Vec::new)
+                .extend(files.iter().cloned());
+        }
+        if co.cpu.is_some() {
+            c.cpu = co.cpu;
+        }
+        if co.memory.is_some() {
+            c.memory = co.memory;
+        }
+        if co.memory_reservation.is_some() {
+            c.memory_reservation = co.memory_reservation;
+        }
+        if co.resource_requirements.is_some() {
+            c.resource_requirements = co.resource_requirements.clone();
+        }
+    }
+    if refusals.is_empty() {
+        Ok(td)
+    } else {
+        Err(refusals)
+    }
+}
+
+/// Translates one EcsTask into its Pods (and ServiceAccount for a task role).
+pub fn translate_task(
+    index: &Index<'_>,
+    t: &Sourced<EcsTask>,
+    report: &mut Report,
+) -> Result<(TdKey, Vec<Object>), (Vec<TdKey>, Vec<Refusal>)> {
+    let task = &t.object;
+    let obj = object_ref(task);
+    let name = task.metadata.name.clone().unwrap_or_default();
+    let ns = task.metadata.namespace.as_deref();
+    let EcsTaskSpec {
+        cluster,
+        task_definition,
+        count,
+        group,
+        started_by,
+        launch_type,
+        capacity_provider_strategy,
+        platform_version,
+        overrides,
+        placement_constraints,
+        placement_strategy,
+        network_configuration,
+        enable_execute_command,
+        enable_ecs_managed_tags,
+        propagate_tags,
+        tags,
+        volume_configurations,
+        client_token: _, // an idempotency token; nothing to carry
+    } = &task.spec;
+    let (sourced, note) = index
+        .task_definition(ns, task_definition, &format!("EcsTask {name}"))
+        .map_err(|r| (vec![], vec![r]))?;
+    let key = (
+        sourced.object.metadata.namespace.clone(),
+        sourced.object.metadata.name.clone(),
+    );
+    if let Some(n) = note {
+        report.note(&obj, "spec.taskDefinition", n);
+    }
+    let td = match overrides {
+        Some(o) => apply_overrides(&sourced.object, o).map_err(|r| (vec![key.clone()], r))?,
+        None => sourced.object.clone(),
+    };
+    let mut template =
+        pod::pod_template(&td, Workload::Task, report).map_err(|r| (vec![key.clone()], r))?;
+    let mut labels = common_labels();
+    labels.insert(names::LABEL_TASK.to_owned(), name.clone());
+    let selector = BTreeMap::from([(names::LABEL_TASK.to_owned(), name.clone())]);
+    let cluster_name = names::cluster_name(cluster.as_deref());
+    let cluster_obj = find_cluster(index, ns, cluster_name);
+    let capacity = match (
+        capacity_provider_strategy
+            .as_ref()
+            .filter(|c| !c.is_empty()),
+        launch_type,
+    ) {
+        (Some(items), _) => Some(items.clone()),
+        (None, Some(lt)) => Some(vec![crate::api::CapacityProviderStrategyItem {
+            capacity_provider: serde_json::to_value(lt)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            ..Default::default()
+        }]),
+        (None, None) => cluster_obj
+            .and_then(|c| c.spec.default_capacity_provider_strategy.clone())
+            .filter(|c| !c.is_empty()),
+    };
+    let td_expressions: Vec<&str> = td
+        .spec
+        .placement_constraints
+        .iter()
+        .flatten()
+        .map(|c| c.expression.as_str())
+        .collect();
+    let p = placement::placement(
+        PlacementInput {
+            object: &obj,
+            is_service: false,
+            strategies: placement_strategy.as_deref(),
+            constraints: placement_constraints.as_deref(),
+            task_definition_expressions: td_expressions,
+            selector: &selector,
+            capacity: capacity.map(|c| (c, cluster_name)),
+            cluster: cluster_obj,
+        },
+        report,
+    )
+    .map_err(|r| (vec![key.clone()], r))?;
+    template.spec.affinity = p.affinity;
+    template.spec.topology_spread_constraints = p.topology_spread_constraints;
+    template.spec.tolerations = p.tolerations;
+    if !p.node_selector.is_empty() {
+        template
+            .spec
+            .node_selector
+            .get_or_insert_with(BTreeMap::new)
+            .extend(p.node_selector);
+    }
+    template.spec.restart_policy = Some("Never".into());
+    if group.is_some() {
+        report.not_carried(
+            &obj,
+            "spec.group",
+            "task groups only scope ECS spread placement; the pods are spread per EcsTask",
+        );
+    }
+    if platform_version.is_some() {
+        report.not_carried(
+            &obj,
+            "spec.platformVersion",
+            "the Fargate platform version only means something inside AWS",
+        );
+    }
+    if network_configuration.is_some() {
+        report.not_carried(
+            &obj,
+            "spec.networkConfiguration",
+            "subnets and security groups only mean something inside AWS",
+        );
+    }
+    if enable_execute_command == &Some(true) {
+        report.approximated(
+            &obj,
+            "spec.enableExecuteCommand",
+            "ECS Exec becomes kubectl exec, governed by RBAC",
+        );
+    }
+    if enable_ecs_managed_tags.is_some()
+        || propagate_tags.is_some()
+        || tags.as_ref().is_some_and(|t| !t.is_empty())
+    {
+        report.not_carried(
+            &obj,
+            "spec.tags",
+            "AWS tags have no effect on Kubernetes objects",
+        );
+    }
+    if volume_configurations.is_some() {
+        report.not_carried(
+            &obj,
+            "spec.volumeConfigurations",
+            "EBS volumes configured at launch are not translated",
+        );
+    }
+    let mut annotations = template.annotations.clone();
+    annotations.insert(
+        names::ANNOTATION_TASK_DEFINITION.to_owned(),
+        pod::task_definition_id(&td),
+    );
+    if let Some(s) = started_by {
+        annotations.insert("ecsplane.io/started-by".into(), s.clone());
+    }
+    let mut pod_labels = labels.clone();
+    pod_labels.insert(names::LABEL_FAMILY.to_owned(), label_value(&td.spec.family));
+    let mut objects = Vec::new();
+    if let Some(role) = &template.task_role_arn {
+        objects.push(Object::ServiceAccount(service_account(
+            &name, ns, role, &labels,
+        )));
+        template.spec.service_account_name = Some(name.clone());
+    }
+    for i in 0..count.unwrap_or(1) {
+        objects.push(Object::Pod(Pod {
+            metadata: ObjectMeta {
+                name: Some(format!("{name}-{i}")),
+                namespace: ns.map(str::to_owned),
+                labels: Some(pod_labels.clone()),
+                annotations: Some(annotations.clone()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(template.spec.clone()),
+            status: None,
+        }));
+    }
+    Ok((key, objects))
+}
