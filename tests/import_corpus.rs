@@ -1,0 +1,184 @@
+//! Every file of the shared ECS corpus converts, or fails with a message that names the
+//! problem; what each produces is pinned in a table. Converted objects round-trip through the
+//! API types.
+//!
+//! `ECSPLANE_PRINT_CORPUS=1 cargo test --test import_corpus -- --nocapture` prints the actual
+//! results as table rows (Rust and Markdown, for docs/import.md).
+
+use std::path::{Path, PathBuf};
+
+use ecsplane::api::{EcsCluster, EcsService, Listener, TargetGroup, TaskDefinition};
+use ecsplane::import::{ConvertOptions, Conversion, convert_files};
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/ecs");
+
+/// What a corpus file is expected to give.
+enum Expect {
+    /// Converted objects (`Kind/name`), objects held back for unresolved values, and the count
+    /// of skipped resources.
+    Converts {
+        objects: &'static [&'static str],
+        held_back: usize,
+        skipped: usize,
+    },
+    /// Invalid input: the error names this.
+    Fails(&'static str),
+}
+
+use Expect::{Converts, Fails};
+
+/// (path under the corpus, params, expectation)
+const CASES: &[(&str, &[(&str, &str)], Expect)] = &include!("import_corpus_table.in");
+
+fn corpus() -> Option<PathBuf> {
+    let dir = PathBuf::from(CORPUS);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("notice: corpus not found at {CORPUS}; skipping");
+        None
+    }
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["cloudformation", "services", "task-definitions", "terraform"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            out.push(format!("{sub}/{}", e.file_name().to_string_lossy()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn run(dir: &Path, file: &str, params: &[(&str, &str)]) -> Result<Conversion, String> {
+    let options = ConvertOptions {
+        params: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        namespace: Some("imported".into()),
+    };
+    convert_files(&[dir.join(file)], &options).map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_corpus_file_converts_or_fails_with_a_message_naming_the_problem() {
+    let Some(dir) = corpus() else { return };
+    let print = std::env::var_os("ECSPLANE_PRINT_CORPUS").is_some();
+    let mut failures = Vec::new();
+    for file in files(&dir) {
+        let cases: Vec<_> = CASES.iter().filter(|(f, ..)| *f == file).collect();
+        let params: &[(&str, &str)] = cases.first().map_or(&[], |c| c.1);
+        let got = run(&dir, &file, params);
+        if print {
+            print_row(&file, params, &got);
+        }
+        if cases.is_empty() {
+            failures.push(format!("{file}: not in the table"));
+        }
+    }
+    for (file, params, expect) in CASES {
+        let got = run(&dir, file, params);
+        match (expect, &got) {
+            (
+                Converts {
+                    objects,
+                    held_back,
+                    skipped,
+                },
+                Ok(c),
+            ) => {
+                let names: Vec<String> = c
+                    .objects
+                    .iter()
+                    .map(|o| format!("{}/{}", o.kind, o.name))
+                    .collect();
+                if names != *objects
+                    || c.incomplete.len() != *held_back
+                    || c.files[0].skipped != *skipped
+                {
+                    failures.push(format!(
+                        "{file}: expected {objects:?} + {held_back} held back + {skipped} skipped, got {names:?} + {} + {}",
+                        c.incomplete.len(),
+                        c.files[0].skipped
+                    ));
+                }
+            }
+            (Fails(what), Err(message)) => {
+                if !message.contains(what) || !message.contains(file) {
+                    failures.push(format!(
+                        "{file}: expected an error naming {what:?} and the file, got {message}"
+                    ));
+                }
+            }
+            (_, got) => failures.push(format!("{file}: unexpected result {got:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn converted_corpus_objects_deserialize_into_the_api_types() {
+    let Some(dir) = corpus() else { return };
+    for (file, params, _) in CASES {
+        let Ok(c) = run(&dir, file, params) else {
+            continue;
+        };
+        for o in &c.objects {
+            let m = o.manifest.clone();
+            let ok = match o.kind.as_str() {
+                "EcsCluster" => serde_json::from_value::<EcsCluster>(m).map(|_| ()),
+                "TaskDefinition" => serde_json::from_value::<TaskDefinition>(m).map(|_| ()),
+                "TargetGroup" => serde_json::from_value::<TargetGroup>(m).map(|_| ()),
+                "Listener" => serde_json::from_value::<Listener>(m).map(|_| ()),
+                "EcsService" => serde_json::from_value::<EcsService>(m).map(|_| ()),
+                other => panic!("unexpected kind {other}"),
+            };
+            assert!(ok.is_ok(), "{file}: {}/{}: {ok:?}", o.kind, o.name);
+            assert_eq!(o.manifest["metadata"]["namespace"], "imported");
+        }
+    }
+}
+
+fn print_row(file: &str, params: &[(&str, &str)], got: &Result<Conversion, String>) {
+    match got {
+        Ok(c) => {
+            let f = &c.files[0];
+            println!(
+                "RUST (\"{file}\", &{params:?}, Converts {{ objects: &{:?}, held_back: {}, skipped: {} }}),",
+                f.objects,
+                f.incomplete.len(),
+                f.skipped
+            );
+            let unresolved = c
+                .notes
+                .iter()
+                .filter(|n| n.kind == ecsplane::import::NoteKind::Unresolved)
+                .count();
+            let not_converted = f.not_converted;
+            println!(
+                "MD | `{file}` | {} | {} | {} | {} | {unresolved} | {not_converted} | |",
+                f.format,
+                if f.objects.is_empty() {
+                    "–".to_owned()
+                } else {
+                    f.objects.join(", ")
+                },
+                if f.incomplete.is_empty() {
+                    "–".to_owned()
+                } else {
+                    f.incomplete.join(", ")
+                },
+                f.skipped,
+            );
+        }
+        Err(e) => {
+            println!("RUST (\"{file}\", &{params:?}, Fails(\"...\")),");
+            println!("MD | `{file}` | error | {} | | | | | |", e.replace('|', "\\|"));
+        }
+    }
+}
