@@ -1,25 +1,842 @@
-//! Gateway API HTTPRoutes.
-use super::{BackendResolver, CompiledRoutes, RoutingOptions};
-use crate::api::Listener;
+//! Gateway API `HTTPRoute`s (`gateway.networking.k8s.io/v1`) attached to one Gateway.
+//!
+//! Gateway API chooses between matches by specificity, not by order: the most specific
+//! matching hostname, then an Exact path over the longest PathPrefix, then a method match,
+//! then the most header matches, then the most query matches, then the oldest route, its
+//! `namespace/name`, and finally rule order. The compiler makes that choice agree with the
+//! ALB's first match:
+//!
+//! 1. Hosts and paths are cut into cells as for Ingress (literal and `*.` hosts are native
+//!    here, and Gateway `*.example.com` also spans several labels, like the ALB).
+//! 2. Within a cell, each rule becomes one match per combination of its method, header and
+//!    query values. Where a later rule's match is more specific than an earlier one's and
+//!    both can match, the conjunction of the two is added with the earlier rule's backends,
+//!    so the most specific match a request can hit always belongs to the ALB's winner. All
+//!    matches of one cell sit in one HTTPRoute in priority order, so remaining ties fall to
+//!    rule order.
+//! 3. Every cell ends in a catch-all for its path, so no request falls through to a shorter
+//!    path or a less specific hostname.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::api::{ConditionField, Listener};
+use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
+use crate::translate::report::Report;
+
+use super::alb::{self, Request, Target, Terminal, WeightedGroup};
+use super::plan::{
+    self, HostGroup, PathAtom, RuleView, atoms_for, host_path_match, path_shape,
+    representative_host, representative_path,
+};
+use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate};
+
+/// Methods Gateway API accepts in `HTTPRouteMatch.method`.
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// Largest number of rules one HTTPRoute may hold.
+const MAX_RULES: usize = 16;
+
+/// One conjunctive match beyond host and path.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Term {
+    method: Option<String>,
+    /// Lower-case header name -> ALB value pattern (case-insensitive, wildcards).
+    headers: BTreeMap<String, String>,
+    /// Query parameter name -> ALB value pattern.
+    query: BTreeMap<String, String>,
+}
+
+impl Term {
+    fn key(&self) -> (u8, usize, usize) {
+        (
+            u8::from(self.method.is_some()),
+            self.headers.len(),
+            self.query.len(),
+        )
+    }
+
+    /// Both terms at once, `None` if no request satisfies both, `Err` if Gateway cannot say it.
+    fn and(&self, other: &Term) -> Result<Option<Term>, ()> {
+        let method = match (&self.method, &other.method) {
+            (Some(a), Some(b)) if a != b => return Ok(None),
+            (a, b) => a.clone().or(b.clone()),
+        };
+        let mut headers = self.headers.clone();
+        for (k, v) in &other.headers {
+            match headers.get(k) {
+                None => {
+                    headers.insert(k.clone(), v.clone());
+                }
+                Some(mine) => match meet(mine, v, false)? {
+                    Some(m) => {
+                        headers.insert(k.clone(), m);
+                    }
+                    None => return Ok(None),
+                },
+            }
+        }
+        let mut query = self.query.clone();
+        for (k, v) in &other.query {
+            match query.get(k) {
+                None => {
+                    query.insert(k.clone(), v.clone());
+                }
+                Some(mine) => match meet(mine, v, true)? {
+                    Some(m) => {
+                        query.insert(k.clone(), m);
+                    }
+                    None => return Ok(None),
+                },
+            }
+        }
+        Ok(Some(Term {
+            method,
+            headers,
+            query,
+        }))
+    }
+}
+
+// The values both case-insensitive patterns accept, when that is one of them.
+fn meet(a: &str, b: &str, query: bool) -> Result<Option<String>, ()> {
+    let wild = |s: &str| s.contains(['*', '?']);
+    let m = |p: &str, t: &str| {
+        if query {
+            alb::query_glob_match(p, t)
+        } else {
+            alb::glob_match(p, t, true)
+        }
+    };
+    if a.eq_ignore_ascii_case(b) {
+        return Ok(Some(a.to_owned()));
+    }
+    match (wild(a), wild(b)) {
+        (false, false) => Ok(None),
+        (true, false) => Ok(m(a, b).then(|| b.to_owned())),
+        (false, true) => Ok(m(b, a).then(|| a.to_owned())),
+        (true, true) => Err(()),
+    }
+}
 
 /// Compiles `listener` into HTTPRoutes.
-pub fn compile(_l: &Listener, _b: &dyn BackendResolver, _o: &RoutingOptions) -> CompiledRoutes {
-    CompiledRoutes::default()
+pub fn compile(
+    listener: &Listener,
+    backends: &dyn BackendResolver,
+    options: &RoutingOptions,
+) -> CompiledRoutes {
+    let object = plan::listener_ref(listener);
+    let mut report = Report::default();
+    let views = plan::views(listener, backends);
+    plan::report_unknown_backends(&views, backends, &object, &mut report);
+    let mut reasons: Vec<Option<String>> =
+        views.iter().map(|v| unrepresentable(v, options)).collect();
+    let terms: Vec<Vec<Term>> = views
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match terms_of(v) {
+            Ok(t) => t,
+            Err(e) => {
+                reasons[i].get_or_insert(e);
+                Vec::new()
+            }
+        })
+        .collect();
+
+    // Exclude rules whose overlaps Gateway cannot express, until none is left.
+    let plan = loop {
+        match build(&views, &terms, &reasons) {
+            Ok(plan) => break plan,
+            Err((i, why)) => reasons[i] = Some(why),
+        }
+    };
+
+    let mut fates: Vec<RuleFate> = views
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let fate = match &reasons[i] {
+                None if plan.appears[i] => Fate::Exact,
+                None => Fate::Shadowed {
+                    by: plan.truncated_by[i].iter().map(|&w| views[w].id).collect(),
+                },
+                Some(reason) => match plan::shadowed_by_one(&views, i) {
+                    Some(by) => Fate::Shadowed { by: vec![by] },
+                    None => Fate::NotRepresentable {
+                        reason: reason.clone(),
+                        counterexample: None,
+                    },
+                },
+            };
+            RuleFate { rule: v.id, fate }
+        })
+        .collect();
+
+    let objects = emit(listener, &views, &plan, options);
+    let model = GatewayModel::from_objects(&objects);
+    plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
+    plan::report_fates(&views, &fates, &object, &mut report);
+    if plan.uses_regex {
+        report.note(
+            &object,
+            "spec.rules",
+            "header or query values that the ALB compares case-insensitively or with wildcards became RegularExpression matches ((?i) RE2 syntax); Gateway API support for them is Implementation-specific",
+        );
+    }
+    if plan.oversized_cells {
+        report.approximated(
+            &object,
+            "spec.rules",
+            format!("a host and path need more than {MAX_RULES} HTTPRoute rules; they were split over several HTTPRoutes, whose ties Gateway API breaks by creation time before name"),
+        );
+    }
+    CompiledRoutes {
+        objects,
+        fates,
+        report,
+    }
 }
 
-/// A model of Gateway API precedence.
-#[derive(Default)]
+fn unrepresentable(v: &RuleView, options: &RoutingOptions) -> Option<String> {
+    if v.transforms {
+        return Some("it rewrites the request (transforms), which the compiler does not carry to Gateway API yet".into());
+    }
+    if let Err(e) = plan::single_conditions(&v.conditions) {
+        return Some(e);
+    }
+    let needs_regex =
+        |s: &str| s.contains(['*', '?']) || s.chars().any(|c| c.is_ascii_alphabetic());
+    for c in &v.conditions {
+        match c.field {
+            ConditionField::HostHeader => {
+                let (values, regexes) = alb::host_values(c);
+                if !regexes.is_empty() {
+                    return Some(
+                        "host-header regex values cannot be expressed in HTTPRoute hostnames"
+                            .into(),
+                    );
+                }
+                for h in values {
+                    let rest = h.strip_prefix("*.").unwrap_or(&h);
+                    if rest.contains(['*', '?']) {
+                        return Some(format!(
+                            "host {h:?} has a wildcard other than a leading `*.`, which HTTPRoute hostnames cannot express"
+                        ));
+                    }
+                }
+            }
+            ConditionField::PathPattern => {
+                let (values, regexes) = alb::path_values(c);
+                if !regexes.is_empty() {
+                    return Some("path-pattern regex values have Implementation-specific precedence in Gateway API".into());
+                }
+                for p in values {
+                    if let Err(e) = path_shape(&p) {
+                        return Some(e);
+                    }
+                }
+            }
+            ConditionField::HttpHeader => {
+                let Some(cfg) = &c.http_header_config else {
+                    return Some("http-header condition without httpHeaderConfig".into());
+                };
+                if cfg.regex_values.is_some() {
+                    return Some("http-header regex values are not compiled to Gateway API".into());
+                }
+                if !options.gateway_regex_headers && cfg.values.iter().any(|v| needs_regex(v)) {
+                    return Some("the ALB compares header values case-insensitively (with wildcards); Exact header matches are case-sensitive and RegularExpression matches are disabled".into());
+                }
+            }
+            ConditionField::HttpRequestMethod => {
+                for m in c.http_request_method_config.iter().flat_map(|c| &c.values) {
+                    if !METHODS.contains(&m.as_str()) {
+                        return Some(format!(
+                            "method {m:?} is not one of the methods HTTPRoute accepts"
+                        ));
+                    }
+                }
+            }
+            ConditionField::QueryString => {
+                for pair in c.query_string_config.iter().flat_map(|c| &c.values) {
+                    match &pair.key {
+                        None => {
+                            return Some(
+                                "query-string values without a key have no HTTPRoute equivalent"
+                                    .into(),
+                            );
+                        }
+                        Some(k)
+                            if k.contains(['*', '?', '\\'])
+                                || k.chars().any(|c| c.is_ascii_alphabetic()) =>
+                        {
+                            return Some(format!(
+                                "query key {k:?}: the ALB compares keys case-insensitively (with wildcards), HTTPRoute query parameter names match exactly"
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                    if pair.value.contains('\\')
+                        || (!options.gateway_regex_headers && needs_regex(&pair.value))
+                    {
+                        return Some("the ALB compares query values case-insensitively (with wildcards), which needs RegularExpression matches".into());
+                    }
+                }
+            }
+            ConditionField::SourceIp => {
+                return Some("source-ip conditions have no Gateway API equivalent".into());
+            }
+        }
+    }
+    let t = &v.target;
+    if !t.authenticate.is_empty() {
+        return Some(format!(
+            "{} has no Gateway API equivalent",
+            t.authenticate.join(", ")
+        ));
+    }
+    match &t.terminal {
+        Terminal::Forward(groups) if !groups.is_empty() => None,
+        Terminal::Forward(_) => Some("the forward has no target group with a non-zero weight".into()),
+        Terminal::Redirect { .. } => Some("redirects are not compiled to Gateway API RequestRedirect yet (query and #{} templates differ)".into()),
+        Terminal::FixedResponse { .. } => Some("fixed responses have no Core Gateway API filter".into()),
+        Terminal::Missing => Some("the rule has no final action".into()),
+    }
+}
+
+// The DNF of a rule's method, header and query conditions.
+fn terms_of(v: &RuleView) -> Result<Vec<Term>, String> {
+    let mut terms = vec![Term::default()];
+    for c in &v.conditions {
+        let alts: Vec<Term> = match c.field {
+            ConditionField::HttpRequestMethod => c
+                .http_request_method_config
+                .iter()
+                .flat_map(|c| &c.values)
+                .map(|m| Term {
+                    method: Some(m.clone()),
+                    ..Default::default()
+                })
+                .collect(),
+            ConditionField::HttpHeader => c
+                .http_header_config
+                .iter()
+                .flat_map(|cfg| {
+                    cfg.values.iter().map(|v| Term {
+                        headers: BTreeMap::from([(
+                            cfg.http_header_name.to_ascii_lowercase(),
+                            v.clone(),
+                        )]),
+                        ..Default::default()
+                    })
+                })
+                .collect(),
+            ConditionField::QueryString => c
+                .query_string_config
+                .iter()
+                .flat_map(|cfg| {
+                    cfg.values.iter().map(|p| Term {
+                        query: BTreeMap::from([(
+                            p.key.clone().unwrap_or_default(),
+                            p.value.clone(),
+                        )]),
+                        ..Default::default()
+                    })
+                })
+                .collect(),
+            _ => continue,
+        };
+        let mut next = Vec::new();
+        for t in &terms {
+            for a in &alts {
+                match t.and(a) {
+                    Ok(Some(x)) => next.push(x),
+                    Ok(None) => {}
+                    Err(()) => return Err("two conditions on the same header or query key with wildcards that one Gateway match cannot combine".into()),
+                }
+            }
+        }
+        terms = next;
+    }
+    terms.sort();
+    terms.dedup();
+    Ok(terms)
+}
+
+// Per path atom of a host group: its matches (term, rule index) in emission order.
+type Cells = Vec<(PathAtom, Vec<(Term, usize)>)>;
+
+struct Plan {
+    groups: Vec<HostGroup>,
+    /// Per host group, per atom: elements (term, rule index) in emission order.
+    cells: BTreeMap<HostGroup, Cells>,
+    appears: Vec<bool>,
+    truncated_by: Vec<BTreeSet<usize>>,
+    uses_regex: bool,
+    oversized_cells: bool,
+}
+
+// Builds the cells, or names a rule (and why) that must be left out first.
+fn build(
+    views: &[RuleView],
+    terms: &[Vec<Term>],
+    reasons: &[Option<String>],
+) -> Result<Plan, (usize, String)> {
+    let rep: Vec<usize> = (0..views.len()).filter(|&i| reasons[i].is_none()).collect();
+    let default_index = views.len() - 1;
+    let mut groups: BTreeSet<HostGroup> = BTreeSet::from([HostGroup::Any]);
+    let mut shapes = Vec::new();
+    for &i in &rep {
+        for c in &views[i].conditions {
+            match c.field {
+                ConditionField::HostHeader => {
+                    for h in alb::host_values(c).0 {
+                        let h = h.to_ascii_lowercase();
+                        groups.insert(match h.strip_prefix("*.") {
+                            Some(s) => HostGroup::Wildcard(s.to_owned()),
+                            None => HostGroup::Exact(h),
+                        });
+                    }
+                }
+                ConditionField::PathPattern => shapes.extend(
+                    alb::path_values(c)
+                        .0
+                        .iter()
+                        .filter_map(|p| path_shape(p).ok()),
+                ),
+                _ => {}
+            }
+        }
+    }
+    let groups: Vec<HostGroup> = groups.into_iter().collect();
+    let atoms = atoms_for(&shapes);
+    let mut plan = Plan {
+        groups: groups.clone(),
+        cells: BTreeMap::new(),
+        appears: vec![false; views.len()],
+        truncated_by: vec![BTreeSet::new(); views.len()],
+        uses_regex: false,
+        oversized_cells: false,
+    };
+    for g in &groups {
+        let host = representative_host(g, &groups);
+        let mut cells = Vec::new();
+        for a in &atoms {
+            let path = representative_path(a, &atoms);
+            // Terms of the rules that match this cell, until one matches all of it.
+            let mut list: Vec<(Term, usize)> = Vec::new();
+            let mut total: Option<usize> = None;
+            for &i in &rep {
+                let hp = i == default_index || host_path_match(&views[i].conditions, &host, &path);
+                if !hp {
+                    continue;
+                }
+                if let Some(t) = total {
+                    plan.truncated_by[i].insert(t);
+                    continue;
+                }
+                plan.appears[i] = true;
+                let ts = if i == default_index {
+                    vec![Term::default()]
+                } else {
+                    terms[i].clone()
+                };
+                if ts.contains(&Term::default()) {
+                    total = Some(i);
+                }
+                list.extend(ts.into_iter().map(|t| (t, i)));
+            }
+            cells.push((a.clone(), close(&list)?));
+        }
+        plan.cells.insert(g.clone(), cells);
+    }
+    for cells in plan.cells.values() {
+        for (_, elems) in cells {
+            plan.oversized_cells |= elems.len() > MAX_RULES;
+            for (t, _) in elems {
+                plan.uses_regex |= t
+                    .headers
+                    .values()
+                    .chain(t.query.values())
+                    .any(|v| needs_regex(v));
+            }
+        }
+    }
+    Ok(plan)
+}
+
+fn needs_regex(v: &str) -> bool {
+    v.contains(['*', '?']) || v.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+// Every conjunction of terms that is more specific than its first member, with the first
+// member's rule, in rule order: the most specific match a request hits then always belongs to
+// the first rule it satisfies.
+fn close(list: &[(Term, usize)]) -> Result<Vec<(Term, usize)>, (usize, String)> {
+    const CAP: usize = 512;
+    let mut out: Vec<(Term, usize, usize)> = Vec::new(); // (term, rule, position of first member)
+    fn dfs(
+        list: &[(Term, usize)],
+        start: usize,
+        acc: &Term,
+        first: usize,
+        out: &mut Vec<(Term, usize, usize)>,
+    ) -> Result<(), (usize, String)> {
+        for j in start..list.len() {
+            if list[j].1 == list[first].1 {
+                continue; // alternatives of the first rule add nothing
+            }
+            match acc.and(&list[j].0) {
+                Ok(Some(c)) => {
+                    if c.key() > list[first].0.key()
+                        && !out.iter().any(|(t, r, _)| *t == c && *r == list[first].1)
+                    {
+                        out.push((c.clone(), list[first].1, first));
+                        if out.len() > CAP {
+                            return Err((list[j].1, "too many overlapping header/method/query combinations to order in Gateway API".into()));
+                        }
+                    }
+                    if c != *acc {
+                        dfs(list, j + 1, &c, first, out)?;
+                    }
+                }
+                Ok(None) => {}
+                Err(()) => {
+                    return Err((list[j].1, "overlaps a higher-priority rule on a header or query key with wildcards that one Gateway match cannot combine".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+    for (k, (t, r)) in list.iter().enumerate() {
+        out.push((t.clone(), *r, k));
+        dfs(list, k + 1, t, k, &mut out)?;
+    }
+    out.sort_by_key(|(_, _, first)| *first);
+    Ok(out.into_iter().map(|(t, r, _)| (t, r)).collect())
+}
+
+fn emit(
+    listener: &Listener,
+    views: &[RuleView],
+    plan: &Plan,
+    options: &RoutingOptions,
+) -> Vec<Value> {
+    let base = dns_label(listener.metadata.name.as_deref().unwrap_or("listener"));
+    let mut parent = json!({"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": options.gateway_name});
+    if let Some(ns) = &options.gateway_namespace {
+        parent["namespace"] = json!(ns);
+    }
+    if let Some(s) = &options.gateway_section_name {
+        parent["sectionName"] = json!(s);
+    }
+    let mut objects = Vec::new();
+    for g in &plan.groups {
+        let (slug, hostnames) = match g {
+            HostGroup::Exact(h) => (h.clone(), vec![h.clone()]),
+            HostGroup::Wildcard(s) => (format!("wildcard.{s}"), vec![format!("*.{s}")]),
+            HostGroup::Any => ("any".to_owned(), Vec::new()),
+        };
+        // Pack whole cells into routes of at most MAX_RULES rules.
+        let mut chunks: Vec<Vec<Value>> = vec![Vec::new()];
+        for (atom, elems) in &plan.cells[g] {
+            let rules: Vec<Value> = elems
+                .iter()
+                .map(|(t, i)| rule_json(atom, t, &views[*i].k8s))
+                .collect();
+            if rules.is_empty() {
+                continue;
+            }
+            let last = chunks.last_mut().expect("one chunk");
+            if !last.is_empty() && last.len() + rules.len() > MAX_RULES {
+                chunks.push(rules);
+            } else {
+                last.extend(rules);
+            }
+        }
+        for (n, rules) in chunks
+            .into_iter()
+            .enumerate()
+            .filter(|(_, r)| !r.is_empty())
+        {
+            let name = dns_label(&format!("{base}-{slug}-{n}"));
+            let mut metadata = json!({"name": name, "labels": {LABEL_MANAGED_BY: MANAGED_BY}});
+            if let Some(ns) = &listener.metadata.namespace {
+                metadata["namespace"] = json!(ns);
+            }
+            let mut spec = json!({"parentRefs": [parent.clone()], "rules": rules});
+            if !hostnames.is_empty() {
+                spec["hostnames"] = json!(hostnames);
+            }
+            objects.push(json!({
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "HTTPRoute",
+                "metadata": metadata,
+                "spec": spec,
+            }));
+        }
+    }
+    objects
+}
+
+fn rule_json(atom: &PathAtom, t: &Term, target: &Target) -> Value {
+    let path = match atom {
+        PathAtom::Exact(p) => json!({"type": "Exact", "value": p}),
+        PathAtom::Prefix(p) => json!({"type": "PathPrefix", "value": p}),
+    };
+    let mut m = json!({"path": path});
+    if let Some(method) = &t.method {
+        m["method"] = json!(method);
+    }
+    if !t.headers.is_empty() {
+        m["headers"] = t
+            .headers
+            .iter()
+            .map(|(k, v)| value_match(k, v, false))
+            .collect();
+    }
+    if !t.query.is_empty() {
+        m["queryParams"] = t
+            .query
+            .iter()
+            .map(|(k, v)| value_match(k, v, true))
+            .collect();
+    }
+    let refs: Vec<Value> = target
+        .forward()
+        .unwrap_or_default()
+        .iter()
+        .map(|g| {
+            let (name, port) = g
+                .target_group
+                .rsplit_once(':')
+                .unwrap_or((&g.target_group, "80"));
+            json!({"name": name, "port": port.parse::<i64>().unwrap_or(80), "weight": g.weight})
+        })
+        .collect();
+    json!({"matches": [m], "backendRefs": refs})
+}
+
+fn value_match(name: &str, pattern: &str, query: bool) -> Value {
+    if needs_regex(pattern) && !pattern.contains('\\') {
+        let mut re = String::from("(?i)^");
+        for c in pattern.chars() {
+            match c {
+                '*' => re.push_str(".*"),
+                '?' => re.push('.'),
+                c if c.is_ascii_alphanumeric() => re.push(c),
+                c => {
+                    re.push('\\');
+                    re.push(c);
+                }
+            }
+        }
+        re.push('$');
+        let _ = query;
+        json!({"type": "RegularExpression", "name": name, "value": re})
+    } else {
+        json!({"type": "Exact", "name": name, "value": pattern})
+    }
+}
+
+/// A model of Gateway API routing over compiled HTTPRoutes, following the precedence in the
+/// `HTTPRouteRule` and `HTTPRouteSpec.hostnames` documentation.
+#[derive(Clone, Debug, Default)]
 pub struct GatewayModel {
-    /// Envoy-like: pick the hostname first.
+    routes: Vec<RouteModel>,
+    /// Implementations that pick the most specific hostname first and never fall back to a
+    /// less specific one (Envoy virtual hosts), instead of one global precedence order.
     pub no_fallthrough_between_hostnames: bool,
 }
+
+#[derive(Clone, Debug)]
+struct RouteModel {
+    name: String,
+    hostnames: Vec<String>,
+    rules: Vec<(Vec<Value>, Vec<WeightedGroup>)>,
+}
+
 impl GatewayModel {
-    /// Reads HTTPRoutes.
-    pub fn from_objects(_o: &[serde_json::Value]) -> Self {
-        Self::default()
+    /// Reads `HTTPRoute` objects.
+    pub fn from_objects(objects: &[Value]) -> Self {
+        let routes = objects
+            .iter()
+            .filter(|o| o["kind"] == "HTTPRoute")
+            .map(|o| RouteModel {
+                name: format!(
+                    "{}/{}",
+                    o["metadata"]["namespace"].as_str().unwrap_or(""),
+                    o["metadata"]["name"].as_str().unwrap_or("")
+                ),
+                hostnames: o["spec"]["hostnames"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|h| h.as_str().map(str::to_owned))
+                    .collect(),
+                rules: o["spec"]["rules"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| {
+                        let matches = match r["matches"].as_array() {
+                            Some(m) if !m.is_empty() => m.clone(),
+                            _ => vec![json!({"path": {"type": "PathPrefix", "value": "/"}})],
+                        };
+                        let mut groups: Vec<WeightedGroup> = r["backendRefs"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|b| WeightedGroup {
+                                target_group: format!(
+                                    "{}:{}",
+                                    b["name"].as_str().unwrap_or(""),
+                                    b["port"].as_i64().unwrap_or(0)
+                                ),
+                                weight: b["weight"].as_u64().unwrap_or(1) as u32,
+                            })
+                            .filter(|g| g.weight > 0)
+                            .collect();
+                        groups.sort();
+                        if groups.len() == 1 {
+                            groups[0].weight = 1;
+                        }
+                        (matches, groups)
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            routes,
+            no_fallthrough_between_hostnames: false,
+        }
     }
-    /// Routes.
-    pub fn route(&self, _r: &super::Request) -> Option<super::Target> {
-        None
+
+    /// Where the request goes: `Some` forward over `service:port` backends, `None` no route.
+    pub fn route(&self, r: &Request) -> Option<Target> {
+        let host = r.host.to_ascii_lowercase();
+        let host_keys: Vec<Option<(usize, usize)>> = self
+            .routes
+            .iter()
+            .map(|rt| host_key(&rt.hostnames, &host))
+            .collect();
+        let best_host = host_keys.iter().flatten().max().copied();
+        let mut best: Option<(SortKey, &Vec<WeightedGroup>)> = None;
+        for (ri, rt) in self.routes.iter().enumerate() {
+            let Some(hk) = host_keys[ri] else { continue };
+            if self.no_fallthrough_between_hostnames && Some(hk) != best_host {
+                continue;
+            }
+            for (rule_i, (matches, groups)) in rt.rules.iter().enumerate() {
+                for (mi, m) in matches.iter().enumerate() {
+                    if let Some(spec) = match_key(m, r) {
+                        let key = SortKey {
+                            host: std::cmp::Reverse(hk),
+                            spec: std::cmp::Reverse(spec),
+                            name: rt.name.clone(),
+                            rule: rule_i,
+                            m: mi,
+                        };
+                        if best.as_ref().is_none_or(|(k, _)| key < *k) {
+                            best = Some((key, groups));
+                        }
+                    }
+                }
+            }
+        }
+        let (_, groups) = best?;
+        (!groups.is_empty()).then(|| Target {
+            authenticate: Vec::new(),
+            terminal: Terminal::Forward(groups.clone()),
+        })
+    }
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct SortKey {
+    host: std::cmp::Reverse<(usize, usize)>,
+    spec: std::cmp::Reverse<(u8, usize, u8, usize, usize)>,
+    name: String,
+    rule: usize,
+    m: usize,
+}
+
+// (characters of a matching non-wildcard hostname, characters of the matching hostname);
+// `None` when the route does not accept the host. Routes without hostnames accept all.
+fn host_key(hostnames: &[String], host: &str) -> Option<(usize, usize)> {
+    if hostnames.is_empty() {
+        return Some((0, 0));
+    }
+    hostnames
+        .iter()
+        .filter_map(|h| match h.strip_prefix("*.") {
+            Some(s) => host
+                .strip_suffix(s)
+                .and_then(|l| l.strip_suffix('.'))
+                .filter(|l| !l.is_empty())
+                .map(|_| (0, h.len())),
+            None => (h == host).then_some((h.len(), h.len())),
+        })
+        .max()
+}
+
+// Precedence of a matching HTTPRouteMatch: (Exact path?, prefix length, method?, headers,
+// query params); `None` if it does not match.
+fn match_key(m: &Value, r: &Request) -> Option<(u8, usize, u8, usize, usize)> {
+    let path = &m["path"];
+    let value = path["value"].as_str().unwrap_or("/");
+    let (exact, len) = match path["type"].as_str().unwrap_or("PathPrefix") {
+        "Exact" => {
+            if r.path != value {
+                return None;
+            }
+            (1, value.len())
+        }
+        _ => {
+            if !plan::prefix_matches(value, &r.path) {
+                return None;
+            }
+            (0, value.trim_end_matches('/').len())
+        }
+    };
+    let method = m["method"].as_str();
+    if method.is_some_and(|x| x != r.method) {
+        return None;
+    }
+    let headers = m["headers"].as_array().cloned().unwrap_or_default();
+    for h in &headers {
+        let name = h["name"].as_str().unwrap_or("");
+        let (_, v) = r
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))?;
+        if !value_matches(h, v) {
+            return None;
+        }
+    }
+    let query = m["queryParams"].as_array().cloned().unwrap_or_default();
+    for q in &query {
+        let name = q["name"].as_str().unwrap_or("");
+        let (_, v) = r.query.iter().find(|(k, _)| k == name)?;
+        if !value_matches(q, v) {
+            return None;
+        }
+    }
+    Some((
+        exact,
+        len,
+        u8::from(method.is_some()),
+        headers.len(),
+        query.len(),
+    ))
+}
+
+fn value_matches(m: &Value, v: &str) -> bool {
+    let want = m["value"].as_str().unwrap_or("");
+    match m["type"].as_str().unwrap_or("Exact") {
+        "RegularExpression" => regex::Regex::new(want).is_ok_and(|re| re.is_match(v)),
+        _ => want == v,
     }
 }

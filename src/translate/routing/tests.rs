@@ -6,7 +6,9 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::alb::{self, Request, RuleId};
+use super::gateway::GatewayModel;
 use super::ingress::IngressModel;
+use super::lbc::LbcModel;
 use super::plan::k8s_target;
 use super::*;
 use crate::api::{
@@ -568,5 +570,92 @@ proptest! {
             model.fallthrough = fall;
             agrees(&l, &out, &requests, &|r| model.route(r))?;
         }
+    }
+
+    #[test]
+    fn gateway_routes_every_exact_rule_like_the_alb(
+        l in arb_listener(),
+        requests in prop::collection::vec(arb_request(), 40),
+    ) {
+        let out = compile(&l, &ports, &opts(Profile::Gateway));
+        for per_host in [false, true] {
+            let mut model = GatewayModel::from_objects(&out.objects);
+            model.no_fallthrough_between_hostnames = per_host;
+            agrees(&l, &out, &requests, &|r| model.route(r))?;
+        }
+    }
+
+    #[test]
+    fn the_load_balancer_controller_rebuilds_every_rule_in_order(
+        l in arb_listener(),
+        requests in prop::collection::vec(arb_request(), 40),
+    ) {
+        let out = compile(&l, &ports, &opts(Profile::Alb));
+        let model = LbcModel::from_objects(&out.objects);
+        for f in &out.fates {
+            prop_assert!(!matches!(f.fate, Fate::NotRepresentable { .. }), "{:?}", f);
+        }
+        agrees(&l, &out, &requests, &|r| model.route(r))?;
+    }
+}
+
+#[test]
+fn gateway_keeps_header_canaries_and_orders_them_before_the_plain_path() {
+    let l = realistic();
+    let out = compile(&l, &ports, &opts(Profile::Gateway));
+    assert_eq!(out.fate(RuleId::Priority(5)), Some(&Fate::Exact));
+    assert_eq!(out.fate(RuleId::Priority(10)), Some(&Fate::Exact));
+    assert!(matches!(
+        out.fate(RuleId::Priority(50)),
+        Some(Fate::NotRepresentable { .. })
+    ));
+    let model = GatewayModel::from_objects(&out.objects);
+    for r in [
+        Request::get("shop.example.com", "/api/v2/x").with_header("x-canary", "ON"),
+        Request::get("shop.example.com", "/api/v2/x"),
+        Request::get("admin.example.com", "/api/x").with_header("X-Canary", "on"),
+    ] {
+        assert_eq!(model.route(&r), Some(expected(&l, &r).1), "{r}");
+    }
+}
+
+#[test]
+fn gateway_wildcard_hosts_span_labels_like_the_alb() {
+    let l = listener(
+        vec![(1, vec![host(&["*.example.com"])], forward("api"))],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Gateway));
+    assert_eq!(out.fate(RuleId::Priority(1)), Some(&Fate::Exact));
+    let model = GatewayModel::from_objects(&out.objects);
+    let r = Request::get("a.b.example.com", "/");
+    assert_eq!(model.route(&r), Some(expected(&l, &r).1));
+}
+
+#[test]
+fn gateway_reports_value_only_query_and_source_ip_with_counterexamples() {
+    let l = listener(
+        vec![
+            (1, vec![query(&[(None, "debug")])], forward("api")),
+            (
+                2,
+                vec![values(ConditionField::SourceIp, &["10.0.0.0/8"])],
+                forward("a"),
+            ),
+        ],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Gateway));
+    for p in [1, 2] {
+        assert!(
+            matches!(
+                out.fate(RuleId::Priority(p)),
+                Some(Fate::NotRepresentable {
+                    counterexample: Some(_),
+                    ..
+                })
+            ),
+            "{p}"
+        );
     }
 }
