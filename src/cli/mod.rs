@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 pub mod convert;
 pub mod crds;
+pub mod routes;
 
 /// Run Amazon ECS task definitions, services, target groups and ALB listener rules on
 /// Kubernetes, with ECS semantics.
@@ -22,6 +23,8 @@ enum Command {
     Crds(crds::Args),
     /// Convert CloudFormation, AWS CLI JSON and Terraform into ecsplane manifests.
     Convert(convert::Args),
+    /// Show how each ALB listener rule fares in Ingress, ALB-controller or Gateway API routing.
+    Routes(routes::Args),
 }
 
 impl Cli {
@@ -30,6 +33,7 @@ impl Cli {
         match self.command {
             Command::Crds(args) => crds::run(args),
             Command::Convert(args) => convert::run(args),
+            Command::Routes(args) => routes::run(args),
         }
     }
 }

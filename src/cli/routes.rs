@@ -1,0 +1,187 @@
+//! `ecsplane routes`: how each listener rule fares in the chosen Kubernetes routing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::api::{ConditionField, Listener, RuleCondition};
+use crate::input;
+use crate::translate::routing::{
+    self, Profile, RoutingOptions, RuleId,
+    alb::{self, rules_in_order},
+};
+
+/// Arguments of `ecsplane routes`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files or directories with Listener and TargetGroup manifests (YAML or JSON).
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
+    /// Kubernetes routing to compile to.
+    #[arg(long, value_enum, default_value = "ingress")]
+    profile: ProfileArg,
+    /// `ingressClassName` of the Ingresses.
+    #[arg(long)]
+    ingress_class: Option<String>,
+    /// Gateway the HTTPRoutes attach to, as NAME or NAMESPACE/NAME.
+    #[arg(long, default_value = "ecsplane")]
+    gateway: String,
+    /// Also print the compiled objects as YAML after the table.
+    #[arg(long)]
+    objects: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ProfileArg {
+    /// Portable networking.k8s.io/v1 Ingress.
+    Ingress,
+    /// Ingress for the AWS Load Balancer Controller.
+    Alb,
+    /// Gateway API HTTPRoutes.
+    Gateway,
+}
+
+/// Compiles every listener and prints each rule with its priority, conditions, action and
+/// fate.
+pub fn run(args: Args) -> ExitCode {
+    let (bundle, errors) = input::load(&args.files);
+    if !errors.is_empty() {
+        eprintln!("error: invalid input:\n{errors}");
+        return ExitCode::FAILURE;
+    }
+    let ports: BTreeMap<String, i32> = bundle
+        .target_groups
+        .iter()
+        .filter_map(|tg| {
+            let o = &tg.object;
+            let name = o.spec.name.clone().or_else(|| o.metadata.name.clone())?;
+            Some((name, o.spec.port?))
+        })
+        .collect();
+    let resolver = |tg: &str| ports.get(tg).copied();
+    let (gateway_namespace, gateway_name) = match args.gateway.split_once('/') {
+        Some((ns, n)) => (Some(ns.to_owned()), n.to_owned()),
+        None => (None, args.gateway.clone()),
+    };
+    let options = RoutingOptions {
+        profile: match args.profile {
+            ProfileArg::Ingress => Profile::Ingress,
+            ProfileArg::Alb => Profile::Alb,
+            ProfileArg::Gateway => Profile::Gateway,
+        },
+        ingress_class_name: args.ingress_class.clone(),
+        gateway_name,
+        gateway_namespace,
+        ..RoutingOptions::default()
+    };
+    if bundle.listeners.is_empty() {
+        eprintln!("no Listener in the input");
+    }
+    let mut objects = Vec::new();
+    for l in &bundle.listeners {
+        let compiled = routing::compile(&l.object, &resolver, &options);
+        print!("{}", table(&l.object, &compiled, options.profile));
+        objects.extend(compiled.objects);
+    }
+    if args.objects {
+        let docs: Vec<String> = objects
+            .iter()
+            .map(|o| serde_saphyr::to_string(o).expect("JSON values always serialize to YAML"))
+            .collect();
+        print!("---\n{}", docs.join("---\n"));
+    }
+    ExitCode::SUCCESS
+}
+
+/// The per-listener table `routes` prints.
+pub fn table(listener: &Listener, compiled: &routing::CompiledRoutes, profile: Profile) -> String {
+    let mut out = String::new();
+    let count =
+        |f: fn(&routing::Fate) -> bool| compiled.fates.iter().filter(|x| f(&x.fate)).count();
+    let _ = writeln!(
+        out,
+        "Listener {}{} ({profile}): {} rules + default; {} exact, {} shadowed, {} not representable",
+        listener
+            .metadata
+            .namespace
+            .as_deref()
+            .map(|n| format!("{n}/"))
+            .unwrap_or_default(),
+        listener.metadata.name.as_deref().unwrap_or(""),
+        compiled.fates.len() - 1,
+        count(|f| f.is_exact()),
+        count(|f| matches!(f, routing::Fate::Shadowed { .. })),
+        count(|f| matches!(f, routing::Fate::NotRepresentable { .. })),
+    );
+    let rules = rules_in_order(listener);
+    for f in &compiled.fates {
+        let (label, conditions, target) = match f.rule {
+            RuleId::Priority(p) => {
+                let r = rules.iter().find(|r| r.priority == p);
+                (
+                    format!("{p:>5}"),
+                    r.map(|r| conditions(&r.conditions)).unwrap_or_default(),
+                    r.map(|r| alb::target_of(&r.actions)),
+                )
+            }
+            RuleId::Default => (
+                "default".to_owned(),
+                "(no other rule matches)".to_owned(),
+                Some(alb::target_of(&listener.spec.default_actions)),
+            ),
+        };
+        let target = target.map(|t| t.to_string()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {label:>7}  {conditions}\n           -> {target}\n           {}",
+            f.fate
+        );
+    }
+    out
+}
+
+fn conditions(conds: &[RuleCondition]) -> String {
+    conds
+        .iter()
+        .map(|c| match c.field {
+            ConditionField::HostHeader => format!("host {}", alb::host_values(c).0.join("|")),
+            ConditionField::PathPattern => format!("path {}", alb::path_values(c).0.join("|")),
+            ConditionField::HttpHeader => c
+                .http_header_config
+                .as_ref()
+                .map(|h| format!("header {}={}", h.http_header_name, h.values.join("|")))
+                .unwrap_or_default(),
+            ConditionField::HttpRequestMethod => format!(
+                "method {}",
+                c.http_request_method_config
+                    .as_ref()
+                    .map(|m| m.values.join("|"))
+                    .unwrap_or_default()
+            ),
+            ConditionField::QueryString => format!(
+                "query {}",
+                c.query_string_config
+                    .as_ref()
+                    .map(|q| q
+                        .values
+                        .iter()
+                        .map(|p| match &p.key {
+                            Some(k) => format!("{k}={}", p.value),
+                            None => p.value.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                    .unwrap_or_default()
+            ),
+            ConditionField::SourceIp => format!(
+                "source-ip {}",
+                c.source_ip_config
+                    .as_ref()
+                    .map(|m| m.values.join("|"))
+                    .unwrap_or_default()
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
