@@ -6,7 +6,7 @@
 
 pub mod api;
 pub mod cli;
-pub mod input;
 pub mod import;
+pub mod input;
 pub mod translate;
 pub mod validate;

@@ -361,14 +361,11 @@ fn structural(schema: &Value, value: &Value, path: &str, problems: &mut Vec<Prob
             };
             check_bounds(schema, n, value, &mut fail);
         }
-        Some("boolean") => {
-            if !value.is_boolean() {
-                fail(format!(
-                    "Invalid value {}: must be of type boolean",
-                    describe(value)
-                ));
-            }
-        }
+        Some("boolean") if !value.is_boolean() => fail(format!(
+            "Invalid value {}: must be of type boolean",
+            describe(value)
+        )),
+        Some("boolean") => {}
         Some(other) => fail(format!("schema type {other:?} is not supported")),
     }
 }

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use ecsplane::api::{EcsCluster, EcsService, Listener, TargetGroup, TaskDefinition};
-use ecsplane::import::{ConvertOptions, Conversion, convert_files};
+use ecsplane::import::{Conversion, ConvertOptions, convert_files};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/ecs");
 
@@ -27,8 +27,14 @@ enum Expect {
 
 use Expect::{Converts, Fails};
 
-/// (path under the corpus, params, expectation)
-const CASES: &[(&str, &[(&str, &str)], Expect)] = &include!("import_corpus_table.in");
+/// One corpus row: (path under the corpus, `--param` pairs, expectation).
+type Case = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Expect,
+);
+
+const CASES: &[Case] = &include!("import_corpus_table.in");
 
 fn corpus() -> Option<PathBuf> {
     let dir = PathBuf::from(CORPUS);
@@ -42,7 +48,12 @@ fn corpus() -> Option<PathBuf> {
 
 fn files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    for sub in ["cloudformation", "services", "task-definitions", "terraform"] {
+    for sub in [
+        "cloudformation",
+        "services",
+        "task-definitions",
+        "terraform",
+    ] {
         let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
             continue;
         };
@@ -178,7 +189,10 @@ fn print_row(file: &str, params: &[(&str, &str)], got: &Result<Conversion, Strin
         }
         Err(e) => {
             println!("RUST (\"{file}\", &{params:?}, Fails(\"...\")),");
-            println!("MD | `{file}` | error | {} | | | | | |", e.replace('|', "\\|"));
+            println!(
+                "MD | `{file}` | error | {} | | | | | |",
+                e.replace('|', "\\|")
+            );
         }
     }
 }

@@ -349,8 +349,11 @@ fn dnf(e: &Expr, negated: bool) -> Result<Vec<Vec<Condition>>, CqlError> {
     })
 }
 
+/// How an attribute's values translate into label values.
+type ValueMap = fn(&str) -> String;
+
 /// The node label an attribute stands for, and how its values translate.
-fn label_for(subject: &str) -> Result<(String, fn(&str) -> String), String> {
+fn label_for(subject: &str) -> Result<(String, ValueMap), String> {
     fn same(v: &str) -> String {
         v.to_owned()
     }

@@ -124,12 +124,15 @@ pub fn apply_overrides(
     }
 }
 
+/// Why a task could not be translated: the task definitions it tried and the refusals.
+pub type TaskRefusal = (Vec<TdKey>, Vec<Refusal>);
+
 /// Translates one EcsTask into its Pods (and ServiceAccount for a task role).
 pub fn translate_task(
     index: &Index<'_>,
     t: &Sourced<EcsTask>,
     report: &mut Report,
-) -> Result<(TdKey, Vec<Object>), (Vec<TdKey>, Vec<Refusal>)> {
+) -> Result<(TdKey, Vec<Object>), TaskRefusal> {
     let task = &t.object;
     let obj = object_ref(task);
     let name = task.metadata.name.clone().unwrap_or_default();

@@ -67,7 +67,7 @@ fn parse_decimal(s: &str) -> Option<f64> {
 /// precision) and whether that rounding changed the amount.
 pub fn cpu_millis(units: u64) -> (u64, bool) {
     let exact = units * 1000;
-    (exact.div_ceil(1024), exact % 1024 != 0)
+    (exact.div_ceil(1024), !exact.is_multiple_of(1024))
 }
 
 /// The Kubernetes CPU quantity for ECS CPU units: whole cores when exact (`1024` → `1`),
@@ -83,7 +83,7 @@ pub fn cpu_quantity(units: u64) -> Quantity {
 
 /// The Kubernetes memory quantity for MiB: `Gi` when whole, `Mi` otherwise.
 pub fn memory_quantity(mib: u64) -> Quantity {
-    if mib % 1024 == 0 && mib > 0 {
+    if mib.is_multiple_of(1024) && mib > 0 {
         Quantity(format!("{}Gi", mib / 1024))
     } else {
         Quantity(format!("{mib}Mi"))
