@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 pub mod convert;
 pub mod crds;
+pub mod render;
 pub mod routes;
 
 /// Run Amazon ECS task definitions, services, target groups and ALB listener rules on
@@ -21,6 +22,8 @@ pub struct Cli {
 enum Command {
     /// Print the CustomResourceDefinitions of every ecsplane kind as YAML.
     Crds(crds::Args),
+    /// Render ECS-style manifests (custom resources or AWS JSON) as Kubernetes objects.
+    Render(render::Args),
     /// Convert CloudFormation, AWS CLI JSON and Terraform into ecsplane manifests.
     Convert(convert::Args),
     /// Show how each ALB listener rule fares in Ingress, ALB-controller or Gateway API routing.
@@ -32,6 +35,7 @@ impl Cli {
     pub fn run(self) -> ExitCode {
         match self.command {
             Command::Crds(args) => crds::run(args),
+            Command::Render(args) => render::run(args),
             Command::Convert(args) => convert::run(args),
             Command::Routes(args) => routes::run(args),
         }

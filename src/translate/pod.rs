@@ -1126,16 +1126,14 @@ pub fn pod_template(
     if stop_timeout != 30 {
         spec.termination_grace_period_seconds = Some(stop_timeout);
     }
-    let mut init = Vec::new();
-    for i in init_order {
-        init.push(built[i].clone());
-    }
+    let mut slots: Vec<Option<Container>> = built.into_iter().map(Some).collect();
+    let init: Vec<Container> = init_order.iter().filter_map(|&i| slots[i].take()).collect();
     spec.init_containers = (!init.is_empty()).then_some(init);
-    spec.containers = built
-        .iter()
+    spec.containers = slots
+        .into_iter()
         .enumerate()
         .filter(|(i, _)| roles[*i] == Role::Main)
-        .map(|(_, c)| c.clone())
+        .filter_map(|(_, c)| c)
         .collect();
     if spec.containers.is_empty() {
         refusals.push(Refusal::new("spec.containerDefinitions", "every container is a dependency of another (or non-essential), so the pod would have no regular container; Kubernetes needs at least one"));

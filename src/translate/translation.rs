@@ -77,9 +77,9 @@ impl Object {
         )
     }
 
-    fn sort_key(&self) -> (u8, Option<String>, Option<String>) {
+    fn sort_key(&self) -> (u8, Option<&str>, Option<&str>) {
         let m = self.meta();
-        (self.rank(), m.namespace.clone(), m.name.clone())
+        (self.rank(), m.namespace.as_deref(), m.name.as_deref())
     }
 }
 
@@ -399,7 +399,7 @@ pub fn translate(bundle: &Bundle) -> Result<Translation, Errors> {
     if !errors.is_empty() {
         return Err(Errors(errors).finish());
     }
-    objects.sort_by_key(Object::sort_key);
+    objects.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     // One ServiceAccount may be produced by several services of one role: keep one.
     objects.dedup_by(|a, b| a.sort_key() == b.sort_key() && a == b);
     let mut seen = BTreeSet::new();
@@ -443,4 +443,91 @@ fn listener_target_groups(l: &crate::api::Listener) -> Vec<(String, String)> {
         actions(format!("spec.rules[{r}].actions"), &rule.actions);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typical() -> Translation {
+        let text = include_str!("../../tests/render/typical-service.yaml");
+        let (bundle, errors) = crate::input::load_str("typical-service.yaml", text);
+        assert!(errors.is_empty(), "{errors}");
+        translate(&bundle).expect("the typical service translates")
+    }
+
+    /// The whole output for a typical service (three containers, two target groups,
+    /// autoscaling), so any change to any generated field shows in review.
+    #[test]
+    fn a_typical_service_renders_to_these_exact_objects() {
+        insta::assert_yaml_snapshot!(typical().objects);
+    }
+
+    #[test]
+    fn a_typical_service_reports_every_difference() {
+        insta::assert_yaml_snapshot!(typical().report);
+    }
+
+    #[test]
+    fn translation_is_deterministic() {
+        assert_eq!(typical(), typical());
+    }
+
+    #[test]
+    fn a_family_without_revision_uses_the_latest_revision_in_the_input_and_says_so() {
+        let td = |rev: i64| {
+            format!(
+                "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {{name: web-{rev}}}\nspec: {{family: web, revision: {rev}, containerDefinitions: [{{name: app, image: 'nginx@sha256:1'}}]}}\n"
+            )
+        };
+        let text = format!(
+            "{}---\n{}---\napiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {{name: web}}\nspec: {{taskDefinition: web, desiredCount: 2}}\n",
+            td(2),
+            td(5)
+        );
+        let (bundle, errors) = crate::input::load_str("x.yaml", &text);
+        assert!(errors.is_empty(), "{errors}");
+        let t = translate(&bundle).unwrap();
+        let Object::Deployment(d) = &t.objects[0] else {
+            panic!("a Deployment")
+        };
+        let annotations = d
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .as_ref()
+            .unwrap();
+        assert_eq!(annotations[names::ANNOTATION_TASK_DEFINITION], "web:5");
+        assert!(
+            t.report
+                .findings
+                .iter()
+                .any(|f| f.field == "spec.taskDefinition"
+                    && f.message.contains("the latest in the input"))
+        );
+    }
+
+    #[test]
+    fn a_load_balancer_naming_a_missing_container_port_or_target_group_is_refused() {
+        let text = "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {name: web}\nspec: {family: web, containerDefinitions: [{name: app, image: x, portMappings: [{containerPort: 80}]}]}\n---\n\
+            apiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {name: web}\nspec: {taskDefinition: web, loadBalancers: [\
+            {targetGroupArn: tg-a, containerName: nope, containerPort: 80}, {targetGroupArn: tg-b, containerName: app, containerPort: 81}, {targetGroupArn: tg-c, containerName: app, containerPort: 80}]}\n";
+        let (bundle, errors) = crate::input::load_str("x.yaml", text);
+        assert!(errors.is_empty(), "{errors}");
+        let errors = translate(&bundle).unwrap_err();
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.loadBalancers[0].containerName",
+                "spec.loadBalancers[1].containerPort",
+                "spec.loadBalancers[2].targetGroupArn"
+            ]
+        );
+    }
 }

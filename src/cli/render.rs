@@ -1,0 +1,155 @@
+//! `ecsplane render`: ECS-style manifests in, Kubernetes objects out, with no cluster.
+//!
+//! Prints the objects on stdout (multi-document YAML ready for `kubectl apply -f -`, or a
+//! JSON `v1 List`), the fidelity report on stderr. On invalid input prints nothing on stdout,
+//! every error on stderr (file, object, field) and exits 1; usage errors exit 2.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::input;
+use crate::translate::{self, Translation};
+
+/// Output format of the objects.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Output {
+    /// Multi-document YAML.
+    #[default]
+    Yaml,
+    /// A JSON `v1 List`.
+    Json,
+}
+
+/// Format of the fidelity report.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One line per finding and a summary.
+    #[default]
+    Text,
+    /// The report as JSON.
+    Json,
+}
+
+/// Arguments of `ecsplane render`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files or directories (searched recursively for .yaml, .yml and .json) to render.
+    #[arg(short = 'f', long = "filename", required = true, value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// Output format of the objects.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+    pub output: Output,
+    /// Format of the fidelity report on stderr.
+    #[arg(long = "report", value_enum, default_value_t)]
+    pub report: ReportFormat,
+    /// Namespace for input objects that do not name one.
+    #[arg(short = 'n', long = "namespace")]
+    pub namespace: Option<String>,
+}
+
+/// Loads, validates and translates; `Err` carries every error.
+pub fn render(args: &Args) -> Result<Translation, input::Errors> {
+    let (mut bundle, mut errors) = input::load(&args.files);
+    if let Some(ns) = &args.namespace {
+        set_namespace(&mut bundle, ns);
+    }
+    match translate::translate(&bundle) {
+        Ok(t) if errors.is_empty() => Ok(t),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            errors.0.extend(e.0);
+            Err(errors.finish())
+        }
+    }
+}
+
+fn set_namespace(bundle: &mut input::Bundle, ns: &str) {
+    fn set(meta: &mut kube::api::ObjectMeta, ns: &str) {
+        meta.namespace.get_or_insert_with(|| ns.to_owned());
+    }
+    bundle
+        .task_definitions
+        .iter_mut()
+        .for_each(|o| set(&mut o.object.metadata, ns));
+    bundle
+        .services
+        .iter_mut()
+        .for_each(|o| set(&mut o.object.metadata, ns));
+    bundle
+        .target_groups
+        .iter_mut()
+        .for_each(|o| set(&mut o.object.metadata, ns));
+    bundle
+        .listeners
+        .iter_mut()
+        .for_each(|o| set(&mut o.object.metadata, ns));
+    bundle
+        .tasks
+        .iter_mut()
+        .for_each(|o| set(&mut o.object.metadata, ns));
+    bundle
+        .clusters
+        .iter_mut()
+        .for_each(|o| set(&mut o.object.metadata, ns));
+    for (_, n, _) in &mut bundle.invalid {
+        n.get_or_insert_with(|| ns.to_owned());
+    }
+}
+
+/// The objects as text in the chosen format.
+pub fn format_objects(t: &Translation, output: Output) -> String {
+    match output {
+        Output::Yaml => t
+            .objects
+            .iter()
+            .map(|o| serde_saphyr::to_string(o).expect("Kubernetes objects serialize to YAML"))
+            .collect::<Vec<_>>()
+            .join("---\n"),
+        Output::Json => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": t.objects});
+            serde_json::to_string_pretty(&list).expect("Kubernetes objects serialize to JSON")
+                + "\n"
+        }
+    }
+}
+
+/// The report as text in the chosen format.
+pub fn format_report(t: &Translation, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&t.report).expect("the report serializes") + "\n"
+        }
+        ReportFormat::Text => {
+            let (exact, approximated, not_carried) = t.report.counts();
+            format!(
+                "{}rendered {} object(s); report: {approximated} approximated, {not_carried} not carried, {exact} notes\n",
+                t.report,
+                t.objects.len()
+            )
+        }
+    }
+}
+
+/// Runs `ecsplane render`.
+pub fn run(args: Args) -> ExitCode {
+    match render(&args) {
+        Ok(t) => {
+            let out = format_objects(&t, args.output);
+            let _ = std::io::stderr().write_all(format_report(&t, args.report).as_bytes());
+            if std::io::stdout().write_all(out.as_bytes()).is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            let _ = std::io::stderr().write_all(errors.to_string().as_bytes());
+            let _ = writeln!(
+                std::io::stderr(),
+                "{} error(s); nothing rendered",
+                errors.0.len()
+            );
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! `ecsplane render` as a user runs it: exit codes, stdout only on success, every error on
+//! stderr naming file, object and field.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn render(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecsplane"))
+        .arg("render")
+        .args(args)
+        .output()
+        .expect("ecsplane runs")
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/render")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ecsplane-cli-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_typical_service_renders_to_yaml_on_stdout_and_the_report_on_stderr() {
+    let out = render(&["-f", &fixture("typical-service.yaml")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let kinds: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("kind: "))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ServiceAccount",
+            "Service",
+            "Service",
+            "Deployment",
+            "HorizontalPodAutoscaler"
+        ]
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("TaskDefinition web-7: spec.executionRoleArn: not carried"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rendered 5 object(s)"), "{stderr}");
+}
+
+#[test]
+fn json_output_is_a_v1_list_and_the_report_can_be_json() {
+    let out = render(&[
+        "-f",
+        &fixture("typical-service.yaml"),
+        "-o",
+        "json",
+        "--report",
+        "json",
+        "-n",
+        "shop",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["metadata"]["namespace"] == "shop")
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert!(!report["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn invalid_input_exits_1_prints_nothing_on_stdout_and_names_file_object_and_field_of_every_error() {
+    let bad = temp_file(
+        "bad.yaml",
+        "apiVersion: ecsplane.io/v1alpha1\nkind: TargetGroup\nmetadata: {name: tg}\nspec: {port: 70000}\n---\n\
+         apiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {name: web}\nspec: {taskDefinition: web:3, desiredCount: -1}\n",
+    );
+    let out = render(&["-f", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing on stdout on error");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let file = bad.display().to_string();
+    assert!(
+        stderr.contains(&format!("{file} (document 1): TargetGroup tg: spec.port:")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{file} (document 2): EcsService web: spec.desiredCount:"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 error(s)"), "{stderr}");
+}
+
+#[test]
+fn a_service_naming_a_revision_the_task_definition_does_not_state_is_refused_naming_both() {
+    let f = temp_file(
+        "revision.yaml",
+        "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {name: web-2}\n\
+         spec: {family: web, revision: 2, containerDefinitions: [{name: app, image: nginx}]}\n---\n\
+         apiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {name: web}\nspec: {taskDefinition: 'web:3'}\n",
+    );
+    let out = render(&["-f", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("EcsService web: spec.taskDefinition: unresolved reference"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("web:3")
+            && stderr.contains("TaskDefinition web-2")
+            && stderr.contains("revision 2"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_files_are_input_errors_and_missing_arguments_usage_errors() {
+    let out = render(&["-f", "/nonexistent/ecsplane.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ecsplane.yaml"));
+    let out = render(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let out = render(&["-f", &fixture("typical-service.yaml"), "-o", "xml"]);
+    assert_eq!(out.status.code(), Some(2));
+}

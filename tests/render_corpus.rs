@@ -1,0 +1,117 @@
+//! Every task definition and service of the shared ECS corpus renders, or fails with a message
+//! naming the file, the object and the field. The corpus lives beside the repository
+//! (`../shared/corpus/ecs`); without it the test prints a notice and passes.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Files SOURCES.md marks as broken on purpose or incomplete, and the message each must give.
+const EXPECTED_FAILURES: &[(&str, &str)] = &[
+    (
+        "container-transform-compose-multi-links-hostvols.json",
+        "spec.volumes[1].readOnly: schema violation: unknown field",
+    ),
+    (
+        "ecs-agent-security-opt-nonewprivileges.json",
+        "spec.containerDefinitions[0].portBindings: schema violation: unknown field",
+    ),
+    (
+        "ecspresso-describe-wrapped-ephemeral-appmesh.json",
+        "spec.proxyConfiguration.containerName: rule violation",
+    ),
+    (
+        "firelens-appmesh-envoy-colorteller.json",
+        "spec.proxyConfiguration: cannot be translated: App Mesh",
+    ),
+    (
+        "firelens-dynatrace-INVALID-json.json",
+        "invalid syntax: not valid JSON",
+    ),
+    (
+        "kibana-awsvpc-hostport-mismatch.json",
+        "rule violation: with networkMode awsvpc or host, a portMapping's hostPort",
+    ),
+    (
+        "mysfits-fargate-protocol-http.json",
+        "spec.containerDefinitions[0].portMappings[0].protocol: schema violation: Unsupported value: \"http\"",
+    ),
+    (
+        "ecspresso-ci-fargate-spot-ebs.json",
+        "unrecognised document",
+    ),
+    ("ecspresso-daemon-minimal.json", "unrecognised document"),
+    (
+        "ecspresso-service-alarms-circuit-breaker.json",
+        "unrecognised document",
+    ),
+    (
+        "ecspresso-service-tfstate-templated.json",
+        "unrecognised document",
+    ),
+    (
+        "mysfits-capacity-provider-strategy.json",
+        "spec.taskDefinition: unresolved reference",
+    ),
+    (
+        "mysfits-ec2-nlb-spread.json",
+        "spec.taskDefinition: unresolved reference",
+    ),
+    (
+        "native-bluegreen-lifecycle-hooks.json",
+        "spec.taskDefinition: unresolved reference",
+    ),
+    (
+        "native-bluegreen-service-connect-backend.json@services",
+        "spec.healthCheckGracePeriodSeconds: rule violation",
+    ),
+];
+
+#[test]
+fn every_corpus_task_definition_and_service_renders_or_fails_with_a_clear_message() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/ecs");
+    if !corpus.is_dir() {
+        eprintln!(
+            "notice: {} is absent; corpus test skipped",
+            corpus.display()
+        );
+        return;
+    }
+    let mut checked = 0;
+    for dir in ["task-definitions", "services"] {
+        let mut files: Vec<_> = std::fs::read_dir(corpus.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            let name = file.file_name().unwrap().to_str().unwrap().to_owned();
+            let out = Command::new(env!("CARGO_BIN_EXE_ecsplane"))
+                .args(["render", "-f"])
+                .arg(&file)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let key_in_dir = format!("{name}@{dir}");
+            let expected = EXPECTED_FAILURES
+                .iter()
+                .find(|(n, _)| *n == name || *n == key_in_dir);
+            match expected {
+                Some((_, message)) => {
+                    assert_eq!(out.status.code(), Some(1), "{name} should fail: {stderr}");
+                    assert!(out.stdout.is_empty(), "{name}: nothing on stdout on error");
+                    assert!(
+                        stderr.contains(&file.display().to_string()),
+                        "{name}: the error names the file: {stderr}"
+                    );
+                    assert!(
+                        stderr.contains(message),
+                        "{name}: expected {message:?} in {stderr}"
+                    );
+                }
+                None => assert_eq!(out.status.code(), Some(0), "{name} should render: {stderr}"),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 49, "checked {checked} files");
+}
