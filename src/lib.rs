@@ -1,11 +1,13 @@
 //! ecsplane: run Amazon ECS task definitions, services, target groups and ALB listener rules
 //! on Kubernetes, with ECS semantics.
 //!
-//! `api` holds the custom resources; `cli` the command line.
+//! `api` holds the custom resources, `translate` the pure translation to Kubernetes objects,
+//! `controller` the operator that applies it, `import` the converters, `cli` the command line.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod cli;
+pub mod controller;
 pub mod import;
 pub mod input;
 pub mod translate;
