@@ -147,3 +147,86 @@ fn missing_files_are_input_errors_and_missing_arguments_usage_errors() {
     let out = render(&["-f", &fixture("typical-service.yaml"), "-o", "xml"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn routing_gateway_attaches_httproutes_to_the_named_gateway() {
+    let out = render(&[
+        "-f",
+        &fixture("many-rules.yaml"),
+        "--routing",
+        "gateway",
+        "--gateway",
+        "infra/public",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let routes: Vec<&serde_json::Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "HTTPRoute")
+        .collect();
+    assert!(!routes.is_empty());
+    for r in routes {
+        assert_eq!(r["apiVersion"], "gateway.networking.k8s.io/v1");
+        assert_eq!(
+            r["spec"]["parentRefs"],
+            serde_json::json!([{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "infra", "name": "public"}])
+        );
+    }
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "Listener many-rules: spec.rules[priority=7]: not carried: not representable: source-ip"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn routing_alb_sets_the_ingress_class_given() {
+    let out = render(&[
+        "-f",
+        &fixture("many-rules.yaml"),
+        "--routing",
+        "alb",
+        "--ingress-class",
+        "internal-alb",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let classes: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "Ingress")
+        .map(|o| o["spec"]["ingressClassName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes.len(),
+        15,
+        "one Ingress per rule not shadowed (14 of 15), plus the default"
+    );
+    assert!(classes.iter().all(|c| *c == "internal-alb"));
+}
+
+#[test]
+fn an_unknown_routing_profile_is_a_usage_error() {
+    let out = render(&["-f", &fixture("many-rules.yaml"), "--routing", "nginx"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}

@@ -5,66 +5,18 @@
 use std::path::Path;
 use std::process::Command;
 
-/// Files SOURCES.md marks as broken on purpose or incomplete, and the message each must give.
-const EXPECTED_FAILURES: &[(&str, &str)] = &[
-    (
-        "container-transform-compose-multi-links-hostvols.json",
-        "spec.volumes[1].readOnly: schema violation: unknown field",
-    ),
-    (
-        "ecs-agent-security-opt-nonewprivileges.json",
-        "spec.containerDefinitions[0].portBindings: schema violation: unknown field",
-    ),
-    (
-        "ecspresso-describe-wrapped-ephemeral-appmesh.json",
-        "spec.proxyConfiguration.containerName: rule violation",
-    ),
-    (
-        "firelens-appmesh-envoy-colorteller.json",
-        "spec.proxyConfiguration: cannot be translated: App Mesh",
-    ),
-    (
-        "firelens-dynatrace-INVALID-json.json",
-        "invalid syntax: not valid JSON",
-    ),
-    (
-        "kibana-awsvpc-hostport-mismatch.json",
-        "rule violation: with networkMode awsvpc or host, a portMapping's hostPort",
-    ),
-    (
-        "mysfits-fargate-protocol-http.json",
-        "spec.containerDefinitions[0].portMappings[0].protocol: schema violation: Unsupported value: \"http\"",
-    ),
-    (
-        "ecspresso-ci-fargate-spot-ebs.json",
-        "unrecognised document",
-    ),
-    ("ecspresso-daemon-minimal.json", "unrecognised document"),
-    (
-        "ecspresso-service-alarms-circuit-breaker.json",
-        "unrecognised document",
-    ),
-    (
-        "ecspresso-service-tfstate-templated.json",
-        "unrecognised document",
-    ),
-    (
-        "mysfits-capacity-provider-strategy.json",
-        "spec.taskDefinition: unresolved reference",
-    ),
-    (
-        "mysfits-ec2-nlb-spread.json",
-        "spec.taskDefinition: unresolved reference",
-    ),
-    (
-        "native-bluegreen-lifecycle-hooks.json",
-        "spec.taskDefinition: unresolved reference",
-    ),
-    (
-        "native-bluegreen-service-connect-backend.json@services",
-        "spec.healthCheckGracePeriodSeconds: rule violation",
-    ),
-];
+/// Files SOURCES.md marks as broken on purpose or incomplete, and the message each must give
+/// (`tests/render/corpus-expected-failures.tsv`, shared with the cluster tests).
+fn expected_failures() -> Vec<(String, String)> {
+    include_str!("render/corpus-expected-failures.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (name, message) = l.split_once('\t').expect("FILE<TAB>MESSAGE");
+            (name.to_owned(), message.to_owned())
+        })
+        .collect()
+}
 
 #[test]
 fn every_corpus_task_definition_and_service_renders_or_fails_with_a_clear_message() {
@@ -76,6 +28,7 @@ fn every_corpus_task_definition_and_service_renders_or_fails_with_a_clear_messag
         );
         return;
     }
+    let expected_failures = expected_failures();
     let mut checked = 0;
     for dir in ["task-definitions", "services"] {
         let mut files: Vec<_> = std::fs::read_dir(corpus.join(dir))
@@ -92,7 +45,7 @@ fn every_corpus_task_definition_and_service_renders_or_fails_with_a_clear_messag
                 .unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
             let key_in_dir = format!("{name}@{dir}");
-            let expected = EXPECTED_FAILURES
+            let expected = expected_failures
                 .iter()
                 .find(|(n, _)| *n == name || *n == key_in_dir);
             match expected {

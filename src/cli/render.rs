@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::input;
-use crate::translate::{self, Translation};
+use crate::translate::routing::{Profile, RoutingOptions};
+use crate::translate::{self, Options, Translation};
 
 /// Output format of the objects.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,6 +47,53 @@ pub struct Args {
     /// Namespace for input objects that do not name one.
     #[arg(short = 'n', long = "namespace")]
     pub namespace: Option<String>,
+    /// What Listeners become: portable Ingress, Ingresses for the AWS Load Balancer
+    /// Controller, or Gateway API HTTPRoutes.
+    #[arg(long = "routing", value_enum, default_value_t)]
+    pub routing: Routing,
+    /// `spec.ingressClassName` of the Ingresses (default: unset for `ingress`, `alb` for
+    /// `alb`).
+    #[arg(long = "ingress-class", value_name = "CLASS")]
+    pub ingress_class: Option<String>,
+    /// The Gateway the HTTPRoutes attach to, as NAME (in each listener's namespace) or
+    /// NAMESPACE/NAME.
+    #[arg(long = "gateway", value_name = "[NS/]NAME", default_value = "ecsplane")]
+    pub gateway: String,
+}
+
+/// The routing profile of `--routing`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Routing {
+    /// Portable networking.k8s.io/v1 Ingress (Exact and Prefix paths).
+    #[default]
+    Ingress,
+    /// Ingress for the AWS Load Balancer Controller (every condition and action carried).
+    Alb,
+    /// Gateway API gateway.networking.k8s.io/v1 HTTPRoutes.
+    Gateway,
+}
+
+impl Args {
+    /// The translation options these arguments stand for.
+    pub fn options(&self) -> Options {
+        let (gateway_namespace, gateway_name) = match self.gateway.split_once('/') {
+            Some((ns, name)) => (Some(ns.to_owned()), name.to_owned()),
+            None => (None, self.gateway.clone()),
+        };
+        Options {
+            routing: RoutingOptions {
+                profile: match self.routing {
+                    Routing::Ingress => Profile::Ingress,
+                    Routing::Alb => Profile::Alb,
+                    Routing::Gateway => Profile::Gateway,
+                },
+                ingress_class_name: self.ingress_class.clone(),
+                gateway_name,
+                gateway_namespace,
+                ..RoutingOptions::default()
+            },
+        }
+    }
 }
 
 /// Loads, validates and translates; `Err` carries every error.
@@ -54,7 +102,7 @@ pub fn render(args: &Args) -> Result<Translation, input::Errors> {
     if let Some(ns) = &args.namespace {
         set_namespace(&mut bundle, ns);
     }
-    match translate::translate(&bundle) {
+    match translate::translate_with(&bundle, &args.options()) {
         Ok(t) if errors.is_empty() => Ok(t),
         Ok(_) => Err(errors),
         Err(e) => {

@@ -3,6 +3,7 @@
 
 pub mod autoscaling;
 pub mod cql;
+pub mod listener;
 pub mod names;
 pub mod placement;
 pub mod pod;
@@ -16,4 +17,4 @@ pub mod units;
 
 mod translation;
 
-pub use translation::{Object, Refusal, Translation, translate};
+pub use translation::{Object, Options, Refusal, Translation, translate, translate_with};

@@ -6,13 +6,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Pod, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::DynamicObject;
 use serde::Serialize;
 
 use super::names;
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
-use super::{service, target_group, task};
+use super::routing::RoutingOptions;
+use super::{listener, service, target_group, task};
 use crate::api::{TargetGroup, TaskDefinition};
 use crate::input::{Bundle, Error, ErrorKind, Errors, Origin, Sourced};
 
@@ -33,6 +36,11 @@ pub enum Object {
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     /// One task of an EcsTask.
     Pod(Pod),
+    /// A Listener's routes in the `ingress` and `alb` profiles.
+    Ingress(Ingress),
+    /// A Listener's routes in the `gateway` profile: a `gateway.networking.k8s.io/v1`
+    /// HTTPRoute (no typed Rust binding matches our kube version, so it is dynamic).
+    HttpRoute(DynamicObject),
 }
 
 impl Object {
@@ -44,10 +52,13 @@ impl Object {
             Object::DaemonSet(o) => &o.metadata,
             Object::HorizontalPodAutoscaler(o) => &o.metadata,
             Object::Pod(o) => &o.metadata,
+            Object::Ingress(o) => &o.metadata,
+            Object::HttpRoute(o) => &o.metadata,
         }
     }
 
-    /// Apply order: what others refer to comes first.
+    /// Apply order: what others refer to comes first (routes after the Services they send
+    /// to).
     fn rank(&self) -> u8 {
         match self {
             Object::ServiceAccount(_) => 0,
@@ -56,6 +67,8 @@ impl Object {
             Object::DaemonSet(_) => 3,
             Object::HorizontalPodAutoscaler(_) => 4,
             Object::Pod(_) => 5,
+            Object::Ingress(_) => 6,
+            Object::HttpRoute(_) => 7,
         }
     }
 
@@ -68,6 +81,8 @@ impl Object {
             Object::DaemonSet(_) => "DaemonSet",
             Object::HorizontalPodAutoscaler(_) => "HorizontalPodAutoscaler",
             Object::Pod(_) => "Pod",
+            Object::Ingress(_) => "Ingress",
+            Object::HttpRoute(_) => "HTTPRoute",
         };
         let m = self.meta();
         format!(
@@ -87,7 +102,7 @@ impl Object {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Translation {
     /// Kubernetes objects, sorted by kind (ServiceAccounts, Services, workloads, autoscalers,
-    /// Pods), then namespace and name.
+    /// Pods, Ingresses, HTTPRoutes), then namespace and name.
     pub objects: Vec<Object>,
     /// Where every input field ended up.
     pub report: Report,
@@ -318,12 +333,26 @@ pub fn label_value(s: &str) -> String {
     }
 }
 
-/// Translates every object of the bundle. Pure: the same bundle always gives the same objects
-/// and report. Returns every error at once when anything is refused.
-///
-/// Listeners are checked for their target group references here; their routes are produced
-/// by [`crate::translate`]'s routing module.
+/// Settings of a translation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// How Listeners become Kubernetes routing (profile, ingress class, Gateway).
+    pub routing: RoutingOptions,
+}
+
+/// Translates every object of the bundle with the default [`Options`] (portable Ingress for
+/// listeners). See [`translate_with`].
 pub fn translate(bundle: &Bundle) -> Result<Translation, Errors> {
+    translate_with(bundle, &Options::default())
+}
+
+/// Translates every object of the bundle. Pure: the same bundle and options always give the
+/// same objects and report. Returns every error at once when anything is refused.
+///
+/// Each Listener becomes the routing objects of `options.routing.profile`, with its backends
+/// resolved to the Services of the target groups in the bundle
+/// ([`listener::translate_listener`]); the fate of every rule is in the report.
+pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation, Errors> {
     let index = Index { bundle };
     let mut objects = Vec::new();
     let mut report = Report::default();
@@ -381,12 +410,14 @@ pub fn translate(bundle: &Bundle) -> Result<Translation, Errors> {
             Err(refusals) => errors.extend(refusals.into_iter().map(|r| r.at(&tg.origin, &obj))),
         }
     }
+    let mut routes = Vec::new();
     for l in &bundle.listeners {
         let obj = ObjectRef::new(
             "Listener",
             l.object.metadata.namespace.as_deref(),
             l.object.metadata.name.as_deref().unwrap_or_default(),
         );
+        let before = errors.len();
         for (field, arn) in listener_target_groups(&l.object) {
             let name = names::target_group_name(&arn);
             let ns = l.object.metadata.namespace.as_deref();
@@ -395,7 +426,20 @@ pub fn translate(bundle: &Bundle) -> Result<Translation, Errors> {
                 errors.push(Refusal::reference(field, format!("Listener {} forwards to target group {name:?}, which is not in the input; pass its TargetGroup too", obj.name)).at(&l.origin, &obj));
             }
         }
+        if errors.len() == before {
+            let services: Vec<&Service> = objects
+                .iter()
+                .filter_map(|o| match o {
+                    Object::Service(s) => Some(s),
+                    _ => None,
+                })
+                .collect();
+            let out = listener::translate_listener(&l.object, &services, &options.routing);
+            report.extend(out.report);
+            routes.extend(out.objects);
+        }
     }
+    objects.extend(routes);
     if !errors.is_empty() {
         return Err(Errors(errors).finish());
     }
@@ -510,6 +554,93 @@ mod tests {
                 .any(|f| f.field == "spec.taskDefinition"
                     && f.message.contains("the latest in the input"))
         );
+    }
+
+    fn many_rules(profile: crate::translate::routing::Profile) -> Translation {
+        let text = include_str!("../../tests/render/many-rules.yaml");
+        let (bundle, errors) = crate::input::load_str("many-rules.yaml", text);
+        assert!(errors.is_empty(), "{errors}");
+        let options = Options {
+            routing: RoutingOptions {
+                profile,
+                ..RoutingOptions::default()
+            },
+        };
+        translate_with(&bundle, &options).expect("the listener translates")
+    }
+
+    /// Routes come after the Services they send to, and their backends use the port of the
+    /// target group's Service (8080 for api-tg), not a guess.
+    #[test]
+    fn listeners_render_as_routes_whose_backends_are_the_target_groups_services() {
+        use crate::translate::routing::Profile;
+        let t = many_rules(Profile::Ingress);
+        let ids: Vec<String> = t.objects.iter().map(Object::id).collect();
+        assert_eq!(
+            ids,
+            [
+                "Service /admin-tg",
+                "Service /api-canary-tg",
+                "Service /api-tg",
+                "Service /web-tg",
+                "Ingress /many-rules"
+            ]
+        );
+        let Object::Ingress(ing) = &t.objects[4] else {
+            panic!("an Ingress")
+        };
+        let json = serde_json::to_value(ing).unwrap();
+        let backends: BTreeSet<String> = json["spec"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["http"]["paths"].as_array().unwrap().iter())
+            .map(|p| {
+                let s = &p["backend"]["service"];
+                format!("{}:{}", s["name"].as_str().unwrap(), s["port"]["number"])
+            })
+            .collect();
+        assert_eq!(
+            backends,
+            BTreeSet::from(["api-tg:8080".to_owned(), "web-tg:80".to_owned()])
+        );
+        assert!(
+            !t.report
+                .findings
+                .iter()
+                .any(|f| f.message.contains("has no Service")),
+            "every target group has its Service"
+        );
+    }
+
+    /// The fate of every rule that is not exact reaches the render report.
+    #[test]
+    fn the_report_names_each_rule_the_routing_profile_cannot_carry() {
+        use crate::translate::routing::Profile;
+        let t = many_rules(Profile::Gateway);
+        let not_carried: Vec<&str> = t
+            .report
+            .findings
+            .iter()
+            .filter(|f| {
+                f.object.kind == "Listener"
+                    && f.fidelity == crate::translate::report::Fidelity::NotCarried
+            })
+            .map(|f| f.field.as_str())
+            .collect();
+        assert!(
+            not_carried.contains(&"spec.rules[priority=3]"),
+            "fixed response: {not_carried:?}"
+        );
+        assert!(
+            not_carried.contains(&"spec.rules[priority=7]"),
+            "source-ip: {not_carried:?}"
+        );
+        assert!(
+            t.objects.iter().all(|o| !matches!(o, Object::Ingress(_))),
+            "the gateway profile emits no Ingress"
+        );
+        assert!(t.objects.iter().any(|o| matches!(o, Object::HttpRoute(_))));
     }
 
     #[test]

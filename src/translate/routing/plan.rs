@@ -81,8 +81,9 @@ pub(crate) fn report_unknown_backends(
                     object,
                     v.field.clone(),
                     format!(
-                        "target group {} is not among the inputs; its Service port is assumed to be {}",
+                        "target group {} has no Service (it is not among the inputs, or produces no Service); its backend is assumed to be Service {} port {}",
                         g.target_group,
+                        crate::translate::names::target_group_service_name(&g.target_group),
                         super::FALLBACK_PORT
                     ),
                 );
