@@ -1,11 +1,13 @@
 //! Every file of the shared ECS corpus converts, or fails with a message that names the
 //! problem; what each produces is pinned in a table. Converted objects round-trip through the
-//! API types.
+//! API types, pass the validation `ecsplane render` and the API server apply, and what
+//! `ecsplane convert` writes renders with `ecsplane render`.
 //!
 //! `ECSPLANE_PRINT_CORPUS=1 cargo test --test import_corpus -- --nocapture` prints the actual
 //! results as table rows (Rust and Markdown, for docs/import.md).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use ecsplane::api::{EcsCluster, EcsService, Listener, TargetGroup, TaskDefinition};
 use ecsplane::import::{Conversion, ConvertOptions, convert_files};
@@ -151,8 +153,109 @@ fn converted_corpus_objects_deserialize_into_the_api_types() {
             };
             assert!(ok.is_ok(), "{file}: {}/{}: {ok:?}", o.kind, o.name);
             assert_eq!(o.manifest["metadata"]["namespace"], "imported");
+            let problems = ecsplane::validate::validate(&o.manifest);
+            assert!(
+                problems.is_empty(),
+                "{file}: {}/{} is invalid: {problems:?}",
+                o.kind,
+                o.name
+            );
         }
     }
+}
+
+/// Corpus files whose objects refer to objects of another corpus file (an EcsService to the
+/// task definition registered from a file of its own): converted and rendered together.
+const TOGETHER: &[(&str, &[&str])] = &[(
+    "services/native-bluegreen-lifecycle-hooks.json",
+    &["task-definitions/native-bluegreen-retail-ui-fargate.json"],
+)];
+
+/// Converted corpus output that `ecsplane render` refuses, and the reason it must give: valid
+/// ECS that has no Kubernetes equivalent, or a reference to an object no corpus file defines.
+const RENDER_REFUSES: &[(&str, &str)] = &[
+    (
+        "task-definitions/firelens-appmesh-envoy-colorteller.json",
+        "spec.proxyConfiguration: cannot be translated: App Mesh proxy configuration",
+    ),
+    (
+        "services/native-bluegreen-lifecycle-hooks.json",
+        "spec.loadBalancers[0].targetGroupArn: unresolved reference: target group \"BLUE_TARGET_GROUP_ARN\" is not in the input",
+    ),
+];
+
+fn ecsplane(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ecsplane"))
+        .args(args)
+        .output()
+        .expect("ecsplane runs")
+}
+
+/// `ecsplane convert -o DIR` on every corpus file that converts (with the table's `--param`s),
+/// then `ecsplane render -f DIR`: what convert writes renders, except where the table of
+/// refusals names the ECS feature Kubernetes cannot carry.
+#[test]
+fn what_convert_writes_for_the_corpus_renders() {
+    let Some(dir) = corpus() else { return };
+    let out_root =
+        std::env::temp_dir().join(format!("ecsplane-import-render-{}", std::process::id()));
+    let mut failures = Vec::new();
+    let mut rendered = 0;
+    for (i, (file, params, expect)) in CASES.iter().enumerate() {
+        let Converts { objects, .. } = expect else {
+            continue;
+        };
+        if objects.is_empty() {
+            continue;
+        }
+        let out = out_root.join(i.to_string());
+        let mut args: Vec<String> = vec!["convert".into(), "-n".into(), "imported".into()];
+        args.extend(["-o".into(), out.display().to_string()]);
+        let companions = TOGETHER
+            .iter()
+            .find(|(f, _)| f == file)
+            .map_or(&[][..], |(_, c)| *c);
+        for f in std::iter::once(file).chain(companions) {
+            args.extend(["-f".into(), dir.join(f).display().to_string()]);
+        }
+        for (k, v) in *params {
+            args.extend(["--param".into(), format!("{k}={v}")]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let converted = ecsplane(&args);
+        if !converted.status.success() {
+            failures.push(format!(
+                "{file}: convert failed: {}",
+                String::from_utf8_lossy(&converted.stderr)
+            ));
+            continue;
+        }
+        let render = ecsplane(&["render", "-f", &out.display().to_string()]);
+        let stderr = String::from_utf8_lossy(&render.stderr);
+        match RENDER_REFUSES.iter().find(|(f, _)| f == file) {
+            Some((_, why)) => {
+                if render.status.success() || !stderr.contains(why) {
+                    failures.push(format!(
+                        "{file}: expected render to refuse with {why:?}, got {:?}: {stderr}",
+                        render.status.code()
+                    ));
+                }
+            }
+            None => {
+                if render.status.success() {
+                    rendered += 1;
+                } else {
+                    failures.push(format!("{file}: render failed: {stderr}"));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out_root);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        rendered >= 40,
+        "rendered the output of {rendered} corpus conversions"
+    );
 }
 
 fn print_row(file: &str, params: &[(&str, &str)], got: &Result<Conversion, String>) {

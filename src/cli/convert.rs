@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::import::{Conversion, ConvertOptions, NoteKind, Object, convert_files};
+use crate::import::{
+    Conversion, ConvertOptions, NoteKind, Object, convert_files, problems_as_written,
+};
 
 /// Arguments of `ecsplane convert`.
 #[derive(clap::Args, Debug)]
@@ -49,7 +51,7 @@ pub fn run(args: Args) -> ExitCode {
     let conversion = match convert_files(&args.files, &options) {
         Ok(c) => c,
         Err(errors) => {
-            eprintln!("error: invalid input, nothing written:\n{errors}");
+            eprintln!("error: nothing written:\n{errors}");
             return ExitCode::FAILURE;
         }
     };
@@ -118,6 +120,16 @@ pub fn summary(c: &Conversion, keep_unresolved: bool) -> String {
     }
     for n in c.notes.iter().filter(|n| n.kind != NoteKind::Skipped) {
         s.push_str(&format!("{n}\n"));
+    }
+    if keep_unresolved {
+        for i in &c.incomplete {
+            for (field, problem) in problems_as_written(&i.object) {
+                s.push_str(&format!(
+                    "{}: {field}: until its placeholders are filled in, the API server would reject {}/{}: {problem}\n",
+                    i.object.source, i.object.kind, i.object.name
+                ));
+            }
+        }
     }
     if !c.incomplete.is_empty() {
         s.push_str(&format!(

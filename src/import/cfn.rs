@@ -39,6 +39,8 @@ struct Template<'a> {
     refs: BTreeMap<String, Value>,
     /// `Fn::GetAtt` of the template's own resources.
     atts: BTreeMap<(String, String), Value>,
+    /// Resources whose name is unresolved, and why.
+    unnamed: BTreeMap<String, String>,
     /// Pseudo parameters used with an assumed value.
     assumed: RefCell<BTreeSet<String>>,
 }
@@ -142,25 +144,49 @@ impl<'a> Template<'a> {
             resources,
             refs: BTreeMap::new(),
             atts: BTreeMap::new(),
+            unnamed: BTreeMap::new(),
             assumed: RefCell::default(),
         };
         t.name_resources();
         t
     }
 
-    /// The physical names the template's resources get, for `Ref` and `Fn::GetAtt`.
+    /// The physical names the template's resources get, for `Ref` and `Fn::GetAtt`. A
+    /// resource whose name property is itself unresolved gets no name: references to it are
+    /// unresolved too (with the same reason), never the logical ID it will not have.
     fn name_resources(&mut self) {
         let mut refs = BTreeMap::new();
         let mut atts = BTreeMap::new();
+        let mut unnamed = BTreeMap::new();
         for (id, res) in &self.resources {
             let ty = res.get("Type").and_then(Value::as_str).unwrap_or("");
             let props = res.get("Properties").cloned().unwrap_or(Value::Null);
-            let named = |key: &str| -> Option<String> {
-                let v = props.get(key)?;
-                let mut u = Vec::new();
-                match self.eval(v, id, &mut u) {
-                    Value::String(s) if u.is_empty() => Some(s),
-                    _ => None,
+            let name_key = match ty {
+                "AWS::ECS::Cluster" => "ClusterName",
+                "AWS::ECS::TaskDefinition" => "Family",
+                "AWS::ECS::Service" => "ServiceName",
+                "AWS::ElasticLoadBalancingV2::TargetGroup"
+                | "AWS::ElasticLoadBalancingV2::LoadBalancer" => "Name",
+                _ => "",
+            };
+            let named: Option<String> = match props.get(name_key) {
+                None => None,
+                Some(v) => {
+                    let mut u = Vec::new();
+                    match self.eval(v, id, &mut u) {
+                        Value::String(s) if u.is_empty() => Some(s),
+                        _ => {
+                            let why: Vec<String> = u.into_iter().map(|(_, m)| m).collect();
+                            unnamed.insert(
+                                id.clone(),
+                                format!(
+                                    "the {name_key} of {id} is unresolved ({})",
+                                    why.join("; ")
+                                ),
+                            );
+                            continue;
+                        }
+                    }
                 }
             };
             let mut att = |attr: &str, v: &Value| {
@@ -168,23 +194,23 @@ impl<'a> Template<'a> {
             };
             let r = match ty {
                 "AWS::ECS::Cluster" => {
-                    let n = Value::from(named("ClusterName").unwrap_or_else(|| id.clone()));
+                    let n = Value::from(named.unwrap_or_else(|| id.clone()));
                     att("Arn", &n);
                     n
                 }
                 "AWS::ECS::TaskDefinition" => {
-                    let n = Value::from(named("Family").unwrap_or_else(|| id.clone()));
+                    let n = Value::from(named.unwrap_or_else(|| id.clone()));
                     att("TaskDefinitionArn", &n);
                     n
                 }
                 "AWS::ECS::Service" => {
-                    let n = Value::from(named("ServiceName").unwrap_or_else(|| id.clone()));
+                    let n = Value::from(named.unwrap_or_else(|| id.clone()));
                     att("Name", &n);
                     att("ServiceArn", &n);
                     n
                 }
                 "AWS::ElasticLoadBalancingV2::TargetGroup" => {
-                    let n = Value::from(named("Name").unwrap_or_else(|| default_tg_name(id)));
+                    let n = Value::from(named.unwrap_or_else(|| default_tg_name(id)));
                     att("TargetGroupArn", &n);
                     att("TargetGroupName", &n);
                     n
@@ -196,7 +222,7 @@ impl<'a> Template<'a> {
                 }
                 "AWS::ElasticLoadBalancingV2::LoadBalancer" => {
                     // Only used as the listener's grouping key (loadBalancerArn).
-                    let n = Value::from(named("Name").unwrap_or_else(|| id.clone()));
+                    let n = Value::from(named.unwrap_or_else(|| id.clone()));
                     att("LoadBalancerArn", &n);
                     n
                 }
@@ -209,6 +235,7 @@ impl<'a> Template<'a> {
         }
         self.refs = refs;
         self.atts = atts;
+        self.unnamed = unnamed;
     }
 
     fn param(&self, name: &str) -> Option<String> {
@@ -253,6 +280,9 @@ impl<'a> Template<'a> {
         if let Some(v) = self.refs.get(name) {
             return Ok(v.clone());
         }
+        if let Some(why) = self.unnamed.get(name) {
+            return Err(format!("Ref {name}: {why}"));
+        }
         Err(match self.resources.get(name) {
             Some(r) => format!(
                 "Ref {name}: the physical ID of this {} is only known after deployment; pass --param {name}=VALUE",
@@ -269,6 +299,9 @@ impl<'a> Template<'a> {
         }
         if let Some(v) = self.atts.get(&(res.to_owned(), attr.to_owned())) {
             return Ok(v.clone());
+        }
+        if let Some(why) = self.unnamed.get(res) {
+            return Err(format!("Fn::GetAtt {key}: {why}"));
         }
         Err(match self.resources.get(res) {
             Some(r) => format!(

@@ -331,8 +331,10 @@ impl Collected {
 
 /// Converts the input files into ecsplane objects.
 ///
-/// Returns every invalid input at once when any file cannot be read or parsed, or has no
-/// shape `convert` knows; unresolved values and unsupported resources are notes, not errors.
+/// Returns every invalid input at once when any file cannot be read or parsed, has no shape
+/// `convert` knows, or converts to an object the API server would reject (each problem named
+/// with its input file, resource and field); unresolved values and unsupported resources are
+/// notes, not errors.
 pub fn convert_files(
     paths: &[PathBuf],
     options: &ConvertOptions,
@@ -375,7 +377,45 @@ pub fn convert_files(
     if !errors.is_empty() {
         return Err(ImportErrors(errors));
     }
-    Ok(finish(collected, options))
+    let conversion = finish(collected, options);
+    let invalid = validate_objects(&conversion.objects);
+    if invalid.is_empty() {
+        Ok(conversion)
+    } else {
+        Err(ImportErrors(invalid))
+    }
+}
+
+/// Validates every object ready to be written exactly as `ecsplane render` and the API server
+/// do (the CRD's structural schema and CEL rules, [`crate::validate`]); one error per problem,
+/// naming the input file, the resource and the field.
+fn validate_objects(objects: &[Object]) -> Vec<ImportError> {
+    let mut errors = Vec::new();
+    for o in objects {
+        for problem in crate::validate::validate(&o.manifest) {
+            errors.push(ImportError {
+                location: Location {
+                    file: o.source.file.clone(),
+                    resource: o.source.resource.clone(),
+                    path: Some(problem.path.clone()),
+                },
+                message: format!(
+                    "{} {} as converted would be rejected by the API server ({}): {}",
+                    o.kind, o.name, problem.kind, problem.message
+                ),
+            });
+        }
+    }
+    errors
+}
+
+/// The problems the API server would find in an object held back for unresolved values, as
+/// it is written with `--keep-unresolved` (placeholders in place): `(field, message)`.
+pub fn problems_as_written(object: &Object) -> Vec<(String, String)> {
+    crate::validate::validate(&object.manifest)
+        .into_iter()
+        .map(|p| (p.path, format!("{}: {}", p.kind, p.message)))
+        .collect()
 }
 
 enum Input {
