@@ -212,6 +212,85 @@ impl fmt::Display for Target {
     }
 }
 
+/// The scheme (`http` or `https`) and port a listener receives requests on.
+pub fn listener_endpoint(listener: &Listener) -> (&'static str, i32) {
+    let https = listener.spec.protocol == Some(crate::api::ListenerProtocol::Https);
+    let scheme = if https { "https" } else { "http" };
+    (
+        scheme,
+        listener.spec.port.unwrap_or(if https { 443 } else { 80 }),
+    )
+}
+
+/// The query string of a request as sent (`k=v&k2`), without the `?`.
+pub fn query_string(request: &Request) -> String {
+    request
+        .query
+        .iter()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.clone()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The `Location` a redirect template (`PROTOCOL://HOST:PORT PATH?QUERY`, as in
+/// [`Terminal::Redirect`]) gives for `request` on a listener with `scheme` and `port`:
+/// `#{protocol}`, `#{host}`, `#{port}`, `#{path}` (without its leading `/`) and `#{query}`
+/// replaced, scheme and host in lower case (they are case-insensitive).
+pub fn redirect_location(template: &str, request: &Request, scheme: &str, port: i32) -> String {
+    let fill = |part: &str| {
+        part.replace("#{protocol}", scheme)
+            .replace("#{host}", &request.host)
+            .replace("#{port}", &port.to_string())
+            .replace(
+                "#{path}",
+                request.path.strip_prefix('/').unwrap_or(&request.path),
+            )
+            .replace("#{query}", &query_string(request))
+    };
+    let Some((proto, rest)) = template.split_once("://") else {
+        return fill(template);
+    };
+    let (authority, path_query) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let (host, port_part) = authority.rsplit_once(':').unwrap_or((authority, ""));
+    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+    format!(
+        "{}://{}:{}{}?{}",
+        fill(proto).to_ascii_lowercase(),
+        fill(host).to_ascii_lowercase(),
+        fill(port_part),
+        fill(path),
+        fill(query)
+    )
+}
+
+/// `target` with a redirect's template replaced by the `Location` it gives for `request`
+/// ([`redirect_location`]); other targets unchanged. Lets a model of the Kubernetes side,
+/// which computes concrete locations, be compared with the ALB.
+pub fn concrete(target: Target, request: &Request, scheme: &str, port: i32) -> Target {
+    match target.terminal {
+        Terminal::Redirect {
+            location,
+            status_code,
+        } => Target {
+            authenticate: target.authenticate,
+            terminal: Terminal::Redirect {
+                location: redirect_location(&location, request, scheme, port),
+                status_code,
+            },
+        },
+        _ => target,
+    }
+}
+
 /// The decision for one request: the rule that matched and what it does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Routed {

@@ -16,12 +16,16 @@
 //!    rule order.
 //! 3. Every cell ends in a catch-all for its path, so no request falls through to a shorter
 //!    path or a less specific hostname.
+//!
+//! Redirects become `RequestRedirect` filters where the filter can say the same (scheme,
+//! literal host, port, literal path, 301/302); the models compare them by the `Location` they
+//! give for a request.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::api::{ConditionField, Listener};
+use crate::api::{ActionType, ConditionField, Listener, RedirectConfig, RedirectStatusCode};
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
 use crate::translate::report::Report;
 
@@ -146,6 +150,32 @@ pub fn compile(
         })
         .collect();
 
+    // Redirects become RequestRedirect filters where the filter can say the same.
+    let rules = alb::rules_in_order(listener);
+    let mut redirects: Vec<Option<Value>> = vec![None; views.len()];
+    for (i, v) in views.iter().enumerate() {
+        if reasons[i].is_some() || !matches!(v.target.terminal, Terminal::Redirect { .. }) {
+            continue;
+        }
+        let actions = rules
+            .get(i)
+            .map_or(&listener.spec.default_actions, |r| &r.actions);
+        let cfg = actions
+            .iter()
+            .find(|a| a.type_ == ActionType::Redirect)
+            .and_then(|a| a.redirect_config.clone())
+            .unwrap_or_default();
+        match redirect_filter(&cfg, listener) {
+            Ok((filter, notes)) => {
+                redirects[i] = Some(filter);
+                for n in notes {
+                    report.approximated(&object, v.field.clone(), n);
+                }
+            }
+            Err(e) => reasons[i] = Some(e),
+        }
+    }
+
     // Exclude rules whose overlaps Gateway cannot express, until none is left.
     let plan = loop {
         match build(&views, &terms, &reasons) {
@@ -175,8 +205,9 @@ pub fn compile(
         })
         .collect();
 
-    let objects = emit(listener, &views, &plan, options);
-    let model = GatewayModel::from_objects(&objects);
+    let objects = emit(listener, &views, &redirects, &plan, options);
+    let (scheme, port) = alb::listener_endpoint(listener);
+    let model = GatewayModel::from_objects(&objects).on_listener(scheme, port);
     plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
     plan::report_fates(&views, &fates, &object, &mut report);
     if plan.uses_regex {
@@ -299,9 +330,14 @@ fn unrepresentable(v: &RuleView, options: &RoutingOptions) -> Option<String> {
     }
     match &t.terminal {
         Terminal::Forward(groups) if !groups.is_empty() => None,
-        Terminal::Forward(_) => Some("the forward has no target group with a non-zero weight".into()),
-        Terminal::Redirect { .. } => Some("redirects are not compiled to Gateway API RequestRedirect yet (query and #{} templates differ)".into()),
-        Terminal::FixedResponse { .. } => Some("fixed responses have no Core Gateway API filter".into()),
+        Terminal::Forward(_) => {
+            Some("the forward has no target group with a non-zero weight".into())
+        }
+        Terminal::Redirect { .. } => None, // compile checks the RequestRedirect filter
+
+        Terminal::FixedResponse { .. } => {
+            Some("fixed responses have no Core Gateway API filter".into())
+        }
         Terminal::Missing => Some("the rule has no final action".into()),
     }
 }
@@ -518,9 +554,102 @@ fn close(list: &[(Term, usize)]) -> Result<Vec<(Term, usize)>, (usize, String)> 
     Ok(out.into_iter().map(|(t, r, _)| (t, r)).collect())
 }
 
+/// The `requestRedirect` of a RequestRedirect filter that redirects as `cfg` does, with notes
+/// on what it assumes, or why the filter cannot say the same.
+fn redirect_filter(
+    cfg: &RedirectConfig,
+    listener: &Listener,
+) -> Result<(Value, Vec<String>), String> {
+    let (_, listener_port) = alb::listener_endpoint(listener);
+    let kept =
+        |v: &Option<String>, placeholder: &str| v.as_deref().is_none_or(|x| x == placeholder);
+    let mut notes = Vec::new();
+    let code = match cfg.status_code {
+        RedirectStatusCode::Http301 => 301,
+        RedirectStatusCode::Http302 => 302,
+    };
+    let mut f = json!({ "statusCode": code });
+    let scheme = if kept(&cfg.protocol, "#{protocol}") {
+        None
+    } else {
+        let p = cfg
+            .protocol
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if p != "http" && p != "https" {
+            return Err(format!("redirect protocol {p:?} is not http or https"));
+        }
+        f["scheme"] = json!(p);
+        Some(p)
+    };
+    if !kept(&cfg.host, "#{host}") {
+        let h = cfg.host.as_deref().unwrap_or_default();
+        if h.contains("#{") {
+            return Err(format!(
+                "redirect host {h:?} mixes #{{}} placeholders with text; the RequestRedirect filter sets a literal hostname or keeps the request's"
+            ));
+        }
+        let h = h.to_ascii_lowercase();
+        if !is_precise_hostname(&h) {
+            return Err(format!(
+                "redirect host {h:?} is not a hostname the RequestRedirect filter accepts"
+            ));
+        }
+        f["hostname"] = json!(h);
+    }
+    if kept(&cfg.port, "#{port}") {
+        if scheme.is_some() {
+            // The filter would switch to the scheme's well-known port; the ALB keeps the port.
+            f["port"] = json!(listener_port);
+            notes.push(format!("the redirect keeps the request's port, written as port {listener_port} (the listener's): this assumes the Gateway listener that receives these requests uses port {listener_port} too"));
+        }
+    } else {
+        let p = cfg.port.as_deref().unwrap_or_default();
+        match p.parse::<u16>() {
+            Ok(n) if n > 0 => f["port"] = json!(n),
+            _ => {
+                return Err(format!(
+                    "redirect port {p:?} is not a port number the RequestRedirect filter accepts"
+                ));
+            }
+        }
+    }
+    if !kept(&cfg.path, "/#{path}") {
+        let p = cfg.path.as_deref().unwrap_or_default();
+        if p.contains("#{") {
+            return Err(format!(
+                "redirect path {p:?} uses #{{}} placeholders inside other text; the RequestRedirect filter replaces the whole path with a literal or keeps the request's"
+            ));
+        }
+        f["path"] = json!({"type": "ReplaceFullPath", "replaceFullPath": p});
+    }
+    if !kept(&cfg.query, "#{query}") {
+        return Err(format!(
+            "redirect query {:?}: the RequestRedirect filter cannot set the query string",
+            cfg.query.as_deref().unwrap_or_default()
+        ));
+    }
+    notes.push("the ALB keeps the query string in the redirect; Gateway API does not specify the query of a RequestRedirect (Envoy-based implementations keep it)".to_owned());
+    Ok((f, notes))
+}
+
+// A hostname the RequestRedirect filter accepts (lower-case DNS name, no wildcard).
+fn is_precise_hostname(h: &str) -> bool {
+    h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
 fn emit(
     listener: &Listener,
     views: &[RuleView],
+    redirects: &[Option<Value>],
     plan: &Plan,
     options: &RoutingOptions,
 ) -> Vec<Value> {
@@ -544,7 +673,7 @@ fn emit(
         for (atom, elems) in &plan.cells[g] {
             let rules: Vec<Value> = elems
                 .iter()
-                .map(|(t, i)| rule_json(atom, t, &views[*i].k8s))
+                .map(|(t, i)| rule_json(atom, t, &views[*i].k8s, redirects[*i].as_ref()))
                 .collect();
             if rules.is_empty() {
                 continue;
@@ -581,7 +710,7 @@ fn emit(
     objects
 }
 
-fn rule_json(atom: &PathAtom, t: &Term, target: &Target) -> Value {
+fn rule_json(atom: &PathAtom, t: &Term, target: &Target, redirect: Option<&Value>) -> Value {
     let path = match atom {
         PathAtom::Exact(p) => json!({"type": "Exact", "value": p}),
         PathAtom::Prefix(p) => json!({"type": "PathPrefix", "value": p}),
@@ -603,6 +732,9 @@ fn rule_json(atom: &PathAtom, t: &Term, target: &Target) -> Value {
             .iter()
             .map(|(k, v)| value_match(k, v, true))
             .collect();
+    }
+    if let Some(r) = redirect {
+        return json!({"matches": [m], "filters": [{"type": "RequestRedirect", "requestRedirect": r}]});
     }
     let refs: Vec<Value> = target
         .forward()
@@ -643,19 +775,39 @@ fn value_match(name: &str, pattern: &str, query: bool) -> Value {
 
 /// A model of Gateway API routing over compiled HTTPRoutes, following the precedence in the
 /// `HTTPRouteRule` and `HTTPRouteSpec.hostnames` documentation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct GatewayModel {
     routes: Vec<RouteModel>,
     /// Implementations that pick the most specific hostname first and never fall back to a
     /// less specific one (Envoy virtual hosts), instead of one global precedence order.
     pub no_fallthrough_between_hostnames: bool,
+    /// Scheme and port of the Gateway listener the requests arrive on.
+    listener: (&'static str, i32),
+}
+
+impl Default for GatewayModel {
+    fn default() -> Self {
+        Self {
+            routes: Vec::new(),
+            no_fallthrough_between_hostnames: false,
+            listener: ("http", 80),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
 struct RouteModel {
     name: String,
     hostnames: Vec<String>,
-    rules: Vec<(Vec<Value>, Vec<WeightedGroup>)>,
+    rules: Vec<(Vec<Value>, Outcome)>,
+}
+
+// What an HTTPRoute rule does with a request it takes.
+#[derive(Clone, Debug)]
+enum Outcome {
+    Forward(Vec<WeightedGroup>),
+    // The `requestRedirect` of a RequestRedirect filter.
+    Redirect(Value),
 }
 
 impl GatewayModel {
@@ -685,6 +837,14 @@ impl GatewayModel {
                             Some(m) if !m.is_empty() => m.clone(),
                             _ => vec![json!({"path": {"type": "PathPrefix", "value": "/"}})],
                         };
+                        let redirect = r["filters"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|f| f["type"] == "RequestRedirect");
+                        if let Some(f) = redirect {
+                            return (matches, Outcome::Redirect(f["requestRedirect"].clone()));
+                        }
                         let mut groups: Vec<WeightedGroup> = r["backendRefs"]
                             .as_array()
                             .into_iter()
@@ -703,15 +863,22 @@ impl GatewayModel {
                         if groups.len() == 1 {
                             groups[0].weight = 1;
                         }
-                        (matches, groups)
+                        (matches, Outcome::Forward(groups))
                     })
                     .collect(),
             })
             .collect();
         Self {
             routes,
-            no_fallthrough_between_hostnames: false,
+            ..Self::default()
         }
+    }
+
+    /// The model for requests arriving on a Gateway listener with `scheme` and `port` (what
+    /// redirects keep when they do not set them).
+    pub fn on_listener(mut self, scheme: &'static str, port: i32) -> Self {
+        self.listener = (scheme, port);
+        self
     }
 
     /// Where the request goes: `Some` forward over `service:port` backends, `None` no route.
@@ -723,7 +890,7 @@ impl GatewayModel {
             .map(|rt| host_key(&rt.hostnames, &host))
             .collect();
         let best_host = host_keys.iter().flatten().max().copied();
-        let mut best: Option<(SortKey, &Vec<WeightedGroup>)> = None;
+        let mut best: Option<(SortKey, &Outcome)> = None;
         for (ri, rt) in self.routes.iter().enumerate() {
             let Some(hk) = host_keys[ri] else { continue };
             if self.no_fallthrough_between_hostnames && Some(hk) != best_host {
@@ -746,11 +913,46 @@ impl GatewayModel {
                 }
             }
         }
-        let (_, groups) = best?;
-        (!groups.is_empty()).then(|| Target {
-            authenticate: Vec::new(),
-            terminal: Terminal::Forward(groups.clone()),
-        })
+        let (_, outcome) = best?;
+        match outcome {
+            Outcome::Forward(groups) => (!groups.is_empty()).then(|| Target {
+                authenticate: Vec::new(),
+                terminal: Terminal::Forward(groups.clone()),
+            }),
+            Outcome::Redirect(f) => Some(Target {
+                authenticate: Vec::new(),
+                terminal: self.redirect(f, r),
+            }),
+        }
+    }
+
+    // The redirect a RequestRedirect filter gives for `r`, as the concrete `Location`
+    // (`scheme://host:port/path?query`, the form of [`alb::redirect_location`]).
+    fn redirect(&self, f: &Value, r: &Request) -> Terminal {
+        let (listener_scheme, listener_port) = self.listener;
+        let scheme = f["scheme"].as_str();
+        let port = f["port"].as_i64().unwrap_or(match scheme {
+            Some("https") => 443,
+            Some(_) => 80,
+            None => i64::from(listener_port),
+        });
+        let path = match f["path"]["type"].as_str() {
+            Some("ReplaceFullPath") => f["path"]["replaceFullPath"].as_str().unwrap_or("/"),
+            _ => &r.path,
+        };
+        let location = format!(
+            "{}://{}:{port}{path}?{}",
+            scheme.unwrap_or(listener_scheme),
+            f["hostname"]
+                .as_str()
+                .unwrap_or(&r.host)
+                .to_ascii_lowercase(),
+            alb::query_string(r)
+        );
+        Terminal::Redirect {
+            location,
+            status_code: format!("HTTP_{}", f["statusCode"].as_i64().unwrap_or(302)),
+        }
     }
 }
 

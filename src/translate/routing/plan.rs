@@ -450,8 +450,10 @@ pub(crate) fn counterexample(
         if routed.rule != me.id {
             continue;
         }
-        let expected = k8s_target(&routed.target, backends);
-        let got = model(&r);
+        // Redirects are compared by the Location they give for this request.
+        let (scheme, port) = alb::listener_endpoint(listener);
+        let expected = alb::concrete(k8s_target(&routed.target, backends), &r, scheme, port);
+        let got = model(&r).map(|t| alb::concrete(t, &r, scheme, port));
         if got.as_ref() != Some(&expected) {
             return Some(Counterexample {
                 request: r,

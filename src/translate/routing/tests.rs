@@ -160,9 +160,14 @@ fn opts(profile: Profile) -> RoutingOptions {
 }
 
 /// The ALB's answer in Kubernetes terms.
+/// The rule the ALB picks and what it does, with redirects as the Location they give.
 fn expected(l: &Listener, r: &Request) -> (RuleId, Target) {
     let routed = alb::route(l, r);
-    (routed.rule, k8s_target(&routed.target, &ports))
+    let (scheme, port) = alb::listener_endpoint(l);
+    (
+        routed.rule,
+        alb::concrete(k8s_target(&routed.target, &ports), r, scheme, port),
+    )
 }
 
 /// A listener like the ones teams run: a host-specific API, a catch-all API path, static
@@ -542,8 +547,9 @@ fn agrees(
             "{rule} is reported shadowed but the ALB routes {r} to it"
         );
         if fate.is_exact() {
+            let (scheme, port) = alb::listener_endpoint(l);
             prop_assert_eq!(
-                model(r),
+                model(r).map(|t| alb::concrete(t, r, scheme, port)),
                 Some(want),
                 "{} is exact but {} differs\n{:#?}",
                 rule,
@@ -658,4 +664,157 @@ fn gateway_reports_value_only_query_and_source_ip_with_counterexamples() {
             "{p}"
         );
     }
+}
+
+fn redirect(cfg: RedirectConfig) -> Action {
+    Action {
+        type_: ActionType::Redirect,
+        redirect_config: Some(cfg),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn gateway_redirects_become_request_redirect_filters_that_give_the_albs_location() {
+    let l = listener(
+        vec![
+            (
+                1,
+                vec![path(&["/old-shop"])],
+                redirect(RedirectConfig {
+                    path: Some("/shop".into()),
+                    ..Default::default()
+                }),
+            ),
+            (
+                2,
+                vec![host(&["legacy.example.com"])],
+                redirect(RedirectConfig {
+                    protocol: Some("HTTPS".into()),
+                    host: Some("WWW.example.com".into()),
+                    port: Some("8443".into()),
+                    status_code: crate::api::RedirectStatusCode::Http302,
+                    ..Default::default()
+                }),
+            ),
+        ],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Gateway));
+    assert_eq!(out.fate(RuleId::Priority(1)), Some(&Fate::Exact));
+    assert_eq!(out.fate(RuleId::Priority(2)), Some(&Fate::Exact));
+    let filters: Vec<&serde_json::Value> = out
+        .objects
+        .iter()
+        .flat_map(|o| o["spec"]["rules"].as_array().unwrap())
+        .filter(|r| r.get("filters").is_some())
+        .map(|r| {
+            assert!(r.get("backendRefs").is_none(), "a redirect has no backends");
+            &r["filters"][0]
+        })
+        .collect();
+    assert!(
+        filters.contains(&&json!({"type": "RequestRedirect", "requestRedirect": {
+        "statusCode": 301, "path": {"type": "ReplaceFullPath", "replaceFullPath": "/shop"}}}))
+    );
+    assert!(
+        filters.contains(&&json!({"type": "RequestRedirect", "requestRedirect": {
+        "statusCode": 302, "scheme": "https", "hostname": "www.example.com", "port": 8443}}))
+    );
+    let model = GatewayModel::from_objects(&out.objects);
+    let r = Request::get("legacy.example.com", "/a/b").with_query("x", "1");
+    assert_eq!(
+        model.route(&r),
+        Some(Target {
+            authenticate: vec![],
+            terminal: alb::Terminal::Redirect {
+                location: "https://www.example.com:8443/a/b?x=1".into(),
+                status_code: "HTTP_302".into()
+            }
+        })
+    );
+    assert_eq!(model.route(&r), Some(expected(&l, &r).1));
+}
+
+#[test]
+fn a_gateway_redirect_to_another_scheme_keeps_the_listener_port_as_the_alb_does() {
+    let l = listener(
+        vec![(
+            1,
+            vec![path(&["/x"])],
+            redirect(RedirectConfig {
+                protocol: Some("HTTPS".into()),
+                ..Default::default()
+            }),
+        )],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Gateway));
+    assert_eq!(out.fate(RuleId::Priority(1)), Some(&Fate::Exact));
+    let text = serde_json::to_string(&out.objects).unwrap();
+    assert!(
+        text.contains(r#""requestRedirect":{"port":80,"scheme":"https","statusCode":301}"#),
+        "{text}"
+    );
+    assert!(
+        out.report
+            .findings
+            .iter()
+            .any(|f| f.message.contains("assumes the Gateway listener")),
+        "the port assumption is reported"
+    );
+}
+
+#[test]
+fn gateway_reports_redirect_templates_the_filter_cannot_express_with_a_counterexample() {
+    for cfg in [
+        RedirectConfig {
+            path: Some("/assets/#{path}".into()),
+            ..Default::default()
+        },
+        RedirectConfig {
+            host: Some("#{host}.cdn.example.com".into()),
+            ..Default::default()
+        },
+        RedirectConfig {
+            query: Some("from=old".into()),
+            ..Default::default()
+        },
+    ] {
+        let l = listener(
+            vec![(1, vec![path(&["/static/*"])], redirect(cfg.clone()))],
+            forward("web"),
+        );
+        let out = compile(&l, &ports, &opts(Profile::Gateway));
+        assert!(
+            matches!(
+                out.fate(RuleId::Priority(1)),
+                Some(Fate::NotRepresentable {
+                    counterexample: Some(_),
+                    ..
+                })
+            ),
+            "{cfg:?}: {:?}",
+            out.fate(RuleId::Priority(1))
+        );
+    }
+}
+
+#[test]
+fn gateway_reports_fixed_responses_with_a_counterexample() {
+    let l = listener(
+        vec![(1, vec![path(&["/health"])], fixed("200"))],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Gateway));
+    let Some(Fate::NotRepresentable {
+        reason,
+        counterexample: Some(c),
+    }) = out.fate(RuleId::Priority(1))
+    else {
+        panic!("{:?}", out.fate(RuleId::Priority(1)))
+    };
+    assert!(reason.contains("fixed responses"), "{reason}");
+    assert_eq!(c.request.path, "/health");
+    assert_eq!(c.compiled, "forward to web:80");
 }
