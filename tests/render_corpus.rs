@@ -38,11 +38,15 @@ fn every_corpus_task_definition_and_service_renders_or_fails_with_a_clear_messag
         files.sort();
         for file in files {
             let name = file.file_name().unwrap().to_str().unwrap().to_owned();
-            let out = Command::new(env!("CARGO_BIN_EXE_ecsplane"))
-                .args(["render", "-f"])
-                .arg(&file)
-                .output()
-                .unwrap();
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsplane"));
+            cmd.args(["render", "-f"]).arg(&file);
+            // A service sample comes with its task definition when the corpus has one of the
+            // same name, as a user would pass both.
+            let companion = corpus.join("task-definitions").join(&name);
+            if dir == "services" && companion.is_file() {
+                cmd.arg("-f").arg(&companion);
+            }
+            let out = cmd.output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
             let key_in_dir = format!("{name}@{dir}");
             let expected = expected_failures

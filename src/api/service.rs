@@ -71,9 +71,6 @@ use super::common::{
     validation = Rule::new("!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.autoScaling)")
         .message("a DAEMON service runs one task per node and cannot be auto scaled")
         .field_path(".autoScaling"),
-    validation = Rule::new("!has(self.healthCheckGracePeriodSeconds) || (has(self.loadBalancers) && size(self.loadBalancers) > 0)")
-        .message("healthCheckGracePeriodSeconds is only valid for a service with loadBalancers")
-        .field_path(".healthCheckGracePeriodSeconds"),
 )]
 pub struct EcsServiceSpec {
     /// Cluster the service runs in: an EcsCluster's `clusterName`, its ARN, or omitted for
@@ -145,7 +142,8 @@ pub struct EcsServiceSpec {
     pub scheduling_strategy: Option<SchedulingStrategy>,
 
     /// Seconds after a task starts during which failed load balancer and container health
-    /// checks are ignored. Only with loadBalancers.
+    /// checks are ignored (default 0). ECS accepts it with or without loadBalancers; with
+    /// neither a load balancer nor a container health check it is unused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 2147483647))]
     pub health_check_grace_period_seconds: Option<i32>,

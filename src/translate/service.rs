@@ -393,8 +393,9 @@ pub fn translate_service(
             DeploymentControllerType::External => refusals.push(Refusal::new("spec.deploymentController", "an EXTERNAL deployment controller manages task sets itself; ecsplane cannot stand in for it")),
         }
     }
-    if health_check_grace_period_seconds.is_some() {
-        report.not_carried(&obj, "spec.healthCheckGracePeriodSeconds", "Kubernetes readiness never replaces a pod; the operator applies the grace period before replacing pods that fail their target group check");
+    if let Some(grace) = health_check_grace_period_seconds {
+        let has_load_balancer = load_balancers.as_ref().is_some_and(|l| !l.is_empty());
+        grace_period(&mut template.spec, *grace, &obj, has_load_balancer, report);
     }
     if service_registries.as_ref().is_some_and(|r| !r.is_empty()) {
         report.not_carried(&obj, "spec.serviceRegistries", "Cloud Map registration is not translated; use the target group's Service or a Service of your own for discovery");
@@ -662,6 +663,52 @@ pub fn translate_service(
     })
 }
 
+/// `healthCheckGracePeriodSeconds`: ECS ignores failed container and load balancer health
+/// checks for `grace` seconds after a task starts. Container health checks are the liveness
+/// (and startup) probes of essential containers, which now tolerate failures for that long;
+/// readiness is not delayed, as the ALB also routes only to healthy targets during the grace
+/// period.
+pub fn grace_period(
+    spec: &mut PodSpec,
+    grace: i32,
+    obj: &ObjectRef,
+    has_load_balancer: bool,
+    report: &mut Report,
+) {
+    let field = "spec.healthCheckGracePeriodSeconds";
+    let mut delayed = Vec::new();
+    if grace > 0 {
+        for c in spec.containers.iter_mut() {
+            let Some(liveness) = c.liveness_probe.as_mut() else {
+                continue;
+            };
+            liveness.initial_delay_seconds =
+                Some(liveness.initial_delay_seconds.unwrap_or(0).max(grace));
+            if let Some(startup) = c.startup_probe.as_mut() {
+                // The startup probe runs first: its failure budget must outlast the grace too.
+                let period = startup.period_seconds.unwrap_or(10).max(1);
+                let retries = liveness.failure_threshold.unwrap_or(3);
+                let budget = (grace + period - 1) / period + retries;
+                startup.failure_threshold =
+                    Some(startup.failure_threshold.unwrap_or(3).max(budget));
+            }
+            delayed.push(c.name.clone());
+        }
+    }
+    if !delayed.is_empty() {
+        report.approximated(obj, field, format!(
+            "container health checks: the liveness probes of {} start after {grace} s (initialDelaySeconds) and their startup probes allow failures for as long, so no container is restarted during the grace period; ECS would replace the task after it, Kubernetes restarts the container in place. Readiness is not delayed (ECS's load balancer also routes only to healthy targets meanwhile)",
+            delayed.join(", ")
+        ));
+    }
+    if has_load_balancer {
+        report.approximated(obj, field, "target group health checks: they become readiness probes, and readiness never replaces a pod, so the grace period has nothing to hold back there (ECS replaces a task that is still failing its target group check after the grace period; Kubernetes keeps it out of the Service until it passes)");
+    }
+    if delayed.is_empty() && !has_load_balancer {
+        report.note(obj, field, "unused, as in ECS: the service has neither a load balancer nor a container health check");
+    }
+}
+
 fn dns_ok(s: &str) -> String {
     names::dns_label(s)
 }
@@ -713,6 +760,96 @@ fn report_deployment_configuration(
             obj,
             "spec.deploymentConfiguration",
             "bake time, lifecycle hooks and canary/linear traffic shifting are not translated",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    use crate::translate::{Object, Translation, translate};
+
+    fn render(service_spec: &str) -> Translation {
+        let text = format!(
+            "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {{name: web}}\nspec:\n  family: web\n  containerDefinitions:\n  - name: app\n    image: nginx\n    portMappings: [{{containerPort: 80}}]\n    healthCheck: {{command: [CMD, /bin/check], interval: 10, retries: 3, startPeriod: 20}}\n---\n\
+             apiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {{name: web}}\nspec: {service_spec}\n"
+        );
+        let (bundle, errors) = crate::input::load_str("web.yaml", &text);
+        assert!(errors.is_empty(), "{errors}");
+        translate(&bundle).expect("translates")
+    }
+
+    fn app_probes(t: &Translation) -> serde_json::Value {
+        let d = t
+            .objects
+            .iter()
+            .find_map(|o| match o {
+                Object::Deployment(d) => Some(d),
+                _ => None,
+            })
+            .expect("a Deployment");
+        let c = &d
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers[0];
+        json!({
+            "liveness": c.liveness_probe.as_ref().map(|p| (p.initial_delay_seconds, p.failure_threshold)),
+            "startup": c.startup_probe.as_ref().map(|p| (p.initial_delay_seconds, p.failure_threshold)),
+            "readiness": c.readiness_probe.as_ref().map(|p| (p.initial_delay_seconds, p.failure_threshold)),
+        })
+    }
+
+    /// ECS ignores failed container health checks for the grace period, with or without a
+    /// load balancer: the liveness probe waits that long and the startup probe allows it.
+    #[test]
+    fn the_grace_period_holds_back_liveness_and_startup_probes_without_a_load_balancer() {
+        let t =
+            render("{taskDefinition: web, desiredCount: 1, healthCheckGracePeriodSeconds: 120}");
+        assert_eq!(
+            app_probes(&t),
+            json!({
+                // 120 s at a 10 s interval: 12 checks, then the 3 retries.
+                "liveness": [120, 3], "startup": [null, 15], "readiness": [null, 3]
+            })
+        );
+        let finding = t
+            .report
+            .findings
+            .iter()
+            .find(|f| f.field == "spec.healthCheckGracePeriodSeconds")
+            .expect("reported");
+        assert!(
+            finding
+                .message
+                .contains("liveness probes of app start after 120 s"),
+            "{}",
+            finding.message
+        );
+    }
+
+    #[test]
+    fn without_a_grace_period_the_probes_keep_the_health_checks_own_timing() {
+        let t = render("{taskDefinition: web, desiredCount: 1}");
+        // startPeriod 20 s at 10 s: 2 checks, then the 3 retries.
+        assert_eq!(
+            app_probes(&t),
+            json!({"liveness": [null, 3], "startup": [null, 5], "readiness": [null, 3]})
+        );
+    }
+
+    #[test]
+    fn a_grace_period_shorter_than_the_start_period_leaves_the_startup_budget_alone() {
+        let t = render("{taskDefinition: web, desiredCount: 1, healthCheckGracePeriodSeconds: 5}");
+        assert_eq!(
+            app_probes(&t),
+            json!({"liveness": [5, 3], "startup": [null, 5], "readiness": [null, 3]})
         );
     }
 }
