@@ -166,10 +166,16 @@ fn converted_corpus_objects_deserialize_into_the_api_types() {
 
 /// Corpus files whose objects refer to objects of another corpus file (an EcsService to the
 /// task definition registered from a file of its own): converted and rendered together.
-const TOGETHER: &[(&str, &[&str])] = &[(
-    "services/native-bluegreen-lifecycle-hooks.json",
-    &["task-definitions/native-bluegreen-retail-ui-fargate.json"],
-)];
+const TOGETHER: &[(&str, &[&str])] = &[
+    (
+        "services/native-bluegreen-lifecycle-hooks.json",
+        &["task-definitions/native-bluegreen-retail-ui-fargate.json"],
+    ),
+    (
+        "services/native-bluegreen-service-connect-backend.json",
+        &["task-definitions/native-bluegreen-service-connect-backend.json"],
+    ),
+];
 
 /// Converted corpus output that `ecsplane render` refuses, and the reason it must give: valid
 /// ECS that has no Kubernetes equivalent, or a reference to an object no corpus file defines.
