@@ -8,6 +8,7 @@ pub mod convert;
 pub mod crds;
 pub mod render;
 pub mod routes;
+pub mod run;
 
 /// Run Amazon ECS task definitions, services, target groups and ALB listener rules on
 /// Kubernetes, with ECS semantics.
@@ -20,6 +21,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the operator: reconcile every ecsplane kind on the cluster the kubeconfig names.
+    Run(run::Args),
     /// Print the CustomResourceDefinitions of every ecsplane kind as YAML.
     Crds(crds::Args),
     /// Render ECS-style manifests (custom resources or AWS JSON) as Kubernetes objects.
@@ -34,6 +37,7 @@ impl Cli {
     /// Runs the chosen subcommand and returns the process exit code.
     pub fn run(self) -> ExitCode {
         match self.command {
+            Command::Run(args) => run::run(args),
             Command::Crds(args) => crds::run(args),
             Command::Render(args) => render::run(args),
             Command::Convert(args) => convert::run(args),

@@ -1,0 +1,203 @@
+//! `ecsplane run`: the operator. Every flag can also be set by the environment variable named
+//! in its help; a flag on the command line wins.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+
+use crate::runtime::http::BindAddress;
+use crate::runtime::leader::LeaderElection;
+use crate::runtime::logging::{self, LogFormat};
+use crate::runtime::{self, Options};
+
+/// Arguments of `ecsplane run`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address of the /metrics endpoint: host:port, :port for every interface, or 0 to turn it
+    /// off.
+    #[arg(long, env = "ECSPLANE_METRICS_BIND_ADDRESS", default_value = ":8080", value_parser = BindAddress::parse)]
+    metrics_bind_address: BindAddress,
+
+    /// Address of the /healthz and /readyz endpoints (same notation).
+    #[arg(long, env = "ECSPLANE_HEALTH_PROBE_BIND_ADDRESS", default_value = ":8081", value_parser = BindAddress::parse)]
+    health_probe_bind_address: BindAddress,
+
+    /// Run the controllers only while holding a Lease, so that several replicas are safe.
+    #[arg(
+        long,
+        env = "ECSPLANE_LEADER_ELECT",
+        default_value = "false",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new()
+    )]
+    leader_elect: bool,
+
+    /// Namespace of the leader-election Lease [default: the pod's namespace in a cluster, else
+    /// default].
+    #[arg(long, env = "ECSPLANE_LEADER_ELECTION_NAMESPACE")]
+    leader_election_namespace: Option<String>,
+
+    /// Name of the leader-election Lease.
+    #[arg(
+        long,
+        env = "ECSPLANE_LEADER_ELECTION_ID",
+        default_value = "ecsplane-leader"
+    )]
+    leader_election_id: String,
+
+    /// How long standbys wait after the leader's last renewal before taking over (whole
+    /// seconds, for example 15s).
+    #[arg(long, env = "ECSPLANE_LEADER_ELECTION_LEASE_DURATION", default_value = "15s", value_parser = runtime::parse_duration)]
+    leader_election_lease_duration: Duration,
+
+    /// How long the leader keeps trying to renew before it stops leading (and exits).
+    #[arg(long, env = "ECSPLANE_LEADER_ELECTION_RENEW_DEADLINE", default_value = "10s", value_parser = runtime::parse_duration)]
+    leader_election_renew_deadline: Duration,
+
+    /// How often replicas try to acquire, and the leader renews, the Lease.
+    #[arg(long, env = "ECSPLANE_LEADER_ELECTION_RETRY_PERIOD", default_value = "2s", value_parser = runtime::parse_duration)]
+    leader_election_retry_period: Duration,
+
+    /// Format of the log lines on standard error; RUST_LOG chooses what is logged.
+    #[arg(long, env = "ECSPLANE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    /// Kubeconfig file to use [default: KUBECONFIG, then ~/.kube/config, then the in-cluster
+    /// service account].
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+}
+
+impl Args {
+    fn options(self) -> Options {
+        let leader_election = self.leader_elect.then(|| LeaderElection {
+            namespace: self
+                .leader_election_namespace
+                .unwrap_or_else(runtime::default_namespace),
+            name: self.leader_election_id,
+            identity: runtime::default_identity(),
+            lease_duration: self.leader_election_lease_duration,
+            renew_deadline: self.leader_election_renew_deadline,
+            retry_period: self.leader_election_retry_period,
+        });
+        Options {
+            metrics: self.metrics_bind_address,
+            health: self.health_probe_bind_address,
+            leader_election,
+            kubeconfig: self.kubeconfig,
+        }
+    }
+}
+
+/// Runs the operator until SIGTERM or SIGINT (exit 0) or a failure (exit 1).
+pub fn run(args: Args) -> ExitCode {
+    logging::init(args.log_format);
+    let options = args.options();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(runtime::run(options));
+    // Tasks still running (servers, watches) are dropped; anything blocking gets a moment.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "ecsplane run failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn defaults_match_kubernetes_operators() {
+        let args = Cli::try_parse_from(["run"]).expect("parse").args;
+        assert_eq!(
+            args.metrics_bind_address,
+            BindAddress::Listen("0.0.0.0:8080".into())
+        );
+        assert_eq!(
+            args.health_probe_bind_address,
+            BindAddress::Listen("0.0.0.0:8081".into())
+        );
+        assert!(!args.leader_elect);
+        assert_eq!(args.leader_election_id, "ecsplane-leader");
+        assert_eq!(args.leader_election_lease_duration, Duration::from_secs(15));
+        assert_eq!(args.leader_election_renew_deadline, Duration::from_secs(10));
+        assert_eq!(args.leader_election_retry_period, Duration::from_secs(2));
+        assert_eq!(args.log_format, LogFormat::Text);
+        assert!(args.options().leader_election.is_none());
+    }
+
+    #[test]
+    fn leader_elect_is_a_flag_that_also_takes_a_value() {
+        for (argv, expected) in [
+            (vec!["run", "--leader-elect"], true),
+            (vec!["run", "--leader-elect=true"], true),
+            (vec!["run", "--leader-elect=false"], false),
+        ] {
+            let args = Cli::try_parse_from(&argv).expect("parse").args;
+            assert_eq!(args.leader_elect, expected, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn flags_configure_leader_election_and_servers() {
+        let args = Cli::try_parse_from([
+            "run",
+            "--leader-elect",
+            "--leader-election-namespace=ops",
+            "--leader-election-id=lock",
+            "--leader-election-lease-duration=4s",
+            "--leader-election-renew-deadline=3s",
+            "--leader-election-retry-period=500ms",
+            "--metrics-bind-address=0",
+            "--health-probe-bind-address=127.0.0.1:9000",
+            "--log-format=json",
+        ])
+        .expect("parse")
+        .args;
+        assert_eq!(args.log_format, LogFormat::Json);
+        let options = args.options();
+        assert_eq!(options.metrics, BindAddress::Disabled);
+        assert_eq!(options.health, BindAddress::Listen("127.0.0.1:9000".into()));
+        let election = options.leader_election.expect("on");
+        assert_eq!(election.namespace, "ops");
+        assert_eq!(election.name, "lock");
+        assert_eq!(election.lease_duration, Duration::from_secs(4));
+        assert_eq!(election.renew_deadline, Duration::from_secs(3));
+        assert_eq!(election.retry_period, Duration::from_millis(500));
+        assert_eq!(election.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_bad_bind_address_is_refused_at_parse_time() {
+        let error =
+            Cli::try_parse_from(["run", "--metrics-bind-address=8080"]).expect_err("refused");
+        assert!(error.to_string().contains("8080"), "{error}");
+    }
+}
