@@ -1,5 +1,7 @@
 //! Logs as plain text or JSON lines on standard error, filtered by `RUST_LOG`.
 
+use std::io::IsTerminal;
+
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
@@ -28,7 +30,9 @@ pub fn init(format: LogFormat) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal, never in a collected log.
+        .with_ansi(std::io::stderr().is_terminal());
     // A subscriber may already be installed (tests); the first one stays.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -106,11 +106,11 @@ impl Metrics {
         );
         for kind in KINDS {
             let labels = KindLabels { kind };
-            reconciles.get_or_create(&labels);
-            duration.get_or_create(&labels);
-            queue_depth.get_or_create(&labels);
+            let _series = reconciles.get_or_create_owned(&labels);
+            let _series = duration.get_or_create_owned(&labels);
+            let _series = queue_depth.get_or_create_owned(&labels);
             for category in CATEGORIES {
-                errors.get_or_create(&ErrorLabels {
+                let _series = errors.get_or_create_owned(&ErrorLabels {
                     kind,
                     category: category.as_str(),
                 });

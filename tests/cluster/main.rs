@@ -7,4 +7,5 @@ mod bad_input;
 mod convert;
 mod crds;
 mod examples;
+mod operator_process;
 mod render;

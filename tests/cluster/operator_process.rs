@@ -1,0 +1,480 @@
+//! The real `ecsplane run` binary against the real control plane: leader election on a Lease
+//! between two replicas, the endpoints, and shutdown on signals.
+//!
+//! Every bound below is derived from the lease settings the test passes, with generous slack
+//! for a loaded two-core machine; nothing asserts how fast something happened beyond that.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::{Api, Client};
+
+use crate::harness;
+
+const LEASE: &str = "ecsplane-leader";
+/// Slack on top of every bound derived from the lease settings: process start-up, API latency
+/// and scheduling on a busy machine.
+const SLACK: Duration = Duration::from_secs(20);
+
+/// Lease settings passed as flags.
+#[derive(Clone, Copy)]
+struct Timing {
+    lease_duration: u64,
+    renew_deadline_ms: u64,
+    retry_period_ms: u64,
+}
+
+impl Timing {
+    /// Short, for tests that wait for a lease to expire.
+    const SHORT: Timing = Timing {
+        lease_duration: 4,
+        renew_deadline_ms: 3000,
+        retry_period_ms: 500,
+    };
+    /// Long, so that a takeover well within it can only come from a released lease.
+    const LONG: Timing = Timing {
+        lease_duration: 60,
+        renew_deadline_ms: 40_000,
+        retry_period_ms: 500,
+    };
+
+    fn lease_duration(self) -> Duration {
+        Duration::from_secs(self.lease_duration)
+    }
+
+    fn retry_period(self) -> Duration {
+        Duration::from_millis(self.retry_period_ms)
+    }
+
+    /// The longest a standby can need to take over a lease its holder stopped renewing: it
+    /// notices the last renewal up to one jittered retry (2.2 periods) late, waits the lease
+    /// duration, and then up to another jittered retry.
+    fn takeover_bound(self) -> Duration {
+        self.lease_duration() + self.retry_period().mul_f64(4.4) + SLACK
+    }
+}
+
+/// One `ecsplane run` process; killed when dropped.
+struct Replica {
+    child: Child,
+    metrics: SocketAddr,
+    health: SocketAddr,
+    log: PathBuf,
+}
+
+fn free_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address")
+}
+
+impl Replica {
+    fn start(name: &str, namespace: Option<&str>, timing: Timing) -> Replica {
+        let metrics = free_port();
+        let health = free_port();
+        let log = std::env::temp_dir().join(format!(
+            "ecsplane-run-{name}-{}-{}.log",
+            std::process::id(),
+            metrics.port()
+        ));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ecsplane"));
+        command
+            .arg("run")
+            .arg(format!("--metrics-bind-address={metrics}"))
+            .arg(format!("--health-probe-bind-address={health}"))
+            .arg(format!(
+                "--kubeconfig={}",
+                harness::kubeconfig_path().display()
+            ));
+        if let Some(namespace) = namespace {
+            command
+                .arg("--leader-elect")
+                .arg(format!("--leader-election-namespace={namespace}"))
+                .arg(format!(
+                    "--leader-election-lease-duration={}s",
+                    timing.lease_duration
+                ))
+                .arg(format!(
+                    "--leader-election-renew-deadline={}ms",
+                    timing.renew_deadline_ms
+                ))
+                .arg(format!(
+                    "--leader-election-retry-period={}ms",
+                    timing.retry_period_ms
+                ));
+        }
+        // Nothing from the ambient environment chooses the cluster or the settings.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("ECSPLANE_") || key == "KUBECONFIG" {
+                command.env_remove(key);
+            }
+        }
+        let child = command
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("create the log file"))
+            .spawn()
+            .expect("start ecsplane run");
+        Replica {
+            child,
+            metrics,
+            health,
+            log,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {}", self.pid());
+    }
+
+    /// Waits for the process to exit, at most `bound`.
+    fn wait_exit(&mut self, bound: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < bound,
+                "ecsplane run (pid {}) still running after {bound:?}; its log:\n{}",
+                self.pid(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `ecsplane_leader` from `/metrics`, or `None` while the endpoint does not answer.
+    fn leader_gauge(&self) -> Option<bool> {
+        let (status, body) = http_get(self.metrics, "/metrics")?;
+        assert_eq!(status, 200, "GET /metrics: {body}");
+        let value = body
+            .lines()
+            .find_map(|l| l.strip_prefix("ecsplane_leader "))
+            .unwrap_or_else(|| panic!("no ecsplane_leader in /metrics:\n{body}"));
+        Some(value.trim() == "1")
+    }
+
+    fn readyz(&self) -> Option<(u16, String)> {
+        http_get(self.health, "/readyz")
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// A plain HTTP/1.1 GET; `None` when nothing listens (yet).
+fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.get(9..12)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((status, body))
+}
+
+async fn holder(leases: &Api<Lease>) -> Option<String> {
+    let lease = leases.get_opt(LEASE).await.expect("read the lease")?;
+    lease.spec?.holder_identity.filter(|h| !h.is_empty())
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, at most `bound`.
+async fn eventually<T>(
+    bound: Duration,
+    what: &str,
+    replicas: &[&Replica],
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if start.elapsed() > bound {
+            let logs: Vec<String> = replicas
+                .iter()
+                .map(|r| format!("--- pid {}:\n{}", r.pid(), r.log()))
+                .collect();
+            panic!("not within {bound:?}: {what}\n{}", logs.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Which of `replicas` says it leads, once exactly one does and the Lease names a holder.
+async fn sole_leader(
+    leases: &Api<Lease>,
+    replicas: &[&Replica],
+    bound: Duration,
+) -> (usize, String) {
+    eventually(
+        bound,
+        "exactly one replica leads and the Lease has a holder",
+        replicas,
+        async || {
+            let gauges: Vec<Option<bool>> = replicas.iter().map(|r| r.leader_gauge()).collect();
+            let leading: Vec<usize> = (0..replicas.len())
+                .filter(|i| gauges[*i] == Some(true))
+                .collect();
+            let holder = holder(leases).await?;
+            (leading.len() == 1).then(|| (leading[0], holder))
+        },
+    )
+    .await
+}
+
+async fn setup(prefix: &str) -> (Client, String, Api<Lease>) {
+    let client = harness::client().await;
+    // The controllers the process runs watch the ecsplane kinds.
+    harness::install_crds(&client).await;
+    let namespace = harness::namespace(&client, prefix).await;
+    let leases = Api::namespaced(client.clone(), &namespace);
+    (client, namespace, leases)
+}
+
+/// Two replicas with `--leader-elect`: exactly one leads (it holds the Lease and says so on
+/// /metrics, and its /readyz is 200), the standby never claims to lead while the leader lives,
+/// and after the leader is killed with SIGKILL the standby takes over within the lease
+/// duration plus the retry period.
+#[tokio::test]
+async fn one_of_two_replicas_leads_and_the_other_takes_over_when_the_leader_is_killed() {
+    let (client, namespace, leases) = setup("run-elect").await;
+    let timing = Timing::SHORT;
+    let a = Replica::start("a", Some(&namespace), timing);
+    let b = Replica::start("b", Some(&namespace), timing);
+    let mut replicas = [a, b];
+
+    let start_bound = timing.takeover_bound();
+    let (leader, holder_before) = {
+        let refs: Vec<&Replica> = replicas.iter().collect();
+        sole_leader(&leases, &refs, start_bound).await
+    };
+    let standby = 1 - leader;
+    let leader_log = replicas[leader].log();
+    assert!(
+        leader_log.contains(&holder_before),
+        "the Lease holder {holder_before} is the replica whose /metrics says it leads:\n{leader_log}"
+    );
+
+    {
+        let refs: Vec<&Replica> = replicas.iter().collect();
+        let (status, body) = eventually(
+            start_bound,
+            "the leader's /readyz answers 200",
+            &refs,
+            async || replicas[leader].readyz().filter(|(s, _)| *s == 200),
+        )
+        .await;
+        assert_eq!((status, body.trim()), (200, "ready"));
+        let (status, body) = replicas[standby]
+            .readyz()
+            .expect("the standby answers /readyz");
+        assert_eq!(
+            (status, body.trim()),
+            (200, "standby"),
+            "a standby is ready to take over"
+        );
+    }
+
+    // For two lease durations, the standby never leads and the holder does not change.
+    let watch_until = Instant::now() + 2 * timing.lease_duration();
+    while Instant::now() < watch_until {
+        assert_eq!(
+            replicas[standby].leader_gauge(),
+            Some(false),
+            "two leaders at once"
+        );
+        assert_eq!(
+            holder(&leases).await.as_deref(),
+            Some(holder_before.as_str())
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let killed = Instant::now();
+    replicas[leader].child.kill().expect("SIGKILL the leader");
+    replicas[leader].child.wait().expect("reap the leader");
+    let survivor = &replicas[standby];
+    let holder_after = eventually(
+        timing.takeover_bound(),
+        "the standby takes over",
+        &[survivor],
+        async || {
+            let holder = holder(&leases).await?;
+            (holder != holder_before && survivor.leader_gauge() == Some(true)).then_some(holder)
+        },
+    )
+    .await;
+    eprintln!(
+        "took over {:?} after SIGKILL (lease duration {:?})",
+        killed.elapsed(),
+        timing.lease_duration()
+    );
+    assert!(
+        survivor.log().contains(&holder_after),
+        "the new holder is the survivor"
+    );
+    let lease = leases.get(LEASE).await.expect("lease").spec.expect("spec");
+    assert!(
+        lease.lease_transitions.unwrap_or(0) >= 2,
+        "two acquisitions: {lease:?}"
+    );
+
+    harness::delete_namespace(&client, &namespace).await;
+}
+
+/// On SIGTERM the leader stops its controllers, releases the Lease and exits 0; the standby
+/// takes the released lease at its next retry, long before the lease would have expired.
+#[tokio::test]
+async fn a_leader_stopped_with_sigterm_releases_its_lease_and_exits_zero() {
+    let (client, namespace, leases) = setup("run-release").await;
+    let timing = Timing::LONG;
+    let mut first = Replica::start("first", Some(&namespace), timing);
+    let first_holder = eventually(
+        Duration::from_secs(5) + SLACK,
+        "the only replica leads",
+        &[&first],
+        async || {
+            let holder = holder(&leases).await?;
+            (first.leader_gauge() == Some(true)).then_some(holder)
+        },
+    )
+    .await;
+    let second = Replica::start("second", Some(&namespace), timing);
+    eventually(
+        SLACK,
+        "the second replica is a ready standby",
+        &[&second],
+        async || {
+            second
+                .readyz()
+                .filter(|(s, b)| *s == 200 && b.trim() == "standby")
+        },
+    )
+    .await;
+
+    let stopped = Instant::now();
+    first.signal("TERM");
+    let status = first.wait_exit(SLACK);
+    assert!(
+        status.success(),
+        "exit status {status:?}; log:\n{}",
+        first.log()
+    );
+    let log = first.log();
+    assert!(log.contains("released the leader lease"), "{log}");
+
+    // The lease would expire only `lease_duration` after the last renewal; a takeover well
+    // before that proves the release.
+    let bound = timing.lease_duration() / 2;
+    let second_holder = eventually(
+        bound,
+        "the standby takes the released lease",
+        &[&second],
+        async || {
+            let holder = holder(&leases).await?;
+            (holder != first_holder && second.leader_gauge() == Some(true)).then_some(holder)
+        },
+    )
+    .await;
+    eprintln!(
+        "took over {:?} after SIGTERM (lease duration {:?})",
+        stopped.elapsed(),
+        timing.lease_duration()
+    );
+    assert!(second.log().contains(&second_holder));
+
+    harness::delete_namespace(&client, &namespace).await;
+}
+
+/// Without leader election the process serves /healthz, /readyz and /metrics, reports itself
+/// leader, stops being ready on SIGTERM and exits 0.
+#[tokio::test]
+async fn ecsplane_run_serves_its_endpoints_and_exits_zero_on_sigterm() {
+    let (_client, _namespace, _leases) = setup("run-plain").await;
+    let mut replica = Replica::start("plain", None, Timing::SHORT);
+    let (status, _) = eventually(SLACK, "/readyz answers 200", &[&replica], async || {
+        replica.readyz().filter(|(s, _)| *s == 200)
+    })
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        http_get(replica.health, "/healthz").map(|(s, _)| s),
+        Some(200)
+    );
+    let (status, metrics) = http_get(replica.metrics, "/metrics").expect("/metrics answers");
+    assert_eq!(status, 200);
+    for name in [
+        "# TYPE ecsplane_reconciles counter",
+        "# TYPE ecsplane_reconcile_errors counter",
+        "# TYPE ecsplane_reconcile_duration_seconds histogram",
+        "# TYPE ecsplane_queue_depth gauge",
+        "ecsplane_leader 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == name),
+            "missing {name:?} in\n{metrics}"
+        );
+    }
+
+    replica.signal("TERM");
+    let status = replica.wait_exit(SLACK);
+    assert!(
+        status.success(),
+        "exit status {status:?}; log:\n{}",
+        replica.log()
+    );
+    assert!(
+        replica.log().contains("SIGTERM"),
+        "the log names the signal:\n{}",
+        replica.log()
+    );
+}
+
+/// SIGINT (Ctrl-C) is a graceful shutdown too.
+#[tokio::test]
+async fn ecsplane_run_exits_zero_on_sigint() {
+    let (_client, _namespace, _leases) = setup("run-int").await;
+    let mut replica = Replica::start("int", None, Timing::SHORT);
+    eventually(SLACK, "/readyz answers 200", &[&replica], async || {
+        replica.readyz().filter(|(s, _)| *s == 200)
+    })
+    .await;
+    replica.signal("INT");
+    let status = replica.wait_exit(SLACK);
+    assert!(
+        status.success(),
+        "exit status {status:?}; log:\n{}",
+        replica.log()
+    );
+}
