@@ -156,8 +156,24 @@ pub fn decide(
             };
         }
     }
+    Decision::Write(acquired(
+        current,
+        wall_now,
+        identity,
+        lease_duration_seconds,
+    ))
+}
+
+/// The spec `identity` writes to hold the lease `current`: a renewal when it holds it already
+/// (acquire time and transition count kept), else an acquisition (one more transition).
+pub fn acquired(
+    current: &LeaseSpec,
+    wall_now: Timestamp,
+    identity: &str,
+    lease_duration_seconds: i32,
+) -> LeaseSpec {
     let stamp = MicroTime(wall_now);
-    let (acquire_time, transitions) = if held_by_me {
+    let (acquire_time, transitions) = if holder(current) == Some(identity) {
         (
             current
                 .acquire_time
@@ -171,14 +187,14 @@ pub fn decide(
             current.lease_transitions.unwrap_or(0).saturating_add(1),
         )
     };
-    Decision::Write(LeaseSpec {
+    LeaseSpec {
         holder_identity: Some(identity.to_owned()),
         lease_duration_seconds: Some(lease_duration_seconds),
         acquire_time: Some(acquire_time),
         renew_time: Some(stamp),
         lease_transitions: Some(transitions),
         ..current.clone()
-    })
+    }
 }
 
 /// The spec a leader writes to give the lease up: no holder, so any standby takes it at once;
@@ -228,6 +244,9 @@ pub struct Elector {
     config: LeaderElection,
     /// The last record seen and when (monotonic) it was first seen unchanged.
     observed: Option<(LeaseSpec, Instant)>,
+    /// When the request that last acquired or renewed the lease was started: the lease on the
+    /// server can only be fresher than this.
+    last_write: Option<Instant>,
 }
 
 impl Elector {
@@ -238,6 +257,7 @@ impl Elector {
             api,
             config,
             observed: None,
+            last_write: None,
         }
     }
 
@@ -260,23 +280,14 @@ impl Elector {
     /// lease this replica does not hold is never taken: a leader that finds another holder has
     /// lost, even if that holder's lease has expired since.
     pub async fn try_acquire_or_renew(&mut self, renew_only: bool) -> Result<Attempt, kube::Error> {
+        let started = Instant::now();
         let identity = self.config.identity.clone();
         let duration = self.config.lease_duration_seconds();
         let Some(mut lease) = self.api.get_opt(&self.config.name).await? else {
             if renew_only {
                 return Ok(Attempt::HeldBy("nobody (the lease was deleted)".to_owned()));
             }
-            let now = Instant::now();
-            let Decision::Write(spec) = decide(
-                &LeaseSpec::default(),
-                now,
-                now,
-                Timestamp::now(),
-                &identity,
-                duration,
-            ) else {
-                unreachable!("a missing lease is free");
-            };
+            let spec = acquired(&LeaseSpec::default(), Timestamp::now(), &identity, duration);
             let lease = Lease {
                 metadata: ObjectMeta {
                     name: Some(self.config.name.clone()),
@@ -286,7 +297,8 @@ impl Elector {
             };
             return match self.api.create(&PostParams::default(), &lease).await {
                 Ok(_) => {
-                    self.observed = Some((spec, now));
+                    self.observed = Some((spec, started));
+                    self.last_write = Some(started);
                     Ok(Attempt::Leading)
                 }
                 Err(kube::Error::Api(status)) if status.code == 409 => Ok(Attempt::Conflict),
@@ -321,6 +333,7 @@ impl Elector {
                 {
                     Ok(_) => {
                         self.observed = Some((spec, now));
+                        self.last_write = Some(started);
                         Ok(Attempt::Leading)
                     }
                     Err(kube::Error::Api(status)) if status.code == 409 => Ok(Attempt::Conflict),
@@ -384,7 +397,7 @@ impl Elector {
     /// fires or is dropped (`None`; the lease is still held).
     pub async fn keep(&mut self, mut stop: oneshot::Receiver<()>) -> Option<Lost> {
         let deadline = self.config.renew_deadline;
-        let mut last_renewal = Instant::now();
+        let mut last_renewal = self.last_write.unwrap_or_else(Instant::now);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(self.config.retry_period) => {}
@@ -395,9 +408,7 @@ impl Elector {
             let error = tokio::select! {
                 attempt = tokio::time::timeout(left, self.try_acquire_or_renew(true)) => match attempt {
                     Ok(Ok(Attempt::Leading)) => {
-                        // Counted from before the request: the lease on the server can only be
-                        // fresher than this.
-                        last_renewal = started;
+                        last_renewal = self.last_write.unwrap_or(started);
                         continue;
                     }
                     Ok(Ok(Attempt::HeldBy(holder))) => return Some(Lost::TakenBy(holder)),
