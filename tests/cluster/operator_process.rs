@@ -10,8 +10,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use ecsplane::runtime::leader::{Attempt, Elector, LeaderElection, Lost};
 use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::PostParams;
 use kube::{Api, Client};
+use tokio::sync::oneshot;
 
 use crate::harness;
 
@@ -296,14 +299,18 @@ async fn one_of_two_replicas_leads_and_the_other_takes_over_when_the_leader_is_k
         )
         .await;
         assert_eq!((status, body.trim()), (200, "ready"));
-        let (status, body) = replicas[standby]
-            .readyz()
-            .expect("the standby answers /readyz");
-        assert_eq!(
-            (status, body.trim()),
-            (200, "standby"),
-            "a standby is ready to take over"
-        );
+        // A standby is ready too (it has read the Lease and waits to take over).
+        eventually(
+            start_bound,
+            "the standby's /readyz answers 200 standby",
+            &refs,
+            async || {
+                replicas[standby]
+                    .readyz()
+                    .filter(|(s, b)| *s == 200 && b.trim() == "standby")
+            },
+        )
+        .await;
     }
 
     // For two lease durations, the standby never leads and the holder does not change.
@@ -477,4 +484,117 @@ async fn ecsplane_run_exits_zero_on_sigint() {
         "exit status {status:?}; log:\n{}",
         replica.log()
     );
+}
+
+fn election(namespace: &str, identity: &str) -> LeaderElection {
+    LeaderElection {
+        namespace: namespace.to_owned(),
+        name: LEASE.to_owned(),
+        identity: identity.to_owned(),
+        lease_duration: Duration::from_secs(30),
+        renew_deadline: Duration::from_secs(2),
+        retry_period: Duration::from_millis(200),
+    }
+}
+
+/// Of two replicas racing for a free Lease, exactly one wins, however the requests interleave:
+/// writes are conditional on the resourceVersion read.
+#[tokio::test]
+async fn of_two_replicas_racing_for_a_free_lease_exactly_one_wins() {
+    let (client, namespace, leases) = setup("lease-race").await;
+    for round in 0..10 {
+        let mut a = Elector::new(client.clone(), election(&namespace, &format!("a-{round}")));
+        let mut b = Elector::new(client.clone(), election(&namespace, &format!("b-{round}")));
+        let (ra, rb) = tokio::join!(a.try_acquire_or_renew(false), b.try_acquire_or_renew(false));
+        let (ra, rb) = (ra.expect("a"), rb.expect("b"));
+        let winners = [&ra, &rb]
+            .iter()
+            .filter(|r| ***r == Attempt::Leading)
+            .count();
+        assert_eq!(winners, 1, "round {round}: {ra:?} / {rb:?}");
+        let (winner, loser) = if ra == Attempt::Leading {
+            (&mut a, rb)
+        } else {
+            (&mut b, ra)
+        };
+        assert!(
+            matches!(loser, Attempt::Conflict | Attempt::HeldBy(_)),
+            "round {round}: the loser neither leads nor fails: {loser:?}"
+        );
+        let held_by = holder(&leases).await.expect("a holder");
+        assert_eq!(held_by, winner.config().identity, "round {round}");
+        assert!(
+            winner.release().await.expect("release"),
+            "round {round}: the winner held it"
+        );
+        assert_eq!(holder(&leases).await, None, "round {round}: released");
+    }
+    harness::delete_namespace(&client, &namespace).await;
+}
+
+/// A leader that finds the Lease held by someone else stops leading at its next renewal, even
+/// if it never saw the other replica's lease expire.
+#[tokio::test]
+async fn a_leader_whose_lease_was_taken_loses_it_at_the_next_renewal() {
+    let (client, namespace, leases) = setup("lease-taken").await;
+    let mut leader = Elector::new(client.clone(), election(&namespace, "leader"));
+    assert_eq!(
+        leader.try_acquire_or_renew(false).await.expect("acquire"),
+        Attempt::Leading
+    );
+
+    let mut lease = leases.get(LEASE).await.expect("lease");
+    lease.spec.as_mut().expect("spec").holder_identity = Some("intruder".to_owned());
+    leases
+        .replace(LEASE, &PostParams::default(), &lease)
+        .await
+        .expect("hand the lease to an intruder");
+
+    let (_stop, stop) = oneshot::channel();
+    let lost = tokio::time::timeout(SLACK, leader.keep(stop))
+        .await
+        .expect("keep returns");
+    assert_eq!(lost, Some(Lost::TakenBy("intruder".to_owned())));
+    assert!(
+        !leader.release().await.expect("release"),
+        "nothing to release: not the holder"
+    );
+    assert_eq!(
+        holder(&leases).await.as_deref(),
+        Some("intruder"),
+        "the intruder keeps it"
+    );
+    harness::delete_namespace(&client, &namespace).await;
+}
+
+/// A leader that cannot reach the API server stops leading once the renew deadline has passed,
+/// which is before any standby could take over (the lease duration is longer).
+#[tokio::test]
+async fn a_leader_cut_off_from_the_api_server_gives_up_after_the_renew_deadline() {
+    // An API server address where nothing listens: every request fails at once.
+    let unreachable = format!("https://{}", free_port());
+    let config = kube::Config::new(unreachable.parse().expect("a URL"));
+    let client = Client::try_from(config).expect("client");
+    let settings = election("default", "cut-off");
+    let deadline = settings.renew_deadline;
+    let mut leader = Elector::new(client, settings);
+
+    let (_stop, stop) = oneshot::channel();
+    let started = Instant::now();
+    let lost = tokio::time::timeout(deadline + SLACK, leader.keep(stop))
+        .await
+        .expect("keep returns");
+    let Some(Lost::RenewDeadline {
+        deadline: reported,
+        last_error,
+    }) = lost
+    else {
+        panic!("expected the renew deadline to pass, got {lost:?}");
+    };
+    assert_eq!(reported, deadline);
+    assert!(
+        started.elapsed() >= deadline,
+        "gave up only after the deadline"
+    );
+    assert!(!last_error.is_empty());
 }
