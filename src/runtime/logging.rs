@@ -11,7 +11,8 @@ pub enum LogFormat {
     /// One human-readable line per event.
     #[default]
     Text,
-    /// One JSON object per event, its fields at the top level (for log collectors).
+    /// One JSON object per event, its fields at the top level and the spans it happened in
+    /// (for example the reconciled object) under `span` and `spans` (for log collectors).
     Json,
 }
 
@@ -36,11 +37,7 @@ pub fn init(format: LogFormat) {
     // A subscriber may already be installed (tests); the first one stays.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
     if let Some((value, error)) = invalid {
         tracing::warn!(rust_log = %value, %error, "RUST_LOG is not a valid filter; using {DEFAULT_FILTER:?}");

@@ -76,6 +76,10 @@ fn free_port() -> SocketAddr {
 
 impl Replica {
     fn start(name: &str, namespace: Option<&str>, timing: Timing) -> Replica {
+        Replica::start_with(name, namespace, timing, &[])
+    }
+
+    fn start_with(name: &str, namespace: Option<&str>, timing: Timing, extra: &[&str]) -> Replica {
         let metrics = free_port();
         let health = free_port();
         let log = std::env::temp_dir().join(format!(
@@ -91,7 +95,8 @@ impl Replica {
             .arg(format!(
                 "--kubeconfig={}",
                 harness::kubeconfig_path().display()
-            ));
+            ))
+            .args(extra);
         if let Some(namespace) = namespace {
             command
                 .arg("--leader-elect")
@@ -468,21 +473,38 @@ async fn ecsplane_run_serves_its_endpoints_and_exits_zero_on_sigterm() {
     );
 }
 
-/// SIGINT (Ctrl-C) is a graceful shutdown too.
+/// SIGINT (Ctrl-C) is a graceful shutdown too; with `--log-format json` every log line is a
+/// JSON object with a level and a message.
 #[tokio::test]
-async fn ecsplane_run_exits_zero_on_sigint() {
+async fn ecsplane_run_exits_zero_on_sigint_and_logs_json_lines() {
     let (_client, _namespace, _leases) = setup("run-int").await;
-    let mut replica = Replica::start("int", None, Timing::SHORT);
+    let mut replica = Replica::start_with("int", None, Timing::SHORT, &["--log-format=json"]);
     eventually(SLACK, "/readyz answers 200", &[&replica], async || {
         replica.readyz().filter(|(s, _)| *s == 200)
     })
     .await;
     replica.signal("INT");
     let status = replica.wait_exit(SLACK);
+    let log = replica.log();
+    assert!(status.success(), "exit status {status:?}; log:\n{log}");
+
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect();
+    assert!(!events.is_empty(), "no log lines");
+    for event in &events {
+        assert!(
+            event["level"].is_string() && event["message"].is_string(),
+            "{event}"
+        );
+    }
     assert!(
-        status.success(),
-        "exit status {status:?}; log:\n{}",
-        replica.log()
+        events.iter().any(
+            |e| e["message"] == "shutting down: stopping the controllers"
+                && e["signal"] == "SIGINT"
+        ),
+        "the shutdown is logged with its signal:\n{log}"
     );
 }
 
