@@ -305,3 +305,163 @@ pub fn translate_task(
     }
     Ok((key, objects))
 }
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+    use serde_json::{Value, json};
+
+    use crate::translate::{Translation, translate};
+
+    const TASK_DEFINITION: &str = "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {name: migrate}\nspec:\n  family: migrate\n  revision: 4\n  containerDefinitions:\n  - name: app\n    image: example/app:1.2\n    command: [serve]\n    cpu: 256\n    memory: 512\n    environment: [{name: MODE, value: web}, {name: LOG, value: info}]\n";
+
+    fn render(task_spec: &str) -> Result<Translation, crate::input::Errors> {
+        let text = format!(
+            "{TASK_DEFINITION}---\napiVersion: ecsplane.io/v1alpha1\nkind: EcsTask\nmetadata: {{name: migrate-db}}\nspec: {task_spec}\n"
+        );
+        let (bundle, errors) = crate::input::load_str("task.yaml", &text);
+        assert!(errors.is_empty(), "{errors}");
+        translate(&bundle)
+    }
+
+    fn objects(t: &Translation) -> Vec<Value> {
+        t.objects
+            .iter()
+            .map(|o| serde_json::to_value(o).unwrap())
+            .collect()
+    }
+
+    /// RunTask with `count` 2 and a container override: two Pods named by index, the
+    /// override's command as args, its environment merged over the task definition's, its
+    /// CPU units as a request and memory as the limit, and restartPolicy Never (ECS never
+    /// restarts a standalone task).
+    #[test]
+    fn a_task_becomes_count_pods_with_the_overrides_applied_that_never_restart() {
+        let t = render(
+            "{taskDefinition: 'migrate:4', count: 2, startedBy: ci-pipeline, overrides: {containerOverrides: [{name: app, command: [migrate, --all], environment: [{name: MODE, value: migrate}, {name: DRY_RUN, value: 'false'}], cpu: 512, memory: 1024}]}}",
+        )
+        .unwrap();
+        let pod = |i: usize| {
+            json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": format!("migrate-db-{i}"),
+                    "labels": {
+                        "app.kubernetes.io/managed-by": "ecsplane",
+                        "ecsplane.io/family": "migrate",
+                        "ecsplane.io/task": "migrate-db"
+                    },
+                    "annotations": {
+                        "ecsplane.io/started-by": "ci-pipeline",
+                        "ecsplane.io/task-definition": "migrate:4"
+                    }
+                },
+                "spec": {
+                    "containers": [{
+                        "name": "app",
+                        "image": "example/app:1.2",
+                        "args": ["migrate", "--all"],
+                        "env": [
+                            {"name": "MODE", "value": "migrate"},
+                            {"name": "LOG", "value": "info"},
+                            {"name": "DRY_RUN", "value": "false"}
+                        ],
+                        "resources": {
+                            "limits": {"memory": "1Gi"},
+                            "requests": {"cpu": "500m", "memory": "1Gi"}
+                        }
+                    }],
+                    "restartPolicy": "Never"
+                }
+            })
+        };
+        assert_eq!(objects(&t), [pod(0), pod(1)]);
+    }
+
+    #[test]
+    fn without_overrides_one_pod_runs_the_task_definition_as_registered() {
+        let t = render("{taskDefinition: migrate}").unwrap();
+        let objects = objects(&t);
+        assert_eq!(objects.len(), 1, "count defaults to 1");
+        assert_eq!(objects[0]["metadata"]["name"], "migrate-db-0");
+        assert_eq!(
+            objects[0]["spec"]["containers"][0],
+            json!({
+                "name": "app",
+                "image": "example/app:1.2",
+                "args": ["serve"],
+                "env": [{"name": "MODE", "value": "web"}, {"name": "LOG", "value": "info"}],
+                "resources": {
+                    "limits": {"memory": "512Mi"},
+                    "requests": {"cpu": "250m", "memory": "512Mi"}
+                }
+            })
+        );
+        assert_eq!(objects[0]["spec"]["restartPolicy"], "Never");
+        assert!(
+            objects[0]["metadata"]["annotations"]
+                .get("ecsplane.io/started-by")
+                .is_none()
+        );
+    }
+
+    /// Task-level cpu and memory overrides size the pod as a whole.
+    #[test]
+    fn task_size_overrides_become_pod_level_resources() {
+        let with =
+            render("{taskDefinition: migrate, overrides: {cpu: '1024', memory: '2048'}}").unwrap();
+        let without = render("{taskDefinition: migrate}").unwrap();
+        let (with, without) = (objects(&with), objects(&without));
+        assert_eq!(without[0]["spec"].get("resources"), None);
+        assert_eq!(
+            with[0]["spec"]["resources"],
+            json!({"limits": {"cpu": "1", "memory": "2Gi"}, "requests": {"cpu": "1", "memory": "2Gi"}})
+        );
+    }
+
+    /// A task role override becomes a ServiceAccount named after the task, carrying the IRSA
+    /// annotation, and the pods run as it.
+    #[test]
+    fn a_task_role_override_gives_the_pods_a_service_account() {
+        let t = render("{taskDefinition: migrate, overrides: {taskRoleArn: 'arn:aws:iam::123456789012:role/migrator'}}").unwrap();
+        let objects = objects(&t);
+        assert_eq!(objects[0]["kind"], "ServiceAccount");
+        assert_eq!(objects[0]["metadata"]["name"], "migrate-db");
+        assert_eq!(
+            objects[0]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+            "arn:aws:iam::123456789012:role/migrator"
+        );
+        assert_eq!(objects[1]["spec"]["serviceAccountName"], "migrate-db");
+    }
+
+    #[test]
+    fn an_override_of_a_container_the_task_definition_lacks_is_refused_naming_the_field() {
+        let errors = render("{taskDefinition: migrate, overrides: {containerOverrides: [{name: nope, command: [x]}]}}").unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(
+            errors.0[0].field,
+            "spec.overrides.containerOverrides[0].name"
+        );
+        assert!(
+            errors.0[0]
+                .message
+                .contains("container \"nope\" is not in task definition migrate:4"),
+            "{}",
+            errors.0[0].message
+        );
+    }
+
+    #[test]
+    fn the_task_group_is_reported_as_not_carried() {
+        let t = render("{taskDefinition: migrate, group: 'family:migrate'}").unwrap();
+        let f = t
+            .report
+            .findings
+            .iter()
+            .find(|f| f.field == "spec.group")
+            .expect("reported");
+        assert_eq!(f.fidelity, crate::translate::report::Fidelity::NotCarried);
+        assert_eq!(f.object.to_string(), "EcsTask migrate-db");
+    }
+}
