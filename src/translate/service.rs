@@ -22,7 +22,8 @@ use super::target_group::{self, Registration};
 use super::translation::{Index, common_labels, label_value};
 use super::{Object, Refusal, units};
 use crate::api::{
-    DeploymentConfiguration, DeploymentControllerType, EcsCluster, EcsService, EcsServiceSpec,
+    CapacityProviderStrategyItem, DeploymentConfiguration, DeploymentControllerType, EcsCluster,
+    EcsService, EcsServiceSpec, LaunchType, PlacementConstraint, PlacementStrategy,
     SchedulingStrategy, TaskDefinition,
 };
 use crate::input::Sourced;
@@ -65,6 +66,90 @@ pub fn find_cluster<'a>(
                 .or(c.metadata.name.as_deref())
                 == Some(name)
     })
+}
+
+/// Where a service's or task's pods may run: what [`place_pods`] reads.
+pub struct Where<'a> {
+    /// The service or task, for findings.
+    pub object: &'a ObjectRef,
+    /// A REPLICA service (spread strategies apply), not a DAEMON service or a task.
+    pub is_service: bool,
+    /// The cluster reference (`None`: `default`).
+    pub cluster: Option<&'a str>,
+    /// The launch type, used as the capacity provider when no strategy is given.
+    pub launch_type: Option<&'a LaunchType>,
+    /// The capacity provider strategy, if any.
+    pub capacity_provider_strategy: Option<&'a [CapacityProviderStrategyItem]>,
+    /// Placement strategies.
+    pub strategies: Option<&'a [PlacementStrategy]>,
+    /// Placement constraints.
+    pub constraints: Option<&'a [PlacementConstraint]>,
+    /// The task definition (its own placement constraints apply too).
+    pub task_definition: &'a TaskDefinition,
+    /// Labels selecting the pods.
+    pub selector: &'a BTreeMap<String, String>,
+}
+
+/// Sets the scheduling fields of `spec` (affinity, topology spread, tolerations, node
+/// selector) from placement and capacity: the explicit capacity provider strategy, else the
+/// launch type, else the cluster's default strategy, mapped through the EcsCluster in the
+/// input. Inexpressible constraints are refused.
+pub fn place_pods(
+    index: &Index<'_>,
+    spec: &mut PodSpec,
+    w: Where<'_>,
+    report: &mut Report,
+) -> Result<(), Vec<Refusal>> {
+    let cluster_name = names::cluster_name(w.cluster);
+    let cluster = find_cluster(index, w.object.namespace.as_deref(), cluster_name);
+    let capacity = match (
+        w.capacity_provider_strategy.filter(|c| !c.is_empty()),
+        w.launch_type,
+    ) {
+        (Some(items), _) => Some(items.to_vec()),
+        (None, Some(lt)) => Some(vec![CapacityProviderStrategyItem {
+            capacity_provider: serde_json::to_value(lt)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            ..Default::default()
+        }]),
+        (None, None) => cluster
+            .and_then(|c| c.spec.default_capacity_provider_strategy.clone())
+            .filter(|c| !c.is_empty()),
+    };
+    let task_definition_expressions: Vec<&str> = w
+        .task_definition
+        .spec
+        .placement_constraints
+        .iter()
+        .flatten()
+        .map(|c| c.expression.as_str())
+        .collect();
+    let p = placement::placement(
+        PlacementInput {
+            object: w.object,
+            is_service: w.is_service,
+            strategies: w.strategies,
+            constraints: w.constraints,
+            task_definition_expressions,
+            selector: w.selector,
+            capacity: capacity
+                .filter(|c| !c.is_empty())
+                .map(|c| (c, cluster_name)),
+            cluster,
+        },
+        report,
+    )?;
+    spec.affinity = p.affinity;
+    spec.topology_spread_constraints = p.topology_spread_constraints;
+    spec.tolerations = p.tolerations;
+    if !p.node_selector.is_empty() {
+        spec.node_selector
+            .get_or_insert_with(BTreeMap::new)
+            .extend(p.node_selector);
+    }
+    Ok(())
 }
 
 /// The ServiceAccount carrying a task role, named after the workload.
@@ -311,62 +396,24 @@ pub fn translate_service(
 
     // Placement and capacity.
     let cluster_ref = cluster.as_deref().or(cluster_arn.as_deref());
-    let cluster_name = names::cluster_name(cluster_ref);
-    let cluster_obj = find_cluster(index, ns, cluster_name);
-    let capacity = match (
-        capacity_provider_strategy
-            .as_ref()
-            .filter(|c| !c.is_empty()),
-        launch_type,
-    ) {
-        (Some(items), _) => Some(items.clone()),
-        (None, Some(lt)) => Some(vec![crate::api::CapacityProviderStrategyItem {
-            capacity_provider: serde_json::to_value(lt)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            ..Default::default()
-        }]),
-        (None, None) => cluster_obj
-            .and_then(|c| c.spec.default_capacity_provider_strategy.clone())
-            .filter(|c| !c.is_empty()),
-    };
-    let td_expressions: Vec<&str> = td
-        .spec
-        .placement_constraints
-        .iter()
-        .flatten()
-        .map(|c| c.expression.as_str())
-        .collect();
-    let placed = placement::placement(
-        PlacementInput {
+    let placed = place_pods(
+        index,
+        &mut template.spec,
+        Where {
             object: &obj,
             is_service: !daemon,
+            cluster: cluster_ref,
+            launch_type: launch_type.as_ref(),
+            capacity_provider_strategy: capacity_provider_strategy.as_deref(),
             strategies: placement_strategy.as_deref(),
             constraints: placement_constraints.as_deref(),
-            task_definition_expressions: td_expressions,
+            task_definition: td,
             selector: &selector,
-            capacity: capacity
-                .filter(|c| !c.is_empty())
-                .map(|c| (c, cluster_name)),
-            cluster: cluster_obj,
         },
         report,
     );
-    match placed {
-        Ok(p) => {
-            template.spec.affinity = p.affinity;
-            template.spec.topology_spread_constraints = p.topology_spread_constraints;
-            template.spec.tolerations = p.tolerations;
-            if !p.node_selector.is_empty() {
-                template
-                    .spec
-                    .node_selector
-                    .get_or_insert_with(BTreeMap::new)
-                    .extend(p.node_selector);
-            }
-        }
-        Err(r) => refusals.extend(r),
+    if let Err(r) = placed {
+        refusals.extend(r);
     }
 
     // Other fields.

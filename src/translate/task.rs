@@ -8,10 +8,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::names;
-use super::placement::{self, PlacementInput};
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
-use super::service::{find_cluster, service_account};
+use super::service::{Where, place_pods, service_account};
 use super::translation::{Index, common_labels, label_value};
 use super::{Object, Refusal};
 use crate::api::{EcsTask, EcsTaskSpec, KeyValuePair, TaskDefinition, TaskOverride};
@@ -176,57 +175,23 @@ pub fn translate_task(
     let mut labels = common_labels();
     labels.insert(names::LABEL_TASK.to_owned(), name.clone());
     let selector = BTreeMap::from([(names::LABEL_TASK.to_owned(), name.clone())]);
-    let cluster_name = names::cluster_name(cluster.as_deref());
-    let cluster_obj = find_cluster(index, ns, cluster_name);
-    let capacity = match (
-        capacity_provider_strategy
-            .as_ref()
-            .filter(|c| !c.is_empty()),
-        launch_type,
-    ) {
-        (Some(items), _) => Some(items.clone()),
-        (None, Some(lt)) => Some(vec![crate::api::CapacityProviderStrategyItem {
-            capacity_provider: serde_json::to_value(lt)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            ..Default::default()
-        }]),
-        (None, None) => cluster_obj
-            .and_then(|c| c.spec.default_capacity_provider_strategy.clone())
-            .filter(|c| !c.is_empty()),
-    };
-    let td_expressions: Vec<&str> = td
-        .spec
-        .placement_constraints
-        .iter()
-        .flatten()
-        .map(|c| c.expression.as_str())
-        .collect();
-    let p = placement::placement(
-        PlacementInput {
+    place_pods(
+        index,
+        &mut template.spec,
+        Where {
             object: &obj,
             is_service: false,
+            cluster: cluster.as_deref(),
+            launch_type: launch_type.as_ref(),
+            capacity_provider_strategy: capacity_provider_strategy.as_deref(),
             strategies: placement_strategy.as_deref(),
             constraints: placement_constraints.as_deref(),
-            task_definition_expressions: td_expressions,
+            task_definition: &td,
             selector: &selector,
-            capacity: capacity.map(|c| (c, cluster_name)),
-            cluster: cluster_obj,
         },
         report,
     )
     .map_err(|r| (vec![key.clone()], r))?;
-    template.spec.affinity = p.affinity;
-    template.spec.topology_spread_constraints = p.topology_spread_constraints;
-    template.spec.tolerations = p.tolerations;
-    if !p.node_selector.is_empty() {
-        template
-            .spec
-            .node_selector
-            .get_or_insert_with(BTreeMap::new)
-            .extend(p.node_selector);
-    }
     template.spec.restart_policy = Some("Never".into());
     if group.is_some() {
         report.not_carried(

@@ -27,14 +27,13 @@ use serde_json::{Value, json};
 
 use crate::api::{ActionType, ConditionField, Listener, RedirectConfig, RedirectStatusCode};
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
-use crate::translate::report::Report;
 
 use super::alb::{self, Request, Target, Terminal, WeightedGroup};
 use super::plan::{
-    self, HostGroup, PathAtom, RuleView, atoms_for, host_path_match, path_shape,
-    representative_host, representative_path,
+    self, HostGroup, PathAtom, RuleView, host_path_match, path_shape, representative_host,
+    representative_path,
 };
-use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate};
+use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
 
 /// Methods Gateway API accepts in `HTTPRouteMatch.method`.
 const METHODS: &[&str] = &[
@@ -132,10 +131,7 @@ pub fn compile(
     backends: &dyn BackendResolver,
     options: &RoutingOptions,
 ) -> CompiledRoutes {
-    let object = plan::listener_ref(listener);
-    let mut report = Report::default();
-    let views = plan::views(listener, backends);
-    plan::report_unknown_backends(&views, backends, &object, &mut report);
+    let (object, mut report, views) = plan::start(listener, backends);
     let mut reasons: Vec<Option<String>> =
         views.iter().map(|v| unrepresentable(v, options)).collect();
     let terms: Vec<Vec<Term>> = views
@@ -193,13 +189,7 @@ pub fn compile(
                 None => Fate::Shadowed {
                     by: plan.truncated_by[i].iter().map(|&w| views[w].id).collect(),
                 },
-                Some(reason) => match plan::shadowed_by_one(&views, i) {
-                    Some(by) => Fate::Shadowed { by: vec![by] },
-                    None => Fate::NotRepresentable {
-                        reason: reason.clone(),
-                        counterexample: None,
-                    },
-                },
+                Some(reason) => plan::left_out(&views, i, reason),
             };
             RuleFate { rule: v.id, fate }
         })
@@ -422,32 +412,7 @@ fn build(
 ) -> Result<Plan, (usize, String)> {
     let rep: Vec<usize> = (0..views.len()).filter(|&i| reasons[i].is_none()).collect();
     let default_index = views.len() - 1;
-    let mut groups: BTreeSet<HostGroup> = BTreeSet::from([HostGroup::Any]);
-    let mut shapes = Vec::new();
-    for &i in &rep {
-        for c in &views[i].conditions {
-            match c.field {
-                ConditionField::HostHeader => {
-                    for h in alb::host_values(c).0 {
-                        let h = h.to_ascii_lowercase();
-                        groups.insert(match h.strip_prefix("*.") {
-                            Some(s) => HostGroup::Wildcard(s.to_owned()),
-                            None => HostGroup::Exact(h),
-                        });
-                    }
-                }
-                ConditionField::PathPattern => shapes.extend(
-                    alb::path_values(c)
-                        .0
-                        .iter()
-                        .filter_map(|p| path_shape(p).ok()),
-                ),
-                _ => {}
-            }
-        }
-    }
-    let groups: Vec<HostGroup> = groups.into_iter().collect();
-    let atoms = atoms_for(&shapes);
+    let (groups, atoms) = plan::cells(views, &rep);
     let mut plan = Plan {
         groups: groups.clone(),
         cells: BTreeMap::new(),
@@ -741,11 +706,8 @@ fn rule_json(atom: &PathAtom, t: &Term, target: &Target, redirect: Option<&Value
         .unwrap_or_default()
         .iter()
         .map(|g| {
-            let (name, port) = g
-                .target_group
-                .rsplit_once(':')
-                .unwrap_or((&g.target_group, "80"));
-            json!({"name": name, "port": port.parse::<i64>().unwrap_or(80), "weight": g.weight})
+            let b = ServiceBackend::from_key(&g.target_group);
+            json!({"name": b.name, "port": b.port, "weight": g.weight})
         })
         .collect();
     json!({"matches": [m], "backendRefs": refs})

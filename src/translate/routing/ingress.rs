@@ -22,14 +22,13 @@ use serde_json::{Value, json};
 
 use crate::api::{ConditionField, Listener};
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
-use crate::translate::report::Report;
 
 use super::alb::{self, Request, Target, Terminal};
 use super::plan::{
-    self, HostGroup, PathAtom, RuleView, atoms_for, host_path_match, path_shape, prefix_matches,
+    self, HostGroup, PathAtom, RuleView, host_path_match, path_shape, prefix_matches,
     representative_host, representative_path,
 };
-use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate};
+use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
 
 /// Compiles `listener` into one portable Ingress.
 pub fn compile(
@@ -37,39 +36,13 @@ pub fn compile(
     backends: &dyn BackendResolver,
     options: &RoutingOptions,
 ) -> CompiledRoutes {
-    let object = plan::listener_ref(listener);
-    let mut report = Report::default();
-    let views = plan::views(listener, backends);
-    plan::report_unknown_backends(&views, backends, &object, &mut report);
+    let (object, mut report, views) = plan::start(listener, backends);
 
     let reasons: Vec<Option<String>> = views.iter().map(unrepresentable).collect();
     let rep: Vec<usize> = (0..views.len()).filter(|&i| reasons[i].is_none()).collect();
 
     // Cells.
-    let mut groups: BTreeSet<HostGroup> = BTreeSet::from([HostGroup::Any]);
-    let mut shapes = Vec::new();
-    for &i in &rep {
-        for c in &views[i].conditions {
-            match c.field {
-                ConditionField::HostHeader => {
-                    for h in alb::host_values(c).0 {
-                        groups.insert(HostGroup::Exact(h.to_ascii_lowercase()));
-                    }
-                }
-                ConditionField::PathPattern => {
-                    shapes.extend(
-                        alb::path_values(c)
-                            .0
-                            .iter()
-                            .filter_map(|p| path_shape(p).ok()),
-                    );
-                }
-                _ => {}
-            }
-        }
-    }
-    let groups: Vec<HostGroup> = groups.into_iter().collect();
-    let atoms = atoms_for(&shapes);
+    let (groups, atoms) = plan::cells(&views, &rep);
 
     // Route every cell through the representable rules.
     let default_index = views.len() - 1;
@@ -118,13 +91,7 @@ pub fn compile(
                         }
                     }
                 }
-                Some(reason) => match plan::shadowed_by_one(&views, i) {
-                    Some(by) => Fate::Shadowed { by: vec![by] },
-                    None => Fate::NotRepresentable {
-                        reason: reason.clone(),
-                        counterexample: None,
-                    },
-                },
+                Some(reason) => plan::left_out(&views, i, reason),
             };
             RuleFate { rule: v.id, fate }
         })
@@ -357,8 +324,8 @@ fn backend_key(t: &Target) -> Option<String> {
 }
 
 fn backend_json(key: &str) -> Value {
-    let (name, port) = key.rsplit_once(':').unwrap_or((key, "80"));
-    json!({"service": {"name": name, "port": {"number": port.parse::<i64>().unwrap_or(80)}}})
+    let b = ServiceBackend::from_key(key);
+    json!({"service": {"name": b.name, "port": {"number": b.port}}})
 }
 
 // An Ingress rule: its host (if any) and its paths with their `service:port` backends.

@@ -30,10 +30,7 @@ pub fn compile(
     backends: &dyn BackendResolver,
     options: &RoutingOptions,
 ) -> CompiledRoutes {
-    let object = plan::listener_ref(listener);
-    let mut report = Report::default();
-    let views = plan::views(listener, backends);
-    plan::report_unknown_backends(&views, backends, &object, &mut report);
+    let (object, mut report, views) = plan::start(listener, backends);
     let base = dns_label(listener.metadata.name.as_deref().unwrap_or("listener"));
     let group = group_name(listener);
     let rules = alb::rules_in_order(listener);
@@ -87,7 +84,7 @@ pub fn compile(
         let mut annotations = shared.clone();
         annotations.insert(
             format!("{PREFIX}actions.{action_name}"),
-            action_json(&v.target, actions, backends).to_string(),
+            action_json(&v.k8s, actions).to_string(),
         );
         auth_annotations(
             actions,
@@ -193,13 +190,14 @@ fn condition_json(c: &RuleCondition) -> Value {
     }
 }
 
-fn action_json(target: &Target, actions: &[Action], backends: &dyn BackendResolver) -> Value {
+// The action annotation of a rule whose outcome over Kubernetes backends is `target`.
+fn action_json(target: &Target, actions: &[Action]) -> Value {
     match &target.terminal {
         Terminal::Forward(groups) => {
             let tgs: Vec<Value> = groups
                 .iter()
                 .map(|g| {
-                    let b = ServiceBackend::for_target_group(&g.target_group, backends);
+                    let b = ServiceBackend::from_key(&g.target_group);
                     json!({"serviceName": b.name, "servicePort": b.port.to_string(), "weight": g.weight})
                 })
                 .collect();

@@ -119,6 +119,16 @@ impl ServiceBackend {
         }
     }
 
+    /// The backend a `name:port` key of a Kubernetes-side [`Target`] stands for (the inverse
+    /// of [`ServiceBackend::key`]).
+    pub fn from_key(key: &str) -> Self {
+        let (name, port) = key.rsplit_once(':').unwrap_or((key, ""));
+        Self {
+            name: name.to_owned(),
+            port: port.parse().unwrap_or(FALLBACK_PORT),
+        }
+    }
+
     /// The key used in Kubernetes-side [`Target`]s: `name:port`.
     pub fn key(&self) -> String {
         format!("{}:{}", self.name, self.port)

@@ -67,6 +67,32 @@ pub(crate) fn k8s_target(target: &Target, backends: &dyn BackendResolver) -> Tar
     t
 }
 
+/// What every compiler starts from: the listener's reference for findings, a report holding
+/// the target groups without a Service, and the rule views with their backends resolved.
+pub(crate) fn start(
+    listener: &Listener,
+    backends: &dyn BackendResolver,
+) -> (ObjectRef, Report, Vec<RuleView>) {
+    let object = listener_ref(listener);
+    let mut report = Report::default();
+    let views = views(listener, backends);
+    report_unknown_backends(&views, backends, &object, &mut report);
+    (object, report, views)
+}
+
+/// The fate of a rule a compiler cannot carry for `reason`: shadowed when a higher-priority
+/// rule takes all its requests anyway, else not representable (the counterexample is found
+/// later by [`check_fates`]).
+pub(crate) fn left_out(views: &[RuleView], index: usize, reason: &str) -> Fate {
+    match shadowed_by_one(views, index) {
+        Some(by) => Fate::Shadowed { by: vec![by] },
+        None => Fate::NotRepresentable {
+            reason: reason.to_owned(),
+            counterexample: None,
+        },
+    }
+}
+
 /// Reports target groups the resolver does not know.
 pub(crate) fn report_unknown_backends(
     views: &[RuleView],
@@ -235,6 +261,37 @@ pub(crate) fn atoms_for(shapes: &[PathShape]) -> Vec<PathAtom> {
     atoms.into_iter().collect()
 }
 
+/// The host groups and path atoms that the host and path conditions of the rules `carried`
+/// cut the request space into (every rule matches a cell entirely or not at all). A leading
+/// `*.` host is a wildcard group.
+pub(crate) fn cells(views: &[RuleView], carried: &[usize]) -> (Vec<HostGroup>, Vec<PathAtom>) {
+    let mut groups: BTreeSet<HostGroup> = BTreeSet::from([HostGroup::Any]);
+    let mut shapes = Vec::new();
+    for &i in carried {
+        for c in &views[i].conditions {
+            match c.field {
+                ConditionField::HostHeader => {
+                    for h in alb::host_values(c).0 {
+                        let h = h.to_ascii_lowercase();
+                        groups.insert(match h.strip_prefix("*.") {
+                            Some(s) => HostGroup::Wildcard(s.to_owned()),
+                            None => HostGroup::Exact(h),
+                        });
+                    }
+                }
+                ConditionField::PathPattern => shapes.extend(
+                    alb::path_values(c)
+                        .0
+                        .iter()
+                        .filter_map(|p| path_shape(p).ok()),
+                ),
+                _ => {}
+            }
+        }
+    }
+    (groups.into_iter().collect(), atoms_for(&shapes))
+}
+
 /// A path whose most specific atom is `atom`.
 pub(crate) fn representative_path(atom: &PathAtom, atoms: &[PathAtom]) -> String {
     match atom {
@@ -258,7 +315,6 @@ pub(crate) fn representative_path(atom: &PathAtom, atoms: &[PathAtom]) -> String
 
 /// A host group: requests whose Host picks the same Ingress rule or HTTPRoute.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(dead_code)] // Wildcard groups are used by the Gateway profile.
 pub(crate) enum HostGroup {
     /// This exact host (lower case).
     Exact(String),
