@@ -354,8 +354,16 @@ pub fn convert_files(
         return Err(ImportErrors(errors));
     }
     let exports = cfn::exports(&inputs, options);
+    let tf_files: Vec<(&Path, &terraform::TfFile)> = inputs
+        .iter()
+        .filter_map(|(path, _, input)| match input {
+            Input::Terraform(tf) => Some((path.as_path(), tf)),
+            _ => None,
+        })
+        .collect();
+    let module = terraform::Module::new(&tf_files, options);
     let mut collected = Collected::default();
-    for (path, text, input) in &inputs {
+    for (path, _, input) in &inputs {
         let before = collected.skipped.values().sum::<usize>();
         let format = match input {
             Input::CloudFormation(template) => {
@@ -363,8 +371,10 @@ pub fn convert_files(
                     .map(|()| "CloudFormation".to_owned())
             }
             Input::Json(value) => awscli::convert(path, value, options, &mut collected),
-            Input::Terraform => terraform::convert(path, text, options, &mut collected)
-                .map(|()| "Terraform".to_owned()),
+            Input::Terraform(_) => {
+                terraform::convert(path, &module, &mut collected);
+                Ok("Terraform".to_owned())
+            }
         };
         match format {
             Ok(format) => {
@@ -421,7 +431,7 @@ pub fn problems_as_written(object: &Object) -> Vec<(String, String)> {
 enum Input {
     CloudFormation(Value),
     Json(Value),
-    Terraform,
+    Terraform(terraform::TfFile),
 }
 
 fn parse_input(path: &Path, text: &str) -> Result<Input, ImportError> {
@@ -431,7 +441,7 @@ fn parse_input(path: &Path, text: &str) -> Result<Input, ImportError> {
         .unwrap_or("")
         .to_ascii_lowercase();
     if ext == "tf" {
-        return Ok(Input::Terraform);
+        return terraform::parse(path, text).map(Input::Terraform);
     }
     let value = if ext == "json" || text.trim_start().starts_with(['{', '[']) {
         serde_json::from_str::<Value>(text).map_err(|e| {

@@ -195,6 +195,45 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// Where the schema has one object and the value is a list of exactly one (how Terraform
+/// writes a nested block such as `health_check { ... }`), the list is replaced by its item;
+/// keys are matched as [`rename_keys`] matches them, before renaming.
+pub fn unwrap_single_blocks(value: &mut Value, schema: &Value) {
+    match value {
+        Value::Object(map) => {
+            let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+                return;
+            };
+            let by_norm: BTreeMap<String, &Value> =
+                props.iter().map(|(k, v)| (normalize(k), v)).collect();
+            for (k, v) in map.iter_mut() {
+                let norm = normalize(k);
+                let child = RENAMES
+                    .iter()
+                    .find(|(from, _)| *from == norm)
+                    .and_then(|(_, to)| props.get(*to))
+                    .or_else(|| by_norm.get(&norm).copied());
+                let Some(child) = child else { continue };
+                if child.get("type").and_then(Value::as_str) == Some("object")
+                    && let Value::Array(items) = v
+                    && items.len() == 1
+                    && items[0].is_object()
+                {
+                    *v = items.remove(0);
+                }
+                unwrap_single_blocks(v, child);
+            }
+        }
+        Value::Array(items) => {
+            let item_schema = schema.get("items").unwrap_or(&Value::Null);
+            for item in items {
+                unwrap_single_blocks(item, item_schema);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Converts resolved scalars to the types `schema` asks for (CloudFormation gives `"true"` and
 /// `"10"`; ELB output gives rule priorities as strings), removes nulls, and drops values that
 /// cannot be converted, reporting each.
@@ -208,9 +247,9 @@ pub fn coerce(value: &mut Value, schema: &Value, path: &str, changes: &mut Vec<C
         .and_then(Value::as_bool)
         .unwrap_or(false)
     {
-        if let Value::Number(n) = value
-            && n.as_i64().is_none()
-        {
+        // The int-or-string fields (task cpu and memory) are strings in the ECS API; written
+        // as strings they also pass the CEL rules of every validator.
+        if let Value::Number(n) = value {
             *value = Value::String(n.to_string());
         }
         return;

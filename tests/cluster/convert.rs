@@ -64,7 +64,8 @@ async fn the_api_server_accepts_every_object_converted_from_the_corpus() {
                 .collect(),
             namespace: Some(ns.clone()),
         };
-        let Ok(conversion) = convert_files(&[dir.join(file)], &options) else {
+        let inputs: Vec<PathBuf> = file.split(" + ").map(|f| dir.join(f)).collect();
+        let Ok(conversion) = convert_files(&inputs, &options) else {
             continue;
         };
         for object in &conversion.objects {
