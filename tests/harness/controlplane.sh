@@ -109,7 +109,12 @@ PY
 }
 
 build_helm() {
-  GOBIN=$1 go install -trimpath "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+  # helm's go.mod (go 1.26.0) has no replace directives, so `go install pkg@version` builds
+  # it pinned by helm's own go.sum and the checksum database, like kwok and metrics-server.
+  # The version is stamped as helm's Makefile does; unstamped, `helm version` says "v4.3".
+  GOBIN=$1 go install -trimpath \
+    -ldflags "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
 }
 
 cmd_build() {
@@ -119,9 +124,7 @@ cmd_build() {
   build_component "kwok $KWOK_VERSION" "$KWOK_BIN" build_kwok
   build_component "metrics-server $METRICS_SERVER_VERSION" "$METRICS_BIN" build_metrics_server
   build_component "gateway-api CRDs $GATEWAY_API_VERSION" "$GATEWAY_DIR" build_gateway_api
-  if [[ ${ECSPLANE_BUILD_HELM:-0} == 1 ]]; then
-    build_component "helm $HELM_VERSION" "$HELM_BIN" build_helm
-  fi
+  build_component "helm $HELM_VERSION" "$HELM_BIN" build_helm
   log "all components ready ($((SECONDS - total)) s)"
 }
 
