@@ -1,0 +1,662 @@
+//! The Helm chart (charts/ecsplane), checked with Helm v4.3.1 built by
+//! `tests/harness/controlplane.sh` and against the real control plane.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::authorization::v1::SubjectAccessReview;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+use crate::harness;
+
+/// The chart's directory.
+fn chart_dir() -> PathBuf {
+    harness::repo_root().join("charts/ecsplane")
+}
+
+/// The cached helm binary, built by `controlplane.sh build` if it is not there yet.
+fn helm_bin() -> &'static Path {
+    static HELM: OnceLock<PathBuf> = OnceLock::new();
+    HELM.get_or_init(|| {
+        let script = harness::repo_root().join("tests/harness/controlplane.sh");
+        let paths = Command::new("bash")
+            .arg(&script)
+            .arg("paths")
+            .output()
+            .expect("run controlplane.sh paths");
+        let dir = String::from_utf8(paths.stdout)
+            .expect("paths is UTF-8")
+            .lines()
+            .find_map(|l| l.strip_prefix("HELM_BIN=").map(PathBuf::from))
+            .expect("controlplane.sh paths prints HELM_BIN=");
+        if !dir.join(".complete").exists() {
+            eprintln!("building helm with controlplane.sh build (cold: about five minutes)");
+            let status = Command::new("bash")
+                .arg(&script)
+                .arg("build")
+                .status()
+                .expect("run controlplane.sh build");
+            assert!(
+                status.success(),
+                "controlplane.sh build failed: see the log lines above"
+            );
+        }
+        dir.join("helm")
+    })
+}
+
+/// Runs helm with its config, cache and data in a directory of this test process, so nothing
+/// in ~/.config or ~/.cache is read or written. Without `kubeconfig`, KUBECONFIG points
+/// nowhere: helm then cannot reach any cluster, least of all the user's.
+fn helm(args: &[&str], kubeconfig: Option<&Path>) -> Output {
+    let home = std::env::temp_dir().join(format!("ecsplane-test-helm.{}", std::process::id()));
+    let none = home.join("no-kubeconfig");
+    Command::new(helm_bin())
+        .args(args)
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env("KUBECONFIG", kubeconfig.unwrap_or(&none))
+        .output()
+        .expect("run helm")
+}
+
+fn stdout_of(args: &[&str], out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "helm {} failed:\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("helm prints UTF-8")
+}
+
+/// `helm template RELEASE charts/ecsplane --namespace NAMESPACE ARGS...` as parsed objects.
+fn template(release: &str, namespace: &str, extra: &[&str]) -> Vec<Value> {
+    let chart = chart_dir();
+    let mut args = vec![
+        "template",
+        release,
+        chart.to_str().unwrap(),
+        "--namespace",
+        namespace,
+    ];
+    args.extend_from_slice(extra);
+    let text = stdout_of(&args, &helm(&args, None));
+    serde_saphyr::from_multiple::<Value>(&text)
+        .unwrap_or_else(|e| panic!("helm template printed YAML that does not parse: {e}"))
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .collect()
+}
+
+fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    objects.iter().filter(|o| o["kind"] == kind).collect()
+}
+
+/// The labels every object of release `rel` carries.
+fn release_labels() -> Vec<&'static str> {
+    vec![
+        "helm.sh/chart",
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/version",
+        "app.kubernetes.io/managed-by",
+        "app.kubernetes.io/part-of",
+    ]
+}
+
+/// The chart's copy of the CRDs is the generated crds/ecsplane.io.yaml, byte for byte.
+#[test]
+fn chart_copy_of_the_crds_is_byte_identical_to_the_generated_crds() {
+    let root = harness::repo_root();
+    let generated = std::fs::read_to_string(root.join("crds/ecsplane.io.yaml")).unwrap();
+    let copy = std::fs::read_to_string(chart_dir().join("files/ecsplane.io.yaml"))
+        .expect("read charts/ecsplane/files/ecsplane.io.yaml");
+    assert!(
+        copy == generated,
+        "charts/ecsplane/files/ecsplane.io.yaml is stale: run `cp crds/ecsplane.io.yaml charts/ecsplane/files/` and commit the result"
+    );
+}
+
+/// The chart deploys the ecsplane release it is built with: appVersion is the crate version.
+#[test]
+fn chart_app_version_is_the_crate_version() {
+    let chart: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(chart_dir().join("Chart.yaml")).unwrap())
+            .expect("Chart.yaml parses");
+    assert_eq!(chart["apiVersion"], "v2");
+    assert_eq!(
+        chart["appVersion"],
+        env!("CARGO_PKG_VERSION"),
+        "Chart.yaml's appVersion follows Cargo.toml's version"
+    );
+}
+
+/// `helm lint --strict` finds nothing to complain about, with the defaults and with every
+/// optional part switched on or off.
+#[test]
+fn chart_passes_helm_lint_strict_with_default_and_optional_values() {
+    let chart = chart_dir();
+    let variants: [&[&str]; 3] = [
+        &[],
+        &[
+            "--set",
+            "crds.enabled=false",
+            "--set",
+            "metrics.service.enabled=false",
+        ],
+        &[
+            "--set",
+            "metrics.serviceMonitor.enabled=true",
+            "--set",
+            "leaderElection.enabled=false",
+            "--set",
+            "replicaCount=1",
+            "--set",
+            "rbac.create=false",
+        ],
+    ];
+    for extra in variants {
+        let mut args = vec!["lint", "--strict", chart.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = stdout_of(&args, &helm(&args, None));
+        assert!(
+            out.contains("1 chart(s) linted, 0 chart(s) failed"),
+            "helm {}:\n{out}",
+            args.join(" ")
+        );
+        assert!(
+            !out.contains("[WARNING]") && !out.contains("[ERROR]"),
+            "helm {} reports problems:\n{out}",
+            args.join(" ")
+        );
+    }
+}
+
+/// The CRDs the chart renders are exactly crds/ecsplane.io.yaml; the chart adds only the
+/// release's labels and, by default, `helm.sh/resource-policy: keep`.
+#[test]
+fn chart_crds_are_the_generated_crds_with_only_release_metadata_added() {
+    let expected = harness::documents(&harness::repo_root().join("crds/ecsplane.io.yaml"));
+    let rendered = template("rel", "ops", &[]);
+    let crds = of_kind(&rendered, "CustomResourceDefinition");
+    assert_eq!(
+        crds.len(),
+        expected.len(),
+        "one rendered CRD per generated CRD"
+    );
+    for (crd, want) in crds.iter().zip(&expected) {
+        let name = want["metadata"]["name"].as_str().unwrap();
+        let mut crd = (*crd).clone();
+        let meta = crd["metadata"].as_object_mut().unwrap();
+        let labels = meta
+            .remove("labels")
+            .expect("rendered CRDs carry the release labels");
+        let mut keys: Vec<&str> = labels
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        let mut want_keys = release_labels();
+        want_keys.sort_unstable();
+        assert_eq!(keys, want_keys, "{name}: only the release labels are added");
+        let annotations = meta.remove("annotations").expect("crds.keep annotates");
+        assert_eq!(
+            annotations,
+            json!({"helm.sh/resource-policy": "keep"}),
+            "{name}: by default uninstalling the release keeps the CRD"
+        );
+        pretty_assertions::assert_eq!(
+            &crd,
+            want,
+            "{name}: rendered CRD equals crds/ apart from metadata"
+        );
+    }
+}
+
+/// `crds.enabled=false` renders no CRD (for CRDs managed elsewhere); `crds.keep=false` drops
+/// the resource policy, so uninstalling deletes the CRDs.
+#[test]
+fn chart_crds_can_be_left_out_or_left_unkept() {
+    let without = template("rel", "ops", &["--set", "crds.enabled=false"]);
+    assert!(of_kind(&without, "CustomResourceDefinition").is_empty());
+    assert_eq!(
+        of_kind(&without, "Deployment").len(),
+        1,
+        "the operator is still rendered"
+    );
+
+    let unkept = template("rel", "ops", &["--set", "crds.keep=false"]);
+    let crds = of_kind(&unkept, "CustomResourceDefinition");
+    assert_eq!(crds.len(), 6);
+    for crd in crds {
+        assert!(
+            crd["metadata"]["annotations"]
+                .get("helm.sh/resource-policy")
+                .is_none(),
+            "{}: no keep policy with crds.keep=false",
+            crd["metadata"]["name"]
+        );
+    }
+}
+
+/// values.schema.json rejects keys the chart does not know, at the top level and nested, and
+/// values of the wrong type, naming the offending key.
+#[test]
+fn chart_values_schema_rejects_unknown_and_mistyped_values() {
+    let chart = chart_dir();
+    let cases = [
+        ("imagee.tag=x", "additional properties 'imagee' not allowed"),
+        ("image.tagg=x", "additional properties 'tagg' not allowed"),
+        ("crds.kep=false", "additional properties 'kep' not allowed"),
+        (
+            "metrics.serviceMonitor.intervall=30s",
+            "additional properties 'intervall' not allowed",
+        ),
+        ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
+        ("logFormat=xml", "/logFormat"),
+        ("health.port=0", "/health/port"),
+    ];
+    for (set, expect) in cases {
+        let args = ["template", "rel", chart.to_str().unwrap(), "--set", set];
+        let out = helm(&args, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "--set {set} is rejected");
+        assert!(
+            stderr.contains("values don't meet the specifications of the schema")
+                && stderr.contains(expect),
+            "--set {set}: expected a schema error mentioning {expect:?}, got:\n{stderr}"
+        );
+    }
+}
+
+/// Two replicas without leader election would both reconcile: the chart refuses to render.
+#[test]
+fn chart_refuses_several_replicas_without_leader_election() {
+    let chart = chart_dir();
+    let args = [
+        "template",
+        "rel",
+        chart.to_str().unwrap(),
+        "--set",
+        "leaderElection.enabled=false",
+    ];
+    let out = helm(&args, None);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("replicaCount > 1 needs leaderElection.enabled")
+    );
+
+    let single = template(
+        "rel",
+        "ops",
+        &[
+            "--set",
+            "leaderElection.enabled=false",
+            "--set",
+            "replicaCount=1",
+        ],
+    );
+    let deployment = of_kind(&single, "Deployment")[0];
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap();
+    assert!(!args.contains(&json!("--leader-elect")));
+    assert!(
+        of_kind(&single, "Role").is_empty(),
+        "no Lease permissions without leader election"
+    );
+}
+
+/// The ServiceMonitor is rendered only when enabled and the cluster serves its API, so the
+/// chart installs on clusters without the Prometheus Operator.
+#[test]
+fn chart_service_monitor_is_rendered_only_where_its_api_is_served() {
+    let api = ["--api-versions", "monitoring.coreos.com/v1/ServiceMonitor"];
+    let on = ["--set", "metrics.serviceMonitor.enabled=true"];
+    assert!(
+        of_kind(&template("rel", "ops", &api), "ServiceMonitor").is_empty(),
+        "off by default"
+    );
+    assert!(
+        of_kind(&template("rel", "ops", &on), "ServiceMonitor").is_empty(),
+        "API not served"
+    );
+    let both = template("rel", "ops", &[&on[..], &api[..]].concat());
+    let monitors = of_kind(&both, "ServiceMonitor");
+    assert_eq!(monitors.len(), 1);
+    let service = of_kind(&both, "Service")[0];
+    let selector = &monitors[0]["spec"]["selector"]["matchLabels"];
+    for (k, v) in selector.as_object().unwrap() {
+        assert_eq!(
+            &service["metadata"]["labels"][k], v,
+            "the ServiceMonitor selects the metrics Service ({k})"
+        );
+    }
+    assert_eq!(
+        monitors[0]["spec"]["endpoints"][0]["port"],
+        service["spec"]["ports"][0]["name"]
+    );
+}
+
+/// The operator's container gets the flags, ports and probes of the operator's command line.
+#[test]
+fn chart_deployment_runs_the_operator_with_its_flags_probes_and_ports() {
+    let objects = template("rel", "ops", &[]);
+    let deployment = of_kind(&objects, "Deployment")[0];
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let pod = &deployment["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    assert_eq!(
+        c["image"],
+        format!("ecsplane/ecsplane:{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        c["args"],
+        json!([
+            "run",
+            "--leader-elect",
+            "--metrics-bind-address=:8080",
+            "--health-probe-bind-address=:8081",
+            "--log-format=json"
+        ])
+    );
+    assert_eq!(
+        c["ports"],
+        json!([
+            {"name": "metrics", "containerPort": 8080, "protocol": "TCP"},
+            {"name": "health", "containerPort": 8081, "protocol": "TCP"},
+        ])
+    );
+    assert_eq!(
+        c["livenessProbe"]["httpGet"],
+        json!({"path": "/healthz", "port": "health"})
+    );
+    assert_eq!(
+        c["readinessProbe"]["httpGet"],
+        json!({"path": "/readyz", "port": "health"})
+    );
+    assert_eq!(pod["serviceAccountName"], "rel-ecsplane");
+    let bindings = of_kind(&objects, "ClusterRoleBinding");
+    assert_eq!(
+        bindings[0]["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "rel-ecsplane", "namespace": "ops"}])
+    );
+}
+
+/// Every object `helm template` renders is accepted by the real API server (server-side
+/// apply, dry run, strict field validation): the CRDs, RBAC, ServiceAccount, Service and
+/// Deployment are valid for Kubernetes v1.36.
+#[tokio::test]
+async fn chart_rendered_objects_pass_a_server_side_dry_run() {
+    let client = harness::client().await;
+    let ns = harness::namespace(&client, "chart-dry-run").await;
+    let objects = template("dry", &ns, &[]);
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "CustomResourceDefinition",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+        "Service",
+        "Deployment",
+    ] {
+        assert!(
+            kinds.contains(&kind),
+            "the chart renders a {kind}: {kinds:?}"
+        );
+    }
+    for object in &objects {
+        let ar = harness::api_resource(object);
+        let name = object["metadata"]["name"].as_str().unwrap();
+        let api: Api<DynamicObject> = match object["metadata"]["namespace"].as_str() {
+            Some(namespace) => {
+                assert_eq!(
+                    namespace, ns,
+                    "{} {name} is in the release namespace",
+                    ar.kind
+                );
+                Api::namespaced_with(client.clone(), namespace, &ar)
+            }
+            None => Api::all_with(client.clone(), &ar),
+        };
+        let mut params = PatchParams::apply(harness::TEST_MANAGER).validation_strict();
+        params.dry_run = true;
+        api.patch(name, &params, &Patch::Apply(object))
+            .await
+            .unwrap_or_else(|e| panic!("{} {name} is rejected by the API server: {e}", ar.kind));
+    }
+    harness::delete_namespace(&client, &ns).await;
+}
+
+/// A namespace enforcing the `restricted` Pod Security Standard; returns its name.
+async fn restricted_namespace(client: &Client, prefix: &str) -> String {
+    let ns = harness::namespace(client, prefix).await;
+    let nss: Api<Namespace> = Api::all(client.clone());
+    let labels = json!({"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+    }}});
+    nss.patch(&ns, &PatchParams::default(), &Patch::Merge(&labels))
+        .await
+        .expect("label namespace");
+    ns
+}
+
+/// `helm install` without CRDs (the suite's other tests own the CRDs on the shared cluster)
+/// into `ns`, as release `ns`; returns helm's output (with NOTES).
+fn install(ns: &str) -> String {
+    let chart = chart_dir();
+    let args = [
+        "install",
+        ns,
+        chart.to_str().unwrap(),
+        "--namespace",
+        ns,
+        "--set",
+        "crds.enabled=false",
+    ];
+    stdout_of(&args, &helm(&args, Some(harness::kubeconfig_path())))
+}
+
+fn uninstall(ns: &str) {
+    let args = ["uninstall", ns, "--namespace", ns];
+    stdout_of(&args, &helm(&args, Some(harness::kubeconfig_path())));
+}
+
+/// `helm install` into a namespace that enforces the restricted Pod Security profile: the
+/// operator's pods are admitted and become Running and Ready (on kwok nodes, which run no
+/// container), while a pod without the chart's security settings is refused there.
+#[tokio::test]
+async fn chart_installs_and_its_pods_pass_restricted_pod_security_admission() {
+    let client = harness::client().await;
+    let ns = restricted_namespace(&client, "chart-install").await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+
+    // The namespace really enforces the profile: a plain pod is refused.
+    let plain: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "plain"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}
+    }))
+    .unwrap();
+    let refused = pods
+        .create(&PostParams::default(), &plain)
+        .await
+        .expect_err("plain pod refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("violates PodSecurity \"restricted:latest\""),
+        "{refused}"
+    );
+
+    let notes = install(&ns);
+    assert!(
+        notes.contains("kubectl get ecs"),
+        "NOTES tell the user what to run next:\n{notes}"
+    );
+
+    let selector = format!("app.kubernetes.io/instance={ns}");
+    let replica_sets: Api<ReplicaSet> = Api::namespaced(client.clone(), &ns);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        // Pod Security admission refuses pods to the ReplicaSet controller, which reports it
+        // as a ReplicaFailure condition: fail at once with the admission's reason.
+        for rs in replica_sets
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .unwrap()
+        {
+            let conditions = rs.status.and_then(|s| s.conditions).unwrap_or_default();
+            if let Some(failure) = conditions
+                .iter()
+                .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+            {
+                panic!(
+                    "the operator's pods were refused: {}",
+                    failure.message.as_deref().unwrap_or_default()
+                );
+            }
+        }
+        let list = pods
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .unwrap();
+        let ready = list.items.iter().filter(|p| {
+            let status = p.status.as_ref();
+            status.and_then(|s| s.phase.as_deref()) == Some("Running")
+                && status
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        });
+        if ready.count() == 2 {
+            break;
+        }
+        let phases: Vec<_> = list
+            .items
+            .iter()
+            .map(|p| {
+                (
+                    p.metadata.name.clone(),
+                    p.status.as_ref().and_then(|s| s.phase.clone()),
+                )
+            })
+            .collect();
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the chart's 2 operator pods did not become Running and Ready within 120 s: {phases:?}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    uninstall(&ns);
+    harness::delete_namespace(&client, &ns).await;
+}
+
+/// Whether the API server would allow the ServiceAccount `sa` of `ns` to `verb` on
+/// `group/resource[/subresource]` in `namespace` (None: cluster-wide).
+async fn allowed(
+    client: &Client,
+    ns: &str,
+    sa: &str,
+    verb: &str,
+    resource: &str,
+    namespace: Option<&str>,
+) -> bool {
+    let (group, resource) = resource.split_once('/').expect("group/resource");
+    let (resource, subresource) = resource
+        .split_once('/')
+        .map_or((resource, None), |(r, s)| (r, Some(s)));
+    let review: SubjectAccessReview = serde_json::from_value(json!({
+        "spec": {
+            "user": format!("system:serviceaccount:{ns}:{sa}"),
+            "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}"), "system:authenticated"],
+            "resourceAttributes": {
+                "group": group, "resource": resource, "subresource": subresource,
+                "verb": verb, "namespace": namespace,
+            }
+        }
+    }))
+    .unwrap();
+    let api: Api<SubjectAccessReview> = Api::all(client.clone());
+    let answer = api
+        .create(&PostParams::default(), &review)
+        .await
+        .expect("SubjectAccessReview");
+    answer.status.expect("status").allowed
+}
+
+/// The installed RBAC lets the operator's ServiceAccount do what the operator does (watch
+/// the ecsplane kinds, patch their status, apply and delete their children, hold the Lease
+/// in its namespace, write events), and nothing next to it: no writes to the user's
+/// objects, no Secrets or ConfigMaps, no Leases elsewhere, no `update`.
+#[tokio::test]
+async fn chart_rbac_grants_the_operators_verbs_and_nothing_beside_them() {
+    let client = harness::client().await;
+    let ns = harness::namespace(&client, "chart-rbac").await;
+    install(&ns);
+    let sa = format!("{ns}-ecsplane");
+    let other = Some("default");
+    let grants = [
+        ("watch", "ecsplane.io/ecsservices", other),
+        ("list", "ecsplane.io/taskdefinitions", None),
+        ("patch", "ecsplane.io/ecstasks/status", other),
+        ("patch", "ecsplane.io/ecsclusters/status", other),
+        ("create", "apps/deployments", other),
+        ("delete", "apps/daemonsets", other),
+        ("watch", "apps/replicasets", None),
+        ("patch", "/services", other),
+        ("delete", "/pods", other),
+        ("create", "autoscaling/horizontalpodautoscalers", other),
+        ("patch", "networking.k8s.io/ingresses", other),
+        ("create", "gateway.networking.k8s.io/httproutes", other),
+        ("list", "/nodes", None),
+        ("create", "events.k8s.io/events", other),
+        ("patch", "coordination.k8s.io/leases", Some(ns.as_str())),
+        ("create", "coordination.k8s.io/leases", Some(ns.as_str())),
+    ];
+    for (verb, resource, namespace) in grants {
+        assert!(
+            allowed(&client, &ns, &sa, verb, resource, namespace).await,
+            "{verb} {resource} in {namespace:?} is granted"
+        );
+    }
+    let refusals = [
+        ("create", "ecsplane.io/ecsservices", other),
+        ("patch", "ecsplane.io/taskdefinitions", other),
+        ("delete", "ecsplane.io/ecstasks", other),
+        ("update", "ecsplane.io/ecsservices/status", other),
+        ("update", "apps/deployments", other),
+        ("create", "apps/replicasets", other),
+        ("get", "/secrets", other),
+        ("list", "/configmaps", None),
+        ("patch", "/nodes", None),
+        ("get", "coordination.k8s.io/leases", other),
+        ("delete", "coordination.k8s.io/leases", Some(ns.as_str())),
+        ("create", "rbac.authorization.k8s.io/clusterroles", None),
+        ("create", "/events", other),
+    ];
+    for (verb, resource, namespace) in refusals {
+        assert!(
+            !allowed(&client, &ns, &sa, verb, resource, namespace).await,
+            "{verb} {resource} in {namespace:?} is refused"
+        );
+    }
+    uninstall(&ns);
+    harness::delete_namespace(&client, &ns).await;
+}
