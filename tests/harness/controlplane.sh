@@ -11,7 +11,7 @@
 #
 # The binaries are cached outside the repository, keyed by component version:
 #   ${ECSPLANE_CACHE_DIR:-~/.cache/ecsplane}/control-plane/<component>-<version>/
-# A cold build takes about ten minutes on two cores; later runs reuse the cache.
+# A cold build takes about fifteen minutes on two cores; later runs reuse the cache.
 # See docs/control-plane.md for the versions, flags and pitfalls.
 set -euo pipefail
 
