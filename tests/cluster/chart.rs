@@ -1,16 +1,21 @@
 //! The Helm chart (charts/ecsplane), checked with Helm v4.3.1 built by
 //! `tests/harness/controlplane.sh` and against the real control plane.
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::authorization::v1::SubjectAccessReview;
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::config::Kubeconfig;
 use serde_json::{Value, json};
 
 use crate::harness;
@@ -373,6 +378,7 @@ fn chart_deployment_runs_the_operator_with_its_flags_probes_and_ports() {
         json!([
             "run",
             "--leader-elect",
+            "--leader-election-id=ecsplane-leader",
             "--metrics-bind-address=:8080",
             "--health-probe-bind-address=:8081",
             "--log-format=json"
@@ -575,7 +581,7 @@ async fn chart_installs_and_its_pods_pass_restricted_pod_security_admission() {
 }
 
 /// Whether the API server would allow the ServiceAccount `sa` of `ns` to `verb` on
-/// `group/resource[/subresource]` in `namespace` (None: cluster-wide).
+/// `group/resource[/subresource][:name]` in `namespace` (None: cluster-wide).
 async fn allowed(
     client: &Client,
     ns: &str,
@@ -584,6 +590,9 @@ async fn allowed(
     resource: &str,
     namespace: Option<&str>,
 ) -> bool {
+    let (resource, name) = resource
+        .split_once(':')
+        .map_or((resource, None), |(r, n)| (r, Some(n)));
     let (group, resource) = resource.split_once('/').expect("group/resource");
     let (resource, subresource) = resource
         .split_once('/')
@@ -594,7 +603,7 @@ async fn allowed(
             "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}"), "system:authenticated"],
             "resourceAttributes": {
                 "group": group, "resource": resource, "subresource": subresource,
-                "verb": verb, "namespace": namespace,
+                "verb": verb, "namespace": namespace, "name": name,
             }
         }
     }))
@@ -609,8 +618,8 @@ async fn allowed(
 
 /// The installed RBAC lets the operator's ServiceAccount do what the operator does (watch
 /// the ecsplane kinds, patch their status, apply and delete their children, hold the Lease
-/// in its namespace, write events), and nothing next to it: no writes to the user's
-/// objects, no Secrets or ConfigMaps, no Leases elsewhere, no `update`.
+/// named in its namespace, write events), and nothing next to it: no writes to the user's
+/// objects, no Secrets or ConfigMaps, no other Lease, no `update` but the Lease's.
 #[tokio::test]
 async fn chart_rbac_grants_the_operators_verbs_and_nothing_beside_them() {
     let client = harness::client().await;
@@ -633,7 +642,16 @@ async fn chart_rbac_grants_the_operators_verbs_and_nothing_beside_them() {
         ("create", "gateway.networking.k8s.io/httproutes", other),
         ("list", "/nodes", None),
         ("create", "events.k8s.io/events", other),
-        ("patch", "coordination.k8s.io/leases", Some(ns.as_str())),
+        (
+            "get",
+            "coordination.k8s.io/leases:ecsplane-leader",
+            Some(ns.as_str()),
+        ),
+        (
+            "update",
+            "coordination.k8s.io/leases:ecsplane-leader",
+            Some(ns.as_str()),
+        ),
         ("create", "coordination.k8s.io/leases", Some(ns.as_str())),
     ];
     for (verb, resource, namespace) in grants {
@@ -652,8 +670,23 @@ async fn chart_rbac_grants_the_operators_verbs_and_nothing_beside_them() {
         ("get", "/secrets", other),
         ("list", "/configmaps", None),
         ("patch", "/nodes", None),
-        ("get", "coordination.k8s.io/leases", other),
-        ("delete", "coordination.k8s.io/leases", Some(ns.as_str())),
+        ("get", "coordination.k8s.io/leases:ecsplane-leader", other),
+        (
+            "update",
+            "coordination.k8s.io/leases:another-lease",
+            Some(ns.as_str()),
+        ),
+        (
+            "patch",
+            "coordination.k8s.io/leases:ecsplane-leader",
+            Some(ns.as_str()),
+        ),
+        ("list", "coordination.k8s.io/leases", Some(ns.as_str())),
+        (
+            "delete",
+            "coordination.k8s.io/leases:ecsplane-leader",
+            Some(ns.as_str()),
+        ),
         ("create", "rbac.authorization.k8s.io/clusterroles", None),
         ("create", "/events", other),
     ];
@@ -665,4 +698,163 @@ async fn chart_rbac_grants_the_operators_verbs_and_nothing_beside_them() {
     }
     uninstall(&ns);
     harness::delete_namespace(&client, &ns).await;
+}
+
+/// A plain HTTP/1.1 GET on loopback; `None` while nothing listens.
+fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.get(9..12)?.parse().ok()?;
+    Some((status, response.split_once("\r\n\r\n")?.1.trim().to_owned()))
+}
+
+fn free_address() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address")
+}
+
+/// A kubeconfig for the test cluster that authenticates with a token of the chart's
+/// ServiceAccount `sa` in `ns`, and so has exactly the chart's permissions.
+async fn service_account_kubeconfig(client: &Client, ns: &str, sa: &str, path: &Path) {
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+    let request: TokenRequest =
+        serde_json::from_value(json!({"spec": {"audiences": [], "expirationSeconds": 3600}}))
+            .unwrap();
+    let token = accounts
+        .create_token_request(sa, &PostParams::default(), &request)
+        .await
+        .expect("a token of the chart's ServiceAccount")
+        .status
+        .expect("token status")
+        .token;
+    let admin = Kubeconfig::read_from(harness::kubeconfig_path()).expect("read the kubeconfig");
+    let cluster = admin.clusters[0].cluster.as_ref().expect("cluster");
+    let kubeconfig = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "test", "cluster": {
+            "server": cluster.server,
+            "certificate-authority-data": cluster.certificate_authority_data,
+        }}],
+        "users": [{"name": sa, "user": {"token": token}}],
+        "contexts": [{"name": "chart", "context": {"cluster": "test", "user": sa, "namespace": ns}}],
+        "current-context": "chart",
+    });
+    std::fs::write(path, serde_json::to_string(&kubeconfig).unwrap()).expect("write kubeconfig");
+}
+
+/// `ecsplane run --leader-elect` with nothing but the chart's ServiceAccount token (the
+/// chart's ClusterRole and leader-election Role, out of cluster, with the chart's flags):
+/// it acquires the Lease, becomes ready as the leader, and on SIGTERM releases the Lease and
+/// exits 0. The controllers' watches grow with the operator; a watch the ClusterRole does not
+/// allow would keep /readyz from answering `ready`.
+#[tokio::test]
+async fn chart_service_account_is_enough_for_ecsplane_run_to_lead_and_release_its_lease() {
+    let client = harness::client().await;
+    let ns = harness::namespace(&client, "chart-run").await;
+    install(&ns);
+    let sa = format!("{ns}-ecsplane");
+    let dir = std::env::temp_dir().join(format!("ecsplane-test-{ns}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    service_account_kubeconfig(&client, &ns, &sa, &kubeconfig).await;
+
+    let deployment = of_kind(&template(&ns, &ns, &[]), "Deployment")[0].clone();
+    let mut args: Vec<String> = serde_json::from_value(
+        deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone(),
+    )
+    .unwrap();
+    let (metrics, health) = (free_address(), free_address());
+    for arg in &mut args {
+        if arg.starts_with("--metrics-bind-address=") {
+            *arg = format!("--metrics-bind-address={metrics}");
+        } else if arg.starts_with("--health-probe-bind-address=") {
+            *arg = format!("--health-probe-bind-address={health}");
+        }
+    }
+    // Out of a cluster the Lease's namespace cannot come from the service account mount.
+    args.push(format!("--leader-election-namespace={ns}"));
+    args.push(format!("--kubeconfig={}", kubeconfig.display()));
+    let log = dir.join("ecsplane.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecsplane"))
+        .args(&args)
+        .env_remove("KUBECONFIG")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start ecsplane run");
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "ecsplane run exited ({status}) with the chart's permissions:\n{}",
+                log_text()
+            );
+        }
+        if http_get(health, "/readyz") == Some((200, "ready".to_owned())) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ecsplane run did not become the ready leader within 60 s; /readyz: {:?}\n{}",
+            http_get(health, "/readyz"),
+            log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let lease = leases
+        .get("ecsplane-leader")
+        .await
+        .expect("the Lease was created");
+    let holder = lease
+        .spec
+        .and_then(|s| s.holder_identity)
+        .unwrap_or_default();
+    assert!(!holder.is_empty(), "the operator holds the Lease");
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "ecsplane run did not exit within 30 s of SIGTERM:\n{}",
+                log_text()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit status {status}:\n{}", log_text());
+    let released = leases.get("ecsplane-leader").await.unwrap();
+    assert_eq!(
+        released
+            .spec
+            .and_then(|s| s.holder_identity)
+            .unwrap_or_default(),
+        "",
+        "the Lease was released with the chart's permissions:\n{}",
+        log_text()
+    );
+    uninstall(&ns);
+    harness::delete_namespace(&client, &ns).await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
