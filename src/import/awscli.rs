@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::schema::{property, rename_keys, spec_schema};
+use super::schema::{self, spec_schema};
 use super::{
     Collected, ConvertOptions, Draft, ImportError, Kind, Location, NoteKind, PendingRule,
     PendingScaling, error, placeholder,
@@ -141,17 +141,7 @@ fn placeholders(
 ) {
     match value {
         Value::String(s) => {
-            let (new, left) = placeholder::substitute(s, &options.params, true);
-            for p in left {
-                u.push((
-                    path.to_owned(),
-                    format!(
-                        "unrendered placeholder {}; pass --param {}=VALUE",
-                        p.text, p.key
-                    ),
-                ));
-            }
-            *s = new;
+            *s = placeholder::substitute_reporting(s, &options.params, true, path, u);
         }
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
@@ -182,29 +172,19 @@ fn object(
     options: &ConvertOptions,
     out: &mut Collected,
 ) {
-    let resource = format!("{kind} {name}");
+    let source = Location {
+        file: file.to_owned(),
+        resource: Some(format!("{kind} {name}")),
+        path: None,
+    };
     let mut unresolved = Vec::new();
     placeholders(&mut spec, "", options, &mut unresolved);
-    let mut changes = Vec::new();
-    rename_keys(&mut spec, spec_schema(kind), "", &mut changes);
-    for ch in changes {
-        out.note(
-            NoteKind::Dropped,
-            file,
-            Some(&resource),
-            Some(&ch.path),
-            ch.message,
-        );
-    }
+    out.rename_keys(&mut spec, spec_schema(kind), "", &source);
     out.drafts.push(Draft {
         kind,
         aws_name: name.to_owned(),
         spec,
-        source: Location {
-            file: file.to_owned(),
-            resource: Some(resource),
-            path: None,
-        },
+        source,
         unresolved,
         keys,
     });
@@ -285,7 +265,11 @@ fn rule(file: &Path, r: &Value, options: &ConvertOptions, out: &mut Collected) {
     });
     let is_default = r.get("IsDefault").and_then(Value::as_bool).unwrap_or(false)
         || priority.as_deref() == Some("default");
-    let resource = format!("rule {}", priority.as_deref().unwrap_or("?"));
+    let source = Location {
+        file: file.to_owned(),
+        resource: Some(format!("rule {}", priority.as_deref().unwrap_or("?"))),
+        path: None,
+    };
     let mut rule = r.clone();
     if let Some(m) = rule.as_object_mut() {
         m.remove("IsDefault");
@@ -295,29 +279,12 @@ fn rule(file: &Path, r: &Value, options: &ConvertOptions, out: &mut Collected) {
     }
     let mut unresolved = Vec::new();
     placeholders(&mut rule, "", options, &mut unresolved);
-    let item = property(spec_schema(Kind::Listener), "rules")
-        .and_then(|r| r.get("items"))
-        .unwrap_or(&Value::Null);
-    let mut changes = Vec::new();
-    rename_keys(&mut rule, item, "", &mut changes);
-    for ch in changes {
-        out.note(
-            NoteKind::Dropped,
-            file,
-            Some(&resource),
-            Some(&ch.path),
-            ch.message,
-        );
-    }
+    out.rename_keys(&mut rule, schema::listener_rule(), "", &source);
     out.rules.push(PendingRule {
         listener_key: listener_key(arn),
         rule,
         is_default,
-        source: Location {
-            file: file.to_owned(),
-            resource: Some(resource),
-            path: None,
-        },
+        source,
         unresolved,
     });
 }
@@ -365,37 +332,29 @@ fn scaling(file: &Path, v: &Value, is_target: bool, options: &ConvertOptions, ou
     }
     let mut unresolved = Vec::new();
     placeholders(&mut copy, "", options, &mut unresolved);
-    let auto = property(spec_schema(Kind::EcsService), "autoScaling").unwrap_or(&Value::Null);
-    let mut changes = Vec::new();
+    let source = Location {
+        file: file.to_owned(),
+        resource: Some(resource),
+        path: None,
+    };
     let (target, policies) = if is_target {
-        rename_keys(&mut copy, auto, "", &mut changes);
+        out.rename_keys(&mut copy, schema::auto_scaling(), "", &source);
         (Some(copy), Vec::new())
     } else {
-        let item = property(auto, "scalingPolicies")
-            .and_then(|p| p.get("items"))
-            .unwrap_or(&Value::Null);
-        rename_keys(&mut copy, item, "scalingPolicies[0]", &mut changes);
+        out.rename_keys(
+            &mut copy,
+            schema::scaling_policy(),
+            "scalingPolicies[0]",
+            &source,
+        );
         (None, vec![copy])
     };
-    for ch in changes {
-        out.note(
-            NoteKind::Dropped,
-            file,
-            Some(&resource),
-            Some(&ch.path),
-            ch.message,
-        );
-    }
     out.scaling.push(PendingScaling {
         resource_id,
         key: None,
         target,
         policies,
-        source: Location {
-            file: file.to_owned(),
-            resource: Some(resource),
-            path: None,
-        },
+        source,
         unresolved,
         unidentified: None,
     });

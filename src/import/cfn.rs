@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::schema::{self, property, rename_keys, spec_schema};
+use super::schema::{self, join, spec_schema};
 use super::{
     Collected, ConvertOptions, Draft, ImportError, Input, Kind, Location, NoteKind, PendingRule,
-    PendingScaling, error, placeholder,
+    PendingScaling, error, placeholder, text as scalar_text,
 };
 
 /// Stands for `AWS::NoValue` until the enclosing object or list drops it.
@@ -388,19 +388,13 @@ impl<'a> Template<'a> {
                     .filter(|v| v.as_str() != Some(NO_VALUE))
                     .collect(),
             ),
-            Value::String(s) => {
-                let (out, left) = placeholder::substitute(s, &self.options.params, false);
-                for p in left {
-                    u.push((
-                        path.to_owned(),
-                        format!(
-                            "unrendered placeholder {}; pass --param {}=VALUE",
-                            p.text, p.key
-                        ),
-                    ));
-                }
-                Value::String(out)
-            }
+            Value::String(s) => Value::String(placeholder::substitute_reporting(
+                s,
+                &self.options.params,
+                false,
+                path,
+                u,
+            )),
             other => other.clone(),
         }
     }
@@ -652,22 +646,6 @@ fn loosely_equal(a: &Value, b: &Value) -> bool {
     a == b || scalar_text(a) == scalar_text(b)
 }
 
-fn scalar_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
 /// A target group name when the template gives none: the logical ID when it fits the 32
 /// characters ELB allows.
 fn default_tg_name(id: &str) -> String {
@@ -821,17 +799,7 @@ fn convert_object(
     source: Location,
     out: &mut Collected,
 ) {
-    let mut changes = Vec::new();
-    rename_keys(&mut props, spec_schema(kind), "", &mut changes);
-    for ch in changes {
-        out.note(
-            NoteKind::Dropped,
-            t.file,
-            source.resource.as_deref(),
-            Some(&ch.path),
-            ch.message,
-        );
-    }
+    out.rename_keys(&mut props, spec_schema(kind), "", &source);
     let mut unresolved = Vec::new();
     let mut spec = t.eval(&props, "", &mut unresolved);
     let name = match kind {
@@ -887,16 +855,6 @@ fn convert_object(
     });
 }
 
-fn rules_item_schema() -> &'static Value {
-    property(spec_schema(Kind::Listener), "rules")
-        .and_then(|r| r.get("items"))
-        .unwrap_or(&Value::Null)
-}
-
-fn auto_scaling_schema() -> &'static Value {
-    property(spec_schema(Kind::EcsService), "autoScaling").unwrap_or(&Value::Null)
-}
-
 fn convert_rule(t: &Template, props: &Value, source: Location, out: &mut Collected) {
     let mut u = Vec::new();
     let listener = t.eval(
@@ -919,17 +877,7 @@ fn convert_rule(t: &Template, props: &Value, source: Location, out: &mut Collect
     if let Some(m) = rule.as_object_mut() {
         m.remove("ListenerArn");
     }
-    let mut changes = Vec::new();
-    rename_keys(&mut rule, rules_item_schema(), "", &mut changes);
-    for ch in changes {
-        out.note(
-            NoteKind::Dropped,
-            t.file,
-            source.resource.as_deref(),
-            Some(&ch.path),
-            ch.message,
-        );
-    }
+    out.rename_keys(&mut rule, schema::listener_rule(), "", &source);
     let mut unresolved = Vec::new();
     let rule = t.eval(&rule, "", &mut unresolved);
     out.rules.push(PendingRule {
@@ -986,8 +934,7 @@ fn convert_target(t: &Template, id: &str, props: &Value, source: Location, out: 
         }
     }
     let mut target = Value::Object(target);
-    let mut changes = Vec::new();
-    rename_keys(&mut target, auto_scaling_schema(), "", &mut changes);
+    out.rename_keys(&mut target, schema::auto_scaling(), "", &source);
     let target = t.eval(&target, "", &mut unresolved);
     let key = t.refs.get(id).and_then(Value::as_str).map(str::to_owned);
     out.scaling.push(PendingScaling {
@@ -1036,31 +983,20 @@ fn convert_policy(t: &Template, props: &Value, source: Location, out: &mut Colle
             m.remove(k);
         }
     }
-    let item = property(auto_scaling_schema(), "scalingPolicies")
-        .and_then(|p| p.get("items"))
-        .unwrap_or(&Value::Null);
-    let mut changes = Vec::new();
-    rename_keys(&mut policy, item, "scalingPolicies[0]", &mut changes);
-    for ch in changes {
-        out.note(
-            NoteKind::Dropped,
-            t.file,
-            source.resource.as_deref(),
-            Some(&ch.path),
-            ch.message,
-        );
-    }
+    out.rename_keys(
+        &mut policy,
+        schema::scaling_policy(),
+        "scalingPolicies[0]",
+        &source,
+    );
     let mut unresolved = Vec::new();
     let policy = t.eval(&policy, "scalingPolicies[0]", &mut unresolved);
-    out.scaling.push(PendingScaling {
-        resource_id: scalar_text(&target),
-        key: None,
-        target: None,
-        policies: vec![policy],
+    out.scaling.push(PendingScaling::policy(
+        scalar_text(&target),
+        policy,
         source,
         unresolved,
-        unidentified: None,
-    });
+    ));
 }
 
 #[cfg(test)]

@@ -242,6 +242,15 @@ impl fmt::Display for ImportErrors {
     }
 }
 
+/// A scalar as text: strings as they are, null as nothing, numbers and booleans as JSON.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 fn error(file: &Path, resource: Option<&str>, message: impl Into<String>) -> ImportError {
     ImportError {
         location: Location {
@@ -296,6 +305,26 @@ struct PendingScaling {
     unidentified: Option<String>,
 }
 
+impl PendingScaling {
+    /// One scaling policy waiting for the scalable target with `resource_id`.
+    fn policy(
+        resource_id: String,
+        policy: Value,
+        source: Location,
+        unresolved: Vec<(String, String)>,
+    ) -> Self {
+        PendingScaling {
+            resource_id,
+            key: None,
+            target: None,
+            policies: vec![policy],
+            source,
+            unresolved,
+            unidentified: None,
+        }
+    }
+}
+
 /// Everything the inputs produced before attachment.
 #[derive(Default)]
 struct Collected {
@@ -309,6 +338,34 @@ struct Collected {
 }
 
 impl Collected {
+    /// Renames the keys of `value` to the API's field names under `schema`, field paths
+    /// starting at `base` ([`schema::rename_keys`]); each field the API has no place for is
+    /// removed and reported as dropped, at `source`.
+    fn rename_keys(&mut self, value: &mut Value, schema: &Value, base: &str, source: &Location) {
+        let mut changes = Vec::new();
+        schema::rename_keys(value, schema, base, &mut changes);
+        for ch in changes {
+            self.note_at(NoteKind::Dropped, source, Some(&ch.path), ch.message);
+        }
+    }
+
+    /// A note about the resource at `source` (its field `path`, when given).
+    fn note_at(
+        &mut self,
+        kind: NoteKind,
+        source: &Location,
+        path: Option<&str>,
+        message: impl Into<String>,
+    ) {
+        self.note(
+            kind,
+            &source.file,
+            source.resource.as_deref(),
+            path,
+            message,
+        );
+    }
+
     fn note(
         &mut self,
         kind: NoteKind,
@@ -507,19 +564,12 @@ fn finish(mut c: Collected, options: &ConvertOptions) -> Conversion {
             &mut changes,
         );
         for ch in changes {
-            c.note(
-                NoteKind::Dropped,
-                &draft.source.file,
-                draft.source.resource.as_deref(),
-                Some(&ch.path),
-                ch.message,
-            );
+            c.note_at(NoteKind::Dropped, &draft.source, Some(&ch.path), ch.message);
         }
         for (path, message) in &draft.unresolved {
-            c.note(
+            c.note_at(
                 NoteKind::Unresolved,
-                &draft.source.file,
-                draft.source.resource.as_deref(),
+                &draft.source,
                 Some(path),
                 message.clone(),
             );

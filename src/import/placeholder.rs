@@ -14,6 +14,28 @@ pub struct Placeholder {
     pub key: String,
 }
 
+/// Substitutes the placeholders of `s` that `params` names and records each one left as
+/// unresolved at `path`, with the `--param` that fills it.
+pub fn substitute_reporting(
+    s: &str,
+    params: &BTreeMap<String, String>,
+    dollar_braces: bool,
+    path: &str,
+    unresolved: &mut Vec<(String, String)>,
+) -> String {
+    let (out, left) = substitute(s, params, dollar_braces);
+    for p in left {
+        unresolved.push((
+            path.to_owned(),
+            format!(
+                "unrendered placeholder {}; pass --param {}=VALUE",
+                p.text, p.key
+            ),
+        ));
+    }
+    out
+}
+
 /// Finds the placeholders of `s`; `dollar_braces` also counts `${NAME}` (not in CloudFormation,
 /// where it is `Fn::Sub` syntax).
 pub fn find(s: &str, dollar_braces: bool) -> Vec<Placeholder> {

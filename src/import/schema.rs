@@ -55,6 +55,25 @@ pub fn spec_schema(kind: Kind) -> &'static Value {
     &all[kind.as_str()]
 }
 
+/// The schema of one listener rule (an item of a Listener's `rules`).
+pub fn listener_rule() -> &'static Value {
+    property(spec_schema(Kind::Listener), "rules")
+        .and_then(|r| r.get("items"))
+        .unwrap_or(&Value::Null)
+}
+
+/// The schema of an EcsService's `autoScaling`.
+pub fn auto_scaling() -> &'static Value {
+    property(spec_schema(Kind::EcsService), "autoScaling").unwrap_or(&Value::Null)
+}
+
+/// The schema of one scaling policy (an item of `autoScaling.scalingPolicies`).
+pub fn scaling_policy() -> &'static Value {
+    property(auto_scaling(), "scalingPolicies")
+        .and_then(|p| p.get("items"))
+        .unwrap_or(&Value::Null)
+}
+
 /// The schema of the field `name` under an object schema.
 pub fn property<'a>(schema: &'a Value, name: &str) -> Option<&'a Value> {
     schema.get("properties")?.get(name)
@@ -187,7 +206,8 @@ pub fn rename_keys(value: &mut Value, schema: &Value, path: &str, changes: &mut 
     }
 }
 
-fn join(path: &str, key: &str) -> String {
+/// `path.key`, or `key` at the top.
+pub fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
     } else {

@@ -21,10 +21,10 @@ use hcl::template::{Element, Template};
 use hcl::{Block, BlockLabel, Body, Expression, ObjectKey, Structure};
 use serde_json::{Map, Value};
 
-use super::schema::{self, property, spec_schema};
+use super::schema::{self, spec_schema};
 use super::{
     Collected, ConvertOptions, Draft, ImportError, Kind, Location, NoteKind, PendingRule,
-    PendingScaling, error,
+    PendingScaling, error, text,
 };
 
 /// Stands for a listener in references (`aws_lb_listener.x.arn`), so its rules find it.
@@ -434,11 +434,16 @@ impl<'a> Module<'a> {
                 ),
             );
         };
-        if !self.evaluating.borrow_mut().insert(key.clone()) {
+        self.guarded(&key, whole, || self.eval(expr, dir))
+    }
+
+    /// Evaluates `f` unless `key` is already being evaluated (a reference cycle).
+    fn guarded(&self, key: &str, whole: &str, f: impl FnOnce() -> Value) -> Value {
+        if !self.evaluating.borrow_mut().insert(key.to_owned()) {
             return self.unresolved(whole, format!("{key} refers to itself"));
         }
-        let v = self.eval(expr, dir);
-        self.evaluating.borrow_mut().remove(&key);
+        let v = f();
+        self.evaluating.borrow_mut().remove(key);
         v
     }
 
@@ -458,27 +463,30 @@ impl<'a> Module<'a> {
                 ),
             );
         };
-        if !self.evaluating.borrow_mut().insert(key.clone()) {
-            return self.unresolved(whole, format!("{key} refers to itself"));
-        }
-        let named = self.resource_name(r, dir);
-        let v = match (resource_kind(ty), attr) {
-            (Some(Kind::Listener), "arn" | "id") => {
-                Some(Value::String(format!("{LISTENER_MARKER}{ty}.{name}")))
-            }
-            (Some(Kind::TaskDefinition), "arn" | "id" | "family" | "arn_without_revision")
-            | (Some(Kind::EcsCluster), "arn" | "id" | "name")
-            | (Some(Kind::EcsService), "id" | "name")
-            | (Some(Kind::TargetGroup), "arn" | "id" | "name") => Some(named),
-            (None, "arn" | "id" | "name") if is_load_balancer(ty) => Some(named),
-            _ => r.attr(attr).map(|e| self.eval(e, dir)),
-        };
-        self.evaluating.borrow_mut().remove(&key);
-        v.unwrap_or_else(|| {
-            self.unresolved(
-                whole,
-                format!("{whole} is only known after terraform apply; pass --param {key}=VALUE"),
-            )
+        self.guarded(&key, whole, || {
+            let v = match (resource_kind(ty), attr) {
+                (Some(Kind::Listener), "arn" | "id") => {
+                    Some(Value::String(format!("{LISTENER_MARKER}{ty}.{name}")))
+                }
+                (Some(Kind::TaskDefinition), "arn" | "id" | "family" | "arn_without_revision")
+                | (Some(Kind::EcsCluster), "arn" | "id" | "name")
+                | (Some(Kind::EcsService), "id" | "name")
+                | (Some(Kind::TargetGroup), "arn" | "id" | "name") => {
+                    Some(self.resource_name(r, dir))
+                }
+                (None, "arn" | "id" | "name") if is_load_balancer(ty) => {
+                    Some(self.resource_name(r, dir))
+                }
+                _ => r.attr(attr).map(|e| self.eval(e, dir)),
+            };
+            v.unwrap_or_else(|| {
+                self.unresolved(
+                    whole,
+                    format!(
+                        "{whole} is only known after terraform apply; pass --param {key}=VALUE"
+                    ),
+                )
+            })
         })
     }
 
@@ -705,14 +713,6 @@ fn binary(op: BinaryOperator, l: &Value, r: &Value) -> Option<Value> {
 /// Terraform converts between strings, numbers and booleans when comparing variables.
 fn loosely_equal(a: &Value, b: &Value) -> bool {
     a == b || (!a.is_object() && !a.is_array() && text(a) == text(b))
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 /// Whether a value contains a `${...}` placeholder of something unresolved.
@@ -1110,17 +1110,7 @@ fn shape(
     out: &mut Collected,
 ) -> (Value, Vec<(String, String)>) {
     schema::unwrap_single_blocks(&mut spec, schema);
-    let mut changes = Vec::new();
-    schema::rename_keys(&mut spec, schema, base, &mut changes);
-    for ch in changes {
-        out.note(
-            NoteKind::Dropped,
-            &resource.file,
-            resource.resource.as_deref(),
-            Some(&ch.path),
-            ch.message,
-        );
-    }
+    out.rename_keys(&mut spec, schema, base, resource);
     let mut unresolved = Vec::new();
     unresolved_paths(&spec, base, reasons, &mut unresolved);
     (spec, unresolved)
@@ -1286,10 +1276,14 @@ fn listener_rule(
     if let Some(tags) = body.remove("tags") {
         body.insert("tags".into(), key_value_list(tags, "key", "value"));
     }
-    let item = property(spec_schema(Kind::Listener), "rules")
-        .and_then(|r| r.get("items"))
-        .unwrap_or(&Value::Null);
-    let (rule, unresolved) = shape(Value::Object(body), item, "", reasons, &source, out);
+    let (rule, unresolved) = shape(
+        Value::Object(body),
+        schema::listener_rule(),
+        "",
+        reasons,
+        &source,
+        out,
+    );
     out.rules.push(PendingRule {
         listener_key,
         rule,
@@ -1297,10 +1291,6 @@ fn listener_rule(
         source,
         unresolved,
     });
-}
-
-fn auto_scaling_schema() -> &'static Value {
-    property(spec_schema(Kind::EcsService), "autoScaling").unwrap_or(&Value::Null)
 }
 
 /// The `resource_id` of a scalable target or policy, or why it is not known.
@@ -1365,7 +1355,7 @@ fn scalable_target(
     }
     let (target, unresolved) = shape(
         Value::Object(target),
-        auto_scaling_schema(),
+        schema::auto_scaling(),
         "",
         reasons,
         &source,
@@ -1431,26 +1421,20 @@ fn scaling_policy(
             Value::Object(tt),
         );
     }
-    let item = property(auto_scaling_schema(), "scalingPolicies")
-        .and_then(|p| p.get("items"))
-        .unwrap_or(&Value::Null);
     let (policy, unresolved) = shape(
         Value::Object(body),
-        item,
+        schema::scaling_policy(),
         "scalingPolicies[0]",
         reasons,
         &source,
         out,
     );
-    out.scaling.push(PendingScaling {
+    out.scaling.push(PendingScaling::policy(
         resource_id,
-        key: None,
-        target: None,
-        policies: vec![policy],
+        policy,
         source,
         unresolved,
-        unidentified: None,
-    });
+    ));
 }
 
 #[cfg(test)]
