@@ -97,3 +97,34 @@ fn valid_output_is_written_one_file_per_object_and_exits_zero() {
     assert!(written.contains("kind: TaskDefinition"), "{written}");
     assert!(written.contains("containerPort: 80"), "{written}");
 }
+
+#[test]
+fn objects_kept_with_placeholders_are_written_and_what_the_server_would_reject_is_warned() {
+    let dir = temp_dir("keep");
+    let input = dir.join("templated.json");
+    std::fs::write(
+        &input,
+        r#"{"family": "web", "containerDefinitions": [{"name": "$$$NAME$$$", "image": "nginx"}]}"#,
+    )
+    .unwrap();
+    let out = convert(&["-f", &input.display().to_string(), "--keep-unresolved"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("name: $$$NAME$$$"),
+        "the held-back object is written with its placeholder"
+    );
+    assert!(
+        stderr.contains("containerDefinitions[0].name: unresolved: unrendered placeholder $$$NAME$$$; pass --param NAME=VALUE"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("spec.containerDefinitions[0].name: until its placeholders are filled in, the API server would reject TaskDefinition/web"),
+        "{stderr}"
+    );
+    // Without --keep-unresolved nothing is written, and the exit code is still 0: the gap is
+    // reported, not an error.
+    let out = convert(&["-f", &input.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}

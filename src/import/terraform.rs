@@ -1685,6 +1685,133 @@ resource "aws_ecs_service" "web" {
     }
 
     #[test]
+    fn indented_heredocs_and_files_give_container_definitions_and_count_is_not_converted() {
+        let dir = std::env::temp_dir().join(format!("ecsplane-tf-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("containers.json"),
+            r#"[{"name": "worker", "image": "busybox", "essential": true}]"#,
+        )
+        .unwrap();
+        let path = dir.join("main.tf");
+        std::fs::write(
+            &path,
+            r#"
+resource "aws_ecs_task_definition" "indented" {
+  family = "indented"
+  container_definitions = <<-EOT
+    [
+      {"name": "app", "image": "nginx", "cpu": 128}
+    ]
+    EOT
+}
+resource "aws_ecs_task_definition" "from_file" {
+  family                = "from-file"
+  container_definitions = file("${path.module}/containers.json")
+}
+resource "aws_ecs_service" "many" {
+  count           = 3
+  name            = "many-${count.index}"
+  task_definition = aws_ecs_task_definition.indented.arn
+}
+"#,
+        )
+        .unwrap();
+        let c = super::super::convert_files(&[path], &ConvertOptions::default()).unwrap();
+        let names: Vec<String> = c.objects.iter().map(|o| o.name.clone()).collect();
+        assert_eq!(names, ["indented", "from-file"]);
+        assert_eq!(
+            c.objects[0].manifest["spec"]["containerDefinitions"][0]["cpu"],
+            128
+        );
+        assert_eq!(
+            c.objects[1].manifest["spec"]["containerDefinitions"][0]["image"],
+            "busybox"
+        );
+        let count = c
+            .notes
+            .iter()
+            .find(|n| n.kind == NoteKind::NotConverted)
+            .unwrap();
+        assert_eq!(count.location.path.as_deref(), Some("count"));
+        assert_eq!(
+            count.location.resource.as_deref(),
+            Some("aws_ecs_service.many (line 14)")
+        );
+    }
+
+    #[test]
+    fn listener_rule_conditions_and_forward_blocks_take_the_api_shape() {
+        let c = module_of(
+            r#"
+resource "aws_alb_listener" "web" {
+  load_balancer_arn = "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/1"
+  port     = 80
+  protocol = "HTTP"
+  default_action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      status_code  = "404"
+    }
+  }
+}
+resource "aws_alb_target_group" "blue" { name = "blue" }
+resource "aws_alb_target_group" "green" { name = "green" }
+resource "aws_alb_listener_rule" "split" {
+  listener_arn = aws_alb_listener.web.arn
+  priority     = 5
+  action {
+    type = "forward"
+    forward {
+      target_group {
+        arn    = aws_alb_target_group.blue.arn
+        weight = 90
+      }
+      target_group {
+        arn    = aws_alb_target_group.green.arn
+        weight = 10
+      }
+    }
+  }
+  condition {
+    host_header { values = ["shop.example.com"] }
+  }
+  condition {
+    query_string {
+      key   = "beta"
+      value = "1"
+    }
+  }
+}
+"#,
+            &[],
+        );
+        let lsn = &c
+            .objects
+            .iter()
+            .find(|o| o.kind == Kind::Listener)
+            .unwrap()
+            .manifest["spec"];
+        assert_eq!(
+            lsn["defaultActions"][0]["fixedResponseConfig"],
+            serde_json::json!({"contentType": "text/plain", "statusCode": "404"})
+        );
+        let rule = &lsn["rules"][0];
+        assert_eq!(
+            rule["actions"][0]["forwardConfig"]["targetGroups"],
+            serde_json::json!([{"targetGroupArn": "blue", "weight": 90}, {"targetGroupArn": "green", "weight": 10}])
+        );
+        assert_eq!(
+            rule["conditions"],
+            serde_json::json!([
+                {"field": "host-header", "hostHeaderConfig": {"values": ["shop.example.com"]}},
+                {"field": "query-string", "queryStringConfig": {"values": [{"key": "beta", "value": "1"}]}},
+            ])
+        );
+    }
+
+    #[test]
     fn a_syntax_error_names_the_line() {
         let err = parse(Path::new("x.tf"), "resource \"a\" \"b\" {\n  x = \n}\n")
             .err()
