@@ -94,6 +94,8 @@ pub(super) struct Module<'a> {
     reasons: RefCell<BTreeMap<String, String>>,
     /// References being evaluated (against cycles).
     evaluating: RefCell<BTreeSet<String>>,
+    /// The `dynamic` blocks met in the resource being converted.
+    dynamic: RefCell<Vec<String>>,
 }
 
 fn label(l: &BlockLabel) -> &str {
@@ -113,6 +115,7 @@ impl<'a> Module<'a> {
             options,
             reasons: RefCell::default(),
             evaluating: RefCell::default(),
+            dynamic: RefCell::default(),
         };
         for (file, tf) in files {
             for (b, line) in &tf.blocks {
@@ -575,6 +578,11 @@ impl<'a> Module<'a> {
                     if META_ARGUMENTS.contains(&b.identifier.as_str()) {
                         continue;
                     }
+                    if b.identifier.as_str() == "dynamic" {
+                        let name = b.labels.first().map_or("?", label);
+                        self.dynamic.borrow_mut().push(name.to_owned());
+                        continue;
+                    }
                     let item = Value::Object(self.body(&b.body, dir));
                     out.entry(b.identifier.to_string())
                         .or_insert_with(|| Value::Array(Vec::new()))
@@ -809,6 +817,21 @@ pub(super) fn convert(file: &Path, module: &Module, out: &mut Collected) {
         }
         module.reasons.borrow_mut().clear();
         let body = module.body(r.body, &dir);
+        let dynamic = module.dynamic.take();
+        if !dynamic.is_empty() {
+            for name in dynamic {
+                out.note(
+                    NoteKind::NotConverted,
+                    file,
+                    Some(&resource),
+                    Some(&name),
+                    format!(
+                        "dynamic \"{name}\" blocks are expanded by Terraform; not converted (write the blocks out, or convert what `terraform show -json` or the AWS CLI shows of the resource)"
+                    ),
+                );
+            }
+            continue;
+        }
         let source = Location {
             file: file.to_owned(),
             resource: Some(resource.clone()),
@@ -1439,7 +1462,7 @@ fn scaling_policy(
 
 #[cfg(test)]
 mod tests {
-    use super::super::Conversion;
+    use super::super::{Conversion, Note};
     use super::*;
 
     /// Converts one `main.tf` with the given `--param`s.
@@ -1685,7 +1708,7 @@ resource "aws_ecs_service" "web" {
     }
 
     #[test]
-    fn indented_heredocs_and_files_give_container_definitions_and_count_is_not_converted() {
+    fn heredocs_and_files_convert_while_count_and_dynamic_blocks_are_refused() {
         let dir = std::env::temp_dir().join(format!("ecsplane-tf-file-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
@@ -1714,6 +1737,16 @@ resource "aws_ecs_service" "many" {
   name            = "many-${count.index}"
   task_definition = aws_ecs_task_definition.indented.arn
 }
+resource "aws_ecs_service" "dyn" {
+  name            = "dyn"
+  task_definition = aws_ecs_task_definition.indented.arn
+  dynamic "load_balancer" {
+    for_each = var.lbs
+    content {
+      target_group_arn = load_balancer.value
+    }
+  }
+}
 "#,
         )
         .unwrap();
@@ -1728,11 +1761,21 @@ resource "aws_ecs_service" "many" {
             c.objects[1].manifest["spec"]["containerDefinitions"][0]["image"],
             "busybox"
         );
-        let count = c
+        let not_converted: Vec<&Note> = c
             .notes
             .iter()
-            .find(|n| n.kind == NoteKind::NotConverted)
-            .unwrap();
+            .filter(|n| n.kind == NoteKind::NotConverted)
+            .collect();
+        let [dynamic, count] = not_converted[..] else {
+            panic!("{not_converted:#?}")
+        };
+        assert_eq!(dynamic.location.path.as_deref(), Some("load_balancer"));
+        assert!(
+            dynamic.message.starts_with(
+                "dynamic \"load_balancer\" blocks are expanded by Terraform; not converted"
+            ),
+            "{dynamic}"
+        );
         assert_eq!(count.location.path.as_deref(), Some("count"));
         assert_eq!(
             count.location.resource.as_deref(),
