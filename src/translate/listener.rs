@@ -66,14 +66,14 @@ pub fn translate_listener(
         .objects
         .into_iter()
         .map(|o| match o["kind"].as_str() {
-            Some("Ingress") => Object::Ingress(
+            Some("Ingress") => Object::Ingress(Box::new(
                 serde_json::from_value::<Ingress>(o)
                     .expect("the routing compiler emits valid Ingress objects"),
-            ),
-            _ => Object::HttpRoute(
+            )),
+            _ => Object::HttpRoute(Box::new(
                 serde_json::from_value::<DynamicObject>(o)
                     .expect("the routing compiler emits objects with metadata"),
-            ),
+            )),
         })
         .collect();
     ListenerRoutes {

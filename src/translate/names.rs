@@ -63,6 +63,17 @@ pub fn cluster_name(reference: Option<&str>) -> &str {
 /// Names that change are made unique with a short hash of the original, so two different AWS
 /// names never map to the same Kubernetes name.
 pub fn dns_label(name: &str) -> String {
+    // Most AWS names already are labels: keep them without rebuilding.
+    let b = name.as_bytes();
+    if !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+    {
+        return name.to_owned();
+    }
     let mut out: String = name
         .chars()
         .map(|c| {

@@ -514,9 +514,9 @@ pub fn translate_service(
     );
     let mut objects = Vec::new();
     if let Some(role) = &template.task_role_arn {
-        objects.push(Object::ServiceAccount(service_account(
+        objects.push(Object::ServiceAccount(Box::new(service_account(
             &name, ns, role, &labels,
-        )));
+        ))));
         template.spec.service_account_name = Some(name.clone());
     }
     let has_health_check = td
@@ -581,7 +581,7 @@ pub fn translate_service(
         if !refusals.is_empty() {
             return Err((vec![td_key], refusals));
         }
-        objects.push(Object::DaemonSet(DaemonSet {
+        objects.push(Object::DaemonSet(Box::new(DaemonSet {
             metadata: meta,
             spec: Some(DaemonSetSpec {
                 selector: label_selector,
@@ -597,7 +597,7 @@ pub fn translate_service(
                 ..DaemonSetSpec::default()
             }),
             status: None,
-        }));
+        })));
         if auto_scaling.is_some() {
             report.not_carried(
                 &obj,
@@ -682,7 +682,7 @@ pub fn translate_service(
     } else {
         (b.max_unavailable, b.max_surge)
     };
-    objects.push(Object::Deployment(Deployment {
+    objects.push(Object::Deployment(Box::new(Deployment {
         metadata: meta,
         spec: Some(DeploymentSpec {
             replicas: if hpa.is_some() { None } else { Some(desired) },
@@ -699,9 +699,9 @@ pub fn translate_service(
             ..DeploymentSpec::default()
         }),
         status: None,
-    }));
+    })));
     if let Some(h) = hpa {
-        objects.push(Object::HorizontalPodAutoscaler(h));
+        objects.push(Object::HorizontalPodAutoscaler(Box::new(h)));
     }
     Ok(ServiceOutput {
         objects,

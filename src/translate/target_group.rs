@@ -296,7 +296,7 @@ pub fn translate_target_group(
         }),
         status: None,
     };
-    Ok(vec![Object::Service(service)])
+    Ok(vec![Object::Service(Box::new(service))])
 }
 
 #[cfg(test)]

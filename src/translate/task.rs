@@ -250,13 +250,13 @@ pub fn translate_task(
     pod_labels.insert(names::LABEL_FAMILY.to_owned(), label_value(&td.spec.family));
     let mut objects = Vec::new();
     if let Some(role) = &template.task_role_arn {
-        objects.push(Object::ServiceAccount(service_account(
+        objects.push(Object::ServiceAccount(Box::new(service_account(
             &name, ns, role, &labels,
-        )));
+        ))));
         template.spec.service_account_name = Some(name.clone());
     }
     for i in 0..count.unwrap_or(1) {
-        objects.push(Object::Pod(Pod {
+        objects.push(Object::Pod(Box::new(Pod {
             metadata: ObjectMeta {
                 name: Some(format!("{name}-{i}")),
                 namespace: ns.map(str::to_owned),
@@ -266,7 +266,7 @@ pub fn translate_task(
             },
             spec: Some(template.spec.clone()),
             status: None,
-        }));
+        })));
     }
     Ok((key, objects))
 }

@@ -20,27 +20,28 @@ use crate::api::{TargetGroup, TaskDefinition};
 use crate::input::{Bundle, Error, ErrorKind, Errors, Origin, Sourced};
 
 /// A Kubernetes object ecsplane generates. Serializes as the object itself (with its
-/// `apiVersion` and `kind`).
+/// `apiVersion` and `kind`). Boxed, so that sorting and moving a list of them is cheap (a
+/// Deployment alone is over 2 KB).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Object {
     /// The IRSA ServiceAccount of a task role.
-    ServiceAccount(ServiceAccount),
+    ServiceAccount(Box<ServiceAccount>),
     /// A target group's Service.
-    Service(Service),
+    Service(Box<Service>),
     /// A REPLICA EcsService.
-    Deployment(Deployment),
+    Deployment(Box<Deployment>),
     /// A DAEMON EcsService.
-    DaemonSet(DaemonSet),
+    DaemonSet(Box<DaemonSet>),
     /// An EcsService's autoScaling.
-    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
+    HorizontalPodAutoscaler(Box<HorizontalPodAutoscaler>),
     /// One task of an EcsTask.
-    Pod(Pod),
+    Pod(Box<Pod>),
     /// A Listener's routes in the `ingress` and `alb` profiles.
-    Ingress(Ingress),
+    Ingress(Box<Ingress>),
     /// A Listener's routes in the `gateway` profile: a `gateway.networking.k8s.io/v1`
     /// HTTPRoute (no typed Rust binding matches our kube version, so it is dynamic).
-    HttpRoute(DynamicObject),
+    HttpRoute(Box<DynamicObject>),
 }
 
 impl Object {
@@ -430,7 +431,7 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
             let services: Vec<&Service> = objects
                 .iter()
                 .filter_map(|o| match o {
-                    Object::Service(s) => Some(s),
+                    Object::Service(s) => Some(&**s),
                     _ => None,
                 })
                 .collect();
