@@ -225,8 +225,14 @@ fn routing_alb_sets_the_ingress_class_given() {
 }
 
 #[test]
-fn an_unknown_routing_profile_is_a_usage_error() {
-    let out = render(&["-f", &fixture("many-rules.yaml"), "--routing", "nginx"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
+fn an_unknown_routing_profile_or_a_malformed_gateway_is_a_usage_error() {
+    for args in [
+        ["--routing", "nginx"],
+        ["--gateway", "a/b/c"],
+        ["--gateway", "Infra/Public"],
+    ] {
+        let out = render(&["-f", &fixture("many-rules.yaml"), args[0], args[1]]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
 }

@@ -57,8 +57,22 @@ pub struct Args {
     pub ingress_class: Option<String>,
     /// The Gateway the HTTPRoutes attach to, as NAME (in each listener's namespace) or
     /// NAMESPACE/NAME.
-    #[arg(long = "gateway", value_name = "[NS/]NAME", default_value = "ecsplane")]
+    #[arg(long = "gateway", value_name = "[NS/]NAME", default_value = "ecsplane", value_parser = gateway_ref)]
     pub gateway: String,
+}
+
+/// `--gateway`: NAME or NAMESPACE/NAME, each a DNS label (Gateway names are DNS subdomains;
+/// labels are what both accept).
+fn gateway_ref(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split('/').collect();
+    let valid = parts.len() <= 2 && parts.iter().all(|p| crate::validate::is_dns_label(p));
+    if valid {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?} is not NAME or NAMESPACE/NAME (lower-case letters, digits and '-')"
+        ))
+    }
 }
 
 /// The routing profile of `--routing`.
