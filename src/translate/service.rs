@@ -744,7 +744,7 @@ pub fn grace_period(
     }
     if !delayed.is_empty() {
         report.approximated(obj, field, format!(
-            "container health checks: the liveness probes of {} start after {grace} s (initialDelaySeconds) and their startup probes allow failures for as long, so no container is restarted during the grace period; ECS would replace the task after it, Kubernetes restarts the container in place. Readiness is not delayed (ECS's load balancer also routes only to healthy targets meanwhile)",
+            "container health checks: the liveness probes of {} start after {grace} s (initialDelaySeconds), and a startup probe, where there is one, allows failures for as long, so no container is restarted during the grace period; ECS would replace the task after it, Kubernetes restarts the container in place. Readiness is not delayed (ECS's load balancer also routes only to healthy targets meanwhile)",
             delayed.join(", ")
         ));
     }
