@@ -5,12 +5,35 @@
 //! The process around the controllers (flags, metrics and health endpoints, leader election,
 //! logging, signals) lives in `ecsplane run`; it sees the controllers only through [`run`] and
 //! the [`Telemetry`] they report to.
+//!
+//! | kind           | owns                                    | status from                     |
+//! |----------------|-----------------------------------------|---------------------------------|
+//! | TaskDefinition | ControllerRevisions (one per revision)  | its revisions                   |
+//! | EcsService     | Deployment or DaemonSet, HPA, ServiceAccount | workload, ReplicaSets, pods |
+//! | TargetGroup    | the Service named after it              | its EndpointSlices              |
+//! | Listener       | Ingresses or HTTPRoutes                 | the routing compiler's fates    |
+//! | EcsTask        | Pods (one per `count`)                  | the pods' container states      |
+//! | EcsCluster     | nothing                                 | services, tasks and nodes       |
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::{FutureExt, StreamExt};
 use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+
+use crate::translate::routing::RoutingOptions;
+
+pub mod apply;
+pub mod cluster;
+pub mod conditions;
+pub mod listener;
+pub mod resolve;
+pub mod service;
+pub mod target_group;
+pub mod task;
+pub mod task_definition;
 
 /// The one field manager of every write the operator makes.
 pub const FIELD_MANAGER: &str = "ecsplane";
@@ -56,15 +79,250 @@ pub enum Error {
     Kube(#[from] kube::Error),
 }
 
+/// Why one reconcile failed. Invalid specs and dangling references are not errors: they are
+/// written to the object's conditions and the reconcile succeeds.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// A request to the API server failed.
+    #[error("{action}: {source}")]
+    Api {
+        /// What was being done (`apply Deployment default/web`).
+        action: String,
+        /// The error.
+        source: kube::Error,
+    },
+    /// A generated object could not be serialized (a bug).
+    #[error("serializing {what}: {source}")]
+    Serialize {
+        /// What.
+        what: String,
+        /// The error.
+        source: serde_json::Error,
+    },
+}
+
+impl ReconcileError {
+    /// The metrics category.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            ReconcileError::Api { .. } => ErrorCategory::Api,
+            ReconcileError::Serialize { .. } => ErrorCategory::Invalid,
+        }
+    }
+}
+
+/// `map_err` helper: an API error while doing `action`.
+pub(crate) fn api_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> ReconcileError {
+    let action = action.into();
+    move |source| ReconcileError::Api { action, source }
+}
+
+/// How the operator runs.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// How listeners become Kubernetes routing (Ingress, ALB-controller Ingress, HTTPRoute).
+    pub routing: RoutingOptions,
+    /// Name of this instance in Events (the pod name in cluster).
+    pub instance: Option<String>,
+    /// Watch and act in this namespace only (`None`: every namespace).
+    pub namespace: Option<String>,
+}
+
+/// What every reconcile gets.
+pub struct Context {
+    /// The client.
+    pub client: Client,
+    /// Where reconcile outcomes are reported.
+    pub telemetry: Arc<dyn Telemetry>,
+    /// Publishes Kubernetes Events.
+    pub recorder: Recorder,
+    /// Options.
+    pub options: Options,
+}
+
+impl Context {
+    /// The API of a namespaced kind, in the watched namespace or all of them.
+    pub fn api<K>(&self) -> kube::Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        match &self.options.namespace {
+            Some(ns) => kube::Api::namespaced(self.client.clone(), ns),
+            None => kube::Api::all(self.client.clone()),
+        }
+    }
+
+    /// [`Context::api`] for a kind known at run time.
+    pub fn api_with(
+        &self,
+        ar: &kube::discovery::ApiResource,
+    ) -> kube::Api<kube::api::DynamicObject> {
+        match &self.options.namespace {
+            Some(ns) => kube::Api::namespaced_with(self.client.clone(), ns, ar),
+            None => kube::Api::all_with(self.client.clone(), ar),
+        }
+    }
+
+    /// Publishes an Event about `obj` (errors only logged: Events are best effort).
+    pub async fn event<K: kube::Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        type_: kube::runtime::events::EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let ev = kube::runtime::events::Event {
+            type_,
+            reason: reason.to_owned(),
+            note: Some(note),
+            action: action.to_owned(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
+            tracing::warn!(error = %e, reason, "could not publish event");
+        }
+    }
+}
+
+/// How long to wait before retrying after a failed reconcile.
+pub(crate) const RETRY: Duration = Duration::from_secs(5);
+/// How often a converged object is looked at again anyway (reads only; nothing is written
+/// unless something changed).
+pub(crate) const RESYNC: Duration = Duration::from_secs(300);
+
 /// Runs every controller until `shutdown` completes, then finishes in-flight reconciles and
-/// returns.
+/// returns. Uses the default [`Options`].
 pub async fn run(
     client: Client,
     telemetry: Arc<dyn Telemetry>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let _ = client;
-    telemetry.ready();
-    shutdown.await;
+    run_with(client, telemetry, Options::default(), shutdown).await
+}
+
+/// [`run`] with options.
+pub async fn run_with(
+    client: Client,
+    telemetry: Arc<dyn Telemetry>,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    // Fail early and clearly when the CRDs are missing or the API is unreachable.
+    match &options.namespace {
+        Some(ns) => kube::Api::<crate::api::EcsService>::namespaced(client.clone(), ns),
+        None => kube::Api::<crate::api::EcsService>::all(client.clone()),
+    }
+    .list(&kube::api::ListParams::default().limit(1))
+    .await?;
+    let reporter = Reporter {
+        controller: FIELD_MANAGER.to_owned(),
+        instance: options.instance.clone(),
+    };
+    let ctx = Arc::new(Context {
+        recorder: Recorder::new(client.clone(), reporter),
+        client,
+        telemetry,
+        options,
+    });
+    let shutdown = shutdown.shared();
+    let ready = Arc::new(ReadyCounter::new(6, ctx.telemetry.clone()));
+    let controllers = vec![
+        task_definition::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+        service::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+        target_group::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+        listener::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+        task::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+        cluster::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+    ];
+    futures::future::join_all(controllers).await;
     Ok(())
+}
+
+/// Calls [`Telemetry::ready`] once every controller's store has synced.
+pub(crate) struct ReadyCounter {
+    left: std::sync::atomic::AtomicUsize,
+    telemetry: Arc<dyn Telemetry>,
+}
+
+impl ReadyCounter {
+    fn new(n: usize, telemetry: Arc<dyn Telemetry>) -> Self {
+        Self {
+            left: std::sync::atomic::AtomicUsize::new(n),
+            telemetry,
+        }
+    }
+
+    /// One more controller is ready.
+    pub(crate) fn one_ready(&self) {
+        if self.left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.telemetry.ready();
+        }
+    }
+}
+
+/// Drives a kube-runtime controller's output stream: logs, reports telemetry, counts the
+/// queue. `kind` names the primary kind.
+pub(crate) async fn drive<K, S>(kind: &'static str, stream: S)
+where
+    K: kube::Resource,
+    S: futures::Stream<
+            Item = Result<
+                (
+                    kube::runtime::reflector::ObjectRef<K>,
+                    kube::runtime::controller::Action,
+                ),
+                kube::runtime::controller::Error<ReconcileError, kube::runtime::watcher::Error>,
+            >,
+        >,
+{
+    stream
+        .for_each(|res| async move {
+            match res {
+                Ok((obj, _)) => tracing::debug!(kind, object = %obj, "reconciled"),
+                Err(kube::runtime::controller::Error::ReconcilerFailed(e, obj)) => {
+                    tracing::warn!(kind, object = %obj, error = %e, "reconcile failed")
+                }
+                Err(e) => tracing::debug!(kind, error = %e, "controller"),
+            }
+        })
+        .await;
+}
+
+/// Wraps a reconcile to time it and report to telemetry.
+pub(crate) async fn timed<F>(
+    ctx: &Context,
+    kind: &'static str,
+    f: F,
+) -> Result<kube::runtime::controller::Action, ReconcileError>
+where
+    F: Future<Output = Result<kube::runtime::controller::Action, ReconcileError>>,
+{
+    let start = std::time::Instant::now();
+    let res = f.await;
+    ctx.telemetry.reconciled(
+        kind,
+        start.elapsed(),
+        res.as_ref().err().map(ReconcileError::category),
+    );
+    res
+}
+
+/// Error policy shared by every controller: retry soon.
+pub(crate) fn error_policy<K>(
+    _obj: Arc<K>,
+    _err: &ReconcileError,
+    _ctx: Arc<Context>,
+) -> kube::runtime::controller::Action {
+    kube::runtime::controller::Action::requeue(RETRY)
+}
+
+/// A telemetry sink that ignores everything (for tools and tests that run the controllers
+/// without the process around them).
+pub struct NoTelemetry;
+
+impl Telemetry for NoTelemetry {
+    fn reconciled(&self, _: &'static str, _: Duration, _: Option<ErrorCategory>) {}
+    fn queue_depth(&self, _: &'static str, _: i64) {}
+    fn ready(&self) {}
 }

@@ -8,5 +8,6 @@ mod chart;
 mod convert;
 mod crds;
 mod examples;
+mod operator;
 mod operator_process;
 mod render;

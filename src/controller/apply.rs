@@ -1,0 +1,307 @@
+//! Applying an owner's children: server-side apply under [`FIELD_MANAGER`] with a controller
+//! owner reference, skipping children whose live state already holds everything desired (so a
+//! converged system makes no writes), and deleting the children a spec no longer produces.
+//!
+//! Every child carries the label [`LABEL_OWNER`] with its owner's UID, which is how children
+//! are found again, and the annotation [`ANNOTATION_APPLIED`] with a hash of what was applied,
+//! so a field dropped from the desired state (which a subset comparison cannot see) still
+//! changes the child.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::discovery::ApiResource;
+use serde_json::Value;
+
+use super::{Context, FIELD_MANAGER, ReconcileError, api_err};
+
+/// Label on every child: the UID of the object that owns it.
+pub const LABEL_OWNER: &str = "ecsplane.io/owner-uid";
+/// Annotation on every child: a hash of the applied desired state.
+pub const ANNOTATION_APPLIED: &str = "ecsplane.io/applied-hash";
+
+/// The owner of a set of children.
+#[derive(Clone, Debug)]
+pub struct Owner {
+    /// `apiVersion` of the owner.
+    pub api_version: String,
+    /// `kind` of the owner.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Namespace (children live in it).
+    pub namespace: String,
+    /// UID.
+    pub uid: String,
+}
+
+impl Owner {
+    /// The owner of an ecsplane object.
+    pub fn of<K: kube::Resource<DynamicType = ()>>(obj: &K) -> Self {
+        let m = obj.meta();
+        Self {
+            api_version: K::api_version(&()).into_owned(),
+            kind: K::kind(&()).into_owned(),
+            name: m.name.clone().unwrap_or_default(),
+            namespace: m.namespace.clone().unwrap_or_default(),
+            uid: m.uid.clone().unwrap_or_default(),
+        }
+    }
+
+    fn reference(&self) -> OwnerReference {
+        OwnerReference {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            uid: self.uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }
+    }
+
+    /// The label selector of this owner's children.
+    pub fn selector(&self) -> String {
+        format!("{LABEL_OWNER}={}", self.uid)
+    }
+}
+
+/// The API resource of a typed Kubernetes kind.
+pub fn resource<K: kube::Resource<DynamicType = ()>>() -> ApiResource {
+    ApiResource::erase::<K>(&())
+}
+
+/// The API resource of the Gateway API HTTPRoute.
+pub fn http_route() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        "httproutes",
+    )
+}
+
+/// What [`reconcile_children`] found and did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Children as they are now, by `(kind, name)`.
+    pub live: BTreeMap<(String, String), Value>,
+    /// Number of children written (applied or deleted).
+    pub writes: usize,
+}
+
+/// Makes the owner's children of the given kinds exactly `desired`: applies what differs,
+/// deletes children of those kinds that are not desired. Every desired object must be of one
+/// of `kinds` and live in the owner's namespace.
+pub async fn reconcile_children(
+    ctx: &Context,
+    owner: &Owner,
+    kinds: &[ApiResource],
+    desired: Vec<Value>,
+) -> Result<Applied, ReconcileError> {
+    let mut out = Applied::default();
+    let mut live_by_kind: BTreeMap<String, BTreeMap<String, DynamicObject>> = BTreeMap::new();
+    for ar in kinds {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(ctx.client.clone(), &owner.namespace, ar);
+        let list = api
+            .list(&ListParams::default().labels(&owner.selector()))
+            .await
+            .map_err(api_err(format!(
+                "list {} of {} {}",
+                ar.plural, owner.kind, owner.name
+            )))?;
+        live_by_kind.insert(
+            ar.kind.clone(),
+            list.items
+                .into_iter()
+                .filter_map(|o| Some((o.metadata.name.clone()?, o)))
+                .collect(),
+        );
+    }
+    let mut wanted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for mut obj in desired {
+        let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let Some(ar) = kinds.iter().find(|a| a.kind == kind) else {
+            continue;
+        };
+        stamp(&mut obj, owner);
+        wanted.entry(kind.clone()).or_default().push(name.clone());
+        let live = live_by_kind.get(&kind).and_then(|m| m.get(&name));
+        let up_to_date = live
+            .and_then(|l| serde_json::to_value(l).ok())
+            .filter(|l| {
+                l.get("metadata")
+                    .and_then(|m| m.get("deletionTimestamp"))
+                    .is_none()
+            })
+            .filter(|l| contains(l, &obj));
+        if let Some(l) = up_to_date {
+            out.live.insert((kind, name), l);
+            continue;
+        }
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(ctx.client.clone(), &owner.namespace, ar);
+        let applied = api
+            .patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&obj),
+            )
+            .await
+            .map_err(api_err(format!("apply {kind} {}/{name}", owner.namespace)))?;
+        tracing::info!(owner = %format!("{} {}/{}", owner.kind, owner.namespace, owner.name), child = %format!("{kind} {name}"), "applied");
+        out.writes += 1;
+        out.live.insert(
+            (kind, name),
+            serde_json::to_value(applied).map_err(|source| ReconcileError::Serialize {
+                what: "applied object".into(),
+                source,
+            })?,
+        );
+    }
+    for ar in kinds {
+        let Some(live) = live_by_kind.get(&ar.kind) else {
+            continue;
+        };
+        let keep = wanted.get(&ar.kind).cloned().unwrap_or_default();
+        for (name, obj) in live {
+            if keep.contains(name) || obj.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(ctx.client.clone(), &owner.namespace, ar);
+            match api.delete(name, &DeleteParams::background()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => {
+                    return Err(api_err(format!(
+                        "delete {} {}/{name}",
+                        ar.kind, owner.namespace
+                    ))(e));
+                }
+            }
+            tracing::info!(owner = %format!("{} {}/{}", owner.kind, owner.namespace, owner.name), child = %format!("{} {name}", ar.kind), "deleted: no longer produced by the spec");
+            out.writes += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the owner reference, the owner label and the applied-state hash to a desired object.
+pub fn stamp(obj: &mut Value, owner: &Owner) {
+    let hash = format!("{:016x}", fnv1a(&obj.to_string()));
+    let meta = obj
+        .as_object_mut()
+        .expect("Kubernetes objects are JSON objects")
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let meta = meta.as_object_mut().expect("metadata is an object");
+    meta.insert("namespace".into(), Value::String(owner.namespace.clone()));
+    meta.insert(
+        "ownerReferences".into(),
+        serde_json::to_value(vec![owner.reference()]).expect("owner references serialize"),
+    );
+    let labels = meta
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Default::default()));
+    labels[LABEL_OWNER] = Value::String(owner.uid.clone());
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Default::default()));
+    annotations[ANNOTATION_APPLIED] = Value::String(hash);
+}
+
+/// Whether `live` already holds everything in `want`: objects hold each wanted key (an empty
+/// wanted list or map also matches an absent key, as the API server drops them), lists have
+/// the same length and hold their wanted elements in order, scalars are equal.
+pub fn contains(live: &Value, want: &Value) -> bool {
+    match (live, want) {
+        (Value::Object(l), Value::Object(w)) => w.iter().all(|(k, wv)| match l.get(k) {
+            Some(lv) => contains(lv, wv),
+            None => is_empty(wv),
+        }),
+        (Value::Array(l), Value::Array(w)) => {
+            l.len() == w.len() && l.iter().zip(w).all(|(lv, wv)| contains(lv, wv))
+        }
+        (Value::Number(l), Value::Number(w)) => l.as_f64() == w.as_f64(),
+        (l, w) => l == w,
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+// FNV-1a: stable across platforms and Rust versions.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_live_object_with_server_defaults_contains_what_was_applied() {
+        let want = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}});
+        let live = json!({"spec": {"replicas": 2, "revisionHistoryLimit": 10, "template": {"spec": {"containers": [{"name": "a", "image": "x", "imagePullPolicy": "IfNotPresent"}], "dnsPolicy": "ClusterFirst"}}}});
+        assert!(contains(&live, &want));
+    }
+
+    #[test]
+    fn a_hand_edit_of_an_applied_field_is_a_difference() {
+        let want = json!({"spec": {"replicas": 2}});
+        assert!(!contains(&json!({"spec": {"replicas": 5}}), &want));
+    }
+
+    #[test]
+    fn an_extra_or_missing_list_element_is_a_difference() {
+        let want = json!({"ports": [{"port": 80}]});
+        assert!(!contains(
+            &json!({"ports": [{"port": 80}, {"port": 81}]}),
+            &want
+        ));
+        assert!(!contains(&json!({"ports": []}), &want));
+    }
+
+    #[test]
+    fn empty_lists_and_maps_match_absent_keys_as_the_server_drops_them() {
+        assert!(contains(&json!({}), &json!({"env": [], "labels": {}})));
+    }
+
+    #[test]
+    fn stamping_adds_the_controller_reference_owner_label_and_a_hash_of_the_desired_state() {
+        let owner = Owner {
+            api_version: "ecsplane.io/v1alpha1".into(),
+            kind: "EcsService".into(),
+            name: "web".into(),
+            namespace: "shop".into(),
+            uid: "u-1".into(),
+        };
+        let mut a = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-tg"}, "spec": {"ports": [{"port": 80}]}});
+        let mut b = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-tg"}, "spec": {"ports": [{"port": 81}]}});
+        stamp(&mut a, &owner);
+        stamp(&mut b, &owner);
+        assert_eq!(a["metadata"]["namespace"], "shop");
+        assert_eq!(a["metadata"]["labels"][LABEL_OWNER], "u-1");
+        assert_eq!(
+            a["metadata"]["ownerReferences"],
+            json!([{"apiVersion": "ecsplane.io/v1alpha1", "kind": "EcsService", "name": "web", "uid": "u-1", "controller": true, "blockOwnerDeletion": true}])
+        );
+        assert_ne!(
+            a["metadata"]["annotations"][ANNOTATION_APPLIED],
+            b["metadata"]["annotations"][ANNOTATION_APPLIED]
+        );
+    }
+}
