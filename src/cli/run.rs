@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 
+use super::render::Routing;
+use crate::controller;
 use crate::runtime::http::BindAddress;
 use crate::runtime::leader::LeaderElection;
 use crate::runtime::logging::{self, LogFormat};
 use crate::runtime::{self, Options};
+use crate::translate::routing::{Profile, RoutingOptions};
 
 /// Arguments of `ecsplane run`.
 #[derive(clap::Args, Debug)]
@@ -69,6 +72,39 @@ pub struct Args {
     /// service account].
     #[arg(long, value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
+
+    /// Watch and reconcile ecsplane objects in this namespace only [default: every namespace].
+    #[arg(long, env = "ECSPLANE_WATCH_NAMESPACE", value_name = "NAMESPACE")]
+    namespace: Option<String>,
+
+    /// What Listeners become: portable Ingress, Ingresses for the AWS Load Balancer
+    /// Controller, or Gateway API HTTPRoutes (as `ecsplane render --routing`).
+    #[arg(
+        long = "routing",
+        env = "ECSPLANE_ROUTING",
+        value_enum,
+        default_value_t
+    )]
+    routing: Routing,
+
+    /// `spec.ingressClassName` of the Ingresses (default: unset for `ingress`, `alb` for
+    /// `alb`).
+    #[arg(
+        long = "ingress-class",
+        env = "ECSPLANE_INGRESS_CLASS",
+        value_name = "CLASS"
+    )]
+    ingress_class: Option<String>,
+
+    /// The Gateway the HTTPRoutes attach to, as NAME (in each listener's namespace) or
+    /// NAMESPACE/NAME.
+    #[arg(
+        long = "gateway",
+        env = "ECSPLANE_GATEWAY",
+        value_name = "[NS/]NAME",
+        default_value = "ecsplane"
+    )]
+    gateway: String,
 }
 
 impl Args {
@@ -83,7 +119,27 @@ impl Args {
             renew_deadline: self.leader_election_renew_deadline,
             retry_period: self.leader_election_retry_period,
         });
+        let (gateway_namespace, gateway_name) = match self.gateway.split_once('/') {
+            Some((ns, name)) => (Some(ns.to_owned()), name.to_owned()),
+            None => (None, self.gateway.clone()),
+        };
+        let controllers = controller::Options {
+            routing: RoutingOptions {
+                profile: match self.routing {
+                    Routing::Ingress => Profile::Ingress,
+                    Routing::Alb => Profile::Alb,
+                    Routing::Gateway => Profile::Gateway,
+                },
+                ingress_class_name: self.ingress_class,
+                gateway_name,
+                gateway_namespace,
+                ..RoutingOptions::default()
+            },
+            instance: std::env::var("POD_NAME").ok(),
+            namespace: self.namespace,
+        };
         Options {
+            controllers,
             metrics: self.metrics_bind_address,
             health: self.health_probe_bind_address,
             leader_election,

@@ -56,18 +56,14 @@ pub(crate) async fn controller(
                     .state()
                     .into_iter()
                     .filter(|l| {
-                        l.metadata.namespace == ns
-                            && forwarded_target_groups(l).iter().any(|t| *t == name)
+                        l.metadata.namespace == ns && forwarded_target_groups(l).contains(&name)
                     })
                     .map(|l| ObjectRef::from_obj(l.as_ref()))
                     .collect::<Vec<_>>()
             },
         )
         .graceful_shutdown_on(shutdown);
-    tokio::spawn(async move {
-        let _ = store.wait_until_ready().await;
-        ready.one_ready();
-    });
+    tokio::spawn(ready.when_listed(KIND, ctx.api::<Listener>()));
     drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
 }
 

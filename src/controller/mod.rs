@@ -235,9 +235,24 @@ pub async fn run_with(
         task::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
         cluster::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
     ];
-    futures::future::join_all(controllers).await;
+    let stopped = futures::future::join_all(controllers);
+    // kube-runtime finishes in-flight reconciles after the shutdown signal, but a controller
+    // told to stop before its first list completed waits for that list forever: give the
+    // controllers SHUTDOWN_GRACE, then drop them (reconciles are idempotent).
+    let grace = async move {
+        shutdown.await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        _ = stopped => {}
+        () = grace => tracing::warn!(grace = ?SHUTDOWN_GRACE, "controllers still busy after the shutdown grace period: stopping them"),
+    }
     Ok(())
 }
+
+/// How long the controllers may take to finish in-flight reconciles after the shutdown
+/// signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Calls [`Telemetry::ready`] once every controller's store has synced.
 pub(crate) struct ReadyCounter {
@@ -253,8 +268,28 @@ impl ReadyCounter {
         }
     }
 
+    /// Marks one controller ready once a list of its kind has completed. (The controller's own
+    /// store signals readiness through a one-shot channel that wakes a single waiter, the
+    /// controller itself, so it is not waited on here.)
+    pub(crate) async fn when_listed<K>(self: Arc<Self>, kind: &'static str, api: kube::Api<K>)
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    {
+        use kube::runtime::WatchStreamExt;
+        let events = kube::runtime::watcher(api, kube::runtime::watcher::Config::default())
+            .default_backoff();
+        let mut events = std::pin::pin!(events);
+        while let Some(event) = events.next().await {
+            if let Ok(kube::runtime::watcher::Event::InitDone) = event {
+                tracing::debug!(kind, "watch listed");
+                self.one_ready();
+                return;
+            }
+        }
+    }
+
     /// One more controller is ready.
-    pub(crate) fn one_ready(&self) {
+    fn one_ready(&self) {
         if self.left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
             self.telemetry.ready();
         }

@@ -124,10 +124,7 @@ pub(crate) async fn controller(
             by_service_label,
         )
         .graceful_shutdown_on(shutdown);
-    tokio::spawn(async move {
-        let _ = store.wait_until_ready().await;
-        ready.one_ready();
-    });
+    tokio::spawn(ready.when_listed(KIND, ctx.api::<EcsService>()));
     drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
 }
 
@@ -340,7 +337,7 @@ async fn observe(
                     .any(|o| Some(&o.uid) == d.metadata.uid.as_ref())
             })
             .collect();
-        rss.sort_by(|a, b| revision_number(&b.metadata).cmp(&revision_number(&a.metadata)));
+        rss.sort_by_key(|rs| std::cmp::Reverse(revision_number(&rs.metadata)));
         for rs in rss {
             let primary = revision.is_some()
                 && annotation(&rs.metadata, "deployment.kubernetes.io/revision") == revision;

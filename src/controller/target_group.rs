@@ -87,10 +87,7 @@ pub(crate) async fn controller(
             },
         )
         .graceful_shutdown_on(shutdown);
-    tokio::spawn(async move {
-        let _ = store.wait_until_ready().await;
-        ready.one_ready();
-    });
+    tokio::spawn(ready.when_listed(KIND, ctx.api::<TargetGroup>()));
     drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
 }
 

@@ -42,11 +42,7 @@ pub(crate) async fn controller(
             watcher::Config::default().labels(LABEL_OWNER),
         )
         .graceful_shutdown_on(shutdown);
-    let store = ctrl.store();
-    tokio::spawn(async move {
-        let _ = store.wait_until_ready().await;
-        ready.one_ready();
-    });
+    tokio::spawn(ready.when_listed(KIND, ctx.api::<EcsTask>()));
     drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
 }
 

@@ -39,6 +39,8 @@ pub const SERVICE_ACCOUNT_NAMESPACE: &str =
 /// How `ecsplane run` runs.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// What the controllers do (namespace, routing profile).
+    pub controllers: controller::Options,
     /// Where `/metrics` is served.
     pub metrics: BindAddress,
     /// Where `/healthz` and `/readyz` are served.
@@ -273,11 +275,26 @@ pub async fn run(options: Options) -> Result<(), Error> {
         None => {
             state.metrics.set_leader(true);
             let telemetry: Arc<dyn Telemetry> = state.clone();
-            let result = controller::run(client, telemetry, shutdown_future(shutdown)).await;
+            let result = controller::run_with(
+                client,
+                telemetry,
+                options.controllers.clone(),
+                shutdown_future(shutdown),
+            )
+            .await;
             state.metrics.set_leader(false);
             result.map_err(Error::from)
         }
-        Some(election) => lead(client, election, state.clone(), shutdown).await,
+        Some(election) => {
+            lead(
+                client,
+                election,
+                options.controllers,
+                state.clone(),
+                shutdown,
+            )
+            .await
+        }
     };
     for server in servers {
         server.abort();
@@ -290,6 +307,7 @@ pub async fn run(options: Options) -> Result<(), Error> {
 async fn lead(
     client: Client,
     election: LeaderElection,
+    controllers: controller::Options,
     state: Arc<Observability>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), Error> {
@@ -320,7 +338,8 @@ async fn lead(
         (elector, lost)
     });
     let telemetry: Arc<dyn Telemetry> = state.clone();
-    let controllers = controller::run(client, telemetry, shutdown_future(shutdown));
+    let controllers =
+        controller::run_with(client, telemetry, controllers, shutdown_future(shutdown));
     tokio::pin!(controllers);
 
     tokio::select! {

@@ -56,6 +56,32 @@ impl Operator {
     }
 }
 
+/// Deletes the test namespace when dropped, also when the test fails, so a failed test does
+/// not leave pods holding host ports for the next one.
+struct Cleanup {
+    client: Client,
+    namespace: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (client, ns) = (self.client.clone(), self.namespace.clone());
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(harness::delete_namespace(&client, &ns))
+        });
+    }
+}
+
+/// A fresh namespace for one test, deleted when the returned guard drops.
+async fn test_namespace(client: &Client, prefix: &str) -> (String, Cleanup) {
+    let ns = harness::namespace(client, prefix).await;
+    let cleanup = Cleanup {
+        client: client.clone(),
+        namespace: ns.clone(),
+    };
+    (ns, cleanup)
+}
+
 /// Polls `check` every second until it returns `Ok`, or panics with its last message after
 /// `limit` (a generous bound: these tests assert outcomes, not speed).
 async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
@@ -162,7 +188,7 @@ async fn the_examples_converge_to_steady_services_with_ecs_status() {
     let _turn = FULL_EXAMPLES.lock().await;
     let client = harness::client().await;
     harness::install_crds(&client).await;
-    let ns = harness::namespace(&client, "op-examples").await;
+    let (ns, _cleanup) = test_namespace(&client, "op-examples").await;
     apply_all(&client, &ns, &example_docs()).await;
     let op = Operator::start(&client, &ns);
 
@@ -368,10 +394,20 @@ async fn the_examples_converge_to_steady_services_with_ecs_status() {
         Some(4),
         "every kwok node carries a mapped capacity provider label"
     );
-    assert!(c.running_tasks_count.unwrap() >= 4 + 2 + 1);
+    let service_tasks: i32 = services
+        .iter()
+        .filter(|s| {
+            ecsplane::translate::names::cluster_name(s.spec.cluster.as_deref()) == "default"
+        })
+        .map(|s| s.status.as_ref().unwrap().running_count.unwrap())
+        .sum();
+    assert_eq!(
+        c.running_tasks_count,
+        Some(service_tasks + 1),
+        "the services' tasks and the migrate task"
+    );
 
     op.stop().await;
-    harness::delete_namespace(&client, &ns).await;
 }
 
 /// The resourceVersions of everything the operator writes in `ns` (ecsplane objects and their
@@ -438,7 +474,7 @@ async fn a_converged_system_stays_idle_and_changes_flow_through_like_ecs() {
     let _turn = FULL_EXAMPLES.lock().await;
     let client = harness::client().await;
     harness::install_crds(&client).await;
-    let ns = harness::namespace(&client, "op-idle").await;
+    let (ns, _cleanup) = test_namespace(&client, "op-idle").await;
     apply_all(&client, &ns, &example_docs()).await;
     let op = Operator::start(&client, &ns);
     all_services_ready(&client, &ns).await;
@@ -543,13 +579,11 @@ async fn a_converged_system_stays_idle_and_changes_flow_through_like_ecs() {
     );
     // Changing the service (here: dropping autoscaling) resolves the family again and
     // removes the HPA, which the spec no longer produces.
-    let mut worker = services.get("worker").await.unwrap();
-    worker.spec.auto_scaling = None;
     services
         .patch(
             "worker",
-            &PatchParams::apply("user").force(),
-            &Patch::Apply(json!({"apiVersion": "ecsplane.io/v1alpha1", "kind": "EcsService", "spec": worker.spec})),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"autoScaling": null}})),
         )
         .await
         .unwrap();
@@ -592,7 +626,6 @@ async fn a_converged_system_stays_idle_and_changes_flow_through_like_ecs() {
     );
 
     op.stop().await;
-    harness::delete_namespace(&client, &ns).await;
 }
 
 /// ECS stops a task whose essential container exits and the service starts another; a
@@ -601,7 +634,7 @@ async fn a_converged_system_stays_idle_and_changes_flow_through_like_ecs() {
 async fn an_essential_container_exit_stops_the_task_as_on_ecs() {
     let client = harness::client().await;
     harness::install_crds(&client).await;
-    let ns = harness::namespace(&client, "op-essential").await;
+    let (ns, _cleanup) = test_namespace(&client, "op-essential").await;
     let docs: Vec<_> = example_docs()
         .into_iter()
         .filter(|d| {
@@ -757,7 +790,6 @@ async fn an_essential_container_exit_stops_the_task_as_on_ecs() {
     );
 
     op.stop().await;
-    harness::delete_namespace(&client, &ns).await;
 }
 
 /// A service applied before its task definition and target group waits with a clear reason
@@ -766,7 +798,7 @@ async fn an_essential_container_exit_stops_the_task_as_on_ecs() {
 async fn a_dangling_reference_is_reported_and_recovers_when_the_object_appears() {
     let client = harness::client().await;
     harness::install_crds(&client).await;
-    let ns = harness::namespace(&client, "op-dangling").await;
+    let (ns, _cleanup) = test_namespace(&client, "op-dangling").await;
     let docs = example_docs();
     let (td, rest): (Vec<_>, Vec<_>) = docs
         .into_iter()
@@ -804,5 +836,4 @@ async fn a_dangling_reference_is_reported_and_recovers_when_the_object_appears()
     apply_all(&client, &ns, &td).await;
     all_services_ready(&client, &ns).await;
     op.stop().await;
-    harness::delete_namespace(&client, &ns).await;
 }

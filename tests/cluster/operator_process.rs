@@ -99,6 +99,7 @@ impl Replica {
             .args(extra);
         if let Some(namespace) = namespace {
             command
+                .arg(format!("--namespace={namespace}"))
                 .arg("--leader-elect")
                 .arg(format!("--leader-election-namespace={namespace}"))
                 .arg(format!(
@@ -433,8 +434,9 @@ async fn a_leader_stopped_with_sigterm_releases_its_lease_and_exits_zero() {
 /// leader, stops being ready on SIGTERM and exits 0.
 #[tokio::test]
 async fn ecsplane_run_serves_its_endpoints_and_exits_zero_on_sigterm() {
-    let (_client, _namespace, _leases) = setup("run-plain").await;
-    let mut replica = Replica::start("plain", None, Timing::SHORT);
+    let (_client, namespace, _leases) = setup("run-plain").await;
+    let watch = format!("--namespace={namespace}");
+    let mut replica = Replica::start_with("plain", None, Timing::SHORT, &[&watch]);
     let (status, _) = eventually(SLACK, "/readyz answers 200", &[&replica], async || {
         replica.readyz().filter(|(s, _)| *s == 200)
     })
@@ -477,8 +479,10 @@ async fn ecsplane_run_serves_its_endpoints_and_exits_zero_on_sigterm() {
 /// JSON object with a level and a message.
 #[tokio::test]
 async fn ecsplane_run_exits_zero_on_sigint_and_logs_json_lines() {
-    let (_client, _namespace, _leases) = setup("run-int").await;
-    let mut replica = Replica::start_with("int", None, Timing::SHORT, &["--log-format=json"]);
+    let (_client, namespace, _leases) = setup("run-int").await;
+    let watch = format!("--namespace={namespace}");
+    let mut replica =
+        Replica::start_with("int", None, Timing::SHORT, &["--log-format=json", &watch]);
     eventually(SLACK, "/readyz answers 200", &[&replica], async || {
         replica.readyz().filter(|(s, _)| *s == 200)
     })
