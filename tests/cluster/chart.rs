@@ -473,7 +473,7 @@ async fn restricted_namespace(client: &Client, prefix: &str) -> String {
 
 /// `helm install` without CRDs (the suite's other tests own the CRDs on the shared cluster)
 /// into `ns`, as release `ns`; returns helm's output (with NOTES).
-fn install(ns: &str) -> String {
+pub(crate) fn install(ns: &str) -> String {
     let chart = chart_dir();
     let args = [
         "install",
@@ -487,7 +487,7 @@ fn install(ns: &str) -> String {
     stdout_of(&args, &helm(&args, Some(harness::kubeconfig_path())))
 }
 
-fn uninstall(ns: &str) {
+pub(crate) fn uninstall(ns: &str) {
     let args = ["uninstall", ns, "--namespace", ns];
     stdout_of(&args, &helm(&args, Some(harness::kubeconfig_path())));
 }

@@ -179,18 +179,37 @@ async fn all_services_ready(client: &Client, ns: &str) -> Vec<EcsService> {
     .await
 }
 
+/// A client that acts as the ServiceAccount `sa` of namespace `ns` (impersonation), so the
+/// operator runs with exactly the permissions the Helm chart grants it.
+async fn client_as_service_account(ns: &str, sa: &str) -> Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(harness::kubeconfig_path()).unwrap();
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    config.auth_info.impersonate = Some(format!("system:serviceaccount:{ns}:{sa}"));
+    config.auth_info.impersonate_groups = Some(vec![
+        "system:serviceaccounts".into(),
+        format!("system:serviceaccounts:{ns}"),
+        "system:authenticated".into(),
+    ]);
+    Client::try_from(config).unwrap()
+}
+
 /// Applying the examples gives Deployments, a DaemonSet, Services, an HPA, an Ingress and a
 /// Pod; every service reaches a steady state with ECS-style status; target groups count their
 /// healthy targets; the listener reports each rule's fate; the cluster counts its services,
-/// tasks and container instances.
+/// tasks and container instances. The operator runs with only the permissions the Helm
+/// chart gives its ServiceAccount, so they are proven sufficient.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_examples_converge_to_steady_services_with_ecs_status() {
     let _turn = FULL_EXAMPLES.lock().await;
     let client = harness::client().await;
     harness::install_crds(&client).await;
     let (ns, _cleanup) = test_namespace(&client, "op-examples").await;
+    crate::chart::install(&ns);
+    let operator_client = client_as_service_account(&ns, &format!("{ns}-ecsplane")).await;
     apply_all(&client, &ns, &example_docs()).await;
-    let op = Operator::start(&client, &ns);
+    let op = Operator::start(&operator_client, &ns);
 
     let services = all_services_ready(&client, &ns).await;
     let by_name = |n: &str| {
@@ -408,6 +427,7 @@ async fn the_examples_converge_to_steady_services_with_ecs_status() {
     );
 
     op.stop().await;
+    crate::chart::uninstall(&ns);
 }
 
 /// The resourceVersions of everything the operator writes in `ns` (ecsplane objects and their
