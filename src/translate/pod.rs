@@ -581,7 +581,7 @@ pub fn pod_template(
             }
         }
         if !image.contains('@') && version_consistency != &Some(VersionConsistency::Disabled) {
-            report.approximated(&obj, f("image"), "ECS pins the image tag to a digest for each deployment; the rendered manifest uses the tag as is (each node resolves it at pull time), the operator pins digests");
+            report.approximated(&obj, f("image"), "ECS pins the image tag to a digest for each deployment; the manifest (rendered or applied by the operator) uses the tag as is: each node resolves it when it pulls, so a tag moved during a rollout can mix images in one service; pin a digest in the image to avoid it");
         }
         if let Some(creds) = repository_credentials {
             let (sel, _) = secret_ref(&creds.credentials_parameter);

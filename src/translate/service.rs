@@ -668,7 +668,7 @@ pub fn translate_service(
             report,
         );
         if hpa.is_some() {
-            report.approximated(&obj, "spec.deploymentConfiguration", format!("rolling bounds are computed for desiredCount {desired}; ECS recomputes them whenever the autoscaler changes the count (the operator does)"));
+            report.approximated(&obj, "spec.deploymentConfiguration", format!("rolling bounds are computed for desiredCount {desired}; ECS recomputes them whenever the autoscaler changes the count, here they stay as computed from desiredCount"));
         }
     }
     if !refusals.is_empty() {
@@ -780,7 +780,7 @@ fn report_deployment_configuration(
         .as_ref()
         .is_some_and(|c| c.enable)
     {
-        report.not_carried(obj, "spec.deploymentConfiguration.deploymentCircuitBreaker", "a Deployment only reports a stalled rollout; the operator counts failed tasks with ECS's threshold and rolls back");
+        report.not_carried(obj, "spec.deploymentConfiguration.deploymentCircuitBreaker", "a Deployment only reports a stalled rollout (the service's rolloutState becomes FAILED after progressDeadlineSeconds); ECS's failed-task threshold and its automatic rollback are not implemented");
     }
     if alarms.as_ref().is_some_and(|a| a.enable) {
         report.not_carried(
