@@ -466,6 +466,41 @@ mod tests {
     }
 
     #[test]
+    fn task_cpu_and_memory_are_accepted_as_numbers_and_as_strings_with_units() {
+        for (cpu, memory) in [
+            (json!(256), json!(512)),
+            (json!("256"), json!("512")),
+            (json!("1 vCPU"), json!("2 GB")),
+            (json!("0.5 vcpu"), json!("512 MiB")),
+        ] {
+            let problems = validate(&td(json!({"family": "web", "cpu": cpu, "memory": memory,
+                "containerDefinitions": [{"name": "app", "image": "nginx"}]})));
+            assert_eq!(problems, [], "cpu {cpu}, memory {memory}");
+        }
+    }
+
+    #[test]
+    fn task_cpu_and_memory_that_are_no_ecs_size_break_their_rules_by_message() {
+        let problems = validate(&td(json!({"family": "web", "cpu": "two cores",
+            "memory": "lots", "containerDefinitions": [{"name": "app", "image": "nginx"}]})));
+        assert_eq!(
+            paths(&problems),
+            [
+                ("spec.cpu", ErrorKind::Rule),
+                ("spec.memory", ErrorKind::Rule)
+            ]
+        );
+        assert_eq!(
+            problems[0].message,
+            "task cpu must be CPU units such as \"256\" or vCPUs such as \"1 vCPU\""
+        );
+        assert_eq!(
+            problems[1].message,
+            "task memory must be MiB such as \"512\" or a size such as \"2 GB\""
+        );
+    }
+
+    #[test]
     fn wrong_types_missing_fields_and_unknown_fields_are_all_reported() {
         let problems = validate(&td(json!({"family": "web",
             "containerDefinitions": [{"name": "app", "cpu": "lots", "portBindings": []}]})));

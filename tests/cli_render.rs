@@ -236,3 +236,65 @@ fn an_unknown_routing_profile_or_a_malformed_gateway_is_a_usage_error() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn task_cpu_and_memory_render_whether_written_as_numbers_or_with_units() {
+    let input = temp_file(
+        "task-sizes.yaml",
+        "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {name: web}\n\
+         spec: {family: web, cpu: 256, memory: 512, containerDefinitions: [{name: app, image: nginx}]}\n---\n\
+         apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {name: big}\n\
+         spec: {family: big, cpu: \"1 vCPU\", memory: \"2 GB\", containerDefinitions: [{name: app, image: nginx}]}\n---\n\
+         apiVersion: ecsplane.io/v1alpha1\nkind: EcsTask\nmetadata: {name: small}\nspec: {taskDefinition: web}\n---\n\
+         apiVersion: ecsplane.io/v1alpha1\nkind: EcsTask\nmetadata: {name: large}\nspec: {taskDefinition: big}\n",
+    );
+    let out = render(&["-f", input.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("cpu: 250m\n      memory: 512Mi"),
+        "256 CPU units and 512 MiB become the pod's resources:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("cpu: \"1\"\n      memory: 2Gi"),
+        "1 vCPU and 2 GB become the pod's resources:\n{stdout}"
+    );
+}
+
+#[test]
+fn a_task_cpu_that_is_no_ecs_size_is_refused_by_its_rule_not_by_a_gap_in_client_side_cel() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-input/12-bad-task-cpu-string.yaml");
+    let out = render(&["-f", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let expect = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# expect: ").map(str::to_owned))
+        .unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "TaskDefinition bad-12: spec.cpu: rule violation: {expect}"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("error: ").count(), 1, "{stderr}");
+}
+
+#[test]
+fn every_bad_input_manifest_is_refused_and_no_rule_is_beyond_client_side_cel() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-input");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let file = entry.unwrap().path();
+        let out = render(&["-f", file.to_str().unwrap()]);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", file.display());
+        assert!(
+            !stderr.contains("does not support") && !stderr.contains("rule evaluation error"),
+            "{}: {stderr}",
+            file.display()
+        );
+    }
+}

@@ -120,14 +120,18 @@ pub struct TaskDefinitionSpec {
 
     /// Task-level CPU as ECS takes it: CPU units (`"256"`, `1024`) or vCPUs (`"1 vCPU"`,
     /// `"0.5 vcpu"`).
+    // `string(self)` turns an int into its decimal form (a string stays as is), so one pattern
+    // covers both forms; `type(self) == int` would also be valid on the API server, but
+    // kube-cel cannot evaluate `type()`, and render must accept exactly what the server does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new(r"type(self) == int || self.matches('^\\s*[0-9]+(\\.[0-9]+)?\\s*([vV][cC][pP][uU][sS]?)?\\s*$')").message("task cpu must be CPU units such as \"256\" or vCPUs such as \"1 vCPU\""))]
+    #[x_kube(validation = Rule::new(r"string(self).matches('^\\s*[0-9]+(\\.[0-9]+)?\\s*([vV][cC][pP][uU][sS]?)?\\s*$')").message("task cpu must be CPU units such as \"256\" or vCPUs such as \"1 vCPU\""))]
     pub cpu: Option<IntOrString>,
 
     /// Task-level memory as ECS takes it: MiB (`"512"`, `2048`) or with a unit (`"2 GB"`,
     /// `"512 MiB"`).
+    // `string(self)`, not `type(self)`: see `cpu`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new(r"type(self) == int || self.matches('^\\s*[0-9]+(\\.[0-9]+)?\\s*([mMgG][iI]?[bB])?\\s*$')").message("task memory must be MiB such as \"512\" or a size such as \"2 GB\""))]
+    #[x_kube(validation = Rule::new(r"string(self).matches('^\\s*[0-9]+(\\.[0-9]+)?\\s*([mMgG][iI]?[bB])?\\s*$')").message("task memory must be MiB such as \"512\" or a size such as \"2 GB\""))]
     pub memory: Option<IntOrString>,
 
     /// Metadata tags (up to 50).

@@ -1,7 +1,6 @@
 //! `ecsplane convert`: CloudFormation, AWS CLI JSON and Terraform into ecsplane manifests.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -78,9 +77,7 @@ pub fn to_yaml(object: &Object) -> String {
 
 fn write_stdout(objects: &[&Object]) -> std::io::Result<()> {
     let docs: Vec<String> = objects.iter().map(|o| to_yaml(o)).collect();
-    let mut out = std::io::stdout().lock();
-    out.write_all(docs.join("---\n").as_bytes())?;
-    out.flush()
+    super::write_stdout(&docs.join("---\n"))
 }
 
 fn write_dir(dir: &Path, objects: &[&Object]) -> std::io::Result<()> {

@@ -8,6 +8,11 @@ pub struct Args {}
 
 /// Prints every CRD as one multi-document YAML stream.
 pub fn run(_: Args) -> ExitCode {
-    print!("{}", crate::api::crds_yaml());
-    ExitCode::SUCCESS
+    match super::write_stdout(&crate::api::crds_yaml()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: writing to stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

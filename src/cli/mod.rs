@@ -33,6 +33,17 @@ enum Command {
     Routes(routes::Args),
 }
 
+/// Writes `text` on stdout and flushes it. A reader that stops early (`ecsplane crds | head`)
+/// closes the pipe; that is not an error, and the rest of the output is dropped quietly.
+pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written,
+    }
+}
+
 impl Cli {
     /// Runs the chosen subcommand and returns the process exit code.
     pub fn run(self) -> ExitCode {

@@ -199,7 +199,8 @@ pub fn run(args: Args) -> ExitCode {
         Ok(t) => {
             let out = format_objects(&t, args.output);
             let _ = std::io::stderr().write_all(format_report(&t, args.report).as_bytes());
-            if std::io::stdout().write_all(out.as_bytes()).is_err() {
+            if let Err(e) = super::write_stdout(&out) {
+                let _ = writeln!(std::io::stderr(), "error: writing to stdout: {e}");
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

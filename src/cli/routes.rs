@@ -78,10 +78,11 @@ pub fn run(args: Args) -> ExitCode {
     if bundle.listeners.is_empty() {
         eprintln!("no Listener in the input");
     }
+    let mut out = String::new();
     let mut objects = Vec::new();
     for l in &bundle.listeners {
         let compiled = routing::compile(&l.object, &resolver, &options);
-        print!("{}", table(&l.object, &compiled, options.profile));
+        out.push_str(&table(&l.object, &compiled, options.profile));
         objects.extend(compiled.objects);
     }
     if args.objects {
@@ -89,9 +90,16 @@ pub fn run(args: Args) -> ExitCode {
             .iter()
             .map(|o| serde_saphyr::to_string(o).expect("JSON values always serialize to YAML"))
             .collect();
-        print!("---\n{}", docs.join("---\n"));
+        out.push_str("---\n");
+        out.push_str(&docs.join("---\n"));
     }
-    ExitCode::SUCCESS
+    match super::write_stdout(&out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: writing to stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The per-listener table `routes` prints.

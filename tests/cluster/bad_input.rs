@@ -87,3 +87,35 @@ async fn the_api_server_rejects_each_bad_manifest_naming_the_field() {
         failures.join("\n")
     );
 }
+
+/// Task cpu and memory as numbers or with units pass the same CEL rules on the real API
+/// server that `ecsplane render` evaluates client-side.
+#[tokio::test]
+async fn the_api_server_accepts_task_cpu_and_memory_as_numbers_and_with_units() {
+    let client = harness::client().await;
+    harness::install_crds(&client).await;
+    let ns = harness::namespace(&client, "task-sizes").await;
+    let mut failures = Vec::new();
+    for (i, (cpu, memory)) in [
+        (serde_json::json!(256), serde_json::json!(512)),
+        (serde_json::json!("256"), serde_json::json!("512")),
+        (serde_json::json!("1 vCPU"), serde_json::json!("2 GB")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let doc = serde_json::json!({"apiVersion": "ecsplane.io/v1alpha1",
+            "kind": "TaskDefinition", "metadata": {"name": format!("size-{i}")},
+            "spec": {"family": "app", "cpu": cpu, "memory": memory,
+                     "containerDefinitions": [{"name": "app", "image": "nginx"}]}});
+        assert!(
+            ecsplane::validate::validate(&doc).is_empty(),
+            "client-side accepts {doc}"
+        );
+        if let Err(e) = harness::apply(&client, &ns, &doc, false).await {
+            failures.push(format!("cpu {cpu}, memory {memory}: {e}"));
+        }
+    }
+    harness::delete_namespace(&client, &ns).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
