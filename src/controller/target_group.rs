@@ -166,6 +166,16 @@ async fn reconcile_target_group(tg: &TargetGroup, ctx: &Context) -> Result<Actio
                 )),
             ),
         };
+    // A target group no service registers with has no Service on the cluster (dropping a
+    // service's load balancer removes it); a listener forwarding there gets no backend, as an
+    // ALB target group without targets answers 503.
+    let desired = desired.map(|d| {
+        if registrations.is_empty() {
+            Vec::new()
+        } else {
+            d
+        }
+    });
     if let Some(desired) = desired {
         apply::reconcile_children(
             ctx,

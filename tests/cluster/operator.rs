@@ -638,6 +638,30 @@ async fn a_converged_system_stays_idle_and_changes_flow_through_like_ecs() {
         },
     )
     .await;
+    // Dropping a service's load balancer removes its target group's Service.
+    services
+        .patch(
+            "api",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"loadBalancers": null}})),
+        )
+        .await
+        .unwrap();
+    let k8s_services: Api<Service> = Api::namespaced(client.clone(), &ns);
+    eventually("the api-tg Service is removed", CONVERGE, || {
+        let k8s_services = k8s_services.clone();
+        async move {
+            match k8s_services
+                .get_opt("api-tg")
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                None => Ok(()),
+                Some(_) => Err("api-tg still exists".to_owned()),
+            }
+        }
+    })
+    .await;
     let d = deployments.get("worker").await.unwrap();
     assert_eq!(
         d.spec.as_ref().unwrap().replicas,
