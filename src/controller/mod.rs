@@ -163,6 +163,28 @@ impl Context {
         }
     }
 
+    /// `obj` as the API server holds it now, or `None` once it is gone.
+    ///
+    /// The controller's cache can lag behind this controller's own last status write: a
+    /// reconcile woken by a child (a pod it just deleted, say) may start before the watch has
+    /// delivered that write. Status that builds on what came before (a service's event list, a
+    /// task that has stopped and must never start again) is therefore computed from this copy,
+    /// never from the cached one.
+    pub async fn latest<K>(&self, obj: &K) -> Result<Option<K>, ReconcileError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let ns = obj.meta().namespace.clone().unwrap_or_default();
+        let name = obj.meta().name.clone().unwrap_or_default();
+        kube::Api::<K>::namespaced(self.client.clone(), &ns)
+            .get_opt(&name)
+            .await
+            .map_err(api_err(format!("get {} {name}", K::kind(&()))))
+    }
+
     /// Publishes an Event about `obj` (errors only logged: Events are best effort).
     pub async fn event<K: kube::Resource<DynamicType = ()>>(
         &self,

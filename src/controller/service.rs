@@ -152,7 +152,15 @@ fn owned_kinds() -> [kube::discovery::ApiResource; 4] {
 }
 
 async fn reconcile(svc: Arc<EcsService>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    timed(&ctx, KIND, reconcile_service(&svc, &ctx)).await
+    timed(&ctx, KIND, async {
+        // Status events accumulate: build on the stored copy, not on a cache that may not
+        // have seen this controller's last write yet.
+        match ctx.latest(svc.as_ref()).await? {
+            Some(svc) => reconcile_service(&svc, &ctx).await,
+            None => Ok(Action::await_change()),
+        }
+    })
+    .await
 }
 
 async fn reconcile_service(svc: &EcsService, ctx: &Context) -> Result<Action, ReconcileError> {

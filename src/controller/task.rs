@@ -47,7 +47,15 @@ pub(crate) async fn controller(
 }
 
 async fn reconcile(t: Arc<EcsTask>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    timed(&ctx, KIND, reconcile_task(&t, &ctx)).await
+    timed(&ctx, KIND, async {
+        // A task that has stopped must never start again: decide from the stored status, not
+        // from a cache that may not have seen this controller's last write yet.
+        match ctx.latest(t.as_ref()).await? {
+            Some(t) => reconcile_task(&t, &ctx).await,
+            None => Ok(Action::await_change()),
+        }
+    })
+    .await
 }
 
 async fn reconcile_task(task: &EcsTask, ctx: &Context) -> Result<Action, ReconcileError> {
