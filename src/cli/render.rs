@@ -106,6 +106,7 @@ impl Args {
                 gateway_namespace,
                 ..RoutingOptions::default()
             },
+            ..Options::default()
         }
     }
 }

@@ -190,7 +190,23 @@ async fn reconcile_service(svc: &EcsService, ctx: &Context) -> Result<Action, Re
         clusters: resolve::cluster(ctx, &ns, svc.spec.cluster.as_deref()).await?,
         ..Bundle::default()
     };
-    let translation = match translate::translate(&bundle) {
+    let options = translate::Options {
+        autoscaled_counts: autoscaled_count(ctx, svc)
+            .await?
+            .map(|n| {
+                (
+                    (
+                        svc.metadata.namespace.clone(),
+                        svc.metadata.name.clone().unwrap_or_default(),
+                    ),
+                    n,
+                )
+            })
+            .into_iter()
+            .collect(),
+        ..translate::Options::default()
+    };
+    let translation = match translate::translate_with(&bundle, &options) {
         Ok(t) => t,
         Err(errors) => {
             let status = blocked(
@@ -265,6 +281,22 @@ async fn reconcile_service(svc: &EcsService, ctx: &Context) -> Result<Action, Re
     } else {
         Action::requeue(Duration::from_secs(10))
     })
+}
+
+/// The task count the autoscaler has set for an autoscaled service: its Deployment's replicas,
+/// from which ECS-style rolling bounds are computed. `None` for a service without autoScaling
+/// or before its Deployment exists.
+async fn autoscaled_count(ctx: &Context, svc: &EcsService) -> Result<Option<i32>, ReconcileError> {
+    if svc.spec.auto_scaling.is_none() {
+        return Ok(None);
+    }
+    let ns = svc.metadata.namespace.clone().unwrap_or_default();
+    let name = svc.metadata.name.clone().unwrap_or_default();
+    let live = Api::<Deployment>::namespaced(ctx.client.clone(), &ns)
+        .get_opt(&name)
+        .await
+        .map_err(api_err("get Deployment"))?;
+    Ok(live.and_then(|d| d.spec?.replicas))
 }
 
 /// What the workload, its ReplicaSets and the autoscaler show.
@@ -369,7 +401,9 @@ async fn observe(
                     .spec
                     .as_ref()
                     .and_then(|s| s.template.as_ref())
-                    .and_then(|t| annotation_owned(t.metadata.as_ref(), names_annotation_td())),
+                    .and_then(|t| {
+                        annotation_owned(t.metadata.as_ref(), names::ANNOTATION_TASK_DEFINITION)
+                    }),
                 desired_count: rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0),
                 running_count: ready,
                 pending_count: (st.replicas - ready).max(0),
@@ -402,7 +436,10 @@ async fn observe(
             id: format!("ecs-svc/{}", ds.metadata.generation.unwrap_or_default()),
             status: "PRIMARY".into(),
             task_definition: ds.spec.as_ref().and_then(|s| {
-                annotation_owned(s.template.metadata.as_ref(), names_annotation_td())
+                annotation_owned(
+                    s.template.metadata.as_ref(),
+                    names::ANNOTATION_TASK_DEFINITION,
+                )
             }),
             desired_count: out.desired,
             running_count: out.running,
@@ -413,10 +450,6 @@ async fn observe(
         });
     }
     Ok(out)
-}
-
-fn names_annotation_td() -> &'static str {
-    "ecsplane.io/task-definition"
 }
 
 fn annotation(meta: &kube::api::ObjectMeta, key: &str) -> Option<String> {

@@ -186,11 +186,42 @@ fn find_container<'a>(spec: &'a mut PodSpec, name: &str) -> Option<&'a mut Conta
         .find(|c| c.name == name)
 }
 
+/// The rolling bounds of an autoscaled service. ECS computes them from the service's current
+/// desired count, which the autoscaler changes: given the count the autoscaler has set
+/// (`autoscaled_count`, which the operator reads from the live Deployment), they are computed
+/// from it; without it (offline render, or before the Deployment exists) they stay those of
+/// desiredCount, and the report says so.
+fn autoscaled_bounds(
+    obj: &ObjectRef,
+    from_desired: rollout::Bounds,
+    desired: i32,
+    autoscaled_count: Option<i32>,
+    (min_pct, max_pct): (i32, i32),
+    report: &mut Report,
+) -> rollout::Bounds {
+    let field = "spec.deploymentConfiguration";
+    let Some(count) = autoscaled_count else {
+        report.approximated(obj, field, format!("rolling bounds are computed for desiredCount {desired}; ECS recomputes them whenever the autoscaler changes the count, as the operator does from the live count, but a rendered Deployment keeps these"));
+        return from_desired;
+    };
+    match rollout::bounds(count, min_pct, max_pct) {
+        Ok(b) => {
+            report.note(obj, field, format!("rolling bounds are computed for the autoscaler's current count {count}, as ECS computes them from the service's current desired count"));
+            b
+        }
+        Err(e) => {
+            report.approximated(obj, field, format!("for the autoscaler's current count {count} these bounds would leave a rollout stuck ({e}); they stay as computed for desiredCount {desired}"));
+            from_desired
+        }
+    }
+}
+
 /// Translates one EcsService. On refusal returns the task definition it used (so it is not
 /// translated again on its own) and every refusal.
 pub fn translate_service(
     index: &Index<'_>,
     s: &Sourced<EcsService>,
+    autoscaled_count: Option<i32>,
     report: &mut Report,
 ) -> Result<ServiceOutput, (Vec<TdKey>, Vec<Refusal>)> {
     let svc = &s.object;
@@ -667,14 +698,21 @@ pub fn translate_service(
             },
             report,
         );
-        if hpa.is_some() {
-            report.approximated(&obj, "spec.deploymentConfiguration", format!("rolling bounds are computed for desiredCount {desired}; ECS recomputes them whenever the autoscaler changes the count, here they stay as computed from desiredCount"));
-        }
     }
     if !refusals.is_empty() {
         return Err((vec![td_key], refusals));
     }
-    let b = bounds.expect("refused above when absent");
+    let mut b = bounds.expect("refused above when absent");
+    if hpa.is_some() {
+        b = autoscaled_bounds(
+            &obj,
+            b,
+            desired,
+            autoscaled_count,
+            (min_pct, max_pct),
+            report,
+        );
+    }
     let (max_unavailable, max_surge) = if desired == 0 && b.max_unavailable == 0 && b.max_surge == 0
     {
         // Nothing runs; Kubernetes refuses two zero bounds, so allow one unavailable.
@@ -816,16 +854,112 @@ mod tests {
     use pretty_assertions::assert_eq;
     use serde_json::json;
 
-    use crate::translate::{Object, Translation, translate};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    use crate::translate::report::Fidelity;
+    use crate::translate::{Object, Options, Translation, translate_with};
 
     fn render(service_spec: &str) -> Translation {
+        render_with(service_spec, &Options::default())
+    }
+
+    fn render_with(service_spec: &str, options: &Options) -> Translation {
         let text = format!(
-            "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {{name: web}}\nspec:\n  family: web\n  containerDefinitions:\n  - name: app\n    image: nginx\n    portMappings: [{{containerPort: 80}}]\n    healthCheck: {{command: [CMD, /bin/check], interval: 10, retries: 3, startPeriod: 20}}\n---\n\
+            "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {{name: web}}\nspec:\n  family: web\n  containerDefinitions:\n  - name: app\n    image: nginx\n    cpu: 256\n    portMappings: [{{containerPort: 80}}]\n    healthCheck: {{command: [CMD, /bin/check], interval: 10, retries: 3, startPeriod: 20}}\n---\n\
              apiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {{name: web}}\nspec: {service_spec}\n"
         );
         let (bundle, errors) = crate::input::load_str("web.yaml", &text);
         assert!(errors.is_empty(), "{errors}");
-        translate(&bundle).expect("translates")
+        translate_with(&bundle, options).expect("translates")
+    }
+
+    /// (maxUnavailable, maxSurge) of the Deployment and the finding on the deployment
+    /// configuration.
+    fn rolling_bounds(t: &Translation) -> ((i32, i32), Option<(Fidelity, String)>) {
+        let d = t
+            .objects
+            .iter()
+            .find_map(|o| match o {
+                Object::Deployment(d) => Some(d),
+                _ => None,
+            })
+            .expect("a Deployment");
+        let ru = d
+            .spec
+            .as_ref()
+            .unwrap()
+            .strategy
+            .as_ref()
+            .unwrap()
+            .rolling_update
+            .clone()
+            .unwrap();
+        let int = |v: Option<IntOrString>| match v {
+            Some(IntOrString::Int(i)) => i,
+            other => panic!("an absolute bound, not {other:?}"),
+        };
+        let finding = t
+            .report
+            .findings
+            .iter()
+            .find(|f| f.field == "spec.deploymentConfiguration")
+            .map(|f| (f.fidelity, f.message.clone()));
+        ((int(ru.max_unavailable), int(ru.max_surge)), finding)
+    }
+
+    const AUTOSCALED: &str = "{taskDefinition: web, desiredCount: 2, \
+        deploymentConfiguration: {minimumHealthyPercent: 100, maximumPercent: 150}, \
+        autoScaling: {minCapacity: 1, maxCapacity: 10, scalingPolicies: [{policyName: cpu, \
+        policyType: TargetTrackingScaling, targetTrackingScalingPolicyConfiguration: \
+        {targetValue: 50, predefinedMetricSpecification: \
+        {predefinedMetricType: ECSServiceAverageCPUUtilization}}}]}}";
+
+    fn with_count(count: i32) -> Options {
+        Options {
+            autoscaled_counts: [((None, "web".to_owned()), count)].into(),
+            ..Options::default()
+        }
+    }
+
+    /// ECS computes the bounds from the current desired count, which the autoscaler sets:
+    /// at 7 tasks and 100/150 %, none may stop and floor(10.5) − 7 = 3 may start.
+    #[test]
+    fn an_autoscaled_services_rolling_bounds_follow_the_autoscalers_count() {
+        let ((unavailable, surge), finding) =
+            rolling_bounds(&render_with(AUTOSCALED, &with_count(7)));
+        assert_eq!((unavailable, surge), (0, 3));
+        let (fidelity, message) = finding.expect("reported");
+        assert_eq!(fidelity, Fidelity::Exact);
+        assert!(
+            message.contains("autoscaler's current count 7"),
+            "{message}"
+        );
+    }
+
+    /// Offline there is no live count: the bounds of desiredCount 2 (floor(3) − 2 = 1 may
+    /// start), reported as an approximation because a rendered Deployment keeps them.
+    #[test]
+    fn without_the_autoscalers_count_the_bounds_of_desired_count_are_kept_and_reported() {
+        let ((unavailable, surge), finding) = rolling_bounds(&render(AUTOSCALED));
+        assert_eq!((unavailable, surge), (0, 1));
+        let (fidelity, message) = finding.expect("reported");
+        assert_eq!(fidelity, Fidelity::Approximated);
+        assert!(message.contains("desiredCount 2"), "{message}");
+    }
+
+    /// At 1 task, 100/150 % allow neither stopping nor starting one (floor(1.5) − 1 = 0):
+    /// rather than a Deployment Kubernetes refuses, the bounds of desiredCount stay.
+    #[test]
+    fn an_autoscaled_count_that_would_leave_a_rollout_stuck_keeps_the_bounds_of_desired_count() {
+        let ((unavailable, surge), finding) =
+            rolling_bounds(&render_with(AUTOSCALED, &with_count(1)));
+        assert_eq!((unavailable, surge), (0, 1));
+        let (fidelity, message) = finding.expect("reported");
+        assert_eq!(fidelity, Fidelity::Approximated);
+        assert!(
+            message.contains("current count 1 these bounds would leave a rollout stuck"),
+            "{message}"
+        );
     }
 
     fn app_probes(t: &Translation) -> serde_json::Value {

@@ -339,6 +339,13 @@ pub fn label_value(s: &str) -> String {
 pub struct Options {
     /// How Listeners become Kubernetes routing (profile, ingress class, Gateway).
     pub routing: RoutingOptions,
+    /// The task count the autoscaler has set for an autoscaled service (its live Deployment's
+    /// replicas), keyed by the EcsService's namespace and name. ECS computes a rolling
+    /// update's bounds from the service's current desired count, which the autoscaler
+    /// changes, so the operator passes the live count and the Deployment's bounds follow it.
+    /// Offline (`render`) there is none: the bounds are computed from desiredCount and the
+    /// report says so.
+    pub autoscaled_counts: BTreeMap<(Option<String>, String), i32>,
 }
 
 /// Translates every object of the bundle with the default [`Options`] (portable Ingress for
@@ -362,7 +369,12 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
     let mut registrations: Vec<target_group::Registration> = Vec::new();
 
     for s in &bundle.services {
-        match service::translate_service(&index, s, &mut report) {
+        let key = (
+            s.object.metadata.namespace.clone(),
+            s.object.metadata.name.clone().unwrap_or_default(),
+        );
+        let autoscaled_count = options.autoscaled_counts.get(&key).copied();
+        match service::translate_service(&index, s, autoscaled_count, &mut report) {
             Ok(out) => {
                 used_task_definitions.insert(out.task_definition.clone());
                 objects.extend(out.objects);
@@ -566,6 +578,7 @@ mod tests {
                 profile,
                 ..RoutingOptions::default()
             },
+            ..Options::default()
         };
         translate_with(&bundle, &options).expect("the listener translates")
     }

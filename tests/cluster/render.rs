@@ -69,6 +69,7 @@ fn options(profile: Profile) -> Options {
             profile,
             ..RoutingOptions::default()
         },
+        ..Options::default()
     }
 }
 
