@@ -11,3 +11,4 @@ mod examples;
 mod operator;
 mod operator_process;
 mod render;
+mod service_semantics;

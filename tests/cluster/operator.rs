@@ -21,13 +21,13 @@ use serde_json::json;
 use crate::harness;
 
 /// An operator running in this process for one namespace.
-struct Operator {
+pub(crate) struct Operator {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: tokio::task::JoinHandle<()>,
 }
 
 impl Operator {
-    fn start(client: &Client, namespace: &str) -> Self {
+    pub(crate) fn start(client: &Client, namespace: &str) -> Self {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let options = Options {
             namespace: Some(namespace.to_owned()),
@@ -47,7 +47,7 @@ impl Operator {
         }
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.stop.take().expect("running").send(());
         tokio::time::timeout(Duration::from_secs(60), &mut self.handle)
             .await
@@ -58,7 +58,7 @@ impl Operator {
 
 /// Deletes the test namespace when dropped, also when the test fails, so a failed test does
 /// not leave pods holding host ports for the next one.
-struct Cleanup {
+pub(crate) struct Cleanup {
     client: Client,
     namespace: String,
 }
@@ -73,7 +73,7 @@ impl Drop for Cleanup {
 }
 
 /// A fresh namespace for one test, deleted when the returned guard drops.
-async fn test_namespace(client: &Client, prefix: &str) -> (String, Cleanup) {
+pub(crate) async fn test_namespace(client: &Client, prefix: &str) -> (String, Cleanup) {
     let ns = harness::namespace(client, prefix).await;
     let cleanup = Cleanup {
         client: client.clone(),
@@ -84,7 +84,7 @@ async fn test_namespace(client: &Client, prefix: &str) -> (String, Cleanup) {
 
 /// Polls `check` every second until it returns `Ok`, or panics with its last message after
 /// `limit` (a generous bound: these tests assert outcomes, not speed).
-async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, String>>,
@@ -103,7 +103,7 @@ where
     }
 }
 
-const CONVERGE: Duration = Duration::from_secs(240);
+pub(crate) const CONVERGE: Duration = Duration::from_secs(240);
 
 /// The full examples hold host port 2020 on every node (the log-agent daemon uses host
 /// networking), so, as on ECS, two copies cannot run at once: tests that run them take turns.
@@ -124,7 +124,7 @@ fn example_docs() -> Vec<serde_json::Value> {
     files.iter().flat_map(|f| harness::documents(f)).collect()
 }
 
-async fn apply_all(client: &Client, ns: &str, docs: &[serde_json::Value]) {
+pub(crate) async fn apply_all(client: &Client, ns: &str, docs: &[serde_json::Value]) {
     for doc in docs {
         harness::apply(client, ns, doc, false)
             .await
@@ -132,7 +132,7 @@ async fn apply_all(client: &Client, ns: &str, docs: &[serde_json::Value]) {
     }
 }
 
-fn condition(
+pub(crate) fn condition(
     conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
     t: &str,
 ) -> String {

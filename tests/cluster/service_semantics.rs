@@ -1,0 +1,586 @@
+//! ECS service semantics on the real control plane, asserted as behaviour: the bounds of a
+//! rolling update sampled from a watch while it runs, target tracking on real CPU metrics
+//! (metrics-server reading kwok's emulated usage), and the garbage collection of a deleted
+//! service's children.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ecsplane::api::EcsService;
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+
+use crate::operator::{CONVERGE, Operator, apply_all, condition, eventually, test_namespace};
+
+/// A one-container TaskDefinition: `cpu` units (1024 = one core requested) and the pod
+/// annotations its docker labels become.
+fn task_definition(family: &str, cpu: i32, labels: serde_json::Value) -> serde_json::Value {
+    json!({
+        "apiVersion": "ecsplane.io/v1alpha1", "kind": "TaskDefinition",
+        "metadata": {"name": family},
+        "spec": {"family": family, "containerDefinitions": [{
+            "name": "app", "image": "public.ecr.aws/docker/library/busybox:1.36",
+            "command": ["sleep", "infinity"], "cpu": cpu, "memory": 256,
+            "dockerLabels": labels,
+        }]}
+    })
+}
+
+fn service(name: &str, spec: serde_json::Value) -> serde_json::Value {
+    json!({
+        "apiVersion": "ecsplane.io/v1alpha1", "kind": "EcsService",
+        "metadata": {"name": name}, "spec": spec,
+    })
+}
+
+/// A reflector of the pods of service `name`, kept current in the background until the
+/// returned task is aborted; `on_change` sees the store after every event.
+fn watch_pods(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    mut on_change: impl FnMut(&Store<Pod>) + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let (reader, writer) = reflector::store();
+    let stream = reflector::reflector(
+        writer,
+        watcher(
+            api,
+            watcher::Config::default().labels(&format!("ecsplane.io/service={name}")),
+        ),
+    )
+    .default_backoff();
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while stream.next().await.is_some() {
+            on_change(&reader);
+        }
+    })
+}
+
+fn is_ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// (maxUnavailable, maxSurge) of a Deployment, which ecsplane writes as integers.
+fn rolling_bounds(d: &Deployment) -> (i32, i32) {
+    let ru = d
+        .spec
+        .as_ref()
+        .and_then(|s| s.strategy.as_ref())
+        .and_then(|s| s.rolling_update.clone())
+        .expect("a rolling update strategy");
+    let int = |v: Option<IntOrString>| match v {
+        Some(IntOrString::Int(i)) => i,
+        other => panic!("an absolute bound, not {other:?}"),
+    };
+    (int(ru.max_unavailable), int(ru.max_surge))
+}
+
+/// What `aws ecs update-service --task-definition roll:2` does, with 4 desired tasks,
+/// minimumHealthyPercent 50 and maximumPercent 150: ECS keeps at least ceil(4·50/100) = 2
+/// tasks healthy and runs at most floor(4·150/100) = 6. Every pod event of the rollout is
+/// sampled from a watch; the service's deployments show the new revision as PRIMARY beside
+/// the old one as ACTIVE, and a single COMPLETED deployment at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_revision_rolls_out_within_the_ecs_bounds_at_every_moment() {
+    let client = harness_client().await;
+    let (ns, _cleanup) = test_namespace(&client, "sem-roll").await;
+    apply_all(
+        &client,
+        &ns,
+        &[
+            task_definition("roll", 256, json!({})),
+            service(
+                "roll",
+                json!({"taskDefinition": "roll:1", "desiredCount": 4,
+                    "deploymentConfiguration": {"minimumHealthyPercent": 50, "maximumPercent": 150}}),
+            ),
+        ],
+    )
+    .await;
+    let op = Operator::start(&client, &ns);
+    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
+    ready_with(&services, "roll", 4).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    assert_eq!(
+        rolling_bounds(&deployments.get("roll").await.unwrap()),
+        (2, 2),
+        "maxUnavailable 4 − ceil(2) = 2, maxSurge floor(6) − 4 = 2"
+    );
+
+    // (fewest ready, most running, events seen) over the rollout, counted from the moment
+    // the watch's initial list shows the 4 ready tasks (the store is empty until then).
+    let extremes = Arc::new(Mutex::new(None::<(i32, i32, usize)>));
+    let watch = watch_pods(&client, &ns, "roll", {
+        let extremes = extremes.clone();
+        move |store| {
+            // A pod being deleted is a stopping task: ECS counts neither bound with it.
+            let live: Vec<_> = store
+                .state()
+                .into_iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .collect();
+            let ready = live.iter().filter(|p| is_ready(p)).count() as i32;
+            let mut e = extremes.lock().unwrap();
+            match e.as_mut() {
+                None if ready == 4 => *e = Some((ready, live.len() as i32, 1)),
+                None => {}
+                Some((fewest, most, events)) => {
+                    *fewest = (*fewest).min(ready);
+                    *most = (*most).max(live.len() as i32);
+                    *events += 1;
+                }
+            }
+        }
+    });
+    eventually("the watch sees the 4 ready tasks", CONVERGE, || {
+        let armed = extremes.lock().unwrap().is_some();
+        async move { armed.then_some(()).ok_or("not yet".to_owned()) }
+    })
+    .await;
+    // Registering revision 2 (a new environment variable), then pointing the service at it.
+    let mut td2 = task_definition("roll", 256, json!({}));
+    td2["spec"]["containerDefinitions"][0]["environment"] = json!([{"name": "V", "value": "2"}]);
+    crate::harness::apply(&client, &ns, &td2, false)
+        .await
+        .unwrap();
+    eventually("revision 2 is registered", CONVERGE, || {
+        let client = client.clone();
+        let ns = ns.clone();
+        async move {
+            let td: Api<ecsplane::api::TaskDefinition> = Api::namespaced(client, &ns);
+            let r = td
+                .get("roll")
+                .await
+                .map_err(|e| e.to_string())?
+                .status
+                .and_then(|s| s.revision);
+            (r == Some(2))
+                .then_some(())
+                .ok_or(format!("revision {r:?}"))
+        }
+    })
+    .await;
+    services
+        .patch(
+            "roll",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taskDefinition": "roll:2"}})),
+        )
+        .await
+        .unwrap();
+    let both = eventually(
+        "the service shows revision 2 PRIMARY beside revision 1 ACTIVE",
+        CONVERGE,
+        || deployments_of(&services, "roll", 2),
+    )
+    .await;
+    assert!(
+        both.iter().any(|d| d.starts_with("PRIMARY roll:2"))
+            && both.iter().any(|d| d.starts_with("ACTIVE roll:1")),
+        "{both:?}"
+    );
+    eventually("the rollout completes", CONVERGE, || {
+        let services = services.clone();
+        async move {
+            let ds = deployments_of(&services, "roll", 1).await?;
+            let st = services
+                .get("roll")
+                .await
+                .map_err(|e| e.to_string())?
+                .status
+                .unwrap_or_default();
+            let ready = condition(&st.common.conditions, "Ready");
+            if ds == ["PRIMARY roll:2 COMPLETED 4/4"] && ready.starts_with("True") {
+                Ok(())
+            } else {
+                Err(format!("{ds:?}, Ready {ready}"))
+            }
+        }
+    })
+    .await;
+    watch.abort();
+    let (fewest_ready, most_running, samples) = extremes.lock().unwrap().expect("armed");
+    eprintln!(
+        "during the rollout: fewest ready {fewest_ready}, most running {most_running}, {samples} pod events"
+    );
+    assert!(samples > 4, "the watch saw the rollout ({samples} events)");
+    assert!(
+        fewest_ready >= 2,
+        "ready tasks dropped to {fewest_ready}, below ceil(4·50/100) = 2"
+    );
+    assert!(
+        most_running <= 6,
+        "{most_running} tasks ran at once, above floor(4·150/100) = 6"
+    );
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    let envs: Vec<_> = pods
+        .list(&ListParams::default().labels("ecsplane.io/service=roll"))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .map(|p| {
+            p.spec.as_ref().unwrap().containers[0]
+                .env
+                .clone()
+                .unwrap_or_default()
+                .len()
+        })
+        .collect();
+    assert_eq!(envs, [1, 1, 1, 1], "every task runs revision 2");
+    op.stop().await;
+}
+
+/// The deployments of the service's status as `STATUS family:rev ROLLOUT running/desired`
+/// (ROLLOUT is `-` where ECS gives none, as for ACTIVE deployments), when there are `count`.
+async fn deployments_of(
+    services: &Api<EcsService>,
+    name: &str,
+    count: usize,
+) -> Result<Vec<String>, String> {
+    let st = services
+        .get(name)
+        .await
+        .map_err(|e| e.to_string())?
+        .status
+        .unwrap_or_default();
+    let ds: Vec<String> = st
+        .deployments
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {} {}/{}",
+                d.status,
+                d.task_definition.as_deref().unwrap_or("?"),
+                d.rollout_state.as_deref().unwrap_or("-"),
+                d.running_count,
+                d.desired_count
+            )
+        })
+        .collect();
+    if ds.len() == count {
+        Ok(ds)
+    } else {
+        Err(format!("{ds:?}"))
+    }
+}
+
+async fn harness_client() -> Client {
+    let client = crate::harness::client().await;
+    crate::harness::install_crds(&client).await;
+    client
+}
+
+async fn ready_with(services: &Api<EcsService>, name: &str, running: i32) -> EcsService {
+    eventually(
+        &format!("{name} is Ready with {running} tasks running"),
+        CONVERGE,
+        || {
+            let services = services.clone();
+            let name = name.to_owned();
+            async move {
+                let s = services.get(&name).await.map_err(|e| e.to_string())?;
+                let st = s.status.clone().unwrap_or_default();
+                let ready = condition(&st.common.conditions, "Ready");
+                if ready.starts_with("True") && st.running_count == Some(running) {
+                    Ok(s)
+                } else {
+                    Err(format!("Ready {ready}, running {:?}", st.running_count))
+                }
+            }
+        },
+    )
+    .await
+}
+
+/// Target tracking at 50 % CPU between 1 and 3 tasks, with a 30 s scale-in cooldown. Each
+/// task requests one core (cpu 1024) and kwok reports it using 900m (the docker label
+/// becomes the pod annotation kwok's emulated usage reads): the service scales out to its
+/// maxCapacity and no further, and its rolling bounds follow the new count as on ECS. Then
+/// usage drops to 50m: it scales in to minCapacity, not before the cooldown. The replica
+/// count, sampled from a watch throughout, never leaves [1, 3], and ecsplane never writes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_tracking_scales_on_real_cpu_usage_within_capacity_and_after_the_cooldown() {
+    let client = harness_client().await;
+    let (ns, _cleanup) = test_namespace(&client, "sem-scale").await;
+    apply_all(
+        &client,
+        &ns,
+        &[
+            task_definition("busy", 1024, json!({"kwok.x-k8s.io/usage-cpu": "900m"})),
+            service(
+                "busy",
+                json!({"taskDefinition": "busy", "desiredCount": 1,
+                    "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 200},
+                    "autoScaling": {"minCapacity": 1, "maxCapacity": 3, "scalingPolicies": [{
+                        "policyName": "cpu50", "policyType": "TargetTrackingScaling",
+                        "targetTrackingScalingPolicyConfiguration": {
+                            "targetValue": 50, "scaleInCooldown": 30,
+                            "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}}]}}),
+            ),
+        ],
+    )
+    .await;
+    let op = Operator::start(&client, &ns);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    let replicas_seen = Arc::new(Mutex::new(Vec::<i32>::new()));
+    let watch = {
+        let api = deployments.clone();
+        let seen = replicas_seen.clone();
+        tokio::spawn(async move {
+            let stream = watcher(api, watcher::Config::default().fields("metadata.name=busy"))
+                .default_backoff()
+                .applied_objects();
+            let mut stream = std::pin::pin!(stream);
+            while let Some(Ok(d)) = stream.next().await {
+                if let Some(r) = d.spec.and_then(|s| s.replicas) {
+                    seen.lock().unwrap().push(r);
+                }
+            }
+        })
+    };
+
+    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
+    let hpa: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &ns);
+    // 900m of 1 core is 90 % against a 50 % target: 1 → 2 → 3 (4 wanted, capped).
+    eventually(
+        "the service scales out to maxCapacity 3",
+        CONVERGE + CONVERGE,
+        || {
+            let (services, hpa) = (services.clone(), hpa.clone());
+            async move {
+                let st = services
+                    .get("busy")
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .status
+                    .unwrap_or_default();
+                let h = hpa
+                    .get("busy")
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .status
+                    .unwrap_or_default();
+                if st.desired_count == Some(3) && st.running_count == Some(3) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "desired {:?}, running {:?}; HPA current {:?} desired {}, metrics {:?}",
+                        st.desired_count,
+                        st.running_count,
+                        h.current_replicas,
+                        h.desired_replicas,
+                        h.current_metrics
+                    ))
+                }
+            }
+        },
+    )
+    .await;
+    // ECS computes the bounds from the current desired count: at 3 tasks and 100/200 %,
+    // none may stop and floor(6) − 3 = 3 may start (at desiredCount 1 it was 1).
+    eventually("the rolling bounds follow the count", CONVERGE, || {
+        let deployments = deployments.clone();
+        async move {
+            let d = deployments.get("busy").await.map_err(|e| e.to_string())?;
+            let b = rolling_bounds(&d);
+            (b == (0, 3)).then_some(()).ok_or(format!("bounds {b:?}"))
+        }
+    })
+    .await;
+    let d = deployments.get("busy").await.unwrap();
+    let ours: Vec<String> = d
+        .managed_fields()
+        .iter()
+        .filter(|m| m.manager.as_deref() == Some("ecsplane"))
+        .map(|m| serde_json::to_string(&m.fields_v1).unwrap())
+        .collect();
+    assert!(!ours.is_empty(), "ecsplane manages the Deployment");
+    assert!(
+        ours.iter().all(|f| !f.contains("\"f:replicas\"")),
+        "ecsplane owns no replica count of an autoscaled service: {ours:?}"
+    );
+
+    // Usage drops to 5 %: the autoscaler wants 1 task, but only after 30 s of that.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    let dropped = tokio::time::Instant::now();
+    for p in pods
+        .list(&ListParams::default().labels("ecsplane.io/service=busy"))
+        .await
+        .unwrap()
+        .items
+    {
+        pods.patch(
+            &p.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"kwok.x-k8s.io/usage-cpu": "50m"}}})),
+        )
+        .await
+        .unwrap();
+    }
+    eventually(
+        "the service scales in to minCapacity 1",
+        CONVERGE + CONVERGE,
+        || {
+            let services = services.clone();
+            async move {
+                let st = services
+                    .get("busy")
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .status
+                    .unwrap_or_default();
+                let ready = condition(&st.common.conditions, "Ready");
+                if st.desired_count == Some(1)
+                    && st.running_count == Some(1)
+                    && ready.starts_with("True")
+                {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "desired {:?}, running {:?}, Ready {ready}",
+                        st.desired_count, st.running_count
+                    ))
+                }
+            }
+        },
+    )
+    .await;
+    assert!(
+        dropped.elapsed() >= Duration::from_secs(30),
+        "scaled in {:?} after usage dropped, within the 30 s scale-in cooldown",
+        dropped.elapsed()
+    );
+    watch.abort();
+    let seen = replicas_seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().all(|r| (1..=3).contains(r)),
+        "the replica count left [minCapacity 1, maxCapacity 3]: {seen:?}"
+    );
+    assert!(seen.contains(&3) && seen.last() == Some(&1), "{seen:?}");
+    op.stop().await;
+}
+
+/// Deleting an EcsService removes what it made (Deployment, HPA, ServiceAccount): the
+/// owner references let Kubernetes' garbage collector do it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_service_garbage_collects_its_children() {
+    let client = harness_client().await;
+    let (ns, _cleanup) = test_namespace(&client, "sem-delete").await;
+    let mut td = task_definition("gone", 256, json!({}));
+    td["spec"]["taskRoleArn"] = json!("arn:aws:iam::123456789012:role/gone");
+    apply_all(
+        &client,
+        &ns,
+        &[
+            td,
+            service(
+                "gone",
+                json!({"taskDefinition": "gone", "desiredCount": 1,
+                    "autoScaling": {"minCapacity": 1, "maxCapacity": 2, "scalingPolicies": [{
+                        "policyName": "cpu", "policyType": "TargetTrackingScaling",
+                        "targetTrackingScalingPolicyConfiguration": {"targetValue": 70,
+                            "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}}]}}),
+            ),
+        ],
+    )
+    .await;
+    let op = Operator::start(&client, &ns);
+    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
+    ready_with(&services, "gone", 1).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &ns);
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &ns);
+    let sa_name = deployments
+        .get("gone")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .service_account_name
+        .expect("the task role's ServiceAccount");
+    assert!(hpas.get_opt("gone").await.unwrap().is_some());
+    assert!(accounts.get_opt(&sa_name).await.unwrap().is_some());
+
+    services
+        .delete("gone", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        "the service's children are garbage collected",
+        CONVERGE,
+        || {
+            let (deployments, hpas, accounts, pods) = (
+                deployments.clone(),
+                hpas.clone(),
+                accounts.clone(),
+                Api::<Pod>::namespaced(client.clone(), &ns),
+            );
+            let sa_name = sa_name.clone();
+            async move {
+                let left = [
+                    (
+                        "Deployment",
+                        deployments
+                            .get_opt("gone")
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .is_some(),
+                    ),
+                    (
+                        "HorizontalPodAutoscaler",
+                        hpas.get_opt("gone")
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .is_some(),
+                    ),
+                    (
+                        "ServiceAccount",
+                        accounts
+                            .get_opt(&sa_name)
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .is_some(),
+                    ),
+                    (
+                        "Pod",
+                        !pods
+                            .list(&ListParams::default().labels("ecsplane.io/service=gone"))
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .items
+                            .is_empty(),
+                    ),
+                ];
+                let left: Vec<_> = left
+                    .iter()
+                    .filter(|(_, there)| *there)
+                    .map(|(k, _)| *k)
+                    .collect();
+                left.is_empty()
+                    .then_some(())
+                    .ok_or(format!("still there: {left:?}"))
+            }
+        },
+    )
+    .await;
+    op.stop().await;
+}
