@@ -181,6 +181,18 @@ impl Replica {
         Some(value.trim() == "1")
     }
 
+    /// Reconciles of every kind so far, from /metrics.
+    fn reconciles(&self) -> Option<u64> {
+        let (status, body) = http_get(self.metrics, "/metrics")?;
+        assert_eq!(status, 200, "GET /metrics: {body}");
+        Some(
+            body.lines()
+                .filter(|l| l.starts_with("ecsplane_reconciles_total{"))
+                .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+                .sum(),
+        )
+    }
+
     fn readyz(&self) -> Option<(u16, String)> {
         http_get(self.health, "/readyz")
     }
@@ -274,10 +286,21 @@ async fn setup(prefix: &str) -> (Client, String, Api<Lease>) {
 /// Two replicas with `--leader-elect`: exactly one leads (it holds the Lease and says so on
 /// /metrics, and its /readyz is 200), the standby never claims to lead while the leader lives,
 /// and after the leader is killed with SIGKILL the standby takes over within the lease
-/// duration plus the retry period.
+/// duration plus the retry period. Only the leader reconciles (so no object is written by
+/// both): the standby's reconcile count stays 0 until it takes over.
 #[tokio::test]
 async fn one_of_two_replicas_leads_and_the_other_takes_over_when_the_leader_is_killed() {
     let (client, namespace, leases) = setup("run-elect").await;
+    // Something to reconcile: an EcsCluster, whose status the leader writes.
+    harness::apply(
+        &client,
+        &namespace,
+        &serde_json::json!({"apiVersion": "ecsplane.io/v1alpha1", "kind": "EcsCluster",
+            "metadata": {"name": "default"}, "spec": {"clusterName": "default"}}),
+        false,
+    )
+    .await
+    .expect("apply an EcsCluster");
     let timing = Timing::SHORT;
     let a = Replica::start("a", Some(&namespace), timing);
     let b = Replica::start("b", Some(&namespace), timing);
@@ -319,13 +342,29 @@ async fn one_of_two_replicas_leads_and_the_other_takes_over_when_the_leader_is_k
         .await;
     }
 
-    // For two lease durations, the standby never leads and the holder does not change.
+    {
+        let refs: Vec<&Replica> = replicas.iter().collect();
+        eventually(
+            start_bound,
+            "the leader reconciles the EcsCluster",
+            &refs,
+            async || replicas[leader].reconciles().filter(|n| *n > 0),
+        )
+        .await;
+    }
+    // For two lease durations, the standby never leads, never reconciles, and the holder
+    // does not change.
     let watch_until = Instant::now() + 2 * timing.lease_duration();
     while Instant::now() < watch_until {
         assert_eq!(
             replicas[standby].leader_gauge(),
             Some(false),
             "two leaders at once"
+        );
+        assert_eq!(
+            replicas[standby].reconciles(),
+            Some(0),
+            "the standby reconciles while the leader lives"
         );
         assert_eq!(
             holder(&leases).await.as_deref(),
@@ -357,6 +396,13 @@ async fn one_of_two_replicas_leads_and_the_other_takes_over_when_the_leader_is_k
         survivor.log().contains(&holder_after),
         "the new holder is the survivor"
     );
+    eventually(
+        timing.takeover_bound(),
+        "the new leader reconciles",
+        &[survivor],
+        async || survivor.reconciles().filter(|n| *n > 0),
+    )
+    .await;
     let lease = leases.get(LEASE).await.expect("lease").spec.expect("spec");
     assert!(
         lease.lease_transitions.unwrap_or(0) >= 2,
