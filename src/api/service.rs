@@ -696,6 +696,10 @@ pub struct ServiceDeployment {
     /// Tasks not yet ready.
     #[serde(default)]
     pub pending_count: i32,
+    /// Tasks of this deployment that failed (an essential container exited), as ECS counts
+    /// them for the deployment circuit breaker.
+    #[serde(default)]
+    pub failed_tasks: i32,
     /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_state: Option<String>,

@@ -36,6 +36,9 @@ use crate::input::Bundle;
 use crate::translate::{self, Object, names};
 
 const KIND: &str = "EcsService";
+/// The rollout state of a deployment that failed.
+const FAILED: &str = "FAILED";
+
 /// How many ECS-style events `status.events` keeps.
 const EVENTS_KEPT: usize = 10;
 /// How often a service whose references are missing looks again (a watch usually wakes it
@@ -170,15 +173,21 @@ async fn reconcile_service(svc: &EcsService, ctx: &Context) -> Result<Action, Re
     let pinned = unchanged
         .then_some(previous.task_definition.as_deref())
         .flatten();
-    let resolved =
-        match resolve::task_definition(ctx, &ns, &svc.spec.task_definition, pinned).await? {
-            Ok(r) => r,
-            Err(message) => {
-                let status = blocked(svc, &previous, "TaskDefinitionNotFound", message);
-                write_status(ctx, svc, &previous, status).await?;
-                return Ok(Action::requeue(MISSING_RETRY));
-            }
-        };
+    // Until its spec changes, a service runs the revision it resolved then, or the one the
+    // deployment circuit breaker rolled it back to, as ECS does.
+    let rolled_back = pinned.filter(|p| {
+        let (family, revision) = names::task_definition_ref(&svc.spec.task_definition);
+        revision.is_some() && names::task_definition_ref(p).0 == family
+    });
+    let reference = rolled_back.unwrap_or(&svc.spec.task_definition);
+    let resolved = match resolve::task_definition(ctx, &ns, reference, pinned).await? {
+        Ok(r) => r,
+        Err(message) => {
+            let status = blocked(svc, &previous, "TaskDefinitionNotFound", message);
+            write_status(ctx, svc, &previous, status).await?;
+            return Ok(Action::requeue(MISSING_RETRY));
+        }
+    };
     let mut resolved_svc = svc.clone();
     resolved_svc.spec.task_definition = resolved.family_revision.clone();
     resolved_svc.status = None;
@@ -239,13 +248,14 @@ async fn reconcile_service(svc: &EcsService, ctx: &Context) -> Result<Action, Re
     let owner = Owner::of(svc);
     let applied = apply::reconcile_children(ctx, &owner, &owned_kinds(), desired).await?;
     let mut events = Vec::new();
-    stop_tasks_with_exited_essential_containers(ctx, svc, &mut events).await?;
+    let failed = stop_tasks_with_exited_essential_containers(ctx, svc, &mut events).await?;
     let (approximated, not_carried, _) = translation.report.counts();
-    let observed = observe(ctx, svc, &applied).await?;
+    let mut observed = observe(ctx, svc, &applied).await?;
+    let rollback = circuit_breaker(svc, &previous, &mut observed, &failed, &mut events);
     let mut status = observed_status(
         svc,
         &previous,
-        &resolved.family_revision,
+        rollback.as_deref().unwrap_or(&resolved.family_revision),
         observed,
         &mut events,
     );
@@ -407,6 +417,7 @@ async fn observe(
                 desired_count: rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0),
                 running_count: ready,
                 pending_count: (st.replicas - ready).max(0),
+                failed_tasks: 0,
                 rollout_state: primary.then(|| out.rollout.0.clone()),
                 rollout_state_reason: primary.then(|| out.rollout.1.clone()),
                 created_at: rs.metadata.creation_timestamp.clone(),
@@ -444,6 +455,7 @@ async fn observe(
             desired_count: out.desired,
             running_count: out.running,
             pending_count: out.pending,
+            failed_tasks: 0,
             rollout_state: Some(out.rollout.0.clone()),
             rollout_state_reason: Some(out.rollout.1.clone()),
             created_at: ds.metadata.creation_timestamp.clone(),
@@ -607,11 +619,13 @@ fn merge_events(previous: &[ServiceEvent], new: Vec<String>) -> Vec<ServiceEvent
 /// one. Essential containers are the pod's regular containers (non-essential ones run as
 /// sidecars), so a pod in which one of them has exited or restarted is deleted; its
 /// ReplicaSet or DaemonSet replaces it.
+/// Returns the deployment id (`ecs-svc/HASH`) of each task stopped, for the circuit breaker.
 async fn stop_tasks_with_exited_essential_containers(
     ctx: &Context,
     svc: &EcsService,
     events: &mut Vec<String>,
-) -> Result<(), ReconcileError> {
+) -> Result<Vec<String>, ReconcileError> {
+    let mut stopped = Vec::new();
     let ns = svc.metadata.namespace.clone().unwrap_or_default();
     let name = svc.metadata.name.clone().unwrap_or_default();
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
@@ -644,8 +658,92 @@ async fn stop_tasks_with_exited_essential_containers(
         events.push(format!(
             "(service {name}) has stopped 1 running tasks: (task {pod_name}). Essential container in task exited ({exited})."
         ));
+        stopped.push(format!(
+            "ecs-svc/{}",
+            pod.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("pod-template-hash"))
+                .map(String::as_str)
+                .unwrap_or_default()
+        ));
     }
-    Ok(())
+    Ok(stopped)
+}
+
+/// The number of failed tasks at which ECS's deployment circuit breaker fails a deployment:
+/// half the desired count, rounded up, at least 3 and at most 200.
+pub fn circuit_breaker_threshold(desired: i32) -> i32 {
+    ((desired.max(0) + 1) / 2).clamp(3, 200)
+}
+
+/// ECS's deployment circuit breaker over what was observed. Each deployment's failed tasks
+/// accumulate across reconciles (`failed` holds the deployments of the tasks stopped just
+/// now), and a deployment once FAILED stays FAILED. With the breaker enabled, the primary
+/// deployment fails once its failed tasks reach [`circuit_breaker_threshold`] before it
+/// completes; with rollback, the service goes back to the newest older deployment that did
+/// not fail, whose task definition is returned.
+fn circuit_breaker(
+    svc: &EcsService,
+    previous: &EcsServiceStatus,
+    observed: &mut Observed,
+    failed: &[String],
+    events: &mut Vec<String>,
+) -> Option<String> {
+    for d in &mut observed.deployments {
+        let before = previous.deployments.iter().find(|p| p.id == d.id);
+        d.failed_tasks = before.map_or(0, |p| p.failed_tasks)
+            + failed.iter().filter(|id| **id == d.id).count() as i32;
+        if let Some(p) = before.filter(|p| p.rollout_state.as_deref() == Some(FAILED)) {
+            d.rollout_state = p.rollout_state.clone();
+            d.rollout_state_reason = p.rollout_state_reason.clone();
+        }
+    }
+    let primary = observed
+        .deployments
+        .iter_mut()
+        .find(|d| d.status == "PRIMARY")?;
+    if primary.rollout_state.as_deref() == Some(FAILED) {
+        observed.rollout = (
+            FAILED.into(),
+            primary.rollout_state_reason.clone().unwrap_or_default(),
+        );
+        return None;
+    }
+    let breaker = svc
+        .spec
+        .deployment_configuration
+        .as_ref()?
+        .deployment_circuit_breaker
+        .as_ref()
+        .filter(|b| b.enable)?;
+    if observed.rollout.0 == "COMPLETED"
+        || primary.failed_tasks < circuit_breaker_threshold(observed.desired)
+    {
+        return None;
+    }
+    let name = svc.metadata.name.clone().unwrap_or_default();
+    let reason = "ECS deployment circuit breaker: tasks failed to start.".to_owned();
+    primary.rollout_state = Some(FAILED.into());
+    primary.rollout_state_reason = Some(reason.clone());
+    events.push(format!(
+        "(service {name}) (deployment {}) deployment failed: tasks failed to start.",
+        primary.id
+    ));
+    observed.rollout = (FAILED.into(), reason);
+    if !breaker.rollback {
+        return None;
+    }
+    let target = observed
+        .deployments
+        .iter()
+        .find(|d| d.status == "ACTIVE" && d.rollout_state.as_deref() != Some(FAILED))?;
+    events.push(format!(
+        "(service {name}) rolling back to deployment {} ({}).",
+        target.id,
+        target.task_definition.as_deref().unwrap_or_default()
+    ));
+    target.task_definition.clone()
 }
 
 /// The essential container of `pod` that exited (terminated now, or restarted in place), with
@@ -753,5 +851,162 @@ mod tests {
             "initContainerStatuses": [{"name": "log-router", "image": "x", "imageID": "", "ready": false, "restartCount": 3, "state": {"terminated": {"exitCode": 1}}}]
         }));
         assert_eq!(exited_essential_container(&p), None);
+    }
+
+    fn deployment(
+        id: &str,
+        status: &str,
+        td: &str,
+        rollout: Option<&str>,
+        failed: i32,
+    ) -> ServiceDeployment {
+        ServiceDeployment {
+            id: id.into(),
+            status: status.into(),
+            task_definition: Some(td.into()),
+            desired_count: 4,
+            failed_tasks: failed,
+            rollout_state: rollout.map(Into::into),
+            ..ServiceDeployment::default()
+        }
+    }
+
+    fn service(breaker: Option<(bool, bool)>) -> EcsService {
+        let mut spec = json!({"taskDefinition": "web:2", "desiredCount": 4});
+        if let Some((enable, rollback)) = breaker {
+            spec["deploymentConfiguration"] =
+                json!({"deploymentCircuitBreaker": {"enable": enable, "rollback": rollback}});
+        }
+        serde_json::from_value(json!({"metadata": {"name": "web"}, "spec": spec})).unwrap()
+    }
+
+    /// A rollout from web:1 (ACTIVE) to web:2 (PRIMARY, in progress), 4 desired tasks.
+    fn rolling_out(failed_before: i32) -> (EcsServiceStatus, Observed) {
+        let previous = EcsServiceStatus {
+            deployments: vec![
+                deployment(
+                    "ecs-svc/new",
+                    "PRIMARY",
+                    "web:2",
+                    Some("IN_PROGRESS"),
+                    failed_before,
+                ),
+                deployment("ecs-svc/old", "ACTIVE", "web:1", None, 0),
+            ],
+            ..EcsServiceStatus::default()
+        };
+        let observed = Observed {
+            desired: 4,
+            deployments: vec![
+                deployment("ecs-svc/new", "PRIMARY", "web:2", Some("IN_PROGRESS"), 0),
+                deployment("ecs-svc/old", "ACTIVE", "web:1", None, 0),
+            ],
+            rollout: ("IN_PROGRESS".into(), "ECS deployment in progress.".into()),
+            ..Observed::default()
+        };
+        (previous, observed)
+    }
+
+    #[test]
+    fn the_circuit_breaker_threshold_is_half_the_desired_count_between_3_and_200() {
+        let t: Vec<i32> = [0, 1, 4, 7, 8, 100, 399, 400, 1000]
+            .into_iter()
+            .map(circuit_breaker_threshold)
+            .collect();
+        assert_eq!(t, [3, 3, 3, 4, 4, 50, 200, 200, 200]);
+    }
+
+    /// Failed tasks accumulate per deployment; below the threshold nothing fails.
+    #[test]
+    fn failed_tasks_accumulate_per_deployment_below_the_threshold() {
+        let (previous, mut observed) = rolling_out(1);
+        let mut events = Vec::new();
+        let failed = ["ecs-svc/new".to_owned()];
+        let rollback = circuit_breaker(
+            &service(Some((true, true))),
+            &previous,
+            &mut observed,
+            &failed,
+            &mut events,
+        );
+        assert_eq!(rollback, None);
+        assert_eq!(observed.deployments[0].failed_tasks, 2);
+        assert_eq!(observed.rollout.0, "IN_PROGRESS");
+        assert!(events.is_empty());
+    }
+
+    /// The third failed task of a 4-task deployment trips the breaker: the deployment is
+    /// FAILED and, with rollback, the service returns to web:1.
+    #[test]
+    fn the_breaker_fails_the_deployment_at_the_threshold_and_rolls_back_to_the_previous_one() {
+        let (previous, mut observed) = rolling_out(2);
+        let mut events = Vec::new();
+        let failed = ["ecs-svc/new".to_owned()];
+        let rollback = circuit_breaker(
+            &service(Some((true, true))),
+            &previous,
+            &mut observed,
+            &failed,
+            &mut events,
+        );
+        assert_eq!(rollback.as_deref(), Some("web:1"));
+        assert_eq!(observed.rollout.0, "FAILED");
+        assert_eq!(
+            observed.deployments[0].rollout_state.as_deref(),
+            Some("FAILED")
+        );
+        assert_eq!(
+            events,
+            [
+                "(service web) (deployment ecs-svc/new) deployment failed: tasks failed to start.",
+                "(service web) rolling back to deployment ecs-svc/old (web:1).",
+            ]
+        );
+    }
+
+    #[test]
+    fn without_rollback_the_failed_deployment_stays_and_is_reported_failed() {
+        let (previous, mut observed) = rolling_out(2);
+        let mut events = Vec::new();
+        let failed = ["ecs-svc/new".to_owned()];
+        let rollback = circuit_breaker(
+            &service(Some((true, false))),
+            &previous,
+            &mut observed,
+            &failed,
+            &mut events,
+        );
+        assert_eq!(rollback, None);
+        assert_eq!(observed.rollout.0, "FAILED");
+        assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn without_the_breaker_failed_tasks_are_counted_but_never_fail_a_deployment() {
+        let (previous, mut observed) = rolling_out(10);
+        let mut events = Vec::new();
+        let rollback = circuit_breaker(&service(None), &previous, &mut observed, &[], &mut events);
+        assert_eq!(
+            (rollback, observed.rollout.0.as_str()),
+            (None, "IN_PROGRESS")
+        );
+        assert_eq!(observed.deployments[0].failed_tasks, 10);
+    }
+
+    /// A deployment that failed stays FAILED in later reconciles, without new events.
+    #[test]
+    fn a_failed_deployment_stays_failed() {
+        let (mut previous, mut observed) = rolling_out(3);
+        previous.deployments[0].rollout_state = Some("FAILED".into());
+        let mut events = Vec::new();
+        let rollback = circuit_breaker(
+            &service(Some((true, true))),
+            &previous,
+            &mut observed,
+            &[],
+            &mut events,
+        );
+        assert_eq!((rollback, observed.rollout.0.as_str()), (None, "FAILED"));
+        assert!(events.is_empty());
     }
 }

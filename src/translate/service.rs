@@ -818,7 +818,7 @@ fn report_deployment_configuration(
         .as_ref()
         .is_some_and(|c| c.enable)
     {
-        report.not_carried(obj, "spec.deploymentConfiguration.deploymentCircuitBreaker", "a Deployment only reports a stalled rollout (the service's rolloutState becomes FAILED after progressDeadlineSeconds); ECS's failed-task threshold and its automatic rollback are not implemented");
+        report.approximated(obj, "spec.deploymentConfiguration.deploymentCircuitBreaker", "the operator counts a deployment's failed tasks (an essential container exited, which includes a failing container health check) against ECS's threshold (half the desired count, 3 to 200), then marks it FAILED and, with rollback, returns the service to the newest earlier deployment that did not fail; load-balancer health checks do not count (a Kubernetes readiness failure stops no task), and without rollback Kubernetes keeps replacing the failed tasks where ECS stops launching them");
     }
     if alarms.as_ref().is_some_and(|a| a.enable) {
         report.not_carried(

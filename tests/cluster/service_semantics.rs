@@ -584,3 +584,207 @@ async fn deleting_a_service_garbage_collects_its_children() {
     .await;
     op.stop().await;
 }
+
+/// ECS's deployment circuit breaker with rollback. Revision 2's essential container keeps
+/// exiting (written into each of its pods' status as the kubelet would: kwok runs no
+/// containers); each exit stops the task and counts as a failed task of the deployment. At
+/// half the desired count, but at least 3, failed tasks the deployment is FAILED and the
+/// service rolls back to revision 1, which it keeps running although its spec still names
+/// revision 2, as ECS does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revision_whose_tasks_keep_failing_trips_the_circuit_breaker_and_rolls_back() {
+    let client = harness_client().await;
+    let (ns, _cleanup) = test_namespace(&client, "sem-breaker").await;
+    apply_all(
+        &client,
+        &ns,
+        &[
+            task_definition("flaky", 256, json!({})),
+            service(
+                "flaky",
+                json!({"taskDefinition": "flaky:1", "desiredCount": 2,
+                    "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 200,
+                        "deploymentCircuitBreaker": {"enable": true, "rollback": true}}}),
+            ),
+        ],
+    )
+    .await;
+    let op = Operator::start(&client, &ns);
+    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
+    ready_with(&services, "flaky", 2).await;
+
+    // The kubelet of revision 2's tasks: the essential container exits with code 1.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    let crashes = Arc::new(Mutex::new(0usize));
+    let crasher = {
+        let (pods, crashes) = (pods.clone(), crashes.clone());
+        tokio::spawn(async move {
+            loop {
+                let list = pods
+                    .list(&ListParams::default().labels("ecsplane.io/service=flaky"))
+                    .await
+                    .map(|l| l.items)
+                    .unwrap_or_default();
+                for p in list {
+                    let revision_2 = p
+                        .annotations()
+                        .get("ecsplane.io/task-definition")
+                        .is_some_and(|t| t == "flaky:2");
+                    let status = p.status.clone().unwrap_or_default();
+                    let running = status.phase.as_deref() == Some("Running");
+                    let exited = status
+                        .container_statuses
+                        .iter()
+                        .flatten()
+                        .any(|c| c.restart_count > 0);
+                    if !revision_2 || !running || exited || p.metadata.deletion_timestamp.is_some()
+                    {
+                        continue;
+                    }
+                    let image = p.spec.as_ref().unwrap().containers[0].image.clone();
+                    let patched = pods
+                        .patch_status(
+                            &p.name_any(),
+                            &PatchParams::default(),
+                            &Patch::Merge(json!({"status": {"containerStatuses": [{
+                                "name": "app", "image": image, "imageID": "", "ready": true,
+                                "restartCount": 1, "started": true,
+                                "state": {"running": {"startedAt": "2026-11-26T00:00:00Z"}},
+                                "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                                    "startedAt": "2026-11-26T00:00:00Z", "finishedAt": "2026-11-26T00:00:01Z"}}
+                            }]}})),
+                        )
+                        .await;
+                    if patched.is_ok() {
+                        *crashes.lock().unwrap() += 1;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+
+    let mut td2 = task_definition("flaky", 256, json!({}));
+    td2["spec"]["containerDefinitions"][0]["environment"] = json!([{"name": "V", "value": "2"}]);
+    crate::harness::apply(&client, &ns, &td2, false)
+        .await
+        .unwrap();
+    eventually("revision 2 is registered", CONVERGE, || {
+        let td: Api<ecsplane::api::TaskDefinition> = Api::namespaced(client.clone(), &ns);
+        async move {
+            let r = td
+                .get("flaky")
+                .await
+                .map_err(|e| e.to_string())?
+                .status
+                .and_then(|s| s.revision);
+            (r == Some(2))
+                .then_some(())
+                .ok_or(format!("revision {r:?}"))
+        }
+    })
+    .await;
+    services
+        .patch(
+            "flaky",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taskDefinition": "flaky:2"}})),
+        )
+        .await
+        .unwrap();
+
+    let events = eventually("the circuit breaker trips", CONVERGE, || {
+        let services = services.clone();
+        async move {
+            let st = services
+                .get("flaky")
+                .await
+                .map_err(|e| e.to_string())?
+                .status
+                .unwrap_or_default();
+            let events: Vec<String> = st.events.iter().map(|e| e.message.clone()).collect();
+            if events
+                .iter()
+                .any(|e| e.contains("rolling back to deployment"))
+            {
+                Ok(events)
+            } else {
+                Err(format!("{:?}; events {events:?}", st.deployments))
+            }
+        }
+    })
+    .await;
+    let stopped = events
+        .iter()
+        .filter(|e| e.starts_with("(service flaky) has stopped 1 running tasks"))
+        .count();
+    assert!(
+        stopped >= 3,
+        "the breaker trips at 3 failed tasks, not before: {events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.ends_with("deployment failed: tasks failed to start.")),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(
+            |e| e.starts_with("(service flaky) rolling back to deployment")
+                && e.ends_with("(flaky:1).")
+        ),
+        "{events:#?}"
+    );
+
+    eventually("revision 1 runs again, steady", CONVERGE, || {
+        let services = services.clone();
+        async move {
+            let ds = deployments_of(&services, "flaky", 1).await?;
+            let st = services
+                .get("flaky")
+                .await
+                .map_err(|e| e.to_string())?
+                .status
+                .unwrap_or_default();
+            let ready = condition(&st.common.conditions, "Ready");
+            if ds == ["PRIMARY flaky:1 COMPLETED 2/2"]
+                && st.task_definition.as_deref() == Some("flaky:1")
+                && ready.starts_with("True")
+            {
+                Ok(())
+            } else {
+                Err(format!("{ds:?}, {:?}, Ready {ready}", st.task_definition))
+            }
+        }
+    })
+    .await;
+    crasher.abort();
+    let svc = services.get("flaky").await.unwrap();
+    assert_eq!(
+        svc.spec.task_definition, "flaky:2",
+        "the user's spec is left as it was"
+    );
+    let live: Vec<_> = pods
+        .list(&ListParams::default().labels("ecsplane.io/service=flaky"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .map(|p| p.annotations().get("ecsplane.io/task-definition").cloned())
+        .collect();
+    assert_eq!(
+        live,
+        [Some("flaky:1".to_owned()), Some("flaky:1".to_owned())]
+    );
+    // Rolled back, it stays rolled back: no further deployment of revision 2.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let st = services.get("flaky").await.unwrap().status.unwrap();
+    assert_eq!(st.task_definition.as_deref(), Some("flaky:1"));
+    eprintln!(
+        "{} crashes written; events: {:#?}",
+        crashes.lock().unwrap(),
+        st.events
+    );
+    op.stop().await;
+}
