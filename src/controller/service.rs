@@ -880,9 +880,10 @@ mod tests {
         serde_json::from_value(json!({"metadata": {"name": "web"}, "spec": spec})).unwrap()
     }
 
-    /// A rollout from web:1 (ACTIVE) to web:2 (PRIMARY, in progress), 4 desired tasks.
-    fn rolling_out(failed_before: i32) -> (EcsServiceStatus, Observed) {
-        let previous = EcsServiceStatus {
+    /// A rollout from web:1 (ACTIVE) to web:2 (PRIMARY, in progress) of 4 desired tasks,
+    /// whose new deployment had `failed_before` failed tasks at the last reconcile.
+    fn rolling_out(failed_before: i32) -> EcsServiceStatus {
+        EcsServiceStatus {
             deployments: vec![
                 deployment(
                     "ecs-svc/new",
@@ -894,8 +895,18 @@ mod tests {
                 deployment("ecs-svc/old", "ACTIVE", "web:1", None, 0),
             ],
             ..EcsServiceStatus::default()
-        };
-        let observed = Observed {
+        }
+    }
+
+    /// The circuit breaker over a reconcile that observes the rollout in progress and
+    /// `failed_now` tasks of the new deployment stopped: (rollback target, what is
+    /// observed after it, events).
+    fn breaker(
+        setting: Option<(bool, bool)>,
+        previous: &EcsServiceStatus,
+        failed_now: usize,
+    ) -> (Option<String>, Observed, Vec<String>) {
+        let mut observed = Observed {
             desired: 4,
             deployments: vec![
                 deployment("ecs-svc/new", "PRIMARY", "web:2", Some("IN_PROGRESS"), 0),
@@ -904,7 +915,16 @@ mod tests {
             rollout: ("IN_PROGRESS".into(), "ECS deployment in progress.".into()),
             ..Observed::default()
         };
-        (previous, observed)
+        let failed = vec!["ecs-svc/new".to_owned(); failed_now];
+        let mut events = Vec::new();
+        let rollback = circuit_breaker(
+            &service(setting),
+            previous,
+            &mut observed,
+            &failed,
+            &mut events,
+        );
+        (rollback, observed, events)
     }
 
     #[test]
@@ -919,16 +939,7 @@ mod tests {
     /// Failed tasks accumulate per deployment; below the threshold nothing fails.
     #[test]
     fn failed_tasks_accumulate_per_deployment_below_the_threshold() {
-        let (previous, mut observed) = rolling_out(1);
-        let mut events = Vec::new();
-        let failed = ["ecs-svc/new".to_owned()];
-        let rollback = circuit_breaker(
-            &service(Some((true, true))),
-            &previous,
-            &mut observed,
-            &failed,
-            &mut events,
-        );
+        let (rollback, observed, events) = breaker(Some((true, true)), &rolling_out(1), 1);
         assert_eq!(rollback, None);
         assert_eq!(observed.deployments[0].failed_tasks, 2);
         assert_eq!(observed.rollout.0, "IN_PROGRESS");
@@ -939,16 +950,7 @@ mod tests {
     /// FAILED and, with rollback, the service returns to web:1.
     #[test]
     fn the_breaker_fails_the_deployment_at_the_threshold_and_rolls_back_to_the_previous_one() {
-        let (previous, mut observed) = rolling_out(2);
-        let mut events = Vec::new();
-        let failed = ["ecs-svc/new".to_owned()];
-        let rollback = circuit_breaker(
-            &service(Some((true, true))),
-            &previous,
-            &mut observed,
-            &failed,
-            &mut events,
-        );
+        let (rollback, observed, events) = breaker(Some((true, true)), &rolling_out(2), 1);
         assert_eq!(rollback.as_deref(), Some("web:1"));
         assert_eq!(observed.rollout.0, "FAILED");
         assert_eq!(
@@ -966,16 +968,7 @@ mod tests {
 
     #[test]
     fn without_rollback_the_failed_deployment_stays_and_is_reported_failed() {
-        let (previous, mut observed) = rolling_out(2);
-        let mut events = Vec::new();
-        let failed = ["ecs-svc/new".to_owned()];
-        let rollback = circuit_breaker(
-            &service(Some((true, false))),
-            &previous,
-            &mut observed,
-            &failed,
-            &mut events,
-        );
+        let (rollback, observed, events) = breaker(Some((true, false)), &rolling_out(2), 1);
         assert_eq!(rollback, None);
         assert_eq!(observed.rollout.0, "FAILED");
         assert_eq!(events.len(), 1);
@@ -983,9 +976,7 @@ mod tests {
 
     #[test]
     fn without_the_breaker_failed_tasks_are_counted_but_never_fail_a_deployment() {
-        let (previous, mut observed) = rolling_out(10);
-        let mut events = Vec::new();
-        let rollback = circuit_breaker(&service(None), &previous, &mut observed, &[], &mut events);
+        let (rollback, observed, _) = breaker(None, &rolling_out(10), 0);
         assert_eq!(
             (rollback, observed.rollout.0.as_str()),
             (None, "IN_PROGRESS")
@@ -996,16 +987,9 @@ mod tests {
     /// A deployment that failed stays FAILED in later reconciles, without new events.
     #[test]
     fn a_failed_deployment_stays_failed() {
-        let (mut previous, mut observed) = rolling_out(3);
+        let mut previous = rolling_out(3);
         previous.deployments[0].rollout_state = Some("FAILED".into());
-        let mut events = Vec::new();
-        let rollback = circuit_breaker(
-            &service(Some((true, true))),
-            &previous,
-            &mut observed,
-            &[],
-            &mut events,
-        );
+        let (rollback, observed, events) = breaker(Some((true, true)), &previous, 0);
         assert_eq!((rollback, observed.rollout.0.as_str()), (None, "FAILED"));
         assert!(events.is_empty());
     }

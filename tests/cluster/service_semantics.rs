@@ -151,37 +151,7 @@ async fn a_new_revision_rolls_out_within_the_ecs_bounds_at_every_moment() {
         async move { armed.then_some(()).ok_or("not yet".to_owned()) }
     })
     .await;
-    // Registering revision 2 (a new environment variable), then pointing the service at it.
-    let mut td2 = task_definition("roll", 256, json!({}));
-    td2["spec"]["containerDefinitions"][0]["environment"] = json!([{"name": "V", "value": "2"}]);
-    crate::harness::apply(&client, &ns, &td2, false)
-        .await
-        .unwrap();
-    eventually("revision 2 is registered", CONVERGE, || {
-        let client = client.clone();
-        let ns = ns.clone();
-        async move {
-            let td: Api<ecsplane::api::TaskDefinition> = Api::namespaced(client, &ns);
-            let r = td
-                .get("roll")
-                .await
-                .map_err(|e| e.to_string())?
-                .status
-                .and_then(|s| s.revision);
-            (r == Some(2))
-                .then_some(())
-                .ok_or(format!("revision {r:?}"))
-        }
-    })
-    .await;
-    services
-        .patch(
-            "roll",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"taskDefinition": "roll:2"}})),
-        )
-        .await
-        .unwrap();
+    update_service(&client, &ns, &services, "roll").await;
     let both = eventually(
         "the service shows revision 2 PRIMARY beside revision 1 ACTIVE",
         CONVERGE,
@@ -193,25 +163,7 @@ async fn a_new_revision_rolls_out_within_the_ecs_bounds_at_every_moment() {
             && both.iter().any(|d| d.starts_with("ACTIVE roll:1")),
         "{both:?}"
     );
-    eventually("the rollout completes", CONVERGE, || {
-        let services = services.clone();
-        async move {
-            let ds = deployments_of(&services, "roll", 1).await?;
-            let st = services
-                .get("roll")
-                .await
-                .map_err(|e| e.to_string())?
-                .status
-                .unwrap_or_default();
-            let ready = condition(&st.common.conditions, "Ready");
-            if ds == ["PRIMARY roll:2 COMPLETED 4/4"] && ready.starts_with("True") {
-                Ok(())
-            } else {
-                Err(format!("{ds:?}, Ready {ready}"))
-            }
-        }
-    })
-    .await;
+    settles_on(&services, "roll", "PRIMARY roll:2 COMPLETED 4/4").await;
     watch.abort();
     let (fewest_ready, most_running, samples) = extremes.lock().unwrap().expect("armed");
     eprintln!(
@@ -278,6 +230,69 @@ async fn deployments_of(
     } else {
         Err(format!("{ds:?}"))
     }
+}
+
+/// What `aws ecs register-task-definition` then `aws ecs update-service --task-definition
+/// FAMILY:2` do: registers revision 2 of `family` (a new environment variable, `V=2`) and
+/// points the service of the same name at it.
+async fn update_service(client: &Client, ns: &str, services: &Api<EcsService>, family: &str) {
+    let mut td = task_definition(family, 256, json!({}));
+    td["spec"]["containerDefinitions"][0]["environment"] = json!([{"name": "V", "value": "2"}]);
+    crate::harness::apply(client, ns, &td, false).await.unwrap();
+    let tds: Api<ecsplane::api::TaskDefinition> = Api::namespaced(client.clone(), ns);
+    eventually("revision 2 is registered", CONVERGE, || {
+        let tds = tds.clone();
+        let family = family.to_owned();
+        async move {
+            let r = tds
+                .get(&family)
+                .await
+                .map_err(|e| e.to_string())?
+                .status
+                .and_then(|s| s.revision);
+            (r == Some(2))
+                .then_some(())
+                .ok_or(format!("revision {r:?}"))
+        }
+    })
+    .await;
+    services
+        .patch(
+            family,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taskDefinition": format!("{family}:2")}})),
+        )
+        .await
+        .unwrap();
+}
+
+/// Waits until the service is Ready with one deployment, `deployment` as
+/// [`deployments_of`] writes it, and returns its status.
+async fn settles_on(
+    services: &Api<EcsService>,
+    name: &str,
+    deployment: &str,
+) -> ecsplane::api::EcsServiceStatus {
+    eventually(&format!("{name} settles on {deployment}"), CONVERGE, || {
+        let services = services.clone();
+        let name = name.to_owned();
+        async move {
+            let ds = deployments_of(&services, &name, 1).await?;
+            let st = services
+                .get(&name)
+                .await
+                .map_err(|e| e.to_string())?
+                .status
+                .unwrap_or_default();
+            let ready = condition(&st.common.conditions, "Ready");
+            if ds == [deployment] && ready.starts_with("True") {
+                Ok(st)
+            } else {
+                Err(format!("{ds:?}, Ready {ready}"))
+            }
+        }
+    })
+    .await
 }
 
 async fn harness_client() -> Client {
@@ -664,34 +679,7 @@ async fn a_revision_whose_tasks_keep_failing_trips_the_circuit_breaker_and_rolls
         })
     };
 
-    let mut td2 = task_definition("flaky", 256, json!({}));
-    td2["spec"]["containerDefinitions"][0]["environment"] = json!([{"name": "V", "value": "2"}]);
-    crate::harness::apply(&client, &ns, &td2, false)
-        .await
-        .unwrap();
-    eventually("revision 2 is registered", CONVERGE, || {
-        let td: Api<ecsplane::api::TaskDefinition> = Api::namespaced(client.clone(), &ns);
-        async move {
-            let r = td
-                .get("flaky")
-                .await
-                .map_err(|e| e.to_string())?
-                .status
-                .and_then(|s| s.revision);
-            (r == Some(2))
-                .then_some(())
-                .ok_or(format!("revision {r:?}"))
-        }
-    })
-    .await;
-    services
-        .patch(
-            "flaky",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"taskDefinition": "flaky:2"}})),
-        )
-        .await
-        .unwrap();
+    update_service(&client, &ns, &services, "flaky").await;
 
     let events = eventually("the circuit breaker trips", CONVERGE, || {
         let services = services.clone();
@@ -736,28 +724,8 @@ async fn a_revision_whose_tasks_keep_failing_trips_the_circuit_breaker_and_rolls
         "{events:#?}"
     );
 
-    eventually("revision 1 runs again, steady", CONVERGE, || {
-        let services = services.clone();
-        async move {
-            let ds = deployments_of(&services, "flaky", 1).await?;
-            let st = services
-                .get("flaky")
-                .await
-                .map_err(|e| e.to_string())?
-                .status
-                .unwrap_or_default();
-            let ready = condition(&st.common.conditions, "Ready");
-            if ds == ["PRIMARY flaky:1 COMPLETED 2/2"]
-                && st.task_definition.as_deref() == Some("flaky:1")
-                && ready.starts_with("True")
-            {
-                Ok(())
-            } else {
-                Err(format!("{ds:?}, {:?}, Ready {ready}", st.task_definition))
-            }
-        }
-    })
-    .await;
+    let st = settles_on(&services, "flaky", "PRIMARY flaky:1 COMPLETED 2/2").await;
+    assert_eq!(st.task_definition.as_deref(), Some("flaky:1"));
     crasher.abort();
     let svc = services.get("flaky").await.unwrap();
     assert_eq!(
