@@ -36,7 +36,9 @@ use crate::input::Bundle;
 use crate::translate::{self, Object, names};
 
 const KIND: &str = "EcsService";
-/// The rollout state of a deployment that failed.
+/// Rollout states of a deployment, as ECS names them.
+const IN_PROGRESS: &str = "IN_PROGRESS";
+const COMPLETED: &str = "COMPLETED";
 const FAILED: &str = "FAILED";
 
 /// How many ECS-style events `status.events` keeps.
@@ -251,7 +253,7 @@ async fn reconcile_service(svc: &EcsService, ctx: &Context) -> Result<Action, Re
     let failed = stop_tasks_with_exited_essential_containers(ctx, svc, &mut events).await?;
     let (approximated, not_carried, _) = translation.report.counts();
     let mut observed = observe(ctx, svc, &applied).await?;
-    let rollback = circuit_breaker(svc, &previous, &mut observed, &failed, &mut events);
+    let rollback = track_deployments(svc, &previous, &mut observed, &failed, &mut events);
     let mut status = observed_status(
         svc,
         &previous,
@@ -677,13 +679,14 @@ pub fn circuit_breaker_threshold(desired: i32) -> i32 {
     ((desired.max(0) + 1) / 2).clamp(3, 200)
 }
 
-/// ECS's deployment circuit breaker over what was observed. Each deployment's failed tasks
-/// accumulate across reconciles (`failed` holds the deployments of the tasks stopped just
-/// now), and a deployment once FAILED stays FAILED. With the breaker enabled, the primary
-/// deployment fails once its failed tasks reach [`circuit_breaker_threshold`] before it
-/// completes; with rollback, the service goes back to the newest older deployment that did
-/// not fail, whose task definition is returned.
-fn circuit_breaker(
+/// ECS's deployment history and circuit breaker over what was observed. Each deployment's
+/// failed tasks accumulate across reconciles (`failed` holds the deployments of the tasks
+/// stopped just now), and a deployment keeps a COMPLETED or FAILED rollout state once it has reached it,
+/// as on ECS (a task replaced later, or a scaling step, starts no new deployment). With the
+/// breaker enabled, the primary deployment fails once its failed tasks reach
+/// [`circuit_breaker_threshold`] before it completes; with rollback, the service goes back to
+/// the newest older deployment that did not fail, whose task definition is returned.
+fn track_deployments(
     svc: &EcsService,
     previous: &EcsServiceStatus,
     observed: &mut Observed,
@@ -691,23 +694,31 @@ fn circuit_breaker(
     events: &mut Vec<String>,
 ) -> Option<String> {
     for d in &mut observed.deployments {
-        let before = previous.deployments.iter().find(|p| p.id == d.id);
-        d.failed_tasks = before.map_or(0, |p| p.failed_tasks)
-            + failed.iter().filter(|id| **id == d.id).count() as i32;
-        if let Some(p) = before.filter(|p| p.rollout_state.as_deref() == Some(FAILED)) {
-            d.rollout_state = p.rollout_state.clone();
-            d.rollout_state_reason = p.rollout_state_reason.clone();
+        let Some(before) = previous.deployments.iter().find(|p| p.id == d.id) else {
+            d.failed_tasks = failed.iter().filter(|id| **id == d.id).count() as i32;
+            continue;
+        };
+        d.failed_tasks =
+            before.failed_tasks + failed.iter().filter(|id| **id == d.id).count() as i32;
+        let finished = match before.rollout_state.as_deref() {
+            Some(FAILED) => true,
+            Some(COMPLETED) => d.rollout_state.as_deref() == Some(IN_PROGRESS),
+            _ => false,
+        };
+        if finished {
+            d.rollout_state = before.rollout_state.clone();
+            d.rollout_state_reason = before.rollout_state_reason.clone();
         }
     }
     let primary = observed
         .deployments
         .iter_mut()
         .find(|d| d.status == "PRIMARY")?;
-    if primary.rollout_state.as_deref() == Some(FAILED) {
-        observed.rollout = (
-            FAILED.into(),
-            primary.rollout_state_reason.clone().unwrap_or_default(),
-        );
+    if let Some(state) = primary.rollout_state.clone() {
+        let reason = primary.rollout_state_reason.clone().unwrap_or_default();
+        observed.rollout = (state, reason);
+    }
+    if observed.rollout.0 != IN_PROGRESS {
         return None;
     }
     let breaker = svc
@@ -717,9 +728,7 @@ fn circuit_breaker(
         .deployment_circuit_breaker
         .as_ref()
         .filter(|b| b.enable)?;
-    if observed.rollout.0 == "COMPLETED"
-        || primary.failed_tasks < circuit_breaker_threshold(observed.desired)
-    {
+    if primary.failed_tasks < circuit_breaker_threshold(observed.desired) {
         return None;
     }
     let name = svc.metadata.name.clone().unwrap_or_default();
@@ -917,7 +926,7 @@ mod tests {
         };
         let failed = vec!["ecs-svc/new".to_owned(); failed_now];
         let mut events = Vec::new();
-        let rollback = circuit_breaker(
+        let rollback = track_deployments(
             &service(setting),
             previous,
             &mut observed,
@@ -991,6 +1000,19 @@ mod tests {
         previous.deployments[0].rollout_state = Some("FAILED".into());
         let (rollback, observed, events) = breaker(Some((true, true)), &previous, 0);
         assert_eq!((rollback, observed.rollout.0.as_str()), (None, "FAILED"));
+        assert!(events.is_empty());
+    }
+
+    /// A task replaced after the deployment completed (or a scaling step) starts no new
+    /// deployment on ECS: the deployment stays COMPLETED, and its failures trip nothing.
+    #[test]
+    fn a_completed_deployment_stays_completed_and_its_failed_tasks_trip_nothing() {
+        let mut previous = rolling_out(5);
+        previous.deployments[0].rollout_state = Some("COMPLETED".into());
+        previous.deployments[0].rollout_state_reason = Some("ECS deployment completed.".into());
+        let (rollback, observed, events) = breaker(Some((true, true)), &previous, 1);
+        assert_eq!((rollback, observed.rollout.0.as_str()), (None, "COMPLETED"));
+        assert_eq!(observed.deployments[0].failed_tasks, 6);
         assert!(events.is_empty());
     }
 }
