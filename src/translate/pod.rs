@@ -484,7 +484,8 @@ pub fn pod_template(
             return Err(refusals);
         }
     };
-    let mut built: Vec<Container> = Vec::new();
+    // Sized up front: a Container is over 1 KB, so growing the list would copy them.
+    let mut built: Vec<Container> = Vec::with_capacity(containers.len());
     let mut mounts_of: BTreeMap<String, Vec<VolumeMount>> = BTreeMap::new();
     let mut stop_timeout: i64 = 30;
     let mut stop_timeout_set = false;
