@@ -75,13 +75,13 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
     let obj = input.object;
     match p.policy_type {
         PolicyType::StepScaling => {
-            report.not_carried(obj, &field, "step scaling (alarm-driven steps) has no HPA equivalent yet; the operator will implement it");
+            report.not_carried(obj, field.clone(), "step scaling (alarm-driven steps) has no HPA equivalent yet; the operator will implement it");
             return None;
         }
         PolicyType::PredictiveScaling => {
             report.not_carried(
                 obj,
-                &field,
+                field.clone(),
                 "predictive scaling has no Kubernetes equivalent",
             );
             return None;
@@ -119,7 +119,7 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
                     resource("cpu", Some(Quantity(format!("{}m", millis.max(1)))))
                 }
                 _ => {
-                    report.not_carried(obj, &field, "CPU utilization needs a task cpu or container cpu reservations to measure against");
+                    report.not_carried(obj, field.clone(), "CPU utilization needs a task cpu or container cpu reservations to measure against");
                     None
                 }
             },
@@ -129,7 +129,7 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
                     resource("memory", Some(units::memory_quantity(mib.max(1))))
                 }
                 _ => {
-                    report.not_carried(obj, &field, "memory utilization needs a task memory or container memory to measure against");
+                    report.not_carried(obj, field.clone(), "memory utilization needs a task memory or container memory to measure against");
                     None
                 }
             },
@@ -142,7 +142,7 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
                     selector.insert("load_balancer".to_owned(), lb.to_string());
                     selector.insert("target_group".to_owned(), tg.to_string());
                 }
-                report.approximated(obj, &field, "ALBRequestCountPerTarget becomes the External metric alb_request_count_per_target, which an external metrics adapter (KEDA, the CloudWatch adapter) must serve");
+                report.approximated(obj, field.clone(), "ALBRequestCountPerTarget becomes the External metric alb_request_count_per_target, which an external metrics adapter (KEDA, the CloudWatch adapter) must serve");
                 Some(external(
                     "alb_request_count_per_target",
                     selector,
@@ -154,7 +154,7 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
     }
     let c = tt.customized_metric_specification.as_ref()?;
     if c.metrics.is_some() {
-        report.not_carried(obj, &field, "metric math has no HPA equivalent");
+        report.not_carried(obj, field.clone(), "metric math has no HPA equivalent");
         return None;
     }
     let name = metric_name(&format!(
@@ -169,7 +169,7 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
         } else {
             report.not_carried(
                 obj,
-                &field,
+                field.clone(),
                 format!(
                     "dimension {} = {:?} is not a valid label value",
                     d.name, d.value
@@ -177,7 +177,7 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
             );
         }
     }
-    report.approximated(obj, &field, format!("the CloudWatch metric becomes the External metric {name}, which an external metrics adapter must serve; statistic {} is the adapter's to apply", c.statistic.as_deref().unwrap_or("Average")));
+    report.approximated(obj, field.clone(), format!("the CloudWatch metric becomes the External metric {name}, which an external metrics adapter must serve; statistic {} is the adapter's to apply", c.statistic.as_deref().unwrap_or("Average")));
     Some(external(&name, selector, "Value", tt.target_value))
 }
 

@@ -2,6 +2,7 @@
 //! names and labels of the Kubernetes objects ecsplane creates.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// Label every generated object and pod carries: the ecsplane object it belongs to.
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -74,7 +75,7 @@ pub fn dns_label(name: &str) -> String {
     {
         return name.to_owned();
     }
-    let mut out: String = name
+    let mapped: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -84,17 +85,20 @@ pub fn dns_label(name: &str) -> String {
             }
         })
         .collect();
-    let changed = out != name;
-    out = out.trim_matches('-').to_owned();
-    if out.is_empty() {
-        out.push('x');
+    let changed = mapped != name;
+    let trimmed = match mapped.trim_matches('-') {
+        "" => "x",
+        t => t,
+    };
+    if !changed && trimmed.len() <= 63 {
+        return trimmed.to_owned();
     }
-    if changed || out.len() > 63 {
-        let suffix = format!("-{:08x}", fnv1a(name) as u32);
-        out.truncate(63 - suffix.len());
-        out = out.trim_end_matches('-').to_owned();
-        out.push_str(&suffix);
-    }
+    // `-` and 8 hex digits of the hash, after at most 54 characters of the name.
+    const SUFFIX_LEN: usize = 9;
+    let stem = trimmed[..trimmed.len().min(63 - SUFFIX_LEN)].trim_end_matches('-');
+    let mut out = String::with_capacity(stem.len() + SUFFIX_LEN);
+    out.push_str(stem);
+    write!(out, "-{:08x}", fnv1a(name) as u32).expect("writing to a String cannot fail");
     out
 }
 
@@ -171,5 +175,34 @@ mod tests {
         assert!(a.starts_with("my-service-"));
         let long = dns_label(&"a".repeat(100));
         assert!(long.len() <= 63);
+    }
+
+    #[test]
+    fn dns_labels_are_stable() {
+        // Generated names are part of the output: these must never change.
+        let long = "a".repeat(70);
+        let mixed = format!("{}{}{}", "A".repeat(50), "_".repeat(10), "b".repeat(10));
+        let dash_at_cut = format!("{}-Y", "x".repeat(54));
+        for (name, label) in [
+            ("aws-sm-prod/db-AbCdEf", "aws-sm-prod-db-abcdef-4f1b54d8"),
+            ("-web-", "web"),
+            ("", "x"),
+            ("__", "x-b5e074e3"),
+            ("Ünïcode_Name", "n-code-name-813bf917"),
+            (
+                long.as_str(),
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-8863accb",
+            ),
+            (
+                mixed.as_str(),
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-478b764d",
+            ),
+            (
+                dash_at_cut.as_str(),
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-0c5bf30b",
+            ),
+        ] {
+            assert_eq!(dns_label(name), label, "{name:?}");
+        }
     }
 }

@@ -85,7 +85,7 @@ pub fn placement(
             PlacementStrategyType::Spread => {
                 let (key, known) = spread_key(s.field.as_deref().unwrap_or("attribute:ecs.availability-zone"));
                 if !known {
-                    report.approximated(obj, &field, format!("spreads over the node label {key:?}, which your nodes must carry"));
+                    report.approximated(obj, field.clone(), format!("spreads over the node label {key:?}, which your nodes must carry"));
                 }
                 spreads.push(TopologySpreadConstraint {
                     max_skew: spreads.len() as i32 + 1,
@@ -95,8 +95,8 @@ pub fn placement(
                     ..TopologySpreadConstraint::default()
                 });
             }
-            PlacementStrategyType::Binpack => report.not_carried(obj, &field, "binpack has no per-pod setting; configure the scheduler's NodeResourcesFit scoring (MostAllocated) cluster-wide"),
-            PlacementStrategyType::Random => report.not_carried(obj, &field, "random placement has no Kubernetes setting; the scheduler's scoring decides"),
+            PlacementStrategyType::Binpack => report.not_carried(obj, field.clone(), "binpack has no per-pod setting; configure the scheduler's NodeResourcesFit scoring (MostAllocated) cluster-wide"),
+            PlacementStrategyType::Random => report.not_carried(obj, field.clone(), "random placement has no Kubernetes setting; the scheduler's scoring decides"),
         }
     }
     if spreads.len() > 1 {

@@ -427,14 +427,14 @@ pub fn pod_template(
                     claim_name: dns_label(name),
                     read_only: None,
                 });
-                report.approximated(&obj, &field, format!("a shared Docker volume becomes the PersistentVolumeClaim {:?}, which you create (autoprovision, driver and driverOpts are not carried); with tasks on several nodes it needs ReadWriteMany storage", dns_label(name)));
+                report.approximated(&obj, field, format!("a shared Docker volume becomes the PersistentVolumeClaim {:?}, which you create (autoprovision, driver and driverOpts are not carried); with tasks on several nodes it needs ReadWriteMany storage", dns_label(name)));
             } else {
                 volume.empty_dir = Some(EmptyDirVolumeSource::default());
                 if docker.driver.as_deref().is_some_and(|d| d != "local")
                     || docker.driver_opts.is_some()
                     || docker.labels.is_some()
                 {
-                    report.approximated(&obj, &field, "a task-scoped Docker volume becomes an emptyDir; its driver, driverOpts and labels are not carried");
+                    report.approximated(&obj, field, "a task-scoped Docker volume becomes an emptyDir; its driver, driverOpts and labels are not carried");
                 }
             }
         } else if let Some(efs) = efs_volume_configuration {
@@ -453,13 +453,13 @@ pub fn pod_template(
                 claim_name: claim.clone(),
                 read_only: None,
             });
-            report.approximated(&obj, &field, format!("EFS is mounted through the EFS CSI driver: create a PersistentVolume with driver efs.csi.aws.com and volumeHandle {handle:?} (mount option tls when transitEncryption is ENABLED) bound to the PersistentVolumeClaim {claim:?}"));
+            report.approximated(&obj, field, format!("EFS is mounted through the EFS CSI driver: create a PersistentVolume with driver efs.csi.aws.com and volumeHandle {handle:?} (mount option tls when transitEncryption is ENABLED) bound to the PersistentVolumeClaim {claim:?}"));
         } else if fsx_windows_file_server_volume_configuration.is_some() {
             volume.empty_dir = Some(EmptyDirVolumeSource::default());
-            report.not_carried(&obj, &field, "FSx for Windows File Server volumes are not translated (an SMB CSI driver would be needed); an empty scratch volume stands in so the mounts stay valid");
+            report.not_carried(&obj, field, "FSx for Windows File Server volumes are not translated (an SMB CSI driver would be needed); an empty scratch volume stands in so the mounts stay valid");
         } else if configured_at_launch == &Some(true) {
             volume.empty_dir = Some(EmptyDirVolumeSource::default());
-            report.not_carried(&obj, &field, "an EBS volume configured at launch is not translated; an empty scratch volume stands in (use a generic ephemeral volume or a PVC)");
+            report.not_carried(&obj, field, "an EBS volume configured at launch is not translated; an empty scratch volume stands in (use a generic ephemeral volume or a PVC)");
         } else {
             volume.empty_dir = Some(EmptyDirVolumeSource::default());
         }
@@ -484,7 +484,8 @@ pub fn pod_template(
             return Err(refusals);
         }
     };
-    let mut built: Vec<Container> = Vec::new();
+    // Sized up front: a Container is over 1 KB, so growing the list would copy them.
+    let mut built: Vec<Container> = Vec::with_capacity(containers.len());
     let mut mounts_of: BTreeMap<String, Vec<VolumeMount>> = BTreeMap::new();
     let mut stop_timeout: i64 = 30;
     let mut stop_timeout_set = false;
@@ -1377,7 +1378,7 @@ mod tests {
             .findings
             .iter()
             .filter(|f| f.fidelity == Fidelity::NotCarried)
-            .map(|f| f.field.as_str())
+            .map(|f| f.field.as_ref())
             .collect();
         assert_eq!(
             not_carried,

@@ -5,9 +5,13 @@
 //! have one, so nothing is dropped silently. `render` prints the report on stderr (or as JSON)
 //! and the operator puts its summary into status.
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How faithfully one input field was carried.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,34 +36,95 @@ impl fmt::Display for Fidelity {
 }
 
 /// The input object a finding is about.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Cheap to clone: the kind, namespace and name are allocated once and shared by every
+/// finding about the object. Serialises as `{kind, namespace?, name}`.
+#[derive(Clone, Debug, Eq)]
+pub struct ObjectRef(Arc<ObjectId>);
+
+/// What an [`ObjectRef`] shares: the serialised form of the reference.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "camelCase")]
-pub struct ObjectRef {
-    /// Kind, such as `TaskDefinition`.
-    pub kind: String,
-    /// Namespace, when known.
+struct ObjectId {
+    kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// `metadata.name`.
-    pub name: String,
+    namespace: Option<String>,
+    name: String,
 }
 
 impl ObjectRef {
     /// A reference to `kind` `name` in `namespace`.
     pub fn new(kind: &str, namespace: Option<&str>, name: &str) -> Self {
-        Self {
+        Self(Arc::new(ObjectId {
             kind: kind.to_owned(),
             namespace: namespace.map(str::to_owned),
             name: name.to_owned(),
+        }))
+    }
+
+    /// Kind, such as `TaskDefinition`.
+    pub fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    /// Namespace, when known.
+    pub fn namespace(&self) -> Option<&str> {
+        self.0.namespace.as_deref()
+    }
+
+    /// `metadata.name`.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+// Equality and order are those of (kind, namespace, name); two clones of one reference are
+// equal without comparing strings, which is what sorting a report mostly does.
+impl PartialEq for ObjectRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Hash for ObjectRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl Ord for ObjectRef {
+    fn cmp(&self, other: &Self) -> Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
         }
+    }
+}
+
+impl PartialOrd for ObjectRef {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Serialize for ObjectRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ObjectId::deserialize(deserializer).map(|id| Self(Arc::new(id)))
     }
 }
 
 impl fmt::Display for ObjectRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
-            None => write!(f, "{} {}", self.kind, self.name),
+        match self.namespace() {
+            Some(ns) => write!(f, "{} {}/{}", self.kind(), ns, self.name()),
+            None => write!(f, "{} {}", self.kind(), self.name()),
         }
     }
 }
@@ -72,11 +137,12 @@ pub struct Finding {
     pub object: ObjectRef,
     /// Path of the field in the input object, such as
     /// `spec.containerDefinitions[web].ulimits`.
-    pub field: String,
+    pub field: Cow<'static, str>,
     /// How faithfully it was carried.
     pub fidelity: Fidelity,
-    /// What differs, or why it was not carried.
-    pub message: String,
+    /// What differs, or why it was not carried. Most messages are fixed text, borrowed
+    /// rather than copied.
+    pub message: Cow<'static, str>,
 }
 
 /// Every finding of one translation, in a deterministic order.
@@ -91,9 +157,9 @@ impl Report {
     pub fn push(
         &mut self,
         object: &ObjectRef,
-        field: impl Into<String>,
+        field: impl Into<Cow<'static, str>>,
         fidelity: Fidelity,
-        message: impl Into<String>,
+        message: impl Into<Cow<'static, str>>,
     ) {
         self.findings.push(Finding {
             object: object.clone(),
@@ -107,8 +173,8 @@ impl Report {
     pub fn approximated(
         &mut self,
         object: &ObjectRef,
-        field: impl Into<String>,
-        message: impl Into<String>,
+        field: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
     ) {
         self.push(object, field, Fidelity::Approximated, message);
     }
@@ -117,8 +183,8 @@ impl Report {
     pub fn not_carried(
         &mut self,
         object: &ObjectRef,
-        field: impl Into<String>,
-        message: impl Into<String>,
+        field: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
     ) {
         self.push(object, field, Fidelity::NotCarried, message);
     }
@@ -127,8 +193,8 @@ impl Report {
     pub fn note(
         &mut self,
         object: &ObjectRef,
-        field: impl Into<String>,
-        message: impl Into<String>,
+        field: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
     ) {
         self.push(object, field, Fidelity::Exact, message);
     }

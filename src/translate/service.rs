@@ -101,7 +101,7 @@ pub fn place_pods(
     report: &mut Report,
 ) -> Result<(), Vec<Refusal>> {
     let cluster_name = names::cluster_name(w.cluster);
-    let cluster = find_cluster(index, w.object.namespace.as_deref(), cluster_name);
+    let cluster = find_cluster(index, w.object.namespace(), cluster_name);
     let capacity = match (
         w.capacity_provider_strategy.filter(|c| !c.is_empty()),
         w.launch_type,
@@ -903,7 +903,7 @@ mod tests {
             .findings
             .iter()
             .find(|f| f.field == "spec.deploymentConfiguration")
-            .map(|f| (f.fidelity, f.message.clone()));
+            .map(|f| (f.fidelity, f.message.to_string()));
         ((int(ru.max_unavailable), int(ru.max_surge)), finding)
     }
 

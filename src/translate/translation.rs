@@ -142,7 +142,7 @@ impl Refusal {
     pub fn at(self, origin: &Origin, object: &ObjectRef) -> Error {
         Error::new(
             origin,
-            format!("{} {}", object.kind, object.name),
+            format!("{} {}", object.kind(), object.name()),
             self.field,
             self.kind,
             self.message,
@@ -436,7 +436,7 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
             let ns = l.object.metadata.namespace.as_deref();
             if index.target_group(ns, name).is_none() && !index.was_invalid("TargetGroup", ns, name)
             {
-                errors.push(Refusal::reference(field, format!("Listener {} forwards to target group {name:?}, which is not in the input; pass its TargetGroup too", obj.name)).at(&l.origin, &obj));
+                errors.push(Refusal::reference(field, format!("Listener {} forwards to target group {name:?}, which is not in the input; pass its TargetGroup too", obj.name())).at(&l.origin, &obj));
             }
         }
         if errors.len() == before {
@@ -637,10 +637,10 @@ mod tests {
             .findings
             .iter()
             .filter(|f| {
-                f.object.kind == "Listener"
+                f.object.kind() == "Listener"
                     && f.fidelity == crate::translate::report::Fidelity::NotCarried
             })
-            .map(|f| f.field.as_str())
+            .map(|f| f.field.as_ref())
             .collect();
         assert!(
             not_carried.contains(&"spec.rules[priority=3]"),
