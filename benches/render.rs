@@ -11,6 +11,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ecsplane::translate::pod::{Workload, pod_template};
 use ecsplane::translate::report::Report;
 
+/// The allocator the `ecsplane` binary uses (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn fixture() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/render/typical-service.yaml");
     std::fs::read_to_string(&path).expect("fixture exists")
