@@ -621,6 +621,7 @@ fn merge_events(previous: &[ServiceEvent], new: Vec<String>) -> Vec<ServiceEvent
 /// one. Essential containers are the pod's regular containers (non-essential ones run as
 /// sidecars), so a pod in which one of them has exited or restarted is deleted; its
 /// ReplicaSet or DaemonSet replaces it.
+///
 /// Returns the deployment id (`ecs-svc/HASH`) of each task stopped, for the circuit breaker.
 async fn stop_tasks_with_exited_essential_containers(
     ctx: &Context,
@@ -679,13 +680,15 @@ pub fn circuit_breaker_threshold(desired: i32) -> i32 {
     ((desired.max(0) + 1) / 2).clamp(3, 200)
 }
 
-/// ECS's deployment history and circuit breaker over what was observed. Each deployment's
-/// failed tasks accumulate across reconciles (`failed` holds the deployments of the tasks
-/// stopped just now), and a deployment keeps a COMPLETED or FAILED rollout state once it has reached it,
-/// as on ECS (a task replaced later, or a scaling step, starts no new deployment). With the
-/// breaker enabled, the primary deployment fails once its failed tasks reach
-/// [`circuit_breaker_threshold`] before it completes; with rollback, the service goes back to
-/// the newest older deployment that did not fail, whose task definition is returned.
+/// ECS's deployment history and circuit breaker over what was observed.
+///
+/// Each deployment's failed tasks accumulate across reconciles (`failed` holds the
+/// deployments of the tasks stopped just now), and a deployment keeps a COMPLETED or FAILED
+/// rollout state once it has reached it, as on ECS (a task replaced later, or a scaling step,
+/// starts no new deployment). With the breaker enabled, the primary deployment fails once its
+/// failed tasks reach [`circuit_breaker_threshold`] before it completes; with rollback, the
+/// service goes back to the newest older deployment that did not fail, whose task definition
+/// is returned.
 fn track_deployments(
     svc: &EcsService,
     previous: &EcsServiceStatus,
