@@ -201,22 +201,12 @@ async fn reconcile_service(svc: &EcsService, ctx: &Context) -> Result<Action, Re
         clusters: resolve::cluster(ctx, &ns, svc.spec.cluster.as_deref()).await?,
         ..Bundle::default()
     };
-    let options = translate::Options {
-        autoscaled_counts: autoscaled_count(ctx, svc)
-            .await?
-            .map(|n| {
-                (
-                    (
-                        svc.metadata.namespace.clone(),
-                        svc.metadata.name.clone().unwrap_or_default(),
-                    ),
-                    n,
-                )
-            })
-            .into_iter()
-            .collect(),
-        ..translate::Options::default()
-    };
+    let mut options = translate::Options::default();
+    if let Some(count) = autoscaled_count(ctx, svc).await? {
+        options
+            .autoscaled_counts
+            .insert(translate::service_key(svc), count);
+    }
     let translation = match translate::translate_with(&bundle, &options) {
         Ok(t) => t,
         Err(errors) => {
@@ -399,15 +389,7 @@ async fn observe(
             }
             let ready = st.ready_replicas.unwrap_or(0);
             out.deployments.push(ServiceDeployment {
-                id: format!(
-                    "ecs-svc/{}",
-                    rs.metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get("pod-template-hash"))
-                        .cloned()
-                        .unwrap_or_default()
-                ),
+                id: replica_set_deployment_id(&rs.metadata),
                 status: if primary { "PRIMARY" } else { "ACTIVE" }.into(),
                 task_definition: rs
                     .spec
@@ -464,6 +446,18 @@ async fn observe(
         });
     }
     Ok(out)
+}
+
+/// The ECS-style deployment id of a ReplicaSet, or of a pod it made: `ecs-svc/` and the
+/// pod template hash both carry as a label.
+fn replica_set_deployment_id(meta: &kube::api::ObjectMeta) -> String {
+    let hash = meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("pod-template-hash"))
+        .map(String::as_str)
+        .unwrap_or_default();
+    format!("ecs-svc/{hash}")
 }
 
 fn annotation(meta: &kube::api::ObjectMeta, key: &str) -> Option<String> {
@@ -661,15 +655,7 @@ async fn stop_tasks_with_exited_essential_containers(
         events.push(format!(
             "(service {name}) has stopped 1 running tasks: (task {pod_name}). Essential container in task exited ({exited})."
         ));
-        stopped.push(format!(
-            "ecs-svc/{}",
-            pod.metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("pod-template-hash"))
-                .map(String::as_str)
-                .unwrap_or_default()
-        ));
+        stopped.push(replica_set_deployment_id(&pod.metadata));
     }
     Ok(stopped)
 }

@@ -17,4 +17,6 @@ pub mod units;
 
 mod translation;
 
-pub use translation::{Object, Options, Refusal, Translation, translate, translate_with};
+pub use translation::{
+    Object, Options, Refusal, Translation, service_key, translate, translate_with,
+};

@@ -16,7 +16,7 @@ use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
 use super::routing::RoutingOptions;
 use super::{listener, service, target_group, task};
-use crate::api::{TargetGroup, TaskDefinition};
+use crate::api::{EcsService, TargetGroup, TaskDefinition};
 use crate::input::{Bundle, Error, ErrorKind, Errors, Origin, Sourced};
 
 /// A Kubernetes object ecsplane generates. Serializes as the object itself (with its
@@ -345,7 +345,26 @@ pub struct Options {
     /// changes, so the operator passes the live count and the Deployment's bounds follow it.
     /// Offline (`render`) there is none: the bounds are computed from desiredCount and the
     /// report says so.
+    /// The keys are [`service_key`]s.
     pub autoscaled_counts: BTreeMap<(Option<String>, String), i32>,
+}
+
+impl Options {
+    /// The count the autoscaler has set for `svc`, if it was given.
+    fn autoscaled_count(&self, svc: &EcsService) -> Option<i32> {
+        if self.autoscaled_counts.is_empty() {
+            return None;
+        }
+        self.autoscaled_counts.get(&service_key(svc)).copied()
+    }
+}
+
+/// A service's key in [`Options::autoscaled_counts`]: its namespace and name.
+pub fn service_key(svc: &EcsService) -> (Option<String>, String) {
+    (
+        svc.metadata.namespace.clone(),
+        svc.metadata.name.clone().unwrap_or_default(),
+    )
 }
 
 /// Translates every object of the bundle with the default [`Options`] (portable Ingress for
@@ -369,11 +388,7 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
     let mut registrations: Vec<target_group::Registration> = Vec::new();
 
     for s in &bundle.services {
-        let key = (
-            s.object.metadata.namespace.clone(),
-            s.object.metadata.name.clone().unwrap_or_default(),
-        );
-        let autoscaled_count = options.autoscaled_counts.get(&key).copied();
+        let autoscaled_count = options.autoscaled_count(&s.object);
         match service::translate_service(&index, s, autoscaled_count, &mut report) {
             Ok(out) => {
                 used_task_definitions.insert(out.task_definition.clone());
