@@ -672,6 +672,29 @@ async fn a_converged_system_stays_idle_and_changes_flow_through_like_ecs() {
     op.stop().await;
 }
 
+/// Writes into `pod`'s status what the kubelet reports after its first container exited
+/// with `exit_code` and was restarted in place (kwok runs no containers, so the status is
+/// written as a kubelet would).
+pub(crate) async fn container_exited_and_restarted(
+    pods: &Api<Pod>,
+    pod: &Pod,
+    exit_code: i32,
+) -> Result<Pod, kube::Error> {
+    let container = &pod.spec.as_ref().expect("a pod spec").containers[0];
+    pods.patch_status(
+        &pod.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"containerStatuses": [{
+            "name": container.name, "image": container.image, "imageID": "", "ready": true,
+            "restartCount": 1, "started": true,
+            "state": {"running": {"startedAt": "2026-11-22T00:00:00Z"}},
+            "lastState": {"terminated": {"exitCode": exit_code, "reason": "Error",
+                "startedAt": "2026-11-22T00:00:00Z", "finishedAt": "2026-11-22T00:00:01Z"}}
+        }]}})),
+    )
+    .await
+}
+
 /// ECS stops a task whose essential container exits and the service starts another; a
 /// standalone task stops with "Essential container in task exited" and its exit code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -697,22 +720,9 @@ async fn an_essential_container_exit_stops_the_task_as_on_ecs() {
         .unwrap()
         .items;
     let victim = worker_pods[0].name_any();
-    // What the kubelet reports after the essential container exited and was restarted in
-    // place (kwok does not run containers, so the status is written as a kubelet would).
-    let image = worker_pods[0].spec.as_ref().unwrap().containers[0]
-        .image
-        .clone();
-    pods.patch_status(
-        &victim,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"status": {"containerStatuses": [{
-            "name": "worker", "image": image, "imageID": "", "ready": true, "restartCount": 1, "started": true,
-            "state": {"running": {"startedAt": "2026-11-22T00:00:00Z"}},
-            "lastState": {"terminated": {"exitCode": 137, "reason": "Error", "startedAt": "2026-11-22T00:00:00Z", "finishedAt": "2026-11-22T00:00:01Z"}}
-        }]}})),
-    )
-    .await
-    .unwrap();
+    container_exited_and_restarted(&pods, &worker_pods[0], 137)
+        .await
+        .unwrap();
     let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
     eventually("the task is replaced", CONVERGE, || {
         let (pods, services, victim) = (pods.clone(), services.clone(), victim.clone());

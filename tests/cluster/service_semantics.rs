@@ -18,7 +18,10 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
-use crate::operator::{CONVERGE, Operator, apply_all, condition, eventually, test_namespace};
+use crate::operator::{
+    CONVERGE, Cleanup, Operator, apply_all, condition, container_exited_and_restarted, eventually,
+    test_namespace,
+};
 
 /// A one-container TaskDefinition: `cpu` units (1024 = one core requested) and the pod
 /// annotations its docker labels become.
@@ -96,11 +99,14 @@ fn rolling_bounds(d: &Deployment) -> (i32, i32) {
 /// the old one as ACTIVE, and a single COMPLETED deployment at the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_revision_rolls_out_within_the_ecs_bounds_at_every_moment() {
-    let client = harness_client().await;
-    let (ns, _cleanup) = test_namespace(&client, "sem-roll").await;
-    apply_all(
-        &client,
-        &ns,
+    let World {
+        client,
+        ns,
+        services,
+        op,
+        _cleanup,
+    } = world(
+        "sem-roll",
         &[
             task_definition("roll", 256, json!({})),
             service(
@@ -111,8 +117,6 @@ async fn a_new_revision_rolls_out_within_the_ecs_bounds_at_every_moment() {
         ],
     )
     .await;
-    let op = Operator::start(&client, &ns);
-    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
     ready_with(&services, "roll", 4).await;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     assert_eq!(
@@ -295,10 +299,28 @@ async fn settles_on(
     .await
 }
 
-async fn harness_client() -> Client {
+/// One test's world: a fresh namespace (deleted when `_cleanup` drops) holding the given
+/// manifests, and an operator running for it.
+struct World {
+    client: Client,
+    ns: String,
+    services: Api<EcsService>,
+    op: Operator,
+    _cleanup: Cleanup,
+}
+
+async fn world(prefix: &str, docs: &[serde_json::Value]) -> World {
     let client = crate::harness::client().await;
     crate::harness::install_crds(&client).await;
-    client
+    let (ns, cleanup) = test_namespace(&client, prefix).await;
+    apply_all(&client, &ns, docs).await;
+    World {
+        op: Operator::start(&client, &ns),
+        services: Api::namespaced(client.clone(), &ns),
+        client,
+        ns,
+        _cleanup: cleanup,
+    }
 }
 
 async fn ready_with(services: &Api<EcsService>, name: &str, running: i32) -> EcsService {
@@ -331,11 +353,14 @@ async fn ready_with(services: &Api<EcsService>, name: &str, running: i32) -> Ecs
 /// count, sampled from a watch throughout, never leaves [1, 3], and ecsplane never writes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_tracking_scales_on_real_cpu_usage_within_capacity_and_after_the_cooldown() {
-    let client = harness_client().await;
-    let (ns, _cleanup) = test_namespace(&client, "sem-scale").await;
-    apply_all(
-        &client,
-        &ns,
+    let World {
+        client,
+        ns,
+        services,
+        op,
+        _cleanup,
+    } = world(
+        "sem-scale",
         &[
             task_definition("busy", 1024, json!({"kwok.x-k8s.io/usage-cpu": "900m"})),
             service(
@@ -351,7 +376,6 @@ async fn target_tracking_scales_on_real_cpu_usage_within_capacity_and_after_the_
         ],
     )
     .await;
-    let op = Operator::start(&client, &ns);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     let replicas_seen = Arc::new(Mutex::new(Vec::<i32>::new()));
     let watch = {
@@ -370,7 +394,6 @@ async fn target_tracking_scales_on_real_cpu_usage_within_capacity_and_after_the_
         })
     };
 
-    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
     let hpa: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &ns);
     // 900m of 1 core is 90 % against a 50 % target: 1 → 2 → 3 (4 wanted, capped).
     eventually(
@@ -495,13 +518,16 @@ async fn target_tracking_scales_on_real_cpu_usage_within_capacity_and_after_the_
 /// owner references let Kubernetes' garbage collector do it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_service_garbage_collects_its_children() {
-    let client = harness_client().await;
-    let (ns, _cleanup) = test_namespace(&client, "sem-delete").await;
     let mut td = task_definition("gone", 256, json!({}));
     td["spec"]["taskRoleArn"] = json!("arn:aws:iam::123456789012:role/gone");
-    apply_all(
-        &client,
-        &ns,
+    let World {
+        client,
+        ns,
+        services,
+        op,
+        _cleanup,
+    } = world(
+        "sem-delete",
         &[
             td,
             service(
@@ -515,8 +541,6 @@ async fn deleting_a_service_garbage_collects_its_children() {
         ],
     )
     .await;
-    let op = Operator::start(&client, &ns);
-    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
     ready_with(&services, "gone", 1).await;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &ns);
@@ -608,11 +632,14 @@ async fn deleting_a_service_garbage_collects_its_children() {
 /// revision 2, as ECS does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revision_whose_tasks_keep_failing_trips_the_circuit_breaker_and_rolls_back() {
-    let client = harness_client().await;
-    let (ns, _cleanup) = test_namespace(&client, "sem-breaker").await;
-    apply_all(
-        &client,
-        &ns,
+    let World {
+        client,
+        ns,
+        services,
+        op,
+        _cleanup,
+    } = world(
+        "sem-breaker",
         &[
             task_definition("flaky", 256, json!({})),
             service(
@@ -624,8 +651,6 @@ async fn a_revision_whose_tasks_keep_failing_trips_the_circuit_breaker_and_rolls
         ],
     )
     .await;
-    let op = Operator::start(&client, &ns);
-    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
     ready_with(&services, "flaky", 2).await;
 
     // The kubelet of revision 2's tasks: the essential container exits with code 1.
@@ -656,20 +681,7 @@ async fn a_revision_whose_tasks_keep_failing_trips_the_circuit_breaker_and_rolls
                     {
                         continue;
                     }
-                    let image = p.spec.as_ref().unwrap().containers[0].image.clone();
-                    let patched = pods
-                        .patch_status(
-                            &p.name_any(),
-                            &PatchParams::default(),
-                            &Patch::Merge(json!({"status": {"containerStatuses": [{
-                                "name": "app", "image": image, "imageID": "", "ready": true,
-                                "restartCount": 1, "started": true,
-                                "state": {"running": {"startedAt": "2026-11-26T00:00:00Z"}},
-                                "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
-                                    "startedAt": "2026-11-26T00:00:00Z", "finishedAt": "2026-11-26T00:00:01Z"}}
-                            }]}})),
-                        )
-                        .await;
+                    let patched = container_exited_and_restarted(&pods, &p, 1).await;
                     if patched.is_ok() {
                         *crashes.lock().unwrap() += 1;
                     }
