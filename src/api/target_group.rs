@@ -221,3 +221,15 @@ pub struct TargetGroupStatus {
     #[serde(flatten)]
     pub common: CommonStatus,
 }
+
+impl TargetGroup {
+    /// The name the target group is referred to by (in ARNs, `targetGroupArn` references and
+    /// the Service that stands for it): `spec.name`, else `metadata.name`.
+    pub fn target_group_name(&self) -> &str {
+        self.spec
+            .name
+            .as_deref()
+            .or(self.metadata.name.as_deref())
+            .unwrap_or_default()
+    }
+}

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> ExitCode {
         .iter()
         .filter_map(|tg| {
             let o = &tg.object;
-            let name = o.spec.name.clone().or_else(|| o.metadata.name.clone())?;
+            let name = o.target_group_name().to_owned();
             Some((name, o.spec.port?))
         })
         .collect();

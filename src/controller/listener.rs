@@ -114,7 +114,7 @@ async fn reconcile_listener(l: &Listener, ctx: &Context) -> Result<Action, Recon
         .items
         .iter()
         .filter_map(|tg| {
-            let n = tg.spec.name.clone().or_else(|| tg.metadata.name.clone())?;
+            let n = tg.target_group_name().to_owned();
             Some((n, tg.spec.port?))
         })
         .collect();

@@ -86,7 +86,7 @@ pub(crate) async fn controller(
             watcher::Config::default(),
             move |tg| {
                 let ns = tg.metadata.namespace.clone();
-                let tg_name = translate_tg_name(&tg);
+                let tg_name = tg.target_group_name().to_owned();
                 by_target_group
                     .state()
                     .into_iter()
@@ -131,14 +131,6 @@ pub(crate) async fn controller(
         .graceful_shutdown_on(shutdown);
     tokio::spawn(ready.when_listed(KIND, ctx.api::<EcsService>()));
     drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
-}
-
-fn translate_tg_name(tg: &TargetGroup) -> String {
-    tg.spec
-        .name
-        .clone()
-        .or_else(|| tg.metadata.name.clone())
-        .unwrap_or_default()
 }
 
 fn by_service_label<K: kube::Resource>(obj: K) -> Option<ObjectRef<EcsService>> {

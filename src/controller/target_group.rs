@@ -57,7 +57,7 @@ pub(crate) async fn controller(
                 tgs.state()
                     .into_iter()
                     .filter(|tg| {
-                        tg.metadata.namespace == ns && referenced.iter().any(|r| r == tg_name(tg))
+                        tg.metadata.namespace == ns && referenced.iter().any(|r| r == tg.target_group_name())
                     })
                     .map(|tg| ObjectRef::from_obj(tg.as_ref()))
                     .collect::<Vec<_>>()
@@ -80,7 +80,7 @@ pub(crate) async fn controller(
                     .into_iter()
                     .filter(|tg| {
                         tg.metadata.namespace == ns
-                            && names::target_group_service_name(tg_name(tg)) == service
+                            && names::target_group_service_name(tg.target_group_name()) == service
                     })
                     .map(|tg| ObjectRef::from_obj(tg.as_ref()))
                     .collect::<Vec<_>>()
@@ -91,14 +91,6 @@ pub(crate) async fn controller(
     drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
 }
 
-fn tg_name(tg: &TargetGroup) -> &str {
-    tg.spec
-        .name
-        .as_deref()
-        .or(tg.metadata.name.as_deref())
-        .unwrap_or_default()
-}
-
 async fn reconcile(tg: Arc<TargetGroup>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     timed(&ctx, KIND, reconcile_target_group(&tg, &ctx)).await
 }
@@ -106,7 +98,7 @@ async fn reconcile(tg: Arc<TargetGroup>, ctx: Arc<Context>) -> Result<Action, Re
 async fn reconcile_target_group(tg: &TargetGroup, ctx: &Context) -> Result<Action, ReconcileError> {
     let ns = tg.metadata.namespace.clone().unwrap_or_default();
     let name = tg.metadata.name.clone().unwrap_or_default();
-    let tg_name = tg_name(tg).to_owned();
+    let tg_name = tg.target_group_name().to_owned();
     let services = Api::<EcsService>::namespaced(ctx.client.clone(), &ns)
         .list(&ListParams::default())
         .await

@@ -304,11 +304,7 @@ impl<'a> Index<'a> {
 
 /// The name a target group is referred to by: `spec.name`, else `metadata.name`.
 pub fn target_group_name(tg: &TargetGroup) -> &str {
-    tg.spec
-        .name
-        .as_deref()
-        .or(tg.metadata.name.as_deref())
-        .unwrap_or_default()
+    tg.target_group_name()
 }
 
 /// Labels every generated object carries.
