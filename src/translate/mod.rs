@@ -9,6 +9,7 @@ pub mod placement;
 pub mod pod;
 pub mod report;
 pub mod rollout;
+pub mod security;
 pub mod routing;
 pub mod service;
 pub mod target_group;
