@@ -29,6 +29,7 @@ pub mod apply;
 pub mod cluster;
 pub mod conditions;
 pub mod listener;
+pub mod ownership;
 pub mod resolve;
 pub mod service;
 pub mod target_group;

@@ -87,7 +87,9 @@ impl FromStr for SecurityPolicy {
             .into_iter()
             .find(|p| p.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown security policy {s:?}: expected restricted, baseline or privileged")
+                format!(
+                    "unknown security policy {s:?}: expected restricted, baseline or privileged"
+                )
             })
     }
 }
@@ -221,11 +223,7 @@ fn check_container(
             SecurityPolicy::Restricted => &RESTRICTED_CAPABILITIES,
             _ => &BASELINE_CAPABILITIES,
         };
-        for cap in lp
-            .capabilities
-            .iter()
-            .flat_map(|k| k.add.iter().flatten())
-        {
+        for cap in lp.capabilities.iter().flat_map(|k| k.add.iter().flatten()) {
             let name = cap.trim().to_ascii_uppercase();
             let name = name.strip_prefix("CAP_").unwrap_or(&name);
             if !allowed.contains(&name) {
@@ -268,14 +266,19 @@ fn is_root(user: &str) -> bool {
 /// Why a `dockerSecurityOptions` entry is refused by baseline (and restricted), if it is.
 fn security_option_violation(opt: &str) -> Option<String> {
     if let Some(profile) = opt.strip_prefix("apparmor:") {
-        return (profile.trim() == "unconfined")
-            .then(|| "AppArmor profile unconfined (dockerSecurityOptions apparmor:unconfined)".into());
+        return (profile.trim() == "unconfined").then(|| {
+            "AppArmor profile unconfined (dockerSecurityOptions apparmor:unconfined)".into()
+        });
     }
     if let Some(label) = opt.strip_prefix("label:") {
         return match label.split_once(':') {
             Some(("user" | "role", v)) => Some(format!(
                 "an SELinux {} override ({opt:?}; only the type and level may be set)",
-                if label.starts_with("user") { "user" } else { "role" },
+                if label.starts_with("user") {
+                    "user"
+                } else {
+                    "role"
+                },
             ))
             .filter(|_| !v.is_empty()),
             Some(("type", v)) if !SELINUX_TYPES.contains(&v) => Some(format!(
@@ -401,9 +404,15 @@ mod tests {
                 "spec.containerDefinitions[app].systemControls",
             ]
         );
-        assert!(v.iter().all(|v| v.message.contains("security policy restricted")));
+        assert!(
+            v.iter()
+                .all(|v| v.message.contains("security policy restricted"))
+        );
         assert!(v[6].message.contains("SYS_ADMIN"));
-        assert!(v[8].message.contains("CHOWN"), "restricted adds only NET_BIND_SERVICE");
+        assert!(
+            v[8].message.contains("CHOWN"),
+            "restricted adds only NET_BIND_SERVICE"
+        );
         assert!(v[13].message.contains("kernel.core_pattern"));
     }
 
@@ -419,7 +428,10 @@ mod tests {
             .collect();
         assert_eq!(caps.len(), 2, "{caps:?}");
         assert!(caps[0].contains("SYS_ADMIN") && caps[1].contains("ALL"));
-        assert!(v.iter().all(|v| v.message.contains("security policy baseline")));
+        assert!(
+            v.iter()
+                .all(|v| v.message.contains("security policy baseline"))
+        );
     }
 
     #[test]
