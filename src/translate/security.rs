@@ -341,6 +341,22 @@ fn check_mapping(m: &CapacityProviderMapping, policy: SecurityPolicy, out: &mut 
     }
 }
 
+/// Why a child named `name` of kind `kind` may never be written, if it is reserved: objects
+/// every namespace (or the cluster) relies on, which a tenant's ECS object must not be able to
+/// take over even on a first write.
+pub fn reserved_child(kind: &str, name: &str) -> Option<&'static str> {
+    match (kind, name) {
+        ("ServiceAccount", "default") => Some(
+            "the ServiceAccount default belongs to the namespace: every pod without its own \
+             ServiceAccount runs as it",
+        ),
+        ("Service", "kubernetes") => {
+            Some("the Service kubernetes is the API server's own (in the default namespace)")
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,6 +513,14 @@ mod tests {
             ]
         );
         assert!(check_cluster(&c, SecurityPolicy::Privileged).is_empty());
+    }
+
+    #[test]
+    fn the_default_service_account_and_the_kubernetes_service_are_reserved() {
+        assert!(reserved_child("ServiceAccount", "default").is_some());
+        assert!(reserved_child("Service", "kubernetes").is_some());
+        assert!(reserved_child("ServiceAccount", "web").is_none());
+        assert!(reserved_child("Deployment", "default").is_none());
     }
 
     #[test]
