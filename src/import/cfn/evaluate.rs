@@ -1,31 +1,43 @@
-//! CloudFormation templates: intrinsic functions resolved against parameters, pseudo
-//! parameters, conditions, mappings and the template's own resources; ECS, ELBv2 and
-//! Application Auto Scaling resources turned into drafts.
+//! The template model: a CloudFormation template's parameters (defaults and `--param`),
+//! pseudo parameters, conditions, mappings and the physical names of its own resources, and
+//! the intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, `Fn::Select`,
+//! `Fn::Split`, `Fn::FindInMap`, `Fn::If`, the condition functions, `Fn::ImportValue`,
+//! `Fn::Base64`, `Fn::Length`, `Fn::ToJsonString`) that turn template values into plain JSON
+//! values. What cannot be resolved offline stays as `${...}` text and is reported with its
+//! path, never guessed.
+//!
+//! Depends on `import` (options, placeholders, schema paths) only; the converter
+//! (`cfn::convert`) and the entry points (`cfn`) depend on this file, never the reverse.
 
-use std::cell::RefCell;
+use std::cell::{Ref, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
-use super::schema::{self, join, spec_schema};
-use super::{
-    Collected, ConvertOptions, Draft, ImportError, Input, Kind, Location, NoteKind, PendingRule,
-    PendingScaling, error, placeholder, text as scalar_text,
-};
+use crate::import::schema::{self, join};
+use crate::import::{ConvertOptions, placeholder, text as scalar_text};
 
 /// Stands for `AWS::NoValue` until the enclosing object or list drops it.
 const NO_VALUE: &str = "\u{0}AWS::NoValue";
 
+/// What `Ref` of a listener gives, so its rules find it.
 const LISTENER_MARKER: &str = "ecsplane:listener:";
+/// What `Ref` of a scalable target gives, so its policies find it.
 const TARGET_MARKER: &str = "ecsplane:scalable-target:";
 
 /// What one resolution left unresolved: (path, message).
-type Unresolved = Vec<(String, String)>;
+pub(super) type Unresolved = Vec<(String, String)>;
+
+/// What one intrinsic gives: its value, or the placeholder left in its place and why.
+type Resolved = Result<Value, (String, String)>;
 
 /// A template ready for resolution.
-struct Template<'a> {
-    file: &'a Path,
+pub(super) struct Template<'a> {
+    /// The file the template was read from.
+    pub(super) file: &'a Path,
     stem: String,
     options: &'a ConvertOptions,
     exports: &'a BTreeMap<String, Value>,
@@ -45,45 +57,10 @@ struct Template<'a> {
     assumed: RefCell<BTreeSet<String>>,
 }
 
-/// Export values of every template (resolved where possible), for `Fn::ImportValue` across
-/// the input files.
-pub(super) fn exports(
-    inputs: &[(PathBuf, String, Input)],
-    options: &ConvertOptions,
-) -> BTreeMap<String, Value> {
-    let none = BTreeMap::new();
-    let mut out = BTreeMap::new();
-    for (path, _, input) in inputs {
-        let Input::CloudFormation(template) = input else {
-            continue;
-        };
-        let t = Template::new(path, template, options, &none);
-        let Some(outputs) = template.get("Outputs").and_then(Value::as_object) else {
-            continue;
-        };
-        for (id, output) in outputs {
-            let Some(name) = output.pointer("/Export/Name") else {
-                continue;
-            };
-            let mut unresolved = Vec::new();
-            let name = t.eval(name, id, &mut unresolved);
-            let value = t.eval(
-                output.get("Value").unwrap_or(&Value::Null),
-                id,
-                &mut unresolved,
-            );
-            if unresolved.is_empty()
-                && let Value::String(name) = name
-            {
-                out.insert(name, value);
-            }
-        }
-    }
-    out
-}
-
 impl<'a> Template<'a> {
-    fn new(
+    /// The model of `template`, read from `file`, with the `--param`s of `options` and the
+    /// exports of the other templates converted with it.
+    pub(super) fn new(
         file: &'a Path,
         template: &Value,
         options: &'a ConvertOptions,
@@ -238,6 +215,17 @@ impl<'a> Template<'a> {
         self.unnamed = unnamed;
     }
 
+    /// What `Ref` of the template's own resource `id` gives (its physical name, or the marker
+    /// of a listener or scalable target), when known.
+    pub(super) fn own_ref(&self, id: &str) -> Option<&str> {
+        self.refs.get(id).and_then(Value::as_str)
+    }
+
+    /// The pseudo parameters used so far with an assumed value, as `NAME=VALUE`.
+    pub(super) fn assumed(&self) -> Ref<'_, BTreeSet<String>> {
+        self.assumed.borrow()
+    }
+
     fn param(&self, name: &str) -> Option<String> {
         self.options.params.get(name).cloned()
     }
@@ -312,7 +300,9 @@ impl<'a> Template<'a> {
         })
     }
 
-    fn condition(&self, name: &str) -> Option<bool> {
+    /// The value of the template's condition `name`, or `None` when it depends on unresolved
+    /// values (or on itself).
+    pub(super) fn condition(&self, name: &str) -> Option<bool> {
         if let Some(v) = self.conditions.borrow().get(name) {
             return *v;
         }
@@ -358,7 +348,7 @@ impl<'a> Template<'a> {
 
     /// Resolves the intrinsics in `v`. Unresolved parts stay as `${...}` text and are recorded
     /// with `path`.
-    fn eval(&self, v: &Value, path: &str, u: &mut Unresolved) -> Value {
+    pub(super) fn eval(&self, v: &Value, path: &str, u: &mut Unresolved) -> Value {
         match v {
             Value::Object(map) if schema::is_intrinsic(v) => {
                 let (key, arg) = map.iter().next().expect("one key");
@@ -399,183 +389,23 @@ impl<'a> Template<'a> {
         }
     }
 
-    fn intrinsic(
-        &self,
-        key: &str,
-        arg: &Value,
-        path: &str,
-        u: &mut Unresolved,
-    ) -> Result<Value, (String, String)> {
-        let fail = |placeholder: String, message: String| Err((placeholder, message));
+    /// One intrinsic function `key` applied to `arg`.
+    fn intrinsic(&self, key: &str, arg: &Value, path: &str, u: &mut Unresolved) -> Resolved {
         match key {
-            "Ref" => {
-                let name = arg.as_str().unwrap_or_default();
-                self.reference(name)
-                    .or_else(|m| fail(format!("${{{name}}}"), m))
-            }
-            "Fn::GetAtt" => {
-                let (res, attr) = match arg {
-                    Value::Array(a) if a.len() == 2 => {
-                        let attr = self.eval(&a[1], path, u);
-                        (
-                            a[0].as_str().unwrap_or_default().to_owned(),
-                            attr.as_str().unwrap_or_default().to_owned(),
-                        )
-                    }
-                    Value::String(s) => match s.split_once('.') {
-                        Some((r, a)) => (r.to_owned(), a.to_owned()),
-                        None => (s.clone(), String::new()),
-                    },
-                    _ => (String::new(), String::new()),
-                };
-                self.get_att(&res, &attr)
-                    .or_else(|m| fail(format!("${{{res}.{attr}}}"), m))
-            }
-            "Fn::Sub" => {
-                let (text, vars) = match arg {
-                    Value::String(s) => (s.clone(), Map::new()),
-                    Value::Array(a) => (
-                        a.first()
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                        a.get(1)
-                            .and_then(Value::as_object)
-                            .cloned()
-                            .unwrap_or_default(),
-                    ),
-                    _ => {
-                        return fail(
-                            "${Fn::Sub}".into(),
-                            "Fn::Sub takes a string or [string, {vars}]".into(),
-                        );
-                    }
-                };
-                let mut vals = BTreeMap::new();
-                for (k, v) in &vars {
-                    vals.insert(k.clone(), self.eval(v, path, u));
-                }
-                Ok(Value::String(self.sub(&text, &vals, path, u)))
-            }
-            "Fn::Join" => {
-                let a = arg.as_array().cloned().unwrap_or_default();
-                let delim = a
-                    .first()
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let list = self.eval(a.get(1).unwrap_or(&Value::Null), path, u);
-                let parts: Vec<String> = list
-                    .as_array()
-                    .map(|l| l.iter().map(scalar_text).collect())
-                    .unwrap_or_default();
-                Ok(Value::String(parts.join(&delim)))
-            }
-            "Fn::Select" => {
-                let a = arg.as_array().cloned().unwrap_or_default();
-                let idx = self.eval(a.first().unwrap_or(&Value::Null), path, u);
-                let list = self.eval(a.get(1).unwrap_or(&Value::Null), path, u);
-                let i = match &idx {
-                    Value::Number(n) => n.as_u64(),
-                    Value::String(s) => s.parse().ok(),
-                    _ => None,
-                };
-                match (i, list.as_array()) {
-                    (Some(i), Some(l)) if (i as usize) < l.len() => Ok(l[i as usize].clone()),
-                    _ => fail(
-                        "${Fn::Select}".into(),
-                        "Fn::Select: index out of range or list unresolved".into(),
-                    ),
-                }
-            }
-            "Fn::Split" => {
-                let a = arg.as_array().cloned().unwrap_or_default();
-                let delim = a
-                    .first()
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let s = self.eval(a.get(1).unwrap_or(&Value::Null), path, u);
-                Ok(Value::Array(
-                    scalar_text(&s)
-                        .split(delim.as_str())
-                        .map(|p| Value::String(p.to_owned()))
-                        .collect(),
-                ))
-            }
-            "Fn::FindInMap" => {
-                let a = arg.as_array().cloned().unwrap_or_default();
-                let keys: Vec<String> = a
-                    .iter()
-                    .take(3)
-                    .map(|k| scalar_text(&self.eval(k, path, u)))
-                    .collect();
-                if keys.len() == 3
-                    && let Some(v) = self
-                        .mappings
-                        .get(&keys[0])
-                        .and_then(|m| m.get(&keys[1]))
-                        .and_then(|m| m.get(&keys[2]))
-                {
-                    return Ok(self.eval(v, path, u));
-                }
-                fail(
-                    format!("${{Fn::FindInMap:{}}}", keys.join(".")),
-                    format!("Fn::FindInMap {}: no such mapping entry", keys.join(".")),
-                )
-            }
-            "Fn::If" => {
-                let a = arg.as_array().cloned().unwrap_or_default();
-                let cond = a.first().and_then(Value::as_str).unwrap_or_default();
-                match self.condition(cond) {
-                    Some(true) => Ok(self.eval(a.get(1).unwrap_or(&Value::Null), path, u)),
-                    Some(false) => Ok(self.eval(a.get(2).unwrap_or(&Value::Null), path, u)),
-                    None => fail(
-                        format!("${{Fn::If:{cond}}}"),
-                        format!("Fn::If: condition {cond} depends on unresolved values"),
-                    ),
-                }
-            }
+            "Ref" => self.fn_ref(arg),
+            "Fn::GetAtt" => self.fn_get_att(arg, path, u),
+            "Fn::Sub" => self.fn_sub(arg, path, u),
+            "Fn::Join" => Ok(self.fn_join(arg, path, u)),
+            "Fn::Select" => self.fn_select(arg, path, u),
+            "Fn::Split" => Ok(self.fn_split(arg, path, u)),
+            "Fn::FindInMap" => self.fn_find_in_map(arg, path, u),
+            "Fn::If" => self.fn_if(arg, path, u),
             "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
-                let mut m = Map::new();
-                m.insert(key.to_owned(), arg.clone());
-                match self.eval_condition(&Value::Object(m)) {
-                    Some(b) => Ok(Value::Bool(b)),
-                    None => fail(
-                        format!("${{{key}}}"),
-                        format!("{key}: depends on unresolved values"),
-                    ),
-                }
+                self.fn_condition(key, arg)
             }
-            "Fn::ImportValue" => {
-                let name = scalar_text(&self.eval(arg, path, u));
-                if let Some(v) = self.param(&name) {
-                    return Ok(Value::String(v));
-                }
-                if let Some(v) = self.exports.get(&name) {
-                    return Ok(v.clone());
-                }
-                fail(
-                    format!("${{ImportValue:{name}}}"),
-                    format!(
-                        "Fn::ImportValue {name}: exported by another stack; pass --param {name}=VALUE or convert that stack's template together with this one"
-                    ),
-                )
-            }
-            "Fn::Base64" => {
-                let s = self.eval(arg, path, u);
-                Ok(Value::String(base64(scalar_text(&s).as_bytes())))
-            }
-            "Fn::Length" => {
-                let l = self.eval(arg, path, u);
-                match l.as_array() {
-                    Some(l) => Ok(Value::from(l.len())),
-                    None => fail(
-                        "${Fn::Length}".into(),
-                        "Fn::Length of something not a list".into(),
-                    ),
-                }
-            }
+            "Fn::ImportValue" => self.fn_import_value(arg, path, u),
+            "Fn::Base64" => Ok(self.fn_base64(arg, path, u)),
+            "Fn::Length" => self.fn_length(arg, path, u),
             "Fn::ToJsonString" => {
                 let v = self.eval(arg, path, u);
                 Ok(Value::String(v.to_string()))
@@ -589,6 +419,201 @@ impl<'a> Template<'a> {
         }
     }
 
+    /// `Ref`: a parameter, a pseudo parameter or one of the template's own resources.
+    fn fn_ref(&self, arg: &Value) -> Resolved {
+        let name = arg.as_str().unwrap_or_default();
+        self.reference(name)
+            .or_else(|m| fail(format!("${{{name}}}"), m))
+    }
+
+    /// `Fn::GetAtt`, as `[resource, attribute]` or `"resource.attribute"`.
+    fn fn_get_att(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Resolved {
+        let (res, attr) = match arg {
+            Value::Array(a) if a.len() == 2 => {
+                let attr = self.eval(&a[1], path, u);
+                (
+                    a[0].as_str().unwrap_or_default().to_owned(),
+                    attr.as_str().unwrap_or_default().to_owned(),
+                )
+            }
+            Value::String(s) => match s.split_once('.') {
+                Some((r, a)) => (r.to_owned(), a.to_owned()),
+                None => (s.clone(), String::new()),
+            },
+            _ => (String::new(), String::new()),
+        };
+        self.get_att(&res, &attr)
+            .or_else(|m| fail(format!("${{{res}.{attr}}}"), m))
+    }
+
+    /// `Fn::Sub`, as a string or `[string, {vars}]`.
+    fn fn_sub(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Resolved {
+        let (text, vars) = match arg {
+            Value::String(s) => (s.clone(), Map::new()),
+            Value::Array(a) => (
+                a.first()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                a.get(1)
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            _ => {
+                return fail(
+                    "${Fn::Sub}".into(),
+                    "Fn::Sub takes a string or [string, {vars}]".into(),
+                );
+            }
+        };
+        let mut vals = BTreeMap::new();
+        for (k, v) in &vars {
+            vals.insert(k.clone(), self.eval(v, path, u));
+        }
+        Ok(Value::String(self.sub(&text, &vals, path, u)))
+    }
+
+    /// `Fn::Join`: `[delimiter, list]`.
+    fn fn_join(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Value {
+        let a = arg.as_array().cloned().unwrap_or_default();
+        let delim = a
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let list = self.eval(a.get(1).unwrap_or(&Value::Null), path, u);
+        let parts: Vec<String> = list
+            .as_array()
+            .map(|l| l.iter().map(scalar_text).collect())
+            .unwrap_or_default();
+        Value::String(parts.join(&delim))
+    }
+
+    /// `Fn::Select`: `[index, list]`.
+    fn fn_select(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Resolved {
+        let a = arg.as_array().cloned().unwrap_or_default();
+        let idx = self.eval(a.first().unwrap_or(&Value::Null), path, u);
+        let list = self.eval(a.get(1).unwrap_or(&Value::Null), path, u);
+        let i = match &idx {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        };
+        match (i, list.as_array()) {
+            (Some(i), Some(l)) if (i as usize) < l.len() => Ok(l[i as usize].clone()),
+            _ => fail(
+                "${Fn::Select}".into(),
+                "Fn::Select: index out of range or list unresolved".into(),
+            ),
+        }
+    }
+
+    /// `Fn::Split`: `[delimiter, string]`.
+    fn fn_split(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Value {
+        let a = arg.as_array().cloned().unwrap_or_default();
+        let delim = a
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let s = self.eval(a.get(1).unwrap_or(&Value::Null), path, u);
+        Value::Array(
+            scalar_text(&s)
+                .split(delim.as_str())
+                .map(|p| Value::String(p.to_owned()))
+                .collect(),
+        )
+    }
+
+    /// `Fn::FindInMap`: `[map, top-level key, second-level key]` in the template's Mappings.
+    fn fn_find_in_map(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Resolved {
+        let a = arg.as_array().cloned().unwrap_or_default();
+        let keys: Vec<String> = a
+            .iter()
+            .take(3)
+            .map(|k| scalar_text(&self.eval(k, path, u)))
+            .collect();
+        if keys.len() == 3
+            && let Some(v) = self
+                .mappings
+                .get(&keys[0])
+                .and_then(|m| m.get(&keys[1]))
+                .and_then(|m| m.get(&keys[2]))
+        {
+            return Ok(self.eval(v, path, u));
+        }
+        fail(
+            format!("${{Fn::FindInMap:{}}}", keys.join(".")),
+            format!("Fn::FindInMap {}: no such mapping entry", keys.join(".")),
+        )
+    }
+
+    /// `Fn::If`: `[condition, value if true, value if false]`.
+    fn fn_if(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Resolved {
+        let a = arg.as_array().cloned().unwrap_or_default();
+        let cond = a.first().and_then(Value::as_str).unwrap_or_default();
+        match self.condition(cond) {
+            Some(true) => Ok(self.eval(a.get(1).unwrap_or(&Value::Null), path, u)),
+            Some(false) => Ok(self.eval(a.get(2).unwrap_or(&Value::Null), path, u)),
+            None => fail(
+                format!("${{Fn::If:{cond}}}"),
+                format!("Fn::If: condition {cond} depends on unresolved values"),
+            ),
+        }
+    }
+
+    /// A condition function (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`) used
+    /// as a value.
+    fn fn_condition(&self, key: &str, arg: &Value) -> Resolved {
+        let mut m = Map::new();
+        m.insert(key.to_owned(), arg.clone());
+        match self.eval_condition(&Value::Object(m)) {
+            Some(b) => Ok(Value::Bool(b)),
+            None => fail(
+                format!("${{{key}}}"),
+                format!("{key}: depends on unresolved values"),
+            ),
+        }
+    }
+
+    /// `Fn::ImportValue`: a `--param` of the export's name, or the export of another template
+    /// converted with this one.
+    fn fn_import_value(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Resolved {
+        let name = scalar_text(&self.eval(arg, path, u));
+        if let Some(v) = self.param(&name) {
+            return Ok(Value::String(v));
+        }
+        if let Some(v) = self.exports.get(&name) {
+            return Ok(v.clone());
+        }
+        fail(
+            format!("${{ImportValue:{name}}}"),
+            format!(
+                "Fn::ImportValue {name}: exported by another stack; pass --param {name}=VALUE or convert that stack's template together with this one"
+            ),
+        )
+    }
+
+    /// `Fn::Base64`: the standard alphabet, padded, as CloudFormation encodes.
+    fn fn_base64(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Value {
+        let s = self.eval(arg, path, u);
+        Value::String(BASE64.encode(scalar_text(&s).as_bytes()))
+    }
+
+    /// `Fn::Length` of a list.
+    fn fn_length(&self, arg: &Value, path: &str, u: &mut Unresolved) -> Resolved {
+        let l = self.eval(arg, path, u);
+        match l.as_array() {
+            Some(l) => Ok(Value::from(l.len())),
+            None => fail(
+                "${Fn::Length}".into(),
+                "Fn::Length of something not a list".into(),
+            ),
+        }
+    }
+
+    /// The text of `Fn::Sub` with its `${...}` variables replaced.
     fn sub(
         &self,
         text: &str,
@@ -657,346 +682,9 @@ fn default_tg_name(id: &str) -> String {
     n.trim_matches('-').to_owned()
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Resource types this importer converts.
-const SUPPORTED: &[&str] = &[
-    "AWS::ECS::Cluster",
-    "AWS::ECS::TaskDefinition",
-    "AWS::ECS::Service",
-    "AWS::ElasticLoadBalancingV2::TargetGroup",
-    "AWS::ElasticLoadBalancingV2::Listener",
-    "AWS::ElasticLoadBalancingV2::ListenerRule",
-    "AWS::ApplicationAutoScaling::ScalableTarget",
-    "AWS::ApplicationAutoScaling::ScalingPolicy",
-];
-
-/// Converts one template into drafts, rules and scaling.
-pub(super) fn convert(
-    file: &Path,
-    template: &Value,
-    options: &ConvertOptions,
-    exports: &BTreeMap<String, Value>,
-    out: &mut Collected,
-) -> Result<(), ImportError> {
-    let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
-        return Err(error(
-            file,
-            None,
-            "a CloudFormation template without Resources",
-        ));
-    };
-    let t = Template::new(file, template, options, exports);
-    for (id, res) in resources {
-        let Some(ty) = res.get("Type").and_then(Value::as_str) else {
-            return Err(error(file, Some(id), "resource without a Type"));
-        };
-        if !SUPPORTED.contains(&ty) {
-            *out.skipped.entry(ty.to_owned()).or_default() += 1;
-            out.note(
-                NoteKind::Skipped,
-                file,
-                Some(id),
-                None,
-                format!("{ty} is not converted"),
-            );
-            continue;
-        }
-        if let Some(cond) = res.get("Condition").and_then(Value::as_str) {
-            match t.condition(cond) {
-                Some(true) => {}
-                Some(false) => {
-                    out.note(
-                        NoteKind::Skipped,
-                        file,
-                        Some(id),
-                        None,
-                        format!("condition {cond} is false, so the stack would not create it"),
-                    );
-                    continue;
-                }
-                None => {
-                    out.note(
-                        NoteKind::Unresolved,
-                        file,
-                        Some(id),
-                        None,
-                        format!("condition {cond} depends on unresolved values; pass the parameters it uses with --param"),
-                    );
-                    continue;
-                }
-            }
-        }
-        let props = res
-            .get("Properties")
-            .cloned()
-            .unwrap_or_else(schema::object);
-        let resource = format!("{id} ({ty})");
-        let loc = Location {
-            file: file.to_owned(),
-            resource: Some(resource.clone()),
-            path: None,
-        };
-        match ty {
-            "AWS::ElasticLoadBalancingV2::ListenerRule" => {
-                convert_rule(&t, &props, loc, out);
-            }
-            "AWS::ApplicationAutoScaling::ScalableTarget" => {
-                convert_target(&t, id, &props, loc, out);
-            }
-            "AWS::ApplicationAutoScaling::ScalingPolicy" => {
-                convert_policy(&t, &props, loc, out);
-            }
-            _ => {
-                let kind = match ty {
-                    "AWS::ECS::Cluster" => Kind::EcsCluster,
-                    "AWS::ECS::TaskDefinition" => Kind::TaskDefinition,
-                    "AWS::ECS::Service" => Kind::EcsService,
-                    "AWS::ElasticLoadBalancingV2::TargetGroup" => Kind::TargetGroup,
-                    _ => Kind::Listener,
-                };
-                convert_object(&t, id, kind, props, loc, out);
-            }
-        }
-    }
-    for a in t.assumed.borrow().iter() {
-        out.note(
-            NoteKind::Assumed,
-            file,
-            None,
-            None,
-            format!("{a} (pass --param to change it)"),
-        );
-    }
-    Ok(())
-}
-
-/// Renames, resolves and records a supported resource that becomes an object of its own.
-fn convert_object(
-    t: &Template,
-    id: &str,
-    kind: Kind,
-    mut props: Value,
-    source: Location,
-    out: &mut Collected,
-) {
-    out.rename_keys(&mut props, spec_schema(kind), "", &source);
-    let mut unresolved = Vec::new();
-    let mut spec = t.eval(&props, "", &mut unresolved);
-    let name = match kind {
-        Kind::Listener => id.to_owned(),
-        _ => t
-            .refs
-            .get(id)
-            .and_then(Value::as_str)
-            .unwrap_or(id)
-            .to_owned(),
-    };
-    let default_field = match kind {
-        Kind::EcsCluster => Some("clusterName"),
-        Kind::TaskDefinition => Some("family"),
-        Kind::EcsService => Some("serviceName"),
-        Kind::TargetGroup => Some("name"),
-        Kind::Listener => None,
-    };
-    if let Some(field) = default_field
-        && spec.get(field).is_none()
-    {
-        spec[field] = Value::from(name.as_str());
-        out.note(
-            NoteKind::Assumed,
-            t.file,
-            source.resource.as_deref(),
-            Some(field),
-            format!("CloudFormation would generate a name; using the logical ID: {name}"),
-        );
-    }
-    let mut keys = Vec::new();
-    if kind == Kind::Listener {
-        if let Some(m) = t.refs.get(id).and_then(Value::as_str) {
-            keys.push(m.to_owned());
-        }
-        if let Some(lb) = spec.get("loadBalancerArn").and_then(Value::as_str) {
-            out.note(
-                NoteKind::Assumed,
-                t.file,
-                source.resource.as_deref(),
-                Some("loadBalancerArn"),
-                format!("the load balancer's ARN is only known after deployment; {lb:?} stands for it (listeners with the same value share a load balancer)"),
-            );
-        }
-    }
-    out.drafts.push(Draft {
-        kind,
-        aws_name: name,
-        spec,
-        source,
-        unresolved,
-        keys,
-    });
-}
-
-fn convert_rule(t: &Template, props: &Value, source: Location, out: &mut Collected) {
-    let mut u = Vec::new();
-    let listener = t.eval(
-        props.get("ListenerArn").unwrap_or(&Value::Null),
-        "listenerArn",
-        &mut u,
-    );
-    if !u.is_empty() {
-        let why: Vec<String> = u.into_iter().map(|(_, m)| m).collect();
-        out.note(
-            NoteKind::Unresolved,
-            t.file,
-            source.resource.as_deref(),
-            Some("ListenerArn"),
-            format!("its listener cannot be identified: {}", why.join("; ")),
-        );
-        return;
-    }
-    let mut rule = props.clone();
-    if let Some(m) = rule.as_object_mut() {
-        m.remove("ListenerArn");
-    }
-    out.rename_keys(&mut rule, schema::listener_rule(), "", &source);
-    let mut unresolved = Vec::new();
-    let rule = t.eval(&rule, "", &mut unresolved);
-    out.rules.push(PendingRule {
-        listener_key: scalar_text(&listener),
-        rule,
-        is_default: false,
-        source,
-        unresolved,
-    });
-}
-
-fn convert_target(t: &Template, id: &str, props: &Value, source: Location, out: &mut Collected) {
-    let mut unresolved = Vec::new();
-    let resource_id = scalar_text(&t.eval(
-        props.get("ResourceId").unwrap_or(&Value::Null),
-        "resourceId",
-        &mut unresolved,
-    ));
-    let namespace = props
-        .get("ServiceNamespace")
-        .map(|v| scalar_text(&t.eval(v, "", &mut Vec::new())));
-    if namespace.as_deref().is_some_and(|n| n != "ecs") {
-        *out.skipped
-            .entry(format!(
-                "AWS::ApplicationAutoScaling::ScalableTarget (namespace {})",
-                namespace.unwrap_or_default()
-            ))
-            .or_default() += 1;
-        out.note(
-            NoteKind::Skipped,
-            t.file,
-            source.resource.as_deref(),
-            None,
-            "not an ECS service scalable target",
-        );
-        return;
-    }
-    let unidentified = (!unresolved.is_empty()).then(|| {
-        let why: Vec<String> = std::mem::take(&mut unresolved)
-            .into_iter()
-            .map(|(_, m)| m)
-            .collect();
-        format!("its service cannot be identified: {}", why.join("; "))
-    });
-    let mut target = Map::new();
-    for key in [
-        "MinCapacity",
-        "MaxCapacity",
-        "SuspendedState",
-        "ScheduledActions",
-    ] {
-        if let Some(v) = props.get(key) {
-            target.insert(key.to_owned(), v.clone());
-        }
-    }
-    let mut target = Value::Object(target);
-    out.rename_keys(&mut target, schema::auto_scaling(), "", &source);
-    let target = t.eval(&target, "", &mut unresolved);
-    let key = t.refs.get(id).and_then(Value::as_str).map(str::to_owned);
-    out.scaling.push(PendingScaling {
-        resource_id,
-        key,
-        target: Some(target),
-        policies: Vec::new(),
-        source,
-        unresolved,
-        unidentified,
-    });
-}
-
-fn convert_policy(t: &Template, props: &Value, source: Location, out: &mut Collected) {
-    let mut u = Vec::new();
-    let target = match props.get("ScalingTargetId") {
-        Some(v) => t.eval(v, "ScalingTargetId", &mut u),
-        None => t.eval(
-            props.get("ResourceId").unwrap_or(&Value::Null),
-            "ResourceId",
-            &mut u,
-        ),
-    };
-    if !u.is_empty() {
-        let why: Vec<String> = u.into_iter().map(|(_, m)| m).collect();
-        out.note(
-            NoteKind::Unresolved,
-            t.file,
-            source.resource.as_deref(),
-            Some("ScalingTargetId"),
-            format!(
-                "its scalable target cannot be identified: {}",
-                why.join("; ")
-            ),
-        );
-        return;
-    }
-    let mut policy = props.clone();
-    if let Some(m) = policy.as_object_mut() {
-        for k in [
-            "ScalingTargetId",
-            "ResourceId",
-            "ScalableDimension",
-            "ServiceNamespace",
-        ] {
-            m.remove(k);
-        }
-    }
-    out.rename_keys(
-        &mut policy,
-        schema::scaling_policy(),
-        "scalingPolicies[0]",
-        &source,
-    );
-    let mut unresolved = Vec::new();
-    let policy = t.eval(&policy, "scalingPolicies[0]", &mut unresolved);
-    out.scaling.push(PendingScaling::policy(
-        scalar_text(&target),
-        policy,
-        source,
-        unresolved,
-    ));
+/// An intrinsic that cannot be resolved: the placeholder left in its place, and why.
+fn fail(placeholder: String, message: String) -> Resolved {
+    Err((placeholder, message))
 }
 
 #[cfg(test)]
@@ -1138,6 +826,24 @@ mod tests {
             json!([{"Fn::ImportValue": "prod:Cluster"}, {"Ref": "Image"}, {"Fn::GetAtt": "Role.Arn"}, {"Fn::If": ["HasImage", 1, 2]}]),
         );
         assert_eq!(v, json!(["main", "nginx", "arn:aws:iam::1:role/r", 1]));
+        assert!(u.is_empty());
+    }
+
+    #[test]
+    fn base64_uses_the_standard_alphabet_with_padding_as_before() {
+        let (o, tpl) = template(base(), &[]);
+        let inputs = [
+            "", "f", "fo", "foo", "foob", "fooba", "foobar", "???", ">>>", "~~~", "ü€", "a\n",
+        ];
+        let exprs: Vec<Value> = inputs.iter().map(|s| json!({"Fn::Base64": s})).collect();
+        let (v, u) = eval_with(&tpl, &o, Value::Array(exprs));
+        assert_eq!(
+            v,
+            json!([
+                "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy", "Pz8/", "Pj4+",
+                "fn5+", "w7zigqw=", "YQo="
+            ])
+        );
         assert!(u.is_empty());
     }
 }
