@@ -8,8 +8,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+
 use crate::input;
 use crate::translate::routing::{Profile, RoutingOptions};
+use crate::translate::security::SecurityPolicy;
 use crate::translate::{self, Options, Translation};
 
 /// Output format of the objects.
@@ -59,11 +62,27 @@ pub struct Args {
     /// NAMESPACE/NAME.
     #[arg(long = "gateway", value_name = "[NS/]NAME", default_value = "ecsplane", value_parser = gateway_ref)]
     pub gateway: String,
+    /// Which host-level ECS fields (privileged, host namespaces and paths, devices, added
+    /// capabilities, root, …) may be translated, after the Pod Security Standards.
+    #[arg(
+        long = "security-policy",
+        value_name = "POLICY",
+        default_value = "restricted",
+        value_parser = security_policy()
+    )]
+    pub security_policy: SecurityPolicy,
+}
+
+/// `--security-policy`: one of the [`SecurityPolicy`] levels, listed in `--help` and in the
+/// error for any other value.
+pub(super) fn security_policy() -> impl TypedValueParser<Value = SecurityPolicy> {
+    PossibleValuesParser::new(SecurityPolicy::ALL.map(SecurityPolicy::as_str))
+        .try_map(|s| s.parse::<SecurityPolicy>())
 }
 
 /// `--gateway`: NAME or NAMESPACE/NAME, each a DNS label (Gateway names are DNS subdomains;
 /// labels are what both accept).
-fn gateway_ref(s: &str) -> Result<String, String> {
+pub(super) fn gateway_ref(s: &str) -> Result<String, String> {
     let parts: Vec<&str> = s.split('/').collect();
     let valid = parts.len() <= 2 && parts.iter().all(|p| crate::validate::is_dns_label(p));
     if valid {
@@ -106,6 +125,7 @@ impl Args {
                 gateway_namespace,
                 ..RoutingOptions::default()
             },
+            security_policy: self.security_policy,
             ..Options::default()
         }
     }
@@ -215,5 +235,37 @@ pub fn run(args: Args) -> ExitCode {
             );
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn the_security_policy_flag_reaches_the_translation_options_and_defaults_to_restricted() {
+        let default = Cli::try_parse_from(["render", "-f", "x.yaml"])
+            .expect("parse")
+            .args;
+        assert_eq!(
+            default.options().security_policy,
+            SecurityPolicy::Restricted
+        );
+        let baseline =
+            Cli::try_parse_from(["render", "-f", "x.yaml", "--security-policy", "baseline"])
+                .expect("parse")
+                .args;
+        assert_eq!(baseline.options().security_policy, SecurityPolicy::Baseline);
+        let error = Cli::try_parse_from(["render", "-f", "x.yaml", "--security-policy=open"])
+            .expect_err("refused");
+        assert!(error.to_string().contains("privileged"), "{error}");
     }
 }

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 
-use super::render::Routing;
+use super::render::{self, Routing};
 use crate::controller;
 use crate::runtime::http::BindAddress;
 use crate::runtime::leader::LeaderElection;
 use crate::runtime::logging::{self, LogFormat};
 use crate::runtime::{self, Options};
 use crate::translate::routing::{Profile, RoutingOptions};
+use crate::translate::security::SecurityPolicy;
 
 /// Arguments of `ecsplane run`.
 #[derive(clap::Args, Debug)]
@@ -73,9 +74,17 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
 
-    /// Watch and reconcile ecsplane objects in this namespace only [default: every namespace].
-    #[arg(long, env = "ECSPLANE_WATCH_NAMESPACE", value_name = "NAMESPACE")]
-    namespace: Option<String>,
+    /// Watch and reconcile ecsplane objects in these namespaces only, with one set of
+    /// controllers each: repeat the flag or separate the names with commas [default: every
+    /// namespace].
+    #[arg(
+        long,
+        env = "ECSPLANE_WATCH_NAMESPACE",
+        value_name = "NAMESPACE",
+        value_delimiter = ',',
+        value_parser = watch_namespace
+    )]
+    namespace: Vec<String>,
 
     /// What Listeners become: portable Ingress, Ingresses for the AWS Load Balancer
     /// Controller, or Gateway API HTTPRoutes (as `ecsplane render --routing`).
@@ -102,9 +111,34 @@ pub struct Args {
         long = "gateway",
         env = "ECSPLANE_GATEWAY",
         value_name = "[NS/]NAME",
-        default_value = "ecsplane"
+        default_value = "ecsplane",
+        value_parser = render::gateway_ref
     )]
     gateway: String,
+
+    /// Which host-level ECS fields (privileged, host namespaces and paths, devices, added
+    /// capabilities, root, …) tenants' task definitions may use, after the Pod Security
+    /// Standards; anything else is refused with the field named.
+    #[arg(
+        long = "security-policy",
+        env = "ECSPLANE_SECURITY_POLICY",
+        value_name = "POLICY",
+        default_value = "restricted",
+        value_parser = render::security_policy()
+    )]
+    security_policy: SecurityPolicy,
+}
+
+/// `--namespace`: a namespace name, which Kubernetes requires to be a DNS label.
+fn watch_namespace(s: &str) -> Result<String, String> {
+    if crate::validate::is_dns_label(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?} is not a namespace name: at most 63 lower-case letters, digits and '-', \
+             starting and ending with a letter or digit"
+        ))
+    }
 }
 
 impl Args {
@@ -123,6 +157,9 @@ impl Args {
             Some((ns, name)) => (Some(ns.to_owned()), name.to_owned()),
             None => (None, self.gateway.clone()),
         };
+        let mut namespaces = self.namespace;
+        namespaces.sort_unstable();
+        namespaces.dedup();
         let controllers = controller::Options {
             routing: RoutingOptions {
                 profile: match self.routing {
@@ -136,7 +173,12 @@ impl Args {
                 ..RoutingOptions::default()
             },
             instance: std::env::var("POD_NAME").ok(),
-            namespace: self.namespace,
+            namespace: match namespaces.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            },
+            namespaces,
+            security_policy: self.security_policy,
         };
         Options {
             controllers,
@@ -248,6 +290,95 @@ mod tests {
         assert_eq!(election.renew_deadline, Duration::from_secs(3));
         assert_eq!(election.retry_period, Duration::from_millis(500));
         assert_eq!(election.validate(), Ok(()));
+    }
+
+    #[test]
+    fn several_namespaces_repeated_or_comma_separated_get_a_set_of_controllers_each() {
+        let args = Cli::try_parse_from([
+            "run",
+            "--namespace=team-b,team-a",
+            "--namespace",
+            "team-c",
+            "--namespace=team-a",
+        ])
+        .expect("parse")
+        .args;
+        let controllers = args.options().controllers;
+        assert_eq!(controllers.namespaces, ["team-a", "team-b", "team-c"]);
+        assert_eq!(
+            controllers.namespace, None,
+            "no single namespace when several are watched"
+        );
+    }
+
+    #[test]
+    fn one_namespace_is_also_the_single_watched_namespace() {
+        let args = Cli::try_parse_from(["run", "--namespace=team-a"])
+            .expect("parse")
+            .args;
+        let controllers = args.options().controllers;
+        assert_eq!(controllers.namespaces, ["team-a"]);
+        assert_eq!(controllers.namespace.as_deref(), Some("team-a"));
+
+        let every = Cli::try_parse_from(["run"]).expect("parse").args.options();
+        assert!(every.controllers.namespaces.is_empty());
+        assert_eq!(every.controllers.namespace, None, "every namespace");
+    }
+
+    #[test]
+    fn a_namespace_that_is_not_a_dns_label_is_a_usage_error_naming_it() {
+        for bad in ["Team-A", "team_a", "team-a,", "-team", "a.b"] {
+            let flag = format!("--namespace={bad}");
+            let error = Cli::try_parse_from(["run", flag.as_str()]).expect_err(bad);
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad}"
+            );
+            let text = error.to_string();
+            assert!(
+                text.contains("is not a namespace name") && text.contains("--namespace"),
+                "{bad}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_security_policy_is_restricted_unless_the_admin_chooses_another_level() {
+        let default = Cli::try_parse_from(["run"]).expect("parse").args.options();
+        assert_eq!(
+            default.controllers.security_policy,
+            SecurityPolicy::Restricted
+        );
+        for policy in SecurityPolicy::ALL {
+            let flag = format!("--security-policy={policy}");
+            let options = Cli::try_parse_from(["run", flag.as_str()])
+                .expect("parse")
+                .args
+                .options();
+            assert_eq!(options.controllers.security_policy, policy);
+        }
+    }
+
+    #[test]
+    fn an_unknown_security_policy_is_a_usage_error_listing_the_levels() {
+        let error = Cli::try_parse_from(["run", "--security-policy=open"]).expect_err("refused");
+        assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
+        let text = error.to_string();
+        for level in ["restricted", "baseline", "privileged"] {
+            assert!(text.contains(level), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_gateway_that_is_not_name_or_namespace_slash_name_is_refused() {
+        let args = Cli::try_parse_from(["run", "--gateway=infra/public"])
+            .expect("parse")
+            .args;
+        let routing = args.options().controllers.routing;
+        assert_eq!(routing.gateway_namespace.as_deref(), Some("infra"));
+        assert_eq!(routing.gateway_name, "public");
+        assert!(Cli::try_parse_from(["run", "--gateway=a/b/c"]).is_err());
     }
 
     #[test]

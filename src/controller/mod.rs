@@ -24,6 +24,7 @@ use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 
 use crate::translate::routing::RoutingOptions;
+use crate::translate::security::SecurityPolicy;
 
 pub mod apply;
 pub mod cluster;
@@ -127,6 +128,30 @@ pub struct Options {
     pub instance: Option<String>,
     /// Watch and act in this namespace only (`None`: every namespace).
     pub namespace: Option<String>,
+    /// Watch and act in these namespaces only, with one set of controllers each; when not
+    /// empty it replaces [`Options::namespace`] (`ecsplane run` sets both when it is given one
+    /// namespace).
+    pub namespaces: Vec<String>,
+    /// Which host-level ECS fields the translation allows (`--security-policy`).
+    pub security_policy: SecurityPolicy,
+}
+
+impl Options {
+    /// One [`Options`] per set of controllers to run: one per namespace of
+    /// [`Options::namespaces`], else this one.
+    fn per_namespace(&self) -> Vec<Options> {
+        if self.namespaces.is_empty() {
+            return vec![self.clone()];
+        }
+        self.namespaces
+            .iter()
+            .map(|ns| Options {
+                namespace: Some(ns.clone()),
+                namespaces: vec![ns.clone()],
+                ..self.clone()
+            })
+            .collect()
+    }
 }
 
 /// What every reconcile gets.
@@ -231,33 +256,39 @@ pub async fn run_with(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    // Fail early and clearly when the CRDs are missing or the API is unreachable.
-    match &options.namespace {
-        Some(ns) => kube::Api::<crate::api::EcsService>::namespaced(client.clone(), ns),
-        None => kube::Api::<crate::api::EcsService>::all(client.clone()),
-    }
-    .list(&kube::api::ListParams::default().limit(1))
-    .await?;
-    let reporter = Reporter {
-        controller: FIELD_MANAGER.to_owned(),
-        instance: options.instance.clone(),
-    };
-    let ctx = Arc::new(Context {
-        recorder: Recorder::new(client.clone(), reporter),
-        client,
-        telemetry,
-        options,
-    });
+    // One set of the six controllers per watched namespace (or one for every namespace);
+    // ready once every set is.
+    let sets = options.per_namespace();
     let shutdown = shutdown.shared();
-    let ready = Arc::new(ReadyCounter::new(6, ctx.telemetry.clone()));
-    let controllers = vec![
-        task_definition::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-        service::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-        target_group::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-        listener::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-        task::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-        cluster::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-    ];
+    let ready = Arc::new(ReadyCounter::new(6 * sets.len(), telemetry.clone()));
+    let mut controllers = Vec::with_capacity(6 * sets.len());
+    for options in sets {
+        // Fail early and clearly when the CRDs are missing or the API is unreachable.
+        match &options.namespace {
+            Some(ns) => kube::Api::<crate::api::EcsService>::namespaced(client.clone(), ns),
+            None => kube::Api::<crate::api::EcsService>::all(client.clone()),
+        }
+        .list(&kube::api::ListParams::default().limit(1))
+        .await?;
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.to_owned(),
+            instance: options.instance.clone(),
+        };
+        let ctx = Arc::new(Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client: client.clone(),
+            telemetry: telemetry.clone(),
+            options,
+        });
+        controllers.extend([
+            task_definition::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+            service::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+            target_group::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+            listener::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+            task::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+            cluster::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+        ]);
+    }
     let stopped = futures::future::join_all(controllers);
     // kube-runtime finishes in-flight reconciles after the shutdown signal, but a controller
     // told to stop before its first list completed waits for that list forever: give the

@@ -15,6 +15,7 @@ use super::names;
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
 use super::routing::RoutingOptions;
+use super::security::SecurityPolicy;
 use super::{listener, service, target_group, task};
 use crate::api::{EcsService, TargetGroup, TaskDefinition};
 use crate::input::{Bundle, Error, ErrorKind, Errors, Origin, Sourced};
@@ -343,6 +344,8 @@ pub struct Options {
     /// report says so.
     /// The keys are [`service_key`]s.
     pub autoscaled_counts: BTreeMap<(Option<String>, String), i32>,
+    /// Which host-level ECS fields are allowed (`--security-policy`; default `restricted`).
+    pub security_policy: SecurityPolicy,
 }
 
 impl Options {

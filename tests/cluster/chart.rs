@@ -4,11 +4,12 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
+use ecsplane::api::EcsService;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -16,9 +17,11 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::config::Kubeconfig;
+use kube::discovery::Scope;
 use serde_json::{Value, json};
 
 use crate::harness;
+use crate::operator::{CONVERGE, condition, eventually};
 
 /// The chart's directory.
 fn chart_dir() -> PathBuf {
@@ -156,7 +159,7 @@ fn chart_app_version_is_the_crate_version() {
 #[test]
 fn chart_passes_helm_lint_strict_with_default_and_optional_values() {
     let chart = chart_dir();
-    let variants: [&[&str]; 3] = [
+    let variants: [&[&str]; 4] = [
         &[],
         &[
             "--set",
@@ -173,6 +176,16 @@ fn chart_passes_helm_lint_strict_with_default_and_optional_values() {
             "replicaCount=1",
             "--set",
             "rbac.create=false",
+        ],
+        &[
+            "--set",
+            "watchNamespaces={team-a,team-b}",
+            "--set",
+            "routing.profile=gateway",
+            "--set",
+            "routing.gateway=infra/public",
+            "--set",
+            "securityPolicy=baseline",
         ],
     ];
     for extra in variants {
@@ -277,6 +290,16 @@ fn chart_values_schema_rejects_unknown_and_mistyped_values() {
         ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
         ("logFormat=xml", "/logFormat"),
         ("health.port=0", "/health/port"),
+        ("securityPolicy=open", "/securityPolicy"),
+        ("routing.profile=nginx", "/routing/profile"),
+        (
+            "routing.profiles=alb",
+            "additional properties 'profiles' not allowed",
+        ),
+        ("routing.gateway=a/b/c", "/routing/gateway"),
+        ("routing.ingressClass=ALB", "/routing/ingressClass"),
+        ("watchNamespaces={team-a,Team_B}", "/watchNamespaces/1"),
+        ("watchNamespaces={team-a,team-a}", "/watchNamespaces"),
     ];
     for (set, expect) in cases {
         let args = ["template", "rel", chart.to_str().unwrap(), "--set", set];
@@ -381,7 +404,9 @@ fn chart_deployment_runs_the_operator_with_its_flags_probes_and_ports() {
             "--leader-election-id=ecsplane-leader",
             "--metrics-bind-address=:8080",
             "--health-probe-bind-address=:8081",
-            "--log-format=json"
+            "--log-format=json",
+            "--routing=ingress",
+            "--security-policy=restricted"
         ])
     );
     assert_eq!(
@@ -404,6 +429,54 @@ fn chart_deployment_runs_the_operator_with_its_flags_probes_and_ports() {
     assert_eq!(
         bindings[0]["subjects"],
         json!([{"kind": "ServiceAccount", "name": "rel-ecsplane", "namespace": "ops"}])
+    );
+}
+
+/// Every operator setting is a chart value passed as its `ecsplane run` flag: the watched
+/// namespaces comma-separated, the routing profile, ingress class and Gateway (the Gateway
+/// only for the `gateway` profile), the security policy.
+#[test]
+fn chart_values_become_the_operators_flags() {
+    let args_of = |extra: &[&str]| {
+        let objects = template("rel", "ops", extra);
+        let deployment = of_kind(&objects, "Deployment")[0];
+        let args: Vec<String> = serde_json::from_value(
+            deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone(),
+        )
+        .unwrap();
+        args
+    };
+    let args = args_of(&[
+        "--set",
+        "watchNamespaces={team-a,team-b}",
+        "--set",
+        "routing.profile=gateway",
+        "--set",
+        "routing.gateway=infra/public",
+        "--set",
+        "securityPolicy=privileged",
+    ]);
+    for flag in [
+        "--namespace=team-a,team-b",
+        "--routing=gateway",
+        "--gateway=infra/public",
+        "--security-policy=privileged",
+    ] {
+        assert!(args.iter().any(|a| a == flag), "{flag} in {args:?}");
+    }
+    let alb = args_of(&[
+        "--set",
+        "routing.profile=alb",
+        "--set",
+        "routing.ingressClass=internal-alb",
+    ]);
+    for flag in ["--routing=alb", "--ingress-class=internal-alb"] {
+        assert!(alb.iter().any(|a| a == flag), "{flag} in {alb:?}");
+    }
+    assert!(
+        !alb.iter()
+            .any(|a| a.starts_with("--gateway") || a.starts_with("--namespace")),
+        "no Gateway without the gateway profile, every namespace by default: {alb:?}"
     );
 }
 
@@ -474,8 +547,13 @@ async fn restricted_namespace(client: &Client, prefix: &str) -> String {
 /// `helm install` without CRDs (the suite's other tests own the CRDs on the shared cluster)
 /// into `ns`, as release `ns`; returns helm's output (with NOTES).
 pub(crate) fn install(ns: &str) -> String {
+    install_with(ns, &[])
+}
+
+/// [`install`] with extra helm arguments (`--set ...`).
+fn install_with(ns: &str, extra: &[&str]) -> String {
     let chart = chart_dir();
-    let args = [
+    let mut args = vec![
         "install",
         ns,
         chart.to_str().unwrap(),
@@ -484,6 +562,7 @@ pub(crate) fn install(ns: &str) -> String {
         "--set",
         "crds.enabled=false",
     ];
+    args.extend_from_slice(extra);
     stdout_of(&args, &helm(&args, Some(harness::kubeconfig_path())))
 }
 
@@ -752,6 +831,113 @@ async fn service_account_kubeconfig(client: &Client, ns: &str, sa: &str, path: &
     std::fs::write(path, serde_json::to_string(&kubeconfig).unwrap()).expect("write kubeconfig");
 }
 
+/// `ecsplane run` started as the chart's Deployment runs it, out of cluster: the container
+/// args the chart renders, with free loopback ports for the endpoints, the Lease in `ns` (out
+/// of a cluster its namespace cannot come from the service account mount) and `kubeconfig`.
+/// Killed when dropped, so a failing test leaves no process behind.
+struct RunningOperator {
+    child: Child,
+    health: SocketAddr,
+    log: PathBuf,
+}
+
+impl RunningOperator {
+    fn start(deployment: &Value, ns: &str, kubeconfig: &Path, dir: &Path) -> Self {
+        let mut args: Vec<String> = serde_json::from_value(
+            deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone(),
+        )
+        .expect("the container's args are strings");
+        let (metrics, health) = (free_address(), free_address());
+        for arg in &mut args {
+            if arg.starts_with("--metrics-bind-address=") {
+                *arg = format!("--metrics-bind-address={metrics}");
+            } else if arg.starts_with("--health-probe-bind-address=") {
+                *arg = format!("--health-probe-bind-address={health}");
+            }
+        }
+        args.push(format!("--leader-election-namespace={ns}"));
+        args.push(format!("--kubeconfig={}", kubeconfig.display()));
+        let log = dir.join("ecsplane.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_ecsplane"))
+            .args(&args)
+            .env_remove("KUBECONFIG")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("create the log file"))
+            .spawn()
+            .expect("start ecsplane run");
+        RunningOperator { child, health, log }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until /readyz answers `ready` (the leader's controllers have listed every
+    /// watch); panics if the process exits or 60 s pass first.
+    async fn wait_ready(&mut self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll ecsplane run") {
+                panic!(
+                    "ecsplane run exited ({status}) with the chart's permissions:\n{}",
+                    self.log_text()
+                );
+            }
+            if http_get(self.health, "/readyz") == Some((200, "ready".to_owned())) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "ecsplane run did not become the ready leader within 60 s; /readyz: {:?}\n{}",
+                http_get(self.health, "/readyz"),
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Sends SIGTERM and asserts the process exits 0 within 30 s.
+    fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "ecsplane run did not exit within 30 s of SIGTERM:\n{}",
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(
+            status.success(),
+            "exit status {status}:\n{}",
+            self.log_text()
+        );
+    }
+}
+
+impl Drop for RunningOperator {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Held by a test while it runs the chart's cluster-wide operator, and by a test that needs
+/// no operator but its own to act in its namespaces.
+static CLUSTER_WIDE_OPERATOR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// `ecsplane run --leader-elect` with nothing but the chart's ServiceAccount token (the
 /// chart's ClusterRole and leader-election Role, out of cluster, with the chart's flags):
 /// it acquires the Lease, becomes ready as the leader, and on SIGTERM releases the Lease and
@@ -759,7 +945,9 @@ async fn service_account_kubeconfig(client: &Client, ns: &str, sa: &str, path: &
 /// allow would keep /readyz from answering `ready`.
 #[tokio::test]
 async fn chart_service_account_is_enough_for_ecsplane_run_to_lead_and_release_its_lease() {
+    let _alone = CLUSTER_WIDE_OPERATOR.lock().await;
     let client = harness::client().await;
+    harness::install_crds(&client).await;
     let ns = harness::namespace(&client, "chart-run").await;
     install(&ns);
     let sa = format!("{ns}-ecsplane");
@@ -769,52 +957,8 @@ async fn chart_service_account_is_enough_for_ecsplane_run_to_lead_and_release_it
     service_account_kubeconfig(&client, &ns, &sa, &kubeconfig).await;
 
     let deployment = of_kind(&template(&ns, &ns, &[]), "Deployment")[0].clone();
-    let mut args: Vec<String> = serde_json::from_value(
-        deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone(),
-    )
-    .unwrap();
-    let (metrics, health) = (free_address(), free_address());
-    for arg in &mut args {
-        if arg.starts_with("--metrics-bind-address=") {
-            *arg = format!("--metrics-bind-address={metrics}");
-        } else if arg.starts_with("--health-probe-bind-address=") {
-            *arg = format!("--health-probe-bind-address={health}");
-        }
-    }
-    // Out of a cluster the Lease's namespace cannot come from the service account mount.
-    args.push(format!("--leader-election-namespace={ns}"));
-    args.push(format!("--kubeconfig={}", kubeconfig.display()));
-    let log = dir.join("ecsplane.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ecsplane"))
-        .args(&args)
-        .env_remove("KUBECONFIG")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("start ecsplane run");
-    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
-
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "ecsplane run exited ({status}) with the chart's permissions:\n{}",
-                log_text()
-            );
-        }
-        if http_get(health, "/readyz") == Some((200, "ready".to_owned())) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "ecsplane run did not become the ready leader within 60 s; /readyz: {:?}\n{}",
-            http_get(health, "/readyz"),
-            log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let mut operator = RunningOperator::start(&deployment, &ns, &kubeconfig, &dir);
+    operator.wait_ready().await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
     let lease = leases
         .get("ecsplane-leader")
@@ -826,24 +970,7 @@ async fn chart_service_account_is_enough_for_ecsplane_run_to_lead_and_release_it
         .unwrap_or_default();
     assert!(!holder.is_empty(), "the operator holds the Lease");
 
-    let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!(
-                "ecsplane run did not exit within 30 s of SIGTERM:\n{}",
-                log_text()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(status.success(), "exit status {status}:\n{}", log_text());
+    operator.stop();
     let released = leases.get("ecsplane-leader").await.unwrap();
     assert_eq!(
         released
@@ -852,9 +979,366 @@ async fn chart_service_account_is_enough_for_ecsplane_run_to_lead_and_release_it
             .unwrap_or_default(),
         "",
         "the Lease was released with the chart's permissions:\n{}",
-        log_text()
+        operator.log_text()
     );
     uninstall(&ns);
     harness::delete_namespace(&client, &ns).await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--set watchNamespaces={A,B}`.
+fn watch_namespaces(namespaces: &[&str]) -> String {
+    format!("watchNamespaces={{{}}}", namespaces.join(","))
+}
+
+/// Whether `group/resource` (a subresource counts as its resource) is namespaced, as the
+/// API server's discovery says.
+async fn is_namespaced(client: &Client, group: &str, resource: &str) -> bool {
+    let base = resource.split('/').next().unwrap_or(resource);
+    let api_group = kube::discovery::group(client, group)
+        .await
+        .unwrap_or_else(|e| panic!("discovery of API group {group:?}: {e}"));
+    let (_, caps) = api_group
+        .recommended_resources()
+        .into_iter()
+        .find(|(ar, _)| ar.plural == base)
+        .unwrap_or_else(|| panic!("{group}/{base} is not served"));
+    caps.scope == Scope::Namespaced
+}
+
+/// The `(apiGroup, resource)` pairs of a list of RBAC rules.
+fn rule_resources(rules: &Value) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for rule in rules.as_array().expect("rules is a list") {
+        for group in rule["apiGroups"].as_array().expect("apiGroups") {
+            for resource in rule["resources"].as_array().expect("resources") {
+                pairs.push((
+                    group.as_str().unwrap().to_owned(),
+                    resource.as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    pairs
+}
+
+/// A namespaced install (`watchNamespaces: [A, B]`): every rule on a namespaced kind is in a
+/// Role in A and in B, exactly the cluster-wide install's rules on those kinds, bound to the
+/// operator's ServiceAccount; the only ClusterRole reads Nodes (cluster-scoped, as the API
+/// server's discovery confirms) and nothing else; the operator is told to watch A and B; and
+/// every object passes a server-side dry run.
+#[tokio::test]
+async fn chart_namespaced_install_puts_every_namespaced_rule_in_a_role_per_watched_namespace() {
+    let client = harness::client().await;
+    // Discovery must know the ecsplane and Gateway API kinds to tell their scope.
+    harness::install_crds(&client).await;
+    crate::render::install_gateway_api(&client).await;
+    let rel = harness::namespace(&client, "chart-ns-dry").await;
+    let a = harness::namespace(&client, "team-a").await;
+    let b = harness::namespace(&client, "team-b").await;
+    let set = watch_namespaces(&[&a, &b]);
+    let objects = template("dry", &rel, &["--set", &set]);
+
+    let cluster_roles = of_kind(&objects, "ClusterRole");
+    assert_eq!(cluster_roles.len(), 1, "one ClusterRole");
+    for (group, resource) in rule_resources(&cluster_roles[0]["rules"]) {
+        assert!(
+            !is_namespaced(&client, &group, &resource).await,
+            "the ClusterRole of a namespaced install grants the namespaced {group}/{resource}"
+        );
+    }
+    assert_eq!(
+        cluster_roles[0]["rules"],
+        json!([{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}]),
+        "Nodes, read only"
+    );
+    let cluster_binding = of_kind(&objects, "ClusterRoleBinding")[0];
+    assert_eq!(
+        cluster_binding["roleRef"]["name"],
+        cluster_roles[0]["metadata"]["name"]
+    );
+
+    // The Roles hold exactly the cluster-wide install's rules on namespaced kinds.
+    let cluster_wide = template("dry", &rel, &[]);
+    let all_rules = of_kind(&cluster_wide, "ClusterRole")[0]["rules"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut namespaced_rules = Vec::new();
+    for rule in all_rules {
+        let (group, resource) = rule_resources(&json!([rule.clone()])).remove(0);
+        if is_namespaced(&client, &group, &resource).await {
+            namespaced_rules.push(rule);
+        }
+    }
+    assert!(namespaced_rules.len() >= 10, "{namespaced_rules:?}");
+    let sa = json!([{"kind": "ServiceAccount", "name": "dry-ecsplane", "namespace": rel}]);
+    for ns in [&a, &b] {
+        let in_ns = |kind: &str| {
+            of_kind(&objects, kind)
+                .into_iter()
+                .filter(|o| o["metadata"]["namespace"] == ns.as_str())
+                .collect::<Vec<_>>()
+        };
+        let roles = in_ns("Role");
+        assert_eq!(roles.len(), 1, "one Role in {ns}");
+        assert_eq!(
+            roles[0]["rules"],
+            Value::Array(namespaced_rules.clone()),
+            "{ns}: the Role has exactly the namespaced rules"
+        );
+        let bindings = in_ns("RoleBinding");
+        assert_eq!(bindings.len(), 1, "one RoleBinding in {ns}");
+        assert_eq!(bindings[0]["roleRef"]["name"], roles[0]["metadata"]["name"]);
+        assert_eq!(bindings[0]["subjects"], sa);
+    }
+    for role in of_kind(&objects, "Role") {
+        let ns = role["metadata"]["namespace"].as_str().unwrap();
+        assert!(
+            ns == a
+                || ns == b
+                || (ns == rel && role["metadata"]["name"] == "dry-ecsplane-leader-election"),
+            "no Role outside the watched namespaces but leader election's: {role}"
+        );
+    }
+    let deployment = of_kind(&objects, "Deployment")[0];
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap();
+    assert!(
+        args.contains(&json!(format!("--namespace={a},{b}"))),
+        "{args:?}"
+    );
+
+    for object in &objects {
+        let ar = harness::api_resource(object);
+        let name = object["metadata"]["name"].as_str().unwrap();
+        let api: Api<DynamicObject> = match object["metadata"]["namespace"].as_str() {
+            Some(namespace) => Api::namespaced_with(client.clone(), namespace, &ar),
+            None => Api::all_with(client.clone(), &ar),
+        };
+        let mut params = PatchParams::apply(harness::TEST_MANAGER).validation_strict();
+        params.dry_run = true;
+        api.patch(name, &params, &Patch::Apply(object))
+            .await
+            .unwrap_or_else(|e| panic!("{} {name} is rejected by the API server: {e}", ar.kind));
+    }
+    for ns in [&rel, &a, &b] {
+        harness::delete_namespace(&client, ns).await;
+    }
+}
+
+/// SubjectAccessReviews (`kubectl auth can-i`) for the ServiceAccount of an install watching
+/// team-a and team-b: it may do the operator's work there, nothing of it in team-c,
+/// kube-system or cluster-wide, never read Secrets, and read Nodes.
+#[tokio::test]
+async fn chart_namespaced_install_grants_nothing_outside_its_namespaces() {
+    let client = harness::client().await;
+    let rel = harness::namespace(&client, "chart-ns-rbac").await;
+    let a = harness::namespace(&client, "team-a").await;
+    let b = harness::namespace(&client, "team-b").await;
+    let c = harness::namespace(&client, "team-c").await;
+    install_with(&rel, &["--set", &watch_namespaces(&[&a, &b])]);
+    let sa = format!("{rel}-ecsplane");
+    let work = [
+        ("patch", "apps/deployments"),
+        ("delete", "apps/daemonsets"),
+        ("create", "/pods"),
+        ("patch", "/serviceaccounts"),
+        ("patch", "/services"),
+        ("watch", "ecsplane.io/ecsservices"),
+        ("patch", "ecsplane.io/ecsservices/status"),
+        ("create", "events.k8s.io/events"),
+        ("list", "discovery.k8s.io/endpointslices"),
+    ];
+    for ns in [&a, &b] {
+        for (verb, resource) in work {
+            assert!(
+                allowed(&client, &rel, &sa, verb, resource, Some(ns)).await,
+                "{verb} {resource} in watched {ns} is granted"
+            );
+        }
+    }
+    for ns in [Some(c.as_str()), Some("kube-system"), Some("default"), None] {
+        for (verb, resource) in work {
+            assert!(
+                !allowed(&client, &rel, &sa, verb, resource, ns).await,
+                "{verb} {resource} in {ns:?} is refused"
+            );
+        }
+    }
+    for ns in [
+        Some(a.as_str()),
+        Some(b.as_str()),
+        Some(c.as_str()),
+        Some("kube-system"),
+        None,
+    ] {
+        for verb in ["get", "list", "watch"] {
+            assert!(
+                !allowed(&client, &rel, &sa, verb, "/secrets", ns).await,
+                "{verb} secrets in {ns:?} is refused"
+            );
+        }
+    }
+    for verb in ["get", "list", "watch"] {
+        assert!(
+            allowed(&client, &rel, &sa, verb, "/nodes", None).await,
+            "{verb} nodes is granted"
+        );
+    }
+    assert!(!allowed(&client, &rel, &sa, "patch", "/nodes", None).await);
+    assert!(
+        allowed(
+            &client,
+            &rel,
+            &sa,
+            "update",
+            "coordination.k8s.io/leases:ecsplane-leader",
+            Some(&rel)
+        )
+        .await,
+        "leader election still works in the release namespace"
+    );
+    uninstall(&rel);
+    for ns in [&rel, &a, &b, &c] {
+        harness::delete_namespace(&client, ns).await;
+    }
+}
+
+/// A one-container TaskDefinition and an EcsService running one task of it.
+fn web_service() -> [Value; 2] {
+    [
+        json!({
+            "apiVersion": "ecsplane.io/v1alpha1", "kind": "TaskDefinition",
+            "metadata": {"name": "web"},
+            "spec": {"family": "web", "containerDefinitions": [{
+                "name": "app", "image": "public.ecr.aws/docker/library/busybox:1.36",
+                "command": ["sleep", "infinity"], "cpu": 128, "memory": 128,
+            }]}
+        }),
+        json!({
+            "apiVersion": "ecsplane.io/v1alpha1", "kind": "EcsService",
+            "metadata": {"name": "web"},
+            "spec": {"taskDefinition": "web", "desiredCount": 1},
+        }),
+    ]
+}
+
+/// The chart's operator, installed for team-a and team-b and run with nothing but its
+/// ServiceAccount's token and the chart's args: an EcsService in team-a and one in team-b
+/// become Ready with their task running; the same EcsService in team-c gets no Deployment
+/// and no status, and the token gets 403 there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chart_namespaced_operator_reconciles_its_namespaces_and_nothing_elsewhere() {
+    // No cluster-wide operator may run meanwhile: it would act in team-c.
+    let _alone = CLUSTER_WIDE_OPERATOR.lock().await;
+    let client = harness::client().await;
+    harness::install_crds(&client).await;
+    let rel = harness::namespace(&client, "chart-ns-run").await;
+    let a = harness::namespace(&client, "team-a").await;
+    let b = harness::namespace(&client, "team-b").await;
+    let c = harness::namespace(&client, "team-c").await;
+    let set = watch_namespaces(&[&a, &b]);
+    install_with(&rel, &["--set", &set]);
+    let dir = std::env::temp_dir().join(format!("ecsplane-test-{rel}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    service_account_kubeconfig(&client, &rel, &format!("{rel}-ecsplane"), &kubeconfig).await;
+    for ns in [&a, &b, &c] {
+        for doc in web_service() {
+            harness::apply(&client, ns, &doc, false)
+                .await
+                .unwrap_or_else(|e| panic!("apply {} in {ns}: {e}", doc["kind"]));
+        }
+    }
+
+    let deployment = of_kind(&template(&rel, &rel, &["--set", &set]), "Deployment")[0].clone();
+    let mut operator = RunningOperator::start(&deployment, &rel, &kubeconfig, &dir);
+    operator.wait_ready().await;
+    for ns in [&a, &b] {
+        let services: Api<EcsService> = Api::namespaced(client.clone(), ns);
+        eventually(
+            &format!("EcsService {ns}/web Ready with its task running"),
+            CONVERGE,
+            || {
+                let services = services.clone();
+                async move {
+                    let s = services.get("web").await.map_err(|e| e.to_string())?;
+                    let st = s.status.unwrap_or_default();
+                    let ready = condition(&st.common.conditions, "Ready");
+                    if ready.starts_with("True") && st.running_count == Some(1) {
+                        Ok(())
+                    } else {
+                        Err(format!("Ready {ready}, running {:?}", st.running_count))
+                    }
+                }
+            },
+        )
+        .await;
+    }
+
+    // team-c: the operator does not even watch it, and its token could do nothing there.
+    let in_c: Api<EcsService> = Api::namespaced(client.clone(), &c);
+    let untouched = in_c.get("web").await.unwrap();
+    assert!(
+        untouched.status.is_none(),
+        "no status is written outside the watched namespaces: {:?}",
+        untouched.status
+    );
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &c);
+    assert!(
+        deployments
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "no Deployment is created outside the watched namespaces"
+    );
+    let token = token_client(&kubeconfig).await;
+    for result in [
+        Api::<Deployment>::namespaced(token.clone(), &c)
+            .list(&ListParams::default())
+            .await
+            .map(|_| ()),
+        Api::<EcsService>::namespaced(token.clone(), &c)
+            .list(&ListParams::default())
+            .await
+            .map(|_| ()),
+        Api::<Deployment>::all(token.clone())
+            .list(&ListParams::default())
+            .await
+            .map(|_| ()),
+    ] {
+        match result {
+            Err(kube::Error::Api(status)) if status.code == 403 => {}
+            other => {
+                panic!("the ServiceAccount's token is refused outside team-a and team-b: {other:?}")
+            }
+        }
+    }
+
+    operator.stop();
+    assert!(
+        !operator.log_text().to_lowercase().contains("forbidden"),
+        "the operator never ran into its permissions:\n{}",
+        operator.log_text()
+    );
+    uninstall(&rel);
+    for ns in [&rel, &a, &b, &c] {
+        harness::delete_namespace(&client, ns).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A client that authenticates as `kubeconfig` (written by [`service_account_kubeconfig`]).
+async fn token_client(kubeconfig: &Path) -> Client {
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(kubeconfig).expect("read the ServiceAccount kubeconfig"),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .expect("load the ServiceAccount kubeconfig");
+    Client::try_from(config).expect("build a client")
 }

@@ -20,7 +20,7 @@ const PROFILES: [Profile; 3] = [Profile::Ingress, Profile::Alb, Profile::Gateway
 
 /// Installs the standard Gateway API CRDs (v1.7.0, from the control-plane cache) once per test
 /// process and waits until each is Established.
-async fn install_gateway_api(client: &Client) {
+pub(crate) async fn install_gateway_api(client: &Client) {
     static DONE: OnceCell<()> = OnceCell::const_new();
     DONE.get_or_init(|| async {
         let out = std::process::Command::new("bash")
