@@ -57,7 +57,8 @@ pub(crate) async fn controller(
                 tgs.state()
                     .into_iter()
                     .filter(|tg| {
-                        tg.metadata.namespace == ns && referenced.iter().any(|r| r == tg.target_group_name())
+                        tg.metadata.namespace == ns
+                            && referenced.iter().any(|r| r == tg.target_group_name())
                     })
                     .map(|tg| ObjectRef::from_obj(tg.as_ref()))
                     .collect::<Vec<_>>()

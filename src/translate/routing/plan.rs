@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use crate::api::{ConditionField, Listener, RuleCondition};
 use crate::translate::report::{ObjectRef, Report};
 
-use super::alb::{self, Cidr, Request, RuleId, Target, Terminal};
+use super::alb::{self, Request, RuleId, Target, Terminal};
 use super::witness::witnesses;
 use super::{BackendResolver, Counterexample, Fate, RuleFate, ServiceBackend};
 
@@ -428,10 +428,10 @@ fn condition_covers(o: &RuleCondition, i: &RuleCondition) -> bool {
         },
         ConditionField::SourceIp => match (&o.source_ip_config, &i.source_ip_config) {
             (Some(oc), Some(ic)) => ic.values.iter().all(|iv| {
-                Cidr::parse(iv).is_some_and(|inner| {
+                alb::cidr(iv).is_some_and(|inner| {
                     oc.values
                         .iter()
-                        .any(|ov| Cidr::parse(ov).is_some_and(|outer| outer.covers(&inner)))
+                        .any(|ov| alb::cidr(ov).is_some_and(|outer| outer.contains(&inner)))
                 })
             }),
             _ => false,

@@ -666,6 +666,37 @@ fn gateway_reports_value_only_query_and_source_ip_with_counterexamples() {
     }
 }
 
+#[test]
+fn a_source_ip_counterexample_comes_from_a_host_address_inside_the_block() {
+    for (block, client) in [
+        ("10.0.0.0/8", "10.0.0.1"),
+        ("192.0.2.64/30", "192.0.2.65"),
+        ("192.0.2.7/32", "192.0.2.7"),
+        ("2001:db8::/32", "2001:db8::1"),
+    ] {
+        let l = listener(
+            vec![(
+                1,
+                vec![values(ConditionField::SourceIp, &[block])],
+                forward("a"),
+            )],
+            forward("web"),
+        );
+        for profile in [Profile::Ingress, Profile::Gateway] {
+            let out = compile(&l, &ports, &opts(profile));
+            let Some(Fate::NotRepresentable {
+                counterexample: Some(c),
+                ..
+            }) = out.fate(RuleId::Priority(1))
+            else {
+                panic!("{profile} {block}: {:?}", out.fate(RuleId::Priority(1)))
+            };
+            assert_eq!(c.request.source_ip.to_string(), client, "{profile} {block}");
+            assert!(c.to_string().contains(&format!("from {client}:")), "{c}");
+        }
+    }
+}
+
 fn redirect(cfg: RedirectConfig) -> Action {
     Action {
         type_: ActionType::Redirect,

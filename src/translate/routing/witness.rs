@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::api::{ConditionField, RuleCondition};
 
-use super::alb::{self, Cidr, Request};
+use super::alb::{self, Request};
 use super::plan::Hints;
 
 /// At most this many requests per rule.
@@ -121,7 +121,7 @@ pub(crate) fn witnesses(conds: &[RuleCondition], hints: &Hints) -> Vec<Request> 
                     ips = cfg
                         .values
                         .iter()
-                        .filter_map(|v| Cidr::parse(v).map(|n| n.first()))
+                        .filter_map(|v| alb::cidr(v).map(|n| alb::first_host(&n)))
                         .collect();
                 }
             }
