@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use crate::api::{ActionType, ConditionField, Listener, RedirectConfig, RedirectStatusCode};
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
 
-use super::alb::{self, Request, Target, Terminal, WeightedGroup};
+use super::alb::{self, Request, RuleId, Target, Terminal, WeightedGroup};
 use super::plan::{
     self, HostGroup, PathAtom, RuleView, host_path_match, path_shape, representative_host,
     representative_path,
@@ -132,6 +132,11 @@ pub fn compile(
     options: &RoutingOptions,
 ) -> CompiledRoutes {
     let (object, mut report, views) = plan::start(listener, backends);
+    // A rule that a higher-priority rule takes all requests of is dropped before anything
+    // else: Gateway precedence would otherwise let its more specific matches win.
+    let shadowed: Vec<Option<RuleId>> = (0..views.len())
+        .map(|i| plan::shadowed_by_one(&views, i))
+        .collect();
     let mut reasons: Vec<Option<String>> =
         views.iter().map(|v| unrepresentable(v, options)).collect();
     let terms: Vec<Vec<Term>> = views
@@ -150,7 +155,10 @@ pub fn compile(
     let rules = alb::rules_in_order(listener);
     let mut redirects: Vec<Option<Value>> = vec![None; views.len()];
     for (i, v) in views.iter().enumerate() {
-        if reasons[i].is_some() || !matches!(v.target.terminal, Terminal::Redirect { .. }) {
+        if reasons[i].is_some()
+            || shadowed[i].is_some()
+            || !matches!(v.target.terminal, Terminal::Redirect { .. })
+        {
             continue;
         }
         let actions = rules
@@ -174,7 +182,7 @@ pub fn compile(
 
     // Exclude rules whose overlaps Gateway cannot express, until none is left.
     let plan = loop {
-        match build(&views, &terms, &reasons) {
+        match build(&views, &terms, &reasons, &shadowed) {
             Ok(plan) => break plan,
             Err((i, why)) => reasons[i] = Some(why),
         }
@@ -184,12 +192,16 @@ pub fn compile(
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let fate = match &reasons[i] {
-                None if plan.appears[i] => Fate::Exact,
-                None => Fate::Shadowed {
+            let fate = match (&reasons[i], shadowed[i]) {
+                (_, Some(by)) => Fate::Shadowed { by: vec![by] },
+                (None, None) if plan.appears[i] => Fate::Exact,
+                (None, None) => Fate::Shadowed {
                     by: plan.truncated_by[i].iter().map(|&w| views[w].id).collect(),
                 },
-                Some(reason) => plan::left_out(&views, i, reason),
+                (Some(reason), None) => Fate::NotRepresentable {
+                    reason: reason.clone(),
+                    counterexample: None,
+                },
             };
             RuleFate { rule: v.id, fate }
         })
@@ -409,8 +421,11 @@ fn build(
     views: &[RuleView],
     terms: &[Vec<Term>],
     reasons: &[Option<String>],
+    shadowed: &[Option<RuleId>],
 ) -> Result<Plan, (usize, String)> {
-    let rep: Vec<usize> = (0..views.len()).filter(|&i| reasons[i].is_none()).collect();
+    let rep: Vec<usize> = (0..views.len())
+        .filter(|&i| reasons[i].is_none() && shadowed[i].is_none())
+        .collect();
     let default_index = views.len() - 1;
     let (groups, atoms) = plan::cells(views, &rep);
     let mut plan = Plan {

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use crate::api::{ConditionField, Listener};
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
 
-use super::alb::{self, Request, Target, Terminal};
+use super::alb::{self, Request, RuleId, Target, Terminal};
 use super::plan::{
     self, HostGroup, PathAtom, RuleView, host_path_match, path_shape, prefix_matches,
     representative_host, representative_path,
@@ -38,8 +38,15 @@ pub fn compile(
 ) -> CompiledRoutes {
     let (object, mut report, views) = plan::start(listener, backends);
 
+    // A rule that a higher-priority rule takes all requests of is dropped, whether or not
+    // that rule can be carried: the ALB never applies it.
+    let shadowed: Vec<Option<RuleId>> = (0..views.len())
+        .map(|i| plan::shadowed_by_one(&views, i))
+        .collect();
     let reasons: Vec<Option<String>> = views.iter().map(unrepresentable).collect();
-    let rep: Vec<usize> = (0..views.len()).filter(|&i| reasons[i].is_none()).collect();
+    let rep: Vec<usize> = (0..views.len())
+        .filter(|&i| reasons[i].is_none() && shadowed[i].is_none())
+        .collect();
 
     // Cells.
     let (groups, atoms) = plan::cells(&views, &rep);
@@ -70,8 +77,9 @@ pub fn compile(
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let fate = match &reasons[i] {
-                None => {
+            let fate = match (&reasons[i], shadowed[i]) {
+                (_, Some(by)) => Fate::Shadowed { by: vec![by] },
+                (None, None) => {
                     let mut by: BTreeSet<usize> = BTreeSet::new();
                     let mut wins = false;
                     for cell in &matched_cells[i] {
@@ -91,7 +99,10 @@ pub fn compile(
                         }
                     }
                 }
-                Some(reason) => plan::left_out(&views, i, reason),
+                (Some(reason), None) => Fate::NotRepresentable {
+                    reason: reason.clone(),
+                    counterexample: None,
+                },
             };
             RuleFate { rule: v.id, fate }
         })

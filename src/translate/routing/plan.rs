@@ -80,19 +80,6 @@ pub(crate) fn start(
     (object, report, views)
 }
 
-/// The fate of a rule a compiler cannot carry for `reason`: shadowed when a higher-priority
-/// rule takes all its requests anyway, else not representable (the counterexample is found
-/// later by [`check_fates`]).
-pub(crate) fn left_out(views: &[RuleView], index: usize, reason: &str) -> Fate {
-    match shadowed_by_one(views, index) {
-        Some(by) => Fate::Shadowed { by: vec![by] },
-        None => Fate::NotRepresentable {
-            reason: reason.to_owned(),
-            counterexample: None,
-        },
-    }
-}
-
 /// Reports target groups the resolver does not know.
 pub(crate) fn report_unknown_backends(
     views: &[RuleView],
@@ -475,16 +462,49 @@ pub(crate) fn glob_covers(outer: &str, inner: &str, fold: bool) -> bool {
     can[0][0]
 }
 
-/// The first higher-priority rule whose conditions contain this rule's, if any.
+/// The first higher-priority rule that takes every request this rule could match, if any: a
+/// rule whose conditions are implied by this rule's, or, for the default actions, a rule that
+/// matches every request (the ALB then never applies them).
 pub(crate) fn shadowed_by_one(views: &[RuleView], index: usize) -> Option<RuleId> {
     let me = &views[index];
-    if me.id == RuleId::Default {
-        return None;
-    }
     views[..index]
         .iter()
-        .find(|v| covers(&v.conditions, &me.conditions))
+        .find(|v| {
+            if me.id == RuleId::Default {
+                v.conditions.iter().all(matches_every_request)
+            } else {
+                covers(&v.conditions, &me.conditions)
+            }
+        })
         .map(|v| v.id)
+}
+
+/// Whether the condition matches every request (sufficient check): a path pattern of
+/// wildcards only (`*`, `/*`: every path starts with `/`), a host of wildcards only, or
+/// source-ip blocks that include `0.0.0.0/0` and `::/0`.
+fn matches_every_request(c: &RuleCondition) -> bool {
+    let stars = |v: &str| !v.is_empty() && v.chars().all(|c| c == '*');
+    match c.field {
+        ConditionField::PathPattern => alb::path_values(c)
+            .0
+            .iter()
+            .any(|p| stars(p) || p.strip_prefix('/').is_some_and(stars)),
+        ConditionField::HostHeader => alb::host_values(c).0.iter().any(|h| stars(h)),
+        ConditionField::SourceIp => {
+            let blocks: Vec<_> = c
+                .source_ip_config
+                .iter()
+                .flat_map(|cfg| &cfg.values)
+                .filter_map(|v| alb::cidr(v))
+                .filter(|n| n.prefix_len() == 0)
+                .collect();
+            blocks.iter().any(|n| matches!(n, ipnet::IpNet::V4(_)))
+                && blocks.iter().any(|n| matches!(n, ipnet::IpNet::V6(_)))
+        }
+        ConditionField::HttpHeader
+        | ConditionField::HttpRequestMethod
+        | ConditionField::QueryString => false,
+    }
 }
 
 /// A model of how the compiled objects route a request: `None` is the controller's own

@@ -204,7 +204,8 @@ fn a_realistic_listener_compiles_to_one_ingress_with_complete_hosts() {
     let l = realistic();
     let out = compile(&l, &ports, &opts(Profile::Ingress));
     // Every host lists every host-less path, so a controller that merges host-less paths into
-    // hosts cannot send admin.example.com/api/x to the api Service.
+    // hosts cannot send admin.example.com/api/x to the api Service. Priority 30 is shadowed
+    // by priority 20, so its host shop.example.com needs no rule of its own.
     assert_eq!(
         out.objects,
         vec![json!({
@@ -221,14 +222,6 @@ fn a_realistic_listener_compiles_to_one_ingress_with_complete_hosts() {
                         {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "admin", "port": {"number": 80}}}},
                         {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "admin", "port": {"number": 80}}}},
                         {"path": "/static", "pathType": "Prefix", "backend": {"service": {"name": "admin", "port": {"number": 80}}}}
-                    ]}},
-                    {"host": "shop.example.com", "http": {"paths": [
-                        {"path": "/api", "pathType": "Exact", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
-                        {"path": "/favicon.ico", "pathType": "Exact", "backend": {"service": {"name": "static", "port": {"number": 80}}}},
-                        {"path": "/static", "pathType": "Exact", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
-                        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
-                        {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"number": 8080}}}},
-                        {"path": "/static", "pathType": "Prefix", "backend": {"service": {"name": "static", "port": {"number": 80}}}}
                     ]}},
                     {"http": {"paths": [
                         {"path": "/api", "pathType": "Exact", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
@@ -848,4 +841,115 @@ fn gateway_reports_fixed_responses_with_a_counterexample() {
     assert!(reason.contains("fixed responses"), "{reason}");
     assert_eq!(c.request.path, "/health");
     assert_eq!(c.compiled, "forward to web:80");
+}
+
+const PROFILES: [Profile; 3] = [Profile::Ingress, Profile::Alb, Profile::Gateway];
+
+#[test]
+fn a_path_pattern_of_a_single_star_is_exact_in_every_profile() {
+    // `*` matches every path; sample requests keep their leading `/` (no `http://hostx`).
+    let l = listener(
+        vec![(1, vec![path(&["*"])], forward("api"))],
+        forward("web"),
+    );
+    for profile in PROFILES {
+        let out = compile(&l, &ports, &opts(profile));
+        assert_eq!(
+            out.fate(RuleId::Priority(1)),
+            Some(&Fate::Exact),
+            "{profile}"
+        );
+    }
+    let samples = super::witness::witnesses(&[path(&["*", "*.png"])], &Default::default());
+    assert!(!samples.is_empty());
+    assert!(
+        samples.iter().all(|r| r.path.starts_with('/')),
+        "{samples:?}"
+    );
+}
+
+#[test]
+fn default_actions_behind_a_rule_that_matches_every_request_are_shadowed_in_every_profile() {
+    for (all, default) in [
+        (path(&["/*"]), forward("web")),
+        (path(&["*"]), forward("web")),
+        (path(&["/api/*", "/*"]), fixed("404")),
+        (host(&["*"]), forward("web")),
+    ] {
+        let l = listener(
+            vec![
+                (1, vec![host(&["a.example.com"])], forward("a")),
+                (2, vec![all.clone()], forward("api")),
+            ],
+            default,
+        );
+        for profile in PROFILES {
+            let out = compile(&l, &ports, &opts(profile));
+            assert_eq!(
+                out.fate(RuleId::Default),
+                Some(&Fate::Shadowed {
+                    by: vec![RuleId::Priority(2)]
+                }),
+                "{profile}: {all:?}"
+            );
+        }
+    }
+    // Without such a rule the default actions are reachable, and carried, everywhere.
+    let l = listener(
+        vec![(1, vec![path(&["/api/*"])], forward("api"))],
+        forward("web"),
+    );
+    for profile in PROFILES {
+        let out = compile(&l, &ports, &opts(profile));
+        assert_eq!(out.fate(RuleId::Default), Some(&Fate::Exact), "{profile}");
+    }
+}
+
+#[test]
+fn a_rule_whose_conditions_imply_a_higher_rules_is_shadowed_in_every_profile() {
+    // Every request with X-Beta and X-Tier also has X-Beta: the ALB sends it to priority 1.
+    let l = listener(
+        vec![
+            (1, vec![header("X-Beta", &["on"])], forward("a")),
+            (
+                2,
+                vec![header("X-Beta", &["on"]), header("X-Tier", &["gold"])],
+                forward("b"),
+            ),
+            (
+                3,
+                vec![
+                    method(&["GET"]),
+                    path(&["/api/*"]),
+                    header("x-beta", &["ON"]),
+                ],
+                forward("c"),
+            ),
+        ],
+        forward("web"),
+    );
+    for profile in PROFILES {
+        let out = compile(&l, &ports, &opts(profile));
+        for p in [2, 3] {
+            assert_eq!(
+                out.fate(RuleId::Priority(p)),
+                Some(&Fate::Shadowed {
+                    by: vec![RuleId::Priority(1)]
+                }),
+                "{profile} priority {p}"
+            );
+        }
+    }
+    let out = compile(&l, &ports, &opts(Profile::Gateway));
+    let text = serde_json::to_string(&out.objects).unwrap();
+    assert!(
+        !text.contains("x-tier"),
+        "a shadowed rule is dropped: {text}"
+    );
+    let model = GatewayModel::from_objects(&out.objects);
+    let r = Request::get("h.example", "/api/x")
+        .with_header("X-Beta", "on")
+        .with_header("X-Tier", "gold");
+    assert_eq!(expected(&l, &r).0, RuleId::Priority(1));
+    assert_eq!(model.route(&r), Some(expected(&l, &r).1));
 }

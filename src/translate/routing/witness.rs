@@ -49,7 +49,14 @@ pub(crate) fn witnesses(conds: &[RuleCondition], hints: &Hints) -> Vec<Request> 
         Some(c) => {
             for v in alb::path_values(c).0 {
                 for star in ["x", "", "x/y", ".png"] {
-                    paths.push(v.replace('*', star).replace('?', "q"));
+                    // A request path starts with `/`; a pattern that does not (`*`, `*.png`)
+                    // matches such paths through its leading wildcard.
+                    let p = v.replace('*', star).replace('?', "q");
+                    paths.push(if p.starts_with('/') {
+                        p
+                    } else {
+                        format!("/{p}")
+                    });
                 }
             }
         }
