@@ -27,11 +27,12 @@ use serde_json::{Value, json};
 
 use crate::api::{ActionType, ConditionField, Listener, RedirectConfig, RedirectStatusCode};
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
+use crate::translate::report::Report;
 
 use super::alb::{self, Request, RuleId, Target, Terminal, WeightedGroup};
 use super::plan::{
-    self, HostGroup, PathAtom, RuleView, host_path_match, path_shape, representative_host,
-    representative_path,
+    self, HostGroup, PathAtom, RuleView, Stickiness, host_path_match, path_shape,
+    representative_host, representative_path,
 };
 use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
 
@@ -207,11 +208,18 @@ pub fn compile(
         })
         .collect();
 
+    for (f, v) in fates.iter_mut().zip(&views) {
+        if let (Fate::Exact, Some(sticky)) = (&f.fate, v.stickiness) {
+            f.fate = Fate::Approximated {
+                difference: sticky_difference(sticky, options),
+            };
+        }
+    }
+
     let objects = emit(listener, &views, &redirects, &plan, options);
     let (scheme, port) = alb::listener_endpoint(listener);
     let model = GatewayModel::from_objects(&objects).on_listener(scheme, port);
     plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
-    plan::report_fates(&views, &fates, &object, &mut report);
     if plan.uses_regex {
         report.note(
             &object,
@@ -229,8 +237,52 @@ pub fn compile(
     CompiledRoutes {
         objects,
         fates,
-        report,
+        caveats: report,
+        report: Report::default(),
     }
+}
+
+// What a weighted forward with target group stickiness loses (or gains) in Gateway API.
+fn sticky_difference(sticky: Stickiness, options: &RoutingOptions) -> String {
+    let duration = sticky
+        .duration_seconds
+        .map(|d| format!(" for {d} s"))
+        .unwrap_or_default();
+    if options.gateway_session_persistence {
+        format!(
+            "target group stickiness (the ALB keeps a client on the target group it first reached{duration}) became the HTTPRoute rule's sessionPersistence, which is experimental (Extended support: the Gateway implementation must support it); it keeps a client on one backend pod, not only on one target group, and whether the HTTPRoute rules of one listener rule share a session is implementation-specific"
+        )
+    } else {
+        format!(
+            "target group stickiness: the ALB keeps a client on the target group it first reached{duration}; backendRefs weights pick a backend for every request, so a client moves between the weighted backends (Gateway API sessionPersistence is experimental and was not emitted)"
+        )
+    }
+}
+
+// The `sessionPersistence` of an HTTPRoute rule: a cookie that lives as long as the ALB's
+// target group stickiness.
+fn session_persistence(sticky: Stickiness) -> Value {
+    match sticky.duration_seconds {
+        Some(d) => json!({
+            "type": "Cookie",
+            "absoluteTimeout": gateway_duration(d),
+            "cookieConfig": {"lifetimeType": "Permanent"},
+        }),
+        None => json!({"type": "Cookie"}),
+    }
+}
+
+// A Gateway API Duration (`1h2m3s`, each part at most 5 digits) of `seconds` (at least 1).
+fn gateway_duration(seconds: i32) -> String {
+    let s = seconds.max(1).unsigned_abs();
+    let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (sec, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
 }
 
 fn unrepresentable(v: &RuleView, options: &RoutingOptions) -> Option<String> {
@@ -653,7 +705,16 @@ fn emit(
         for (atom, elems) in &plan.cells[g] {
             let rules: Vec<Value> = elems
                 .iter()
-                .map(|(t, i)| rule_json(atom, t, &views[*i].k8s, redirects[*i].as_ref()))
+                .map(|(t, i)| {
+                    let mut rule = rule_json(atom, t, &views[*i].k8s, redirects[*i].as_ref());
+                    if let Some(sticky) = views[*i]
+                        .stickiness
+                        .filter(|_| options.gateway_session_persistence)
+                    {
+                        rule["sessionPersistence"] = session_persistence(sticky);
+                    }
+                    rule
+                })
                 .collect();
             if rules.is_empty() {
                 continue;
@@ -1017,5 +1078,19 @@ fn value_matches(m: &Value, v: &str) -> bool {
     match m["type"].as_str().unwrap_or("Exact") {
         "RegularExpression" => regex::Regex::new(want).is_ok_and(|re| re.is_match(v)),
         _ => want == v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_durations_use_hours_minutes_and_seconds() {
+        assert_eq!(gateway_duration(604800), "168h");
+        assert_eq!(gateway_duration(90), "1m30s");
+        assert_eq!(gateway_duration(3661), "1h1m1s");
+        assert_eq!(gateway_duration(1), "1s");
+        assert_eq!(gateway_duration(0), "1s");
     }
 }

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use crate::api::{ConditionField, Listener};
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
+use crate::translate::report::Report;
 
 use super::alb::{self, Request, RuleId, Target, Terminal};
 use super::plan::{
@@ -176,7 +177,6 @@ pub fn compile(
 
     let model = IngressModel::from_objects(&objects);
     plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
-    plan::report_fates(&views, &fates, &object, &mut report);
     report.note(
         &object,
         "spec.rules",
@@ -185,7 +185,8 @@ pub fn compile(
     CompiledRoutes {
         objects,
         fates,
-        report,
+        caveats: report,
+        report: Report::default(),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::api::{ConditionField, Listener, RuleCondition};
+use crate::api::{Action, ActionType, ConditionField, Listener, RuleCondition};
 use crate::translate::report::{ObjectRef, Report};
 
 use super::alb::{self, Request, RuleId, Target, Terminal};
@@ -25,6 +25,39 @@ pub(crate) struct RuleView {
     pub field: String,
     /// Whether the rule rewrites the request (`transforms`).
     pub transforms: bool,
+    /// Target group stickiness of a weighted forward, if enabled.
+    pub stickiness: Option<Stickiness>,
+}
+
+/// `forwardConfig.targetGroupStickinessConfig` of a forward to several target groups, when
+/// enabled: the ALB keeps a client on the target group it first reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stickiness {
+    /// How long a client stays on its target group (`durationSeconds`, 1-604800).
+    pub duration_seconds: Option<i32>,
+}
+
+impl Stickiness {
+    /// The stickiness of a rule that does `target` with `actions`: only a forward to more
+    /// than one target group (with non-zero weight) has any.
+    pub fn of(actions: &[Action], target: &Target) -> Option<Self> {
+        if target.forward().is_none_or(|groups| groups.len() < 2) {
+            return None;
+        }
+        actions
+            .iter()
+            .filter(|a| a.type_ == ActionType::Forward)
+            .filter_map(|a| {
+                a.forward_config
+                    .as_ref()?
+                    .target_group_stickiness_config
+                    .as_ref()
+            })
+            .find(|s| s.enabled == Some(true))
+            .map(|s| Self {
+                duration_seconds: s.duration_seconds,
+            })
+    }
 }
 
 /// The listener's rules in evaluation order, then the default actions.
@@ -37,8 +70,9 @@ pub(crate) fn views(listener: &Listener, backends: &dyn BackendResolver) -> Vec<
                 id: RuleId::Priority(r.priority),
                 conditions: r.conditions.clone(),
                 k8s: k8s_target(&target, backends),
+                stickiness: Stickiness::of(&r.actions, &target),
                 target,
-                field: format!("spec.rules[priority={}]", r.priority),
+                field: rule_field(RuleId::Priority(r.priority)),
                 transforms: r.transforms.is_some(),
             }
         })
@@ -48,8 +82,9 @@ pub(crate) fn views(listener: &Listener, backends: &dyn BackendResolver) -> Vec<
         id: RuleId::Default,
         conditions: Vec::new(),
         k8s: k8s_target(&target, backends),
+        stickiness: Stickiness::of(&listener.spec.default_actions, &target),
         target,
-        field: "spec.defaultActions".to_owned(),
+        field: rule_field(RuleId::Default),
         transforms: false,
     });
     out
@@ -589,7 +624,7 @@ pub(crate) fn check_fates(
 ) {
     for (i, f) in fates.iter_mut().enumerate() {
         match &mut f.fate {
-            Fate::Exact => {
+            Fate::Exact | Fate::Approximated { .. } => {
                 if let Some(c) = counterexample(listener, views, i, model, backends) {
                     f.fate = Fate::NotRepresentable {
                         reason: "the compiled routing disagrees with the ALB on a sample request (a compiler limitation)".to_owned(),
@@ -608,24 +643,27 @@ pub(crate) fn check_fates(
 }
 
 /// Records every fate that is not exact in the report.
-pub(crate) fn report_fates(
-    views: &[RuleView],
-    fates: &[RuleFate],
-    object: &ObjectRef,
-    report: &mut Report,
-) {
-    for (v, f) in views.iter().zip(fates) {
+pub(crate) fn report_fates(fates: &[RuleFate], object: &ObjectRef, report: &mut Report) {
+    for f in fates {
+        let field = rule_field(f.rule);
         match &f.fate {
             Fate::Exact => {}
+            Fate::Approximated { .. } => report.approximated(object, field, f.fate.to_string()),
             Fate::Shadowed { .. } => report.note(
                 object,
-                v.field.clone(),
+                field,
                 format!("{}; no request can reach it, so it was dropped", f.fate),
             ),
-            Fate::NotRepresentable { .. } => {
-                report.not_carried(object, v.field.clone(), f.fate.to_string())
-            }
+            Fate::NotRepresentable { .. } => report.not_carried(object, field, f.fate.to_string()),
         }
+    }
+}
+
+/// The field a rule's findings are about: `spec.rules[priority=N]` or `spec.defaultActions`.
+pub(crate) fn rule_field(rule: RuleId) -> String {
+    match rule {
+        RuleId::Priority(p) => format!("spec.rules[priority={p}]"),
+        RuleId::Default => "spec.defaultActions".to_owned(),
     }
 }
 

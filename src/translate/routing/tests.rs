@@ -449,6 +449,7 @@ fn arb_action() -> impl Strategy<Value = Action> {
     prop_oneof![
         8 => prop::sample::select(TGS.to_vec()).prop_map(forward),
         1 => Just(weighted(&[("a", 1), ("b", 3)])),
+        1 => Just(sticky(&[("a", 1), ("b", 3)], Some(60))),
         1 => Just(fixed("503")),
         1 => Just(redirect_https()),
     ]
@@ -539,12 +540,12 @@ fn agrees(
             !matches!(fate, Fate::Shadowed { .. }),
             "{rule} is reported shadowed but the ALB routes {r} to it"
         );
-        if fate.is_exact() {
+        if fate.is_carried() {
             let (scheme, port) = alb::listener_endpoint(l);
             prop_assert_eq!(
                 model(r).map(|t| alb::concrete(t, r, scheme, port)),
                 Some(want),
-                "{} is exact but {} differs\n{:#?}",
+                "{} is carried but {} differs\n{:#?}",
                 rule,
                 r,
                 out.objects
@@ -952,4 +953,149 @@ fn a_rule_whose_conditions_imply_a_higher_rules_is_shadowed_in_every_profile() {
         .with_header("X-Tier", "gold");
     assert_eq!(expected(&l, &r).0, RuleId::Priority(1));
     assert_eq!(model.route(&r), Some(expected(&l, &r).1));
+}
+
+fn sticky(groups: &[(&str, i32)], duration_seconds: Option<i32>) -> Action {
+    let mut a = weighted(groups);
+    if let Some(f) = a.forward_config.as_mut() {
+        f.target_group_stickiness_config = Some(crate::api::TargetGroupStickinessConfig {
+            enabled: Some(true),
+            duration_seconds,
+        });
+    }
+    a
+}
+
+#[test]
+fn a_sticky_weighted_forward_is_approximated_in_gateway_and_says_that_clients_move() {
+    let l = listener(
+        vec![
+            (
+                1,
+                vec![path(&["/api/*"])],
+                sticky(&[("a", 1), ("b", 3)], Some(3600)),
+            ),
+            (2, vec![path(&["/b/*"])], weighted(&[("a", 1), ("b", 3)])),
+            // Stickiness over one target group changes nothing.
+            (
+                3,
+                vec![path(&["/c/*"])],
+                sticky(&[("a", 1), ("b", 0)], Some(60)),
+            ),
+        ],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Gateway));
+    let Some(Fate::Approximated { difference }) = out.fate(RuleId::Priority(1)) else {
+        panic!("{:?}", out.fate(RuleId::Priority(1)))
+    };
+    assert!(
+        difference
+            .contains("the ALB keeps a client on the target group it first reached for 3600 s"),
+        "{difference}"
+    );
+    assert!(difference.contains("not emitted"), "{difference}");
+    assert_eq!(out.fate(RuleId::Priority(2)), Some(&Fate::Exact));
+    assert_eq!(out.fate(RuleId::Priority(3)), Some(&Fate::Exact));
+    assert!(
+        out.report
+            .findings
+            .iter()
+            .any(|f| f.field == "spec.rules[priority=1]"
+                && f.fidelity == crate::translate::report::Fidelity::Approximated
+                && f.message
+                    .starts_with("approximated: target group stickiness")),
+        "{:#?}",
+        out.report
+    );
+    let text = serde_json::to_string(&out.objects).unwrap();
+    assert!(
+        !text.contains("sessionPersistence"),
+        "standard channel only: {text}"
+    );
+    // Every request still goes to the weighted backends the ALB picks from.
+    let model = GatewayModel::from_objects(&out.objects);
+    let r = Request::get("h.example", "/api/x");
+    assert_eq!(model.route(&r), Some(expected(&l, &r).1));
+
+    // Portable Ingress has no weights at all.
+    let out = compile(&l, &ports, &opts(Profile::Ingress));
+    assert!(matches!(
+        out.fate(RuleId::Priority(1)),
+        Some(Fate::NotRepresentable { .. })
+    ));
+}
+
+#[test]
+fn gateway_session_persistence_is_emitted_only_when_asked_for_and_still_reported() {
+    let l = listener(
+        vec![(
+            1,
+            vec![path(&["/api/*"])],
+            sticky(&[("a", 1), ("b", 3)], Some(604800)),
+        )],
+        sticky(&[("a", 1), ("b", 1)], None),
+    );
+    let options = RoutingOptions {
+        gateway_session_persistence: true,
+        ..opts(Profile::Gateway)
+    };
+    let out = compile(&l, &ports, &options);
+    let rules: Vec<&serde_json::Value> = out
+        .objects
+        .iter()
+        .flat_map(|o| o["spec"]["rules"].as_array().unwrap())
+        .collect();
+    assert!(!rules.is_empty());
+    for r in rules {
+        // Priority 1 weighs b 3 to 1, the default actions 1 to 1.
+        let want = if r["backendRefs"][1]["weight"] == 3 {
+            json!({"type": "Cookie", "absoluteTimeout": "168h", "cookieConfig": {"lifetimeType": "Permanent"}})
+        } else {
+            json!({"type": "Cookie"})
+        };
+        assert_eq!(r["sessionPersistence"], want, "{r}");
+    }
+    for rule in [RuleId::Priority(1), RuleId::Default] {
+        let Some(Fate::Approximated { difference }) = out.fate(rule) else {
+            panic!("{rule}: {:?}", out.fate(rule))
+        };
+        assert!(difference.contains("became the HTTPRoute rule's sessionPersistence"));
+        assert!(difference.contains("one backend pod"), "{difference}");
+    }
+}
+
+#[test]
+fn a_sticky_weighted_forward_keeps_its_stickiness_in_the_alb_profile() {
+    // LBC's actions annotation takes targetGroupStickinessConfig in its advanced schema
+    // (forwardConfig), and target-type ip, which sticky sessions need.
+    let l = listener(
+        vec![(
+            1,
+            vec![path(&["/api/*"])],
+            sticky(&[("a", 1), ("b", 3)], Some(3600)),
+        )],
+        forward("web"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Alb));
+    assert_eq!(out.fate(RuleId::Priority(1)), Some(&Fate::Exact));
+    let ann = &out.objects[0]["metadata"]["annotations"];
+    assert_eq!(ann["alb.ingress.kubernetes.io/target-type"], "ip");
+    let action: serde_json::Value = serde_json::from_str(
+        ann["alb.ingress.kubernetes.io/actions.rule-1"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        action["forwardConfig"]["targetGroupStickinessConfig"],
+        json!({"enabled": true, "durationSeconds": 3600})
+    );
+    assert_eq!(
+        action["forwardConfig"]["targetGroups"],
+        json!([
+            {"serviceName": "a", "servicePort": "80", "weight": 1},
+            {"serviceName": "b", "servicePort": "80", "weight": 3}
+        ])
+    );
 }
