@@ -20,6 +20,11 @@
 //! Redirects become `RequestRedirect` filters where the filter can say the same (scheme,
 //! literal host, port, literal path, 301/302); the models compare them by the `Location` they
 //! give for a request.
+//!
+//! Every HTTPRoute of a Listener attaches to one Gateway listener (`parentRefs[].sectionName`,
+//! [`gateway_listener`]) named after the Listener's protocol and port (`http-80`,
+//! `https-443`), so the routes of an HTTP :80 Listener never answer requests that arrive on
+//! the Gateway's HTTPS :443 listener, and the other way round.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -126,6 +131,50 @@ fn meet(a: &str, b: &str, query: bool) -> Result<Option<String>, ()> {
     }
 }
 
+/// The Gateway listener the HTTPRoutes of one Listener attach to (`sectionName`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayListener {
+    /// The Gateway listener's name: [`RoutingOptions::gateway_section_name`] when set, else
+    /// the Listener's protocol and port, `http-80` or `https-443`.
+    pub name: String,
+    /// `HTTP` or `HTTPS`.
+    pub protocol: &'static str,
+    /// The port.
+    pub port: i32,
+}
+
+impl GatewayListener {
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        if self.protocol == "HTTPS" {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
+impl std::fmt::Display for GatewayListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} port {})", self.name, self.protocol, self.port)
+    }
+}
+
+/// The Gateway listener `listener`'s HTTPRoutes attach to: protocol and port of the
+/// Listener (HTTP :80 when unset, HTTPS :443 for HTTPS), named `<protocol>-<port>` in lower
+/// case unless `options` name one.
+pub fn gateway_listener(listener: &Listener, options: &RoutingOptions) -> GatewayListener {
+    let (scheme, port) = alb::listener_endpoint(listener);
+    GatewayListener {
+        name: options
+            .gateway_section_name
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}-{port}")),
+        protocol: if scheme == "https" { "HTTPS" } else { "HTTP" },
+        port,
+    }
+}
+
 /// Compiles `listener` into HTTPRoutes.
 pub fn compile(
     listener: &Listener,
@@ -216,10 +265,30 @@ pub fn compile(
         }
     }
 
-    let objects = emit(listener, &views, &redirects, &plan, options);
-    let (scheme, port) = alb::listener_endpoint(listener);
-    let model = GatewayModel::from_objects(&objects).on_listener(scheme, port);
+    let section = gateway_listener(listener, options);
+    let objects = emit(listener, &views, &redirects, &plan, options, &section);
+    let model = GatewayModel::from_objects(&objects).on_listener(&section);
     plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
+    let gateway = match (&options.gateway_namespace, &listener.metadata.namespace) {
+        (Some(ns), _) | (None, Some(ns)) => format!("{ns}/{}", options.gateway_name),
+        (None, None) => options.gateway_name.clone(),
+    };
+    report.note(
+        &object,
+        "spec.port",
+        format!(
+            "the HTTPRoutes attach to listener {} of Gateway {gateway} (parentRefs sectionName): the Gateway needs a listener named {} with protocol {} and port {}{}",
+            section.name,
+            section.name,
+            section.protocol,
+            section.port,
+            if section.protocol == "HTTPS" {
+                ", which terminates TLS with its own certificateRefs (the Listener's certificates are not carried to it)"
+            } else {
+                ""
+            }
+        ),
+    );
     if plan.uses_regex {
         report.note(
             &object,
@@ -684,15 +753,14 @@ fn emit(
     redirects: &[Option<Value>],
     plan: &Plan,
     options: &RoutingOptions,
+    section: &GatewayListener,
 ) -> Vec<Value> {
     let base = dns_label(listener.metadata.name.as_deref().unwrap_or("listener"));
     let mut parent = json!({"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": options.gateway_name});
     if let Some(ns) = &options.gateway_namespace {
         parent["namespace"] = json!(ns);
     }
-    if let Some(s) = &options.gateway_section_name {
-        parent["sectionName"] = json!(s);
-    }
+    parent["sectionName"] = json!(section.name);
     let mut objects = Vec::new();
     for g in &plan.groups {
         let (slug, hostnames) = match g {
@@ -821,6 +889,9 @@ pub struct GatewayModel {
     pub no_fallthrough_between_hostnames: bool,
     /// Scheme and port of the Gateway listener the requests arrive on.
     listener: (&'static str, i32),
+    /// Name of that Gateway listener, when known: routes attached to other sections of the
+    /// Gateway do not see the requests.
+    section: Option<String>,
 }
 
 impl Default for GatewayModel {
@@ -829,6 +900,7 @@ impl Default for GatewayModel {
             routes: Vec::new(),
             no_fallthrough_between_hostnames: false,
             listener: ("http", 80),
+            section: None,
         }
     }
 }
@@ -836,8 +908,24 @@ impl Default for GatewayModel {
 #[derive(Clone, Debug)]
 struct RouteModel {
     name: String,
+    /// `sectionName` of each parentRef (`None`: every listener of the Gateway).
+    sections: Vec<Option<String>>,
     hostnames: Vec<String>,
     rules: Vec<(Vec<Value>, Outcome)>,
+}
+
+impl RouteModel {
+    // Whether the route takes requests arriving on Gateway listener `section`.
+    fn attached_to(&self, section: Option<&str>) -> bool {
+        let Some(section) = section else {
+            return true;
+        };
+        self.sections.is_empty()
+            || self
+                .sections
+                .iter()
+                .any(|s| s.as_deref().is_none_or(|s| s == section))
+    }
 }
 
 // What an HTTPRoute rule does with a request it takes.
@@ -860,6 +948,12 @@ impl GatewayModel {
                     o["metadata"]["namespace"].as_str().unwrap_or(""),
                     o["metadata"]["name"].as_str().unwrap_or("")
                 ),
+                sections: o["spec"]["parentRefs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p["sectionName"].as_str().map(str::to_owned))
+                    .collect(),
                 hostnames: o["spec"]["hostnames"]
                     .as_array()
                     .into_iter()
@@ -912,10 +1006,12 @@ impl GatewayModel {
         }
     }
 
-    /// The model for requests arriving on a Gateway listener with `scheme` and `port` (what
-    /// redirects keep when they do not set them).
-    pub fn on_listener(mut self, scheme: &'static str, port: i32) -> Self {
-        self.listener = (scheme, port);
+    /// The model for requests arriving on Gateway listener `section`: only routes attached to
+    /// it (or to the whole Gateway) see them, and its scheme and port are what redirects keep
+    /// when they do not set them.
+    pub fn on_listener(mut self, section: &GatewayListener) -> Self {
+        self.listener = (section.scheme(), section.port);
+        self.section = Some(section.name.clone());
         self
     }
 
@@ -925,7 +1021,13 @@ impl GatewayModel {
         let host_keys: Vec<Option<(usize, usize)>> = self
             .routes
             .iter()
-            .map(|rt| host_key(&rt.hostnames, &host))
+            .map(|rt| {
+                if rt.attached_to(self.section.as_deref()) {
+                    host_key(&rt.hostnames, &host)
+                } else {
+                    None
+                }
+            })
             .collect();
         let best_host = host_keys.iter().flatten().max().copied();
         let mut best: Option<(SortKey, &Outcome)> = None;

@@ -63,7 +63,9 @@ pub struct RoutingOptions {
     pub gateway_name: String,
     /// Gateway namespace (`None`: the listener's namespace).
     pub gateway_namespace: Option<String>,
-    /// Gateway listener (`sectionName`) to attach to, if any.
+    /// Gateway listener (`sectionName`) every HTTPRoute attaches to. `None` (the default):
+    /// each Listener's own, named after its protocol and port (`http-80`, `https-443`; see
+    /// [`gateway::gateway_listener`]).
     pub gateway_section_name: Option<String>,
     /// Whether HTTPRoutes may use `RegularExpression` header matches (Implementation-specific
     /// support in Gateway API) to keep ALB's case-insensitive and wildcard header values

@@ -1099,3 +1099,89 @@ fn a_sticky_weighted_forward_keeps_its_stickiness_in_the_alb_profile() {
         ])
     );
 }
+
+#[test]
+fn listeners_on_different_ports_attach_to_their_own_gateway_listeners() {
+    use super::gateway::gateway_listener;
+    use crate::api::ListenerProtocol;
+    // HTTP :80 redirects everything to HTTPS; HTTPS :443 forwards /api/* to api, the rest to
+    // web.
+    let mut http = listener(vec![], redirect_https());
+    http.metadata.name = Some("public-http".into());
+    http.spec.port = Some(80);
+    http.spec.protocol = Some(ListenerProtocol::Http);
+    let mut https = listener(
+        vec![(1, vec![path(&["/api/*"])], forward("api"))],
+        forward("web"),
+    );
+    https.metadata.name = Some("public-https".into());
+    https.spec.port = Some(443);
+    https.spec.protocol = Some(ListenerProtocol::Https);
+
+    let options = opts(Profile::Gateway);
+    let (on_http, on_https) = (
+        gateway_listener(&http, &options),
+        gateway_listener(&https, &options),
+    );
+    assert_eq!(on_http.to_string(), "http-80 (HTTP port 80)");
+    assert_eq!(on_https.to_string(), "https-443 (HTTPS port 443)");
+    let mut objects = Vec::new();
+    for (l, section) in [(&http, "http-80"), (&https, "https-443")] {
+        let out = compile(l, &ports, &options);
+        assert!(
+            out.fates.iter().all(|f| f.fate.is_exact()),
+            "{:?}",
+            out.fates
+        );
+        for o in &out.objects {
+            assert_eq!(
+                o["spec"]["parentRefs"],
+                json!([{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "ecsplane", "sectionName": section}])
+            );
+        }
+        assert!(
+            out.caveats.findings.iter().any(|f| f.field == "spec.port"
+                && f.message.contains(&format!(
+                    "listener {section} of Gateway shop/ecsplane (parentRefs sectionName)"
+                ))),
+            "{:#?}",
+            out.caveats
+        );
+        objects.extend(out.objects);
+    }
+
+    // One Gateway with both listeners: each request meets only its own listener's routes.
+    let model = GatewayModel::from_objects(&objects);
+    let http_model = model.clone().on_listener(&on_http);
+    let https_model = model.on_listener(&on_https);
+    let redirect = |path: &str| {
+        Some(Target {
+            authenticate: vec![],
+            terminal: alb::Terminal::Redirect {
+                location: format!("https://shop.example.com:443{path}?"),
+                status_code: "HTTP_301".into(),
+            },
+        })
+    };
+    for p in ["/api/x", "/x", "/"] {
+        let r = Request::get("shop.example.com", p);
+        assert_eq!(http_model.route(&r), redirect(p), "HTTP {p}");
+        assert_eq!(
+            http_model.route(&r),
+            Some(expected(&http, &r).1),
+            "HTTP {p}"
+        );
+    }
+    for (p, backend) in [("/x", "web:80"), ("/", "web:80"), ("/api/x", "api:8080")] {
+        let r = Request::get("shop.example.com", p);
+        let got = https_model.route(&r);
+        assert_eq!(
+            got.as_ref()
+                .and_then(|t| t.forward())
+                .map(|g| g[0].target_group.as_str()),
+            Some(backend),
+            "HTTPS {p}"
+        );
+        assert_eq!(got, Some(expected(&https, &r).1), "HTTPS {p}");
+    }
+}
