@@ -175,6 +175,15 @@ pub fn gateway_listener(listener: &Listener, options: &RoutingOptions) -> Gatewa
     }
 }
 
+/// The Gateway `listener`'s HTTPRoutes attach to, as `NAMESPACE/NAME` (the options'
+/// namespace, else the listener's), or `NAME` when neither names a namespace.
+pub fn gateway_ref(listener: &Listener, options: &RoutingOptions) -> String {
+    match (&options.gateway_namespace, &listener.metadata.namespace) {
+        (Some(ns), _) | (None, Some(ns)) => format!("{ns}/{}", options.gateway_name),
+        (None, None) => options.gateway_name.clone(),
+    }
+}
+
 /// Compiles `listener` into HTTPRoutes.
 pub fn compile(
     listener: &Listener,
@@ -269,10 +278,7 @@ pub fn compile(
     let objects = emit(listener, &views, &redirects, &plan, options, &section);
     let model = GatewayModel::from_objects(&objects).on_listener(&section);
     plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
-    let gateway = match (&options.gateway_namespace, &listener.metadata.namespace) {
-        (Some(ns), _) | (None, Some(ns)) => format!("{ns}/{}", options.gateway_name),
-        (None, None) => options.gateway_name.clone(),
-    };
+    let gateway = gateway_ref(listener, options);
     report.note(
         &object,
         "spec.port",
