@@ -103,7 +103,8 @@ pub(crate) fn k8s_target(target: &Target, backends: &dyn BackendResolver) -> Tar
 }
 
 /// What every compiler starts from: the listener's reference for findings, a report holding
-/// the target groups without a Service, and the rule views with their backends resolved.
+/// the target groups without a Service and the source-ip values that are no CIDR block, and
+/// the rule views with their backends resolved.
 pub(crate) fn start(
     listener: &Listener,
     backends: &dyn BackendResolver,
@@ -112,7 +113,27 @@ pub(crate) fn start(
     let mut report = Report::default();
     let views = views(listener, backends);
     report_unknown_backends(&views, backends, &object, &mut report);
+    report_bare_addresses(&views, &object, &mut report);
     (object, report, views)
+}
+
+/// Reports source-ip values that are not CIDR blocks (`192.0.2.1` instead of
+/// `192.0.2.1/32`): ELB refuses them, and the model matches no request with them.
+fn report_bare_addresses(views: &[RuleView], object: &ObjectRef, report: &mut Report) {
+    for v in views {
+        let values = v
+            .conditions
+            .iter()
+            .filter(|c| c.field == ConditionField::SourceIp)
+            .flat_map(|c| c.source_ip_config.iter().flat_map(|cfg| &cfg.values));
+        for value in values.filter(|value| alb::cidr(value).is_none()) {
+            report.not_carried(
+                object,
+                v.field.clone(),
+                format!("source-ip value {value:?} is not a CIDR block (such as 192.0.2.1/32), which ELB refuses; no request matches it here"),
+            );
+        }
+    }
 }
 
 /// Reports target groups the resolver does not know.

@@ -1185,3 +1185,35 @@ fn listeners_on_different_ports_attach_to_their_own_gateway_listeners() {
         assert_eq!(got, Some(expected(&https, &r).1), "HTTPS {p}");
     }
 }
+
+#[test]
+fn a_source_ip_value_that_is_no_cidr_block_is_reported_in_every_profile() {
+    let l = listener(
+        vec![(
+            1,
+            vec![values(
+                ConditionField::SourceIp,
+                &["192.0.2.1", "10.0.0.0/8"],
+            )],
+            forward("a"),
+        )],
+        forward("web"),
+    );
+    for profile in PROFILES {
+        let out = compile(&l, &ports, &opts(profile));
+        let found: Vec<&str> = out
+            .caveats
+            .findings
+            .iter()
+            .filter(|f| f.field == "spec.rules[priority=1]")
+            .map(|f| f.message.as_ref())
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "source-ip value \"192.0.2.1\" is not a CIDR block (such as 192.0.2.1/32), which ELB refuses; no request matches it here"
+            ],
+            "{profile}"
+        );
+    }
+}
