@@ -178,7 +178,7 @@ fn routing_gateway_attaches_httproutes_to_the_named_gateway() {
         assert_eq!(r["apiVersion"], "gateway.networking.k8s.io/v1");
         assert_eq!(
             r["spec"]["parentRefs"],
-            serde_json::json!([{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "infra", "name": "public"}])
+            serde_json::json!([{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "infra", "name": "public", "sectionName": "http-80"}])
         );
     }
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -186,6 +186,10 @@ fn routing_gateway_attaches_httproutes_to_the_named_gateway() {
         stderr.contains(
             "Listener many-rules: spec.rules[priority=7]: not carried: not representable: source-ip"
         ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the HTTPRoutes attach to listener http-80 of Gateway infra/public (parentRefs sectionName): the Gateway needs a listener named http-80 with protocol HTTP and port 80"),
         "{stderr}"
     );
 }

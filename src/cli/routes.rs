@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::api::{ConditionField, Listener, RuleCondition};
 use crate::input;
+use crate::translate::report::Fidelity;
 use crate::translate::routing::{
     self, Profile, RoutingOptions, RuleId,
     alb::{self, rules_in_order},
@@ -27,6 +28,10 @@ pub struct Args {
     /// Gateway the HTTPRoutes attach to, as NAME or NAMESPACE/NAME.
     #[arg(long, default_value = "ecsplane")]
     gateway: String,
+    /// Give the HTTPRoute rules of a weighted forward with target group stickiness a
+    /// `sessionPersistence` (Gateway API experimental channel; off by default).
+    #[arg(long)]
+    gateway_session_persistence: bool,
     /// Also print the compiled objects as YAML after the table.
     #[arg(long)]
     objects: bool,
@@ -43,23 +48,30 @@ enum ProfileArg {
 }
 
 /// Compiles every listener and prints each rule with its priority, conditions, action and
-/// fate.
+/// fate, then the listener's caveats (what the output assumes of the cluster). Invalid input,
+/// or a forward to a target group that is not in the input, prints every error on stderr,
+/// nothing on stdout, and exits 1.
 pub fn run(args: Args) -> ExitCode {
-    let (bundle, errors) = input::load(&args.files);
+    let (bundle, mut errors) = input::load(&args.files);
+    errors.0.extend(missing_target_groups(&bundle));
     if !errors.is_empty() {
-        eprintln!("error: invalid input:\n{errors}");
+        let errors = errors.finish();
+        eprint!("{errors}");
+        eprintln!("{}; nothing compiled", plural(errors.0.len(), "error"));
         return ExitCode::FAILURE;
     }
-    let ports: BTreeMap<String, i32> = bundle
+    let ports: BTreeMap<(Option<String>, String), i32> = bundle
         .target_groups
         .iter()
         .filter_map(|tg| {
             let o = &tg.object;
-            let name = o.target_group_name().to_owned();
-            Some((name, o.spec.port?))
+            let key = (
+                o.metadata.namespace.clone(),
+                o.target_group_name().to_owned(),
+            );
+            Some((key, o.spec.port?))
         })
         .collect();
-    let resolver = |tg: &str| ports.get(tg).copied();
     let (gateway_namespace, gateway_name) = match args.gateway.split_once('/') {
         Some((ns, n)) => (Some(ns.to_owned()), n.to_owned()),
         None => (None, args.gateway.clone()),
@@ -73,6 +85,7 @@ pub fn run(args: Args) -> ExitCode {
         ingress_class_name: args.ingress_class.clone(),
         gateway_name,
         gateway_namespace,
+        gateway_session_persistence: args.gateway_session_persistence,
         ..RoutingOptions::default()
     };
     if bundle.listeners.is_empty() {
@@ -81,8 +94,10 @@ pub fn run(args: Args) -> ExitCode {
     let mut out = String::new();
     let mut objects = Vec::new();
     for l in &bundle.listeners {
+        let ns = l.object.metadata.namespace.clone();
+        let resolver = |tg: &str| ports.get(&(ns.clone(), tg.to_owned())).copied();
         let compiled = routing::compile(&l.object, &resolver, &options);
-        out.push_str(&table(&l.object, &compiled, options.profile));
+        out.push_str(&table(&l.object, &compiled, &options));
         objects.extend(compiled.objects);
     }
     if args.objects {
@@ -102,14 +117,66 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// The per-listener table `routes` prints.
-pub fn table(listener: &Listener, compiled: &routing::CompiledRoutes, profile: Profile) -> String {
+/// One error per forward to a target group that is not among the valid objects of the
+/// input (as `render` refuses it: the route would send to a Service nothing creates).
+fn missing_target_groups(bundle: &input::Bundle) -> Vec<input::Error> {
+    let mut out = Vec::new();
+    for l in &bundle.listeners {
+        let ns = l.object.metadata.namespace.as_deref();
+        let name = l.object.metadata.name.as_deref().unwrap_or_default();
+        let object = match ns {
+            Some(ns) => format!("Listener {ns}/{name}"),
+            None => format!("Listener {name}"),
+        };
+        for r in routing::target_group_references(&l.object) {
+            let present = bundle.target_groups.iter().any(|t| {
+                t.object.metadata.namespace.as_deref() == ns
+                    && t.object.target_group_name() == r.name
+            });
+            let invalid = bundle
+                .invalid
+                .iter()
+                .any(|(k, n, x)| k == "TargetGroup" && n.as_deref() == ns && *x == r.name);
+            if !present && !invalid {
+                out.push(input::Error::new(
+                    &l.origin,
+                    object.clone(),
+                    r.field,
+                    input::ErrorKind::Reference,
+                    format!(
+                        "Listener {name} forwards to target group {:?}, which is not in the input; pass its TargetGroup too",
+                        r.name
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// `n` and `noun`, in the plural unless `n` is 1.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The per-listener table `routes` prints: a summary line, the Gateway listener the
+/// HTTPRoutes attach to (gateway profile), each rule with its conditions, action and fate,
+/// then the caveats.
+pub fn table(
+    listener: &Listener,
+    compiled: &routing::CompiledRoutes,
+    options: &RoutingOptions,
+) -> String {
     let mut out = String::new();
     let count =
         |f: fn(&routing::Fate) -> bool| compiled.fates.iter().filter(|x| f(&x.fate)).count();
     let _ = writeln!(
         out,
-        "Listener {}{} ({profile}): {} rules + default; {} exact, {} shadowed, {} not representable",
+        "Listener {}{} ({}): {} + default; {} exact, {} approximated, {} shadowed, {} not representable",
         listener
             .metadata
             .namespace
@@ -117,11 +184,21 @@ pub fn table(listener: &Listener, compiled: &routing::CompiledRoutes, profile: P
             .map(|n| format!("{n}/"))
             .unwrap_or_default(),
         listener.metadata.name.as_deref().unwrap_or(""),
-        compiled.fates.len() - 1,
+        options.profile,
+        plural(compiled.fates.len().saturating_sub(1), "rule"),
         count(|f| f.is_exact()),
+        count(|f| matches!(f, routing::Fate::Approximated { .. })),
         count(|f| matches!(f, routing::Fate::Shadowed { .. })),
         count(|f| matches!(f, routing::Fate::NotRepresentable { .. })),
     );
+    if options.profile == Profile::Gateway {
+        let _ = writeln!(
+            out,
+            "  attaches to Gateway {}, listener {}",
+            routing::gateway::gateway_ref(listener, options),
+            routing::gateway::gateway_listener(listener, options)
+        );
+    }
     let rules = rules_in_order(listener);
     for f in &compiled.fates {
         let (label, conditions, target) = match f.rule {
@@ -145,6 +222,16 @@ pub fn table(listener: &Listener, compiled: &routing::CompiledRoutes, profile: P
             "  {label:>7}  {conditions}\n           -> {target}\n           {}",
             f.fate
         );
+    }
+    if !compiled.caveats.findings.is_empty() {
+        let _ = writeln!(out, "  caveats:");
+        for c in &compiled.caveats.findings {
+            let fidelity = match c.fidelity {
+                Fidelity::Exact => "note".to_owned(),
+                other => other.to_string(),
+            };
+            let _ = writeln!(out, "    {}: {fidelity}: {}", c.field, c.message);
+        }
     }
     out
 }

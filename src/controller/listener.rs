@@ -138,6 +138,7 @@ async fn reconcile_listener(l: &Listener, ctx: &Context) -> Result<Action, Recon
                 priority: p,
                 fate: match &f.fate {
                     Fate::Exact => "Exact",
+                    Fate::Approximated { .. } => "Approximated",
                     Fate::Shadowed { .. } => "Shadowed",
                     Fate::NotRepresentable { .. } => "NotRepresentable",
                 }
@@ -158,7 +159,7 @@ async fn reconcile_listener(l: &Listener, ctx: &Context) -> Result<Action, Recon
         .is_none_or(|f| f.fate.is_exact());
     let not_representable = rules
         .iter()
-        .filter(|r| r.fate == "NotRepresentable")
+        .filter(|r| r.fate == "NotRepresentable" || r.fate == "Approximated")
         .count();
     let ready = if !missing.is_empty() {
         Desired::new(

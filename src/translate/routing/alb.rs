@@ -13,14 +13,16 @@
 //! - `http-request-method`: case-sensitive and exact.
 //! - `query-string`: key (optional) and value case-insensitive with wildcards; `\*` and `\?`
 //!   match a literal `*` or `?`; any one parameter of the request may satisfy a pair.
-//! - `source-ip`: CIDR blocks, against the connection's source address.
+//! - `source-ip`: CIDR blocks (a bare address is not one), against the connection's source
+//!   address.
 //!
 //! Regex values (`regexValues`) are evaluated with `regex`-crate syntax anchored at both ends,
 //! which is close to, but not proven identical to, the ALB dialect.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
@@ -373,7 +375,7 @@ pub fn condition_matches(c: &RuleCondition, request: &Request) -> bool {
         ConditionField::SourceIp => c.source_ip_config.as_ref().is_some_and(|cfg| {
             cfg.values
                 .iter()
-                .any(|cidr| Cidr::parse(cidr).is_some_and(|n| n.contains(request.source_ip)))
+                .any(|v| cidr(v).is_some_and(|n| n.contains(&request.source_ip)))
         }),
     }
 }
@@ -591,69 +593,21 @@ fn regex_match(pattern: &str, text: &str, fold_case: bool) -> bool {
     regex::Regex::new(&anchored).is_ok_and(|re| re.is_match(text))
 }
 
-/// An IPv4 or IPv6 CIDR block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cidr {
-    /// Network address (host bits may be set; they are ignored).
-    pub addr: IpAddr,
-    /// Prefix length.
-    pub len: u8,
+/// The CIDR block `s` (`a.b.c.d/n` or `x::y/n`; host bits may be set and are ignored), or
+/// `None`: ALB `source-ip` values are CIDR blocks only, so a bare address is not one.
+pub fn cidr(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>().ok()
 }
 
-impl Cidr {
-    /// Parses `a.b.c.d/n` or `x::y/n`; a bare address is a single-address block.
-    pub fn parse(s: &str) -> Option<Self> {
-        let (addr, len) = match s.split_once('/') {
-            Some((a, l)) => (a.parse::<IpAddr>().ok()?, l.parse::<u8>().ok()?),
-            None => {
-                let a = s.parse::<IpAddr>().ok()?;
-                (a, if a.is_ipv4() { 32 } else { 128 })
-            }
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        (len <= max).then_some(Self { addr, len })
-    }
-
-    fn bits(ip: IpAddr) -> (u128, u8) {
-        match ip {
-            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
-            IpAddr::V6(v6) => (u128::from(v6), 128),
-        }
-    }
-
-    fn mask(&self) -> u128 {
-        let (_, width) = Self::bits(self.addr);
-        if self.len == 0 {
-            0
-        } else {
-            let ones = (!0u128) << (128 - u32::from(self.len));
-            ones >> (128 - u32::from(width))
-        }
-    }
-
-    /// Whether `ip` is inside the block (an IPv4 address is never inside an IPv6 block).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        if ip.is_ipv4() != self.addr.is_ipv4() {
-            return false;
-        }
-        let (a, _) = Self::bits(self.addr);
-        let (b, _) = Self::bits(ip);
-        a & self.mask() == b & self.mask()
-    }
-
-    /// Whether every address of `other` is inside this block.
-    pub fn covers(&self, other: &Cidr) -> bool {
-        other.len >= self.len && self.contains(other.addr)
-    }
-
-    /// The first address of the block.
-    pub fn first(&self) -> IpAddr {
-        let (a, _) = Self::bits(self.addr);
-        let n = a & self.mask();
-        match self.addr {
-            IpAddr::V4(_) => IpAddr::from((n as u32).to_be_bytes()),
-            IpAddr::V6(_) => IpAddr::from(n.to_be_bytes()),
-        }
+/// The first address of `net` a client can have: the first host of an IPv4 block (the
+/// address after the network address up to /30, the block's own first address for /31 and
+/// /32), the address after the subnet-router anycast address of an IPv6 block (the block's
+/// first address for /127 and /128).
+pub fn first_host(net: &IpNet) -> IpAddr {
+    match net {
+        IpNet::V4(n) => IpAddr::V4(n.hosts().next().unwrap_or_else(|| n.network())),
+        IpNet::V6(n) if n.prefix_len() >= 127 => IpAddr::V6(n.network()),
+        IpNet::V6(n) => IpAddr::V6(Ipv6Addr::from(u128::from(n.network()).saturating_add(1))),
     }
 }
 
@@ -862,10 +816,45 @@ mod tests {
         assert!(!condition_matches(&c, &r("192.0.3.1")));
         assert!(condition_matches(&c, &r("2001:db8::1")));
         assert!(!condition_matches(&c, &r("2001:db9::1")));
-        assert_eq!(
-            Cidr::parse("10.1.2.3/8").unwrap().first(),
-            "10.0.0.0".parse::<IpAddr>().unwrap()
-        );
+        // Host bits of a block are ignored, as ELB does.
+        let c = cond(ConditionField::SourceIp, &["10.1.2.3/8"]);
+        assert!(condition_matches(&c, &r("10.200.0.1")));
+        assert!(!condition_matches(&c, &r("11.0.0.1")));
+    }
+
+    #[test]
+    fn source_ip_values_are_cidr_blocks_only() {
+        // SourceIpConditionConfig: "The source IP addresses, in CIDR format".
+        let r = Request::get("h", "/").with_source("192.0.2.1".parse().unwrap());
+        assert!(!condition_matches(
+            &cond(ConditionField::SourceIp, &["192.0.2.1"]),
+            &r
+        ));
+        assert!(condition_matches(
+            &cond(ConditionField::SourceIp, &["192.0.2.1/32"]),
+            &r
+        ));
+        assert_eq!(cidr("192.0.2.1"), None);
+        assert_eq!(cidr("192.0.2.0/33"), None);
+        assert_eq!(cidr("2001:db8::/129"), None);
+    }
+
+    #[test]
+    fn the_first_host_of_a_block_is_an_address_a_client_can_have() {
+        let first = |s: &str| first_host(&cidr(s).unwrap()).to_string();
+        assert_eq!(first("10.0.0.0/8"), "10.0.0.1");
+        assert_eq!(first("10.1.2.3/8"), "10.0.0.1");
+        assert_eq!(first("192.0.2.0/24"), "192.0.2.1");
+        assert_eq!(first("192.0.2.8/30"), "192.0.2.9");
+        assert_eq!(first("192.0.2.8/31"), "192.0.2.8");
+        assert_eq!(first("192.0.2.7/32"), "192.0.2.7");
+        assert_eq!(first("0.0.0.0/0"), "0.0.0.1");
+        assert_eq!(first("2001:db8::/32"), "2001:db8::1");
+        assert_eq!(first("2001:db8::5/128"), "2001:db8::5");
+        for s in ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "::/0"] {
+            let net = cidr(s).unwrap();
+            assert!(net.contains(&first_host(&net)), "{s}");
+        }
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //! Redirects become `RequestRedirect` filters where the filter can say the same (scheme,
 //! literal host, port, literal path, 301/302); the models compare them by the `Location` they
 //! give for a request.
+//!
+//! Every HTTPRoute of a Listener attaches to one Gateway listener (`parentRefs[].sectionName`,
+//! [`gateway_listener`]) named after the Listener's protocol and port (`http-80`,
+//! `https-443`), so the routes of an HTTP :80 Listener never answer requests that arrive on
+//! the Gateway's HTTPS :443 listener, and the other way round.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,11 +32,12 @@ use serde_json::{Value, json};
 
 use crate::api::{ActionType, ConditionField, Listener, RedirectConfig, RedirectStatusCode};
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
+use crate::translate::report::Report;
 
-use super::alb::{self, Request, Target, Terminal, WeightedGroup};
+use super::alb::{self, Request, RuleId, Target, Terminal, WeightedGroup};
 use super::plan::{
-    self, HostGroup, PathAtom, RuleView, host_path_match, path_shape, representative_host,
-    representative_path,
+    self, HostGroup, PathAtom, RuleView, Stickiness, host_path_match, path_shape,
+    representative_host, representative_path,
 };
 use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
 
@@ -125,6 +131,59 @@ fn meet(a: &str, b: &str, query: bool) -> Result<Option<String>, ()> {
     }
 }
 
+/// The Gateway listener the HTTPRoutes of one Listener attach to (`sectionName`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayListener {
+    /// The Gateway listener's name: [`RoutingOptions::gateway_section_name`] when set, else
+    /// the Listener's protocol and port, `http-80` or `https-443`.
+    pub name: String,
+    /// `HTTP` or `HTTPS`.
+    pub protocol: &'static str,
+    /// The port.
+    pub port: i32,
+}
+
+impl GatewayListener {
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        if self.protocol == "HTTPS" {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
+impl std::fmt::Display for GatewayListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} port {})", self.name, self.protocol, self.port)
+    }
+}
+
+/// The Gateway listener `listener`'s HTTPRoutes attach to: protocol and port of the
+/// Listener (HTTP :80 when unset, HTTPS :443 for HTTPS), named `<protocol>-<port>` in lower
+/// case unless `options` name one.
+pub fn gateway_listener(listener: &Listener, options: &RoutingOptions) -> GatewayListener {
+    let (scheme, port) = alb::listener_endpoint(listener);
+    GatewayListener {
+        name: options
+            .gateway_section_name
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}-{port}")),
+        protocol: if scheme == "https" { "HTTPS" } else { "HTTP" },
+        port,
+    }
+}
+
+/// The Gateway `listener`'s HTTPRoutes attach to, as `NAMESPACE/NAME` (the options'
+/// namespace, else the listener's), or `NAME` when neither names a namespace.
+pub fn gateway_ref(listener: &Listener, options: &RoutingOptions) -> String {
+    match (&options.gateway_namespace, &listener.metadata.namespace) {
+        (Some(ns), _) | (None, Some(ns)) => format!("{ns}/{}", options.gateway_name),
+        (None, None) => options.gateway_name.clone(),
+    }
+}
+
 /// Compiles `listener` into HTTPRoutes.
 pub fn compile(
     listener: &Listener,
@@ -132,6 +191,11 @@ pub fn compile(
     options: &RoutingOptions,
 ) -> CompiledRoutes {
     let (object, mut report, views) = plan::start(listener, backends);
+    // A rule that a higher-priority rule takes all requests of is dropped before anything
+    // else: Gateway precedence would otherwise let its more specific matches win.
+    let shadowed: Vec<Option<RuleId>> = (0..views.len())
+        .map(|i| plan::shadowed_by_one(&views, i))
+        .collect();
     let mut reasons: Vec<Option<String>> =
         views.iter().map(|v| unrepresentable(v, options)).collect();
     let terms: Vec<Vec<Term>> = views
@@ -150,7 +214,10 @@ pub fn compile(
     let rules = alb::rules_in_order(listener);
     let mut redirects: Vec<Option<Value>> = vec![None; views.len()];
     for (i, v) in views.iter().enumerate() {
-        if reasons[i].is_some() || !matches!(v.target.terminal, Terminal::Redirect { .. }) {
+        if reasons[i].is_some()
+            || shadowed[i].is_some()
+            || !matches!(v.target.terminal, Terminal::Redirect { .. })
+        {
             continue;
         }
         let actions = rules
@@ -174,7 +241,7 @@ pub fn compile(
 
     // Exclude rules whose overlaps Gateway cannot express, until none is left.
     let plan = loop {
-        match build(&views, &terms, &reasons) {
+        match build(&views, &terms, &reasons, &shadowed) {
             Ok(plan) => break plan,
             Err((i, why)) => reasons[i] = Some(why),
         }
@@ -184,22 +251,50 @@ pub fn compile(
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let fate = match &reasons[i] {
-                None if plan.appears[i] => Fate::Exact,
-                None => Fate::Shadowed {
+            let fate = match (&reasons[i], shadowed[i]) {
+                (_, Some(by)) => Fate::Shadowed { by: vec![by] },
+                (None, None) if plan.appears[i] => Fate::Exact,
+                (None, None) => Fate::Shadowed {
                     by: plan.truncated_by[i].iter().map(|&w| views[w].id).collect(),
                 },
-                Some(reason) => plan::left_out(&views, i, reason),
+                (Some(reason), None) => Fate::NotRepresentable {
+                    reason: reason.clone(),
+                    counterexample: None,
+                },
             };
             RuleFate { rule: v.id, fate }
         })
         .collect();
 
-    let objects = emit(listener, &views, &redirects, &plan, options);
-    let (scheme, port) = alb::listener_endpoint(listener);
-    let model = GatewayModel::from_objects(&objects).on_listener(scheme, port);
+    for (f, v) in fates.iter_mut().zip(&views) {
+        if let (Fate::Exact, Some(sticky)) = (&f.fate, v.stickiness) {
+            f.fate = Fate::Approximated {
+                difference: sticky_difference(sticky, options),
+            };
+        }
+    }
+
+    let section = gateway_listener(listener, options);
+    let objects = emit(listener, &views, &redirects, &plan, options, &section);
+    let model = GatewayModel::from_objects(&objects).on_listener(&section);
     plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
-    plan::report_fates(&views, &fates, &object, &mut report);
+    let gateway = gateway_ref(listener, options);
+    report.note(
+        &object,
+        "spec.port",
+        format!(
+            "the HTTPRoutes attach to listener {} of Gateway {gateway} (parentRefs sectionName): the Gateway needs a listener named {} with protocol {} and port {}{}",
+            section.name,
+            section.name,
+            section.protocol,
+            section.port,
+            if section.protocol == "HTTPS" {
+                ", which terminates TLS with its own certificateRefs (the Listener's certificates are not carried to it)"
+            } else {
+                ""
+            }
+        ),
+    );
     if plan.uses_regex {
         report.note(
             &object,
@@ -217,8 +312,52 @@ pub fn compile(
     CompiledRoutes {
         objects,
         fates,
-        report,
+        caveats: report,
+        report: Report::default(),
     }
+}
+
+// What a weighted forward with target group stickiness loses (or gains) in Gateway API.
+fn sticky_difference(sticky: Stickiness, options: &RoutingOptions) -> String {
+    let duration = sticky
+        .duration_seconds
+        .map(|d| format!(" for {d} s"))
+        .unwrap_or_default();
+    if options.gateway_session_persistence {
+        format!(
+            "target group stickiness (the ALB keeps a client on the target group it first reached{duration}) became the HTTPRoute rule's sessionPersistence, which is experimental (Extended support: the Gateway implementation must support it); it keeps a client on one backend pod, not only on one target group, and whether the HTTPRoute rules of one listener rule share a session is implementation-specific"
+        )
+    } else {
+        format!(
+            "target group stickiness: the ALB keeps a client on the target group it first reached{duration}; backendRefs weights pick a backend for every request, so a client moves between the weighted backends (Gateway API sessionPersistence is experimental and was not emitted)"
+        )
+    }
+}
+
+// The `sessionPersistence` of an HTTPRoute rule: a cookie that lives as long as the ALB's
+// target group stickiness.
+fn session_persistence(sticky: Stickiness) -> Value {
+    match sticky.duration_seconds {
+        Some(d) => json!({
+            "type": "Cookie",
+            "absoluteTimeout": gateway_duration(d),
+            "cookieConfig": {"lifetimeType": "Permanent"},
+        }),
+        None => json!({"type": "Cookie"}),
+    }
+}
+
+// A Gateway API Duration (`1h2m3s`, each part at most 5 digits) of `seconds` (at least 1).
+fn gateway_duration(seconds: i32) -> String {
+    let s = seconds.max(1).unsigned_abs();
+    let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (sec, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
 }
 
 fn unrepresentable(v: &RuleView, options: &RoutingOptions) -> Option<String> {
@@ -409,8 +548,11 @@ fn build(
     views: &[RuleView],
     terms: &[Vec<Term>],
     reasons: &[Option<String>],
+    shadowed: &[Option<RuleId>],
 ) -> Result<Plan, (usize, String)> {
-    let rep: Vec<usize> = (0..views.len()).filter(|&i| reasons[i].is_none()).collect();
+    let rep: Vec<usize> = (0..views.len())
+        .filter(|&i| reasons[i].is_none() && shadowed[i].is_none())
+        .collect();
     let default_index = views.len() - 1;
     let (groups, atoms) = plan::cells(views, &rep);
     let mut plan = Plan {
@@ -617,15 +759,14 @@ fn emit(
     redirects: &[Option<Value>],
     plan: &Plan,
     options: &RoutingOptions,
+    section: &GatewayListener,
 ) -> Vec<Value> {
     let base = dns_label(listener.metadata.name.as_deref().unwrap_or("listener"));
     let mut parent = json!({"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": options.gateway_name});
     if let Some(ns) = &options.gateway_namespace {
         parent["namespace"] = json!(ns);
     }
-    if let Some(s) = &options.gateway_section_name {
-        parent["sectionName"] = json!(s);
-    }
+    parent["sectionName"] = json!(section.name);
     let mut objects = Vec::new();
     for g in &plan.groups {
         let (slug, hostnames) = match g {
@@ -638,7 +779,16 @@ fn emit(
         for (atom, elems) in &plan.cells[g] {
             let rules: Vec<Value> = elems
                 .iter()
-                .map(|(t, i)| rule_json(atom, t, &views[*i].k8s, redirects[*i].as_ref()))
+                .map(|(t, i)| {
+                    let mut rule = rule_json(atom, t, &views[*i].k8s, redirects[*i].as_ref());
+                    if let Some(sticky) = views[*i]
+                        .stickiness
+                        .filter(|_| options.gateway_session_persistence)
+                    {
+                        rule["sessionPersistence"] = session_persistence(sticky);
+                    }
+                    rule
+                })
                 .collect();
             if rules.is_empty() {
                 continue;
@@ -745,6 +895,9 @@ pub struct GatewayModel {
     pub no_fallthrough_between_hostnames: bool,
     /// Scheme and port of the Gateway listener the requests arrive on.
     listener: (&'static str, i32),
+    /// Name of that Gateway listener, when known: routes attached to other sections of the
+    /// Gateway do not see the requests.
+    section: Option<String>,
 }
 
 impl Default for GatewayModel {
@@ -753,6 +906,7 @@ impl Default for GatewayModel {
             routes: Vec::new(),
             no_fallthrough_between_hostnames: false,
             listener: ("http", 80),
+            section: None,
         }
     }
 }
@@ -760,8 +914,24 @@ impl Default for GatewayModel {
 #[derive(Clone, Debug)]
 struct RouteModel {
     name: String,
+    /// `sectionName` of each parentRef (`None`: every listener of the Gateway).
+    sections: Vec<Option<String>>,
     hostnames: Vec<String>,
     rules: Vec<(Vec<Value>, Outcome)>,
+}
+
+impl RouteModel {
+    // Whether the route takes requests arriving on Gateway listener `section`.
+    fn attached_to(&self, section: Option<&str>) -> bool {
+        let Some(section) = section else {
+            return true;
+        };
+        self.sections.is_empty()
+            || self
+                .sections
+                .iter()
+                .any(|s| s.as_deref().is_none_or(|s| s == section))
+    }
 }
 
 // What an HTTPRoute rule does with a request it takes.
@@ -784,6 +954,12 @@ impl GatewayModel {
                     o["metadata"]["namespace"].as_str().unwrap_or(""),
                     o["metadata"]["name"].as_str().unwrap_or("")
                 ),
+                sections: o["spec"]["parentRefs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p["sectionName"].as_str().map(str::to_owned))
+                    .collect(),
                 hostnames: o["spec"]["hostnames"]
                     .as_array()
                     .into_iter()
@@ -836,10 +1012,12 @@ impl GatewayModel {
         }
     }
 
-    /// The model for requests arriving on a Gateway listener with `scheme` and `port` (what
-    /// redirects keep when they do not set them).
-    pub fn on_listener(mut self, scheme: &'static str, port: i32) -> Self {
-        self.listener = (scheme, port);
+    /// The model for requests arriving on Gateway listener `section`: only routes attached to
+    /// it (or to the whole Gateway) see them, and its scheme and port are what redirects keep
+    /// when they do not set them.
+    pub fn on_listener(mut self, section: &GatewayListener) -> Self {
+        self.listener = (section.scheme(), section.port);
+        self.section = Some(section.name.clone());
         self
     }
 
@@ -849,7 +1027,13 @@ impl GatewayModel {
         let host_keys: Vec<Option<(usize, usize)>> = self
             .routes
             .iter()
-            .map(|rt| host_key(&rt.hostnames, &host))
+            .map(|rt| {
+                if rt.attached_to(self.section.as_deref()) {
+                    host_key(&rt.hostnames, &host)
+                } else {
+                    None
+                }
+            })
             .collect();
         let best_host = host_keys.iter().flatten().max().copied();
         let mut best: Option<(SortKey, &Outcome)> = None;
@@ -1002,5 +1186,19 @@ fn value_matches(m: &Value, v: &str) -> bool {
     match m["type"].as_str().unwrap_or("Exact") {
         "RegularExpression" => regex::Regex::new(want).is_ok_and(|re| re.is_match(v)),
         _ => want == v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_durations_use_hours_minutes_and_seconds() {
+        assert_eq!(gateway_duration(604800), "168h");
+        assert_eq!(gateway_duration(90), "1m30s");
+        assert_eq!(gateway_duration(3661), "1h1m1s");
+        assert_eq!(gateway_duration(1), "1s");
+        assert_eq!(gateway_duration(0), "1s");
     }
 }

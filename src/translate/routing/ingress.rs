@@ -22,8 +22,9 @@ use serde_json::{Value, json};
 
 use crate::api::{ConditionField, Listener};
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
+use crate::translate::report::Report;
 
-use super::alb::{self, Request, Target, Terminal};
+use super::alb::{self, Request, RuleId, Target, Terminal};
 use super::plan::{
     self, HostGroup, PathAtom, RuleView, host_path_match, path_shape, prefix_matches,
     representative_host, representative_path,
@@ -38,8 +39,15 @@ pub fn compile(
 ) -> CompiledRoutes {
     let (object, mut report, views) = plan::start(listener, backends);
 
+    // A rule that a higher-priority rule takes all requests of is dropped, whether or not
+    // that rule can be carried: the ALB never applies it.
+    let shadowed: Vec<Option<RuleId>> = (0..views.len())
+        .map(|i| plan::shadowed_by_one(&views, i))
+        .collect();
     let reasons: Vec<Option<String>> = views.iter().map(unrepresentable).collect();
-    let rep: Vec<usize> = (0..views.len()).filter(|&i| reasons[i].is_none()).collect();
+    let rep: Vec<usize> = (0..views.len())
+        .filter(|&i| reasons[i].is_none() && shadowed[i].is_none())
+        .collect();
 
     // Cells.
     let (groups, atoms) = plan::cells(&views, &rep);
@@ -70,8 +78,9 @@ pub fn compile(
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let fate = match &reasons[i] {
-                None => {
+            let fate = match (&reasons[i], shadowed[i]) {
+                (_, Some(by)) => Fate::Shadowed { by: vec![by] },
+                (None, None) => {
                     let mut by: BTreeSet<usize> = BTreeSet::new();
                     let mut wins = false;
                     for cell in &matched_cells[i] {
@@ -91,7 +100,10 @@ pub fn compile(
                         }
                     }
                 }
-                Some(reason) => plan::left_out(&views, i, reason),
+                (Some(reason), None) => Fate::NotRepresentable {
+                    reason: reason.clone(),
+                    counterexample: None,
+                },
             };
             RuleFate { rule: v.id, fate }
         })
@@ -165,7 +177,6 @@ pub fn compile(
 
     let model = IngressModel::from_objects(&objects);
     plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
-    plan::report_fates(&views, &fates, &object, &mut report);
     report.note(
         &object,
         "spec.rules",
@@ -174,7 +185,8 @@ pub fn compile(
     CompiledRoutes {
         objects,
         fates,
-        report,
+        caveats: report,
+        report: Report::default(),
     }
 }
 

@@ -132,7 +132,6 @@ pub fn compile(
     }
     let model = LbcModel::from_objects(&objects);
     plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
-    plan::report_fates(&views, &fates, &object, &mut report);
     if !use_priority {
         report.note(
             &object,
@@ -143,7 +142,8 @@ pub fn compile(
     CompiledRoutes {
         objects,
         fates,
-        report,
+        caveats: report,
+        report: Report::default(),
     }
 }
 

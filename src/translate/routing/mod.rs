@@ -63,12 +63,19 @@ pub struct RoutingOptions {
     pub gateway_name: String,
     /// Gateway namespace (`None`: the listener's namespace).
     pub gateway_namespace: Option<String>,
-    /// Gateway listener (`sectionName`) to attach to, if any.
+    /// Gateway listener (`sectionName`) every HTTPRoute attaches to. `None` (the default):
+    /// each Listener's own, named after its protocol and port (`http-80`, `https-443`; see
+    /// [`gateway::gateway_listener`]).
     pub gateway_section_name: Option<String>,
     /// Whether HTTPRoutes may use `RegularExpression` header matches (Implementation-specific
     /// support in Gateway API) to keep ALB's case-insensitive and wildcard header values
     /// exact. Without it, such rules are reported as not representable.
     pub gateway_regex_headers: bool,
+    /// Whether HTTPRoute rules of a weighted forward with target group stickiness get a
+    /// `sessionPersistence` (Gateway API experimental channel, Extended support). Off by
+    /// default: the standard-channel CRDs have no such field. Either way the rule is
+    /// reported approximated, with what differs.
+    pub gateway_session_persistence: bool,
 }
 
 impl Default for RoutingOptions {
@@ -80,6 +87,7 @@ impl Default for RoutingOptions {
             gateway_namespace: None,
             gateway_section_name: None,
             gateway_regex_headers: true,
+            gateway_session_persistence: false,
         }
     }
 }
@@ -146,6 +154,13 @@ pub enum Fate {
         /// The rules that take its requests.
         by: Vec<RuleId>,
     },
+    /// The rule is carried and every request goes where the ALB sends it, but the ALB does
+    /// something more that the output does not (such as keeping a client on one target group
+    /// of a weighted forward); the difference is stated.
+    Approximated {
+        /// What differs.
+        difference: String,
+    },
     /// The rule cannot be expressed exactly in this profile; it was left out (never
     /// approximated), and the counterexample shows a request that now goes elsewhere.
     NotRepresentable {
@@ -162,12 +177,18 @@ impl Fate {
     pub fn is_exact(&self) -> bool {
         matches!(self, Fate::Exact)
     }
+
+    /// Whether the rule is in the output: exact or approximated.
+    pub fn is_carried(&self) -> bool {
+        matches!(self, Fate::Exact | Fate::Approximated { .. })
+    }
 }
 
 impl fmt::Display for Fate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fate::Exact => f.write_str("exact"),
+            Fate::Approximated { difference } => write!(f, "approximated: {difference}"),
             Fate::Shadowed { by } => {
                 f.write_str("shadowed by ")?;
                 for (i, r) in by.iter().enumerate() {
@@ -232,8 +253,13 @@ pub struct CompiledRoutes {
     pub objects: Vec<serde_json::Value>,
     /// One entry per rule in evaluation order, then the default actions.
     pub fates: Vec<RuleFate>,
-    /// Findings for everything not carried exactly.
+    /// Findings for everything not carried exactly: the [`caveats`](Self::caveats), then
+    /// one finding per rule whose fate is not exact.
     pub report: Report,
+    /// The findings that are not a rule's fate: what the output assumes of the cluster (the
+    /// Gateway listener it attaches to, RegularExpression header matches, a target group
+    /// without a Service) and notes on how rules were carried.
+    pub caveats: Report,
 }
 
 impl CompiledRoutes {
@@ -258,7 +284,54 @@ pub fn compile(
         Profile::Alb => lbc::compile(listener, backends, options),
         Profile::Gateway => gateway::compile(listener, backends, options),
     };
-    out.report = std::mem::take(&mut out.report).finish();
+    out.caveats = std::mem::take(&mut out.caveats).finish();
+    let mut report = out.caveats.clone();
+    plan::report_fates(&out.fates, &plan::listener_ref(listener), &mut report);
+    out.report = report.finish();
+    out
+}
+
+/// A reference to a target group in a listener's actions: the field that names it and the
+/// target group's name (the name part of an ARN).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetGroupReference {
+    /// Path of the field (`spec.rules[0].actions[0].forwardConfig.targetGroups[1].targetGroupArn`).
+    pub field: String,
+    /// The target group's name.
+    pub name: String,
+}
+
+/// Every target group the actions of `listener` forward to, in field order.
+pub fn target_group_references(listener: &Listener) -> Vec<TargetGroupReference> {
+    let mut out = Vec::new();
+    let mut actions = |prefix: String, actions: &[crate::api::Action]| {
+        for (i, a) in actions.iter().enumerate() {
+            let mut push = |field: String, arn: &str| {
+                out.push(TargetGroupReference {
+                    field,
+                    name: crate::translate::names::target_group_name(arn).to_owned(),
+                })
+            };
+            if let Some(arn) = &a.target_group_arn {
+                push(format!("{prefix}[{i}].targetGroupArn"), arn);
+            }
+            for (j, t) in a
+                .forward_config
+                .iter()
+                .flat_map(|f| &f.target_groups)
+                .enumerate()
+            {
+                push(
+                    format!("{prefix}[{i}].forwardConfig.targetGroups[{j}].targetGroupArn"),
+                    &t.target_group_arn,
+                );
+            }
+        }
+    };
+    actions("spec.defaultActions".into(), &listener.spec.default_actions);
+    for (r, rule) in listener.spec.rules.iter().flatten().enumerate() {
+        actions(format!("spec.rules[{r}].actions"), &rule.actions);
+    }
     out
 }
 

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::api::{ConditionField, Listener, RuleCondition};
+use crate::api::{Action, ActionType, ConditionField, Listener, RuleCondition};
 use crate::translate::report::{ObjectRef, Report};
 
-use super::alb::{self, Cidr, Request, RuleId, Target, Terminal};
+use super::alb::{self, Request, RuleId, Target, Terminal};
 use super::witness::witnesses;
 use super::{BackendResolver, Counterexample, Fate, RuleFate, ServiceBackend};
 
@@ -25,6 +25,39 @@ pub(crate) struct RuleView {
     pub field: String,
     /// Whether the rule rewrites the request (`transforms`).
     pub transforms: bool,
+    /// Target group stickiness of a weighted forward, if enabled.
+    pub stickiness: Option<Stickiness>,
+}
+
+/// `forwardConfig.targetGroupStickinessConfig` of a forward to several target groups, when
+/// enabled: the ALB keeps a client on the target group it first reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stickiness {
+    /// How long a client stays on its target group (`durationSeconds`, 1-604800).
+    pub duration_seconds: Option<i32>,
+}
+
+impl Stickiness {
+    /// The stickiness of a rule that does `target` with `actions`: only a forward to more
+    /// than one target group (with non-zero weight) has any.
+    pub fn of(actions: &[Action], target: &Target) -> Option<Self> {
+        if target.forward().is_none_or(|groups| groups.len() < 2) {
+            return None;
+        }
+        actions
+            .iter()
+            .filter(|a| a.type_ == ActionType::Forward)
+            .filter_map(|a| {
+                a.forward_config
+                    .as_ref()?
+                    .target_group_stickiness_config
+                    .as_ref()
+            })
+            .find(|s| s.enabled == Some(true))
+            .map(|s| Self {
+                duration_seconds: s.duration_seconds,
+            })
+    }
 }
 
 /// The listener's rules in evaluation order, then the default actions.
@@ -37,8 +70,9 @@ pub(crate) fn views(listener: &Listener, backends: &dyn BackendResolver) -> Vec<
                 id: RuleId::Priority(r.priority),
                 conditions: r.conditions.clone(),
                 k8s: k8s_target(&target, backends),
+                stickiness: Stickiness::of(&r.actions, &target),
                 target,
-                field: format!("spec.rules[priority={}]", r.priority),
+                field: rule_field(RuleId::Priority(r.priority)),
                 transforms: r.transforms.is_some(),
             }
         })
@@ -48,8 +82,9 @@ pub(crate) fn views(listener: &Listener, backends: &dyn BackendResolver) -> Vec<
         id: RuleId::Default,
         conditions: Vec::new(),
         k8s: k8s_target(&target, backends),
+        stickiness: Stickiness::of(&listener.spec.default_actions, &target),
         target,
-        field: "spec.defaultActions".to_owned(),
+        field: rule_field(RuleId::Default),
         transforms: false,
     });
     out
@@ -68,7 +103,8 @@ pub(crate) fn k8s_target(target: &Target, backends: &dyn BackendResolver) -> Tar
 }
 
 /// What every compiler starts from: the listener's reference for findings, a report holding
-/// the target groups without a Service, and the rule views with their backends resolved.
+/// the target groups without a Service and the source-ip values that are no CIDR block, and
+/// the rule views with their backends resolved.
 pub(crate) fn start(
     listener: &Listener,
     backends: &dyn BackendResolver,
@@ -77,19 +113,26 @@ pub(crate) fn start(
     let mut report = Report::default();
     let views = views(listener, backends);
     report_unknown_backends(&views, backends, &object, &mut report);
+    report_bare_addresses(&views, &object, &mut report);
     (object, report, views)
 }
 
-/// The fate of a rule a compiler cannot carry for `reason`: shadowed when a higher-priority
-/// rule takes all its requests anyway, else not representable (the counterexample is found
-/// later by [`check_fates`]).
-pub(crate) fn left_out(views: &[RuleView], index: usize, reason: &str) -> Fate {
-    match shadowed_by_one(views, index) {
-        Some(by) => Fate::Shadowed { by: vec![by] },
-        None => Fate::NotRepresentable {
-            reason: reason.to_owned(),
-            counterexample: None,
-        },
+/// Reports source-ip values that are not CIDR blocks (`192.0.2.1` instead of
+/// `192.0.2.1/32`): ELB refuses them, and the model matches no request with them.
+fn report_bare_addresses(views: &[RuleView], object: &ObjectRef, report: &mut Report) {
+    for v in views {
+        let values = v
+            .conditions
+            .iter()
+            .filter(|c| c.field == ConditionField::SourceIp)
+            .flat_map(|c| c.source_ip_config.iter().flat_map(|cfg| &cfg.values));
+        for value in values.filter(|value| alb::cidr(value).is_none()) {
+            report.not_carried(
+                object,
+                v.field.clone(),
+                format!("source-ip value {value:?} is not a CIDR block (such as 192.0.2.1/32), which ELB refuses; no request matches it here"),
+            );
+        }
     }
 }
 
@@ -428,10 +471,10 @@ fn condition_covers(o: &RuleCondition, i: &RuleCondition) -> bool {
         },
         ConditionField::SourceIp => match (&o.source_ip_config, &i.source_ip_config) {
             (Some(oc), Some(ic)) => ic.values.iter().all(|iv| {
-                Cidr::parse(iv).is_some_and(|inner| {
+                alb::cidr(iv).is_some_and(|inner| {
                     oc.values
                         .iter()
-                        .any(|ov| Cidr::parse(ov).is_some_and(|outer| outer.covers(&inner)))
+                        .any(|ov| alb::cidr(ov).is_some_and(|outer| outer.contains(&inner)))
                 })
             }),
             _ => false,
@@ -475,16 +518,49 @@ pub(crate) fn glob_covers(outer: &str, inner: &str, fold: bool) -> bool {
     can[0][0]
 }
 
-/// The first higher-priority rule whose conditions contain this rule's, if any.
+/// The first higher-priority rule that takes every request this rule could match, if any: a
+/// rule whose conditions are implied by this rule's, or, for the default actions, a rule that
+/// matches every request (the ALB then never applies them).
 pub(crate) fn shadowed_by_one(views: &[RuleView], index: usize) -> Option<RuleId> {
     let me = &views[index];
-    if me.id == RuleId::Default {
-        return None;
-    }
     views[..index]
         .iter()
-        .find(|v| covers(&v.conditions, &me.conditions))
+        .find(|v| {
+            if me.id == RuleId::Default {
+                v.conditions.iter().all(matches_every_request)
+            } else {
+                covers(&v.conditions, &me.conditions)
+            }
+        })
         .map(|v| v.id)
+}
+
+/// Whether the condition matches every request (sufficient check): a path pattern of
+/// wildcards only (`*`, `/*`: every path starts with `/`), a host of wildcards only, or
+/// source-ip blocks that include `0.0.0.0/0` and `::/0`.
+fn matches_every_request(c: &RuleCondition) -> bool {
+    let stars = |v: &str| !v.is_empty() && v.chars().all(|c| c == '*');
+    match c.field {
+        ConditionField::PathPattern => alb::path_values(c)
+            .0
+            .iter()
+            .any(|p| stars(p) || p.strip_prefix('/').is_some_and(stars)),
+        ConditionField::HostHeader => alb::host_values(c).0.iter().any(|h| stars(h)),
+        ConditionField::SourceIp => {
+            let blocks: Vec<_> = c
+                .source_ip_config
+                .iter()
+                .flat_map(|cfg| &cfg.values)
+                .filter_map(|v| alb::cidr(v))
+                .filter(|n| n.prefix_len() == 0)
+                .collect();
+            blocks.iter().any(|n| matches!(n, ipnet::IpNet::V4(_)))
+                && blocks.iter().any(|n| matches!(n, ipnet::IpNet::V6(_)))
+        }
+        ConditionField::HttpHeader
+        | ConditionField::HttpRequestMethod
+        | ConditionField::QueryString => false,
+    }
 }
 
 /// A model of how the compiled objects route a request: `None` is the controller's own
@@ -569,7 +645,7 @@ pub(crate) fn check_fates(
 ) {
     for (i, f) in fates.iter_mut().enumerate() {
         match &mut f.fate {
-            Fate::Exact => {
+            Fate::Exact | Fate::Approximated { .. } => {
                 if let Some(c) = counterexample(listener, views, i, model, backends) {
                     f.fate = Fate::NotRepresentable {
                         reason: "the compiled routing disagrees with the ALB on a sample request (a compiler limitation)".to_owned(),
@@ -588,24 +664,27 @@ pub(crate) fn check_fates(
 }
 
 /// Records every fate that is not exact in the report.
-pub(crate) fn report_fates(
-    views: &[RuleView],
-    fates: &[RuleFate],
-    object: &ObjectRef,
-    report: &mut Report,
-) {
-    for (v, f) in views.iter().zip(fates) {
+pub(crate) fn report_fates(fates: &[RuleFate], object: &ObjectRef, report: &mut Report) {
+    for f in fates {
+        let field = rule_field(f.rule);
         match &f.fate {
             Fate::Exact => {}
+            Fate::Approximated { .. } => report.approximated(object, field, f.fate.to_string()),
             Fate::Shadowed { .. } => report.note(
                 object,
-                v.field.clone(),
+                field,
                 format!("{}; no request can reach it, so it was dropped", f.fate),
             ),
-            Fate::NotRepresentable { .. } => {
-                report.not_carried(object, v.field.clone(), f.fate.to_string())
-            }
+            Fate::NotRepresentable { .. } => report.not_carried(object, field, f.fate.to_string()),
         }
+    }
+}
+
+/// The field a rule's findings are about: `spec.rules[priority=N]` or `spec.defaultActions`.
+pub(crate) fn rule_field(rule: RuleId) -> String {
+    match rule {
+        RuleId::Priority(p) => format!("spec.rules[priority={p}]"),
+        RuleId::Default => "spec.defaultActions".to_owned(),
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::api::{ConditionField, RuleCondition};
 
-use super::alb::{self, Cidr, Request};
+use super::alb::{self, Request};
 use super::plan::Hints;
 
 /// At most this many requests per rule.
@@ -49,7 +49,14 @@ pub(crate) fn witnesses(conds: &[RuleCondition], hints: &Hints) -> Vec<Request> 
         Some(c) => {
             for v in alb::path_values(c).0 {
                 for star in ["x", "", "x/y", ".png"] {
-                    paths.push(v.replace('*', star).replace('?', "q"));
+                    // A request path starts with `/`; a pattern that does not (`*`, `*.png`)
+                    // matches such paths through its leading wildcard.
+                    let p = v.replace('*', star).replace('?', "q");
+                    paths.push(if p.starts_with('/') {
+                        p
+                    } else {
+                        format!("/{p}")
+                    });
                 }
             }
         }
@@ -121,7 +128,7 @@ pub(crate) fn witnesses(conds: &[RuleCondition], hints: &Hints) -> Vec<Request> 
                     ips = cfg
                         .values
                         .iter()
-                        .filter_map(|v| Cidr::parse(v).map(|n| n.first()))
+                        .filter_map(|v| alb::cidr(v).map(|n| alb::first_host(&n)))
                         .collect();
                 }
             }
