@@ -8,13 +8,20 @@
 //! changes the child.
 
 use std::collections::BTreeMap;
+use std::hash::Hasher;
 
+use fnv::FnvHasher;
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::discovery::ApiResource;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{Context, FIELD_MANAGER, ReconcileError, api_err};
+use crate::translate::Object;
 
 /// Label on every child: the UID of the object that owns it.
 pub const LABEL_OWNER: &str = "ecsplane.io/owner-uid";
@@ -82,43 +89,60 @@ pub fn http_route() -> ApiResource {
 /// What [`reconcile_children`] found and did.
 #[derive(Debug, Default)]
 pub struct Applied {
-    /// Children as they are now, by `(kind, name)`.
-    pub live: BTreeMap<(String, String), Value>,
+    /// Children as the API server returned them (listed, or as applied just now), by
+    /// `(kind, name)`.
+    pub live: BTreeMap<(String, String), DynamicObject>,
     /// Number of children written (applied or deleted).
     pub writes: usize,
 }
 
+impl Applied {
+    /// The live child of `kind`, if there is one.
+    pub fn child(&self, kind: &str) -> Option<&DynamicObject> {
+        self.live
+            .iter()
+            .find(|((k, _), _)| k == kind)
+            .map(|(_, v)| v)
+    }
+}
+
+/// A desired object as the JSON it is applied as: the one serialization of a generated
+/// object, made just before server-side apply.
+pub fn to_json<T: Serialize>(
+    obj: &T,
+    what: impl FnOnce() -> String,
+) -> Result<Value, ReconcileError> {
+    serde_json::to_value(obj).map_err(|source| ReconcileError::Serialize {
+        what: what(),
+        source,
+    })
+}
+
 /// Makes the owner's children of the given kinds exactly `desired`: applies what differs,
-/// deletes children of those kinds that are not desired. Every desired object must be of one
-/// of `kinds` and live in the owner's namespace.
+/// deletes children of those kinds that are not desired. Desired objects of other kinds are
+/// ignored; every desired object lives in the owner's namespace.
 pub async fn reconcile_children(
     ctx: &Context,
     owner: &Owner,
     kinds: &[ApiResource],
-    desired: Vec<Value>,
+    desired: Vec<Object>,
 ) -> Result<Applied, ReconcileError> {
     let mut out = Applied::default();
     let mut live_by_kind: BTreeMap<String, BTreeMap<String, DynamicObject>> = BTreeMap::new();
     for ar in kinds {
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(ctx.client.clone(), &owner.namespace, ar);
-        let list = api
-            .list(&ListParams::default().labels(&owner.selector()))
-            .await
-            .map_err(api_err(format!(
-                "list {} of {} {}",
-                ar.plural, owner.kind, owner.name
-            )))?;
         live_by_kind.insert(
             ar.kind.clone(),
-            list.items
+            ctx.reader
+                .children(owner, ar)
+                .await?
                 .into_iter()
                 .filter_map(|o| Some((o.metadata.name.clone()?, o)))
                 .collect(),
         );
     }
     let mut wanted: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for mut obj in desired {
+    for o in desired {
+        let mut obj = to_json(&o, || o.id())?;
         let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
         let name = obj["metadata"]["name"]
             .as_str()
@@ -130,16 +154,12 @@ pub async fn reconcile_children(
         stamp(&mut obj, owner);
         wanted.entry(kind.clone()).or_default().push(name.clone());
         let live = live_by_kind.get(&kind).and_then(|m| m.get(&name));
-        let up_to_date = live
-            .and_then(|l| serde_json::to_value(l).ok())
-            .filter(|l| {
-                l.get("metadata")
-                    .and_then(|m| m.get("deletionTimestamp"))
-                    .is_none()
-            })
-            .filter(|l| contains(l, &obj));
+        let up_to_date = live.filter(|l| {
+            l.metadata.deletion_timestamp.is_none()
+                && serde_json::to_value(l).is_ok_and(|l| contains(&l, &obj))
+        });
         if let Some(l) = up_to_date {
-            out.live.insert((kind, name), l);
+            out.live.insert((kind, name), l.clone());
             continue;
         }
         let api: Api<DynamicObject> =
@@ -154,19 +174,13 @@ pub async fn reconcile_children(
             .map_err(api_err(format!("apply {kind} {}/{name}", owner.namespace)))?;
         tracing::info!(owner = %format!("{} {}/{}", owner.kind, owner.namespace, owner.name), child = %format!("{kind} {name}"), "applied");
         out.writes += 1;
-        out.live.insert(
-            (kind, name),
-            serde_json::to_value(applied).map_err(|source| ReconcileError::Serialize {
-                what: "applied object".into(),
-                source,
-            })?,
-        );
+        out.live.insert((kind, name), applied);
     }
     for ar in kinds {
         let Some(live) = live_by_kind.get(&ar.kind) else {
             continue;
         };
-        let keep = wanted.get(&ar.kind).cloned().unwrap_or_default();
+        let keep = wanted.get(&ar.kind).map(Vec::as_slice).unwrap_or_default();
         for (name, obj) in live {
             if keep.contains(name) || obj.metadata.deletion_timestamp.is_some() {
                 continue;
@@ -190,9 +204,47 @@ pub async fn reconcile_children(
     Ok(out)
 }
 
+/// Server-side applies one stamped object of kind `K` named `name` in `namespace` (children
+/// that are created once and never pruned here: an EcsTask's Pods, a TaskDefinition's
+/// revisions). `action` names it in errors.
+pub async fn apply_one<K>(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    obj: &Value,
+    action: impl FnOnce() -> String,
+) -> Result<K, ReconcileError>
+where
+    K: kube::Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    Api::<K>::namespaced(ctx.client.clone(), namespace)
+        .patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(obj),
+        )
+        .await
+        .map_err(|e| api_err(action())(e))
+}
+
+/// Stops a task: deletes Pod `name` in `namespace`. `Ok(false)` when it was already gone.
+pub async fn stop_pod(ctx: &Context, namespace: &str, name: &str) -> Result<bool, ReconcileError> {
+    match Api::<Pod>::namespaced(ctx.client.clone(), namespace)
+        .delete(name, &DeleteParams::default())
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => Err(api_err(format!("stop task {namespace}/{name}"))(e)),
+    }
+}
+
 /// Adds the owner reference, the owner label and the applied-state hash to a desired object.
 pub fn stamp(obj: &mut Value, owner: &Owner) {
-    let hash = format!("{:016x}", fnv1a(&obj.to_string()));
+    let hash = format!("{:016x}", fnv1a(obj.to_string().as_bytes()));
     let meta = obj
         .as_object_mut()
         .expect("Kubernetes objects are JSON objects")
@@ -240,11 +292,12 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-// FNV-1a: stable across platforms and Rust versions.
-fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    })
+/// 64-bit FNV-1a of `bytes`: stable across platforms and Rust versions, so a child applied by
+/// one build of the operator is recognised as unchanged by the next.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hasher = FnvHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
 }
 
 #[cfg(test)]
@@ -302,6 +355,29 @@ mod tests {
         assert_ne!(
             a["metadata"]["annotations"][ANNOTATION_APPLIED],
             b["metadata"]["annotations"][ANNOTATION_APPLIED]
+        );
+    }
+
+    /// The applied-state hash is 64-bit FNV-1a: the published test vectors, and the hash of
+    /// one stamped object as every earlier release computed it (a different hash would make
+    /// an upgraded operator rewrite every child once).
+    #[test]
+    fn the_applied_hash_is_fnv_1a_as_in_earlier_releases() {
+        assert_eq!(fnv1a(b""), 0xcbf29ce484222325);
+        assert_eq!(fnv1a(b"a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x85944171f73967e8);
+        let owner = Owner {
+            api_version: "ecsplane.io/v1alpha1".into(),
+            kind: "EcsService".into(),
+            name: "web".into(),
+            namespace: "shop".into(),
+            uid: "u-1".into(),
+        };
+        let mut a = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-tg"}, "spec": {"ports": [{"port": 80}]}});
+        stamp(&mut a, &owner);
+        assert_eq!(
+            a["metadata"]["annotations"][ANNOTATION_APPLIED],
+            "4715bc35f00b641f"
         );
     }
 }

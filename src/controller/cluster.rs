@@ -1,35 +1,29 @@
 //! EcsCluster: owns nothing; reports, like `aws ecs describe-clusters`, its active services,
 //! running and pending tasks and registered container instances (the nodes its capacity
 //! provider mappings select).
+//!
+//! The reconcile is the pipeline `observe` (its services, tasks and nodes) →
+//! `cluster_status`: a cluster translates to nothing and applies nothing.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::api::Api;
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use serde_json::json;
 
 use super::conditions::{self, Desired};
-use super::{
-    Context, FIELD_MANAGER, RESYNC, ReadyCounter, ReconcileError, api_err, drive, error_policy,
-    timed,
-};
+use super::vocabulary::{ACTIVE, ConditionType, Reason, TaskStatus};
+use super::wiring::Wiring;
+use super::{Context, RESYNC, ReconcileError, status};
 use crate::api::{CommonStatus, EcsCluster, EcsClusterStatus, EcsService, EcsTask};
 use crate::translate::names;
 
-const KIND: &str = "EcsCluster";
-
-/// Runs the EcsCluster controller until `shutdown`.
-pub(crate) async fn controller(
-    ctx: Arc<Context>,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-    ready: Arc<ReadyCounter>,
-) {
-    let client = ctx.client.clone();
-    let ctrl = Controller::new(ctx.api::<EcsCluster>(), watcher::Config::default());
+/// Runs the EcsCluster controller until shutdown.
+pub(crate) async fn controller(wiring: Wiring) {
+    let ctx = &wiring.ctx;
+    let ctrl = wiring.controller::<EcsCluster>();
     let store = ctrl.store();
     let all = store.clone();
     let ctrl = ctrl
@@ -46,7 +40,7 @@ pub(crate) async fn controller(
             )
         })
         .watches(
-            Api::<Node>::all(client),
+            Api::<Node>::all(ctx.client.clone()),
             watcher::Config::default(),
             move |_node: Node| {
                 all.state()
@@ -54,39 +48,47 @@ pub(crate) async fn controller(
                     .map(|c| ObjectRef::from_obj(c.as_ref()))
                     .collect::<Vec<_>>()
             },
-        )
-        .graceful_shutdown_on(shutdown);
-    tokio::spawn(ready.when_listed(KIND, ctx.api::<EcsCluster>()));
-    drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
+        );
+    wiring.run(ctrl, reconcile).await;
 }
 
 async fn reconcile(c: Arc<EcsCluster>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    timed(&ctx, KIND, reconcile_cluster(&c, &ctx)).await
+    let observed = observe(&ctx, &c).await?;
+    let previous = c.status.clone().unwrap_or_default();
+    let status = cluster_status(&c, &previous, &observed);
+    status::write(&ctx, c.as_ref(), &previous, &status).await?;
+    Ok(Action::requeue(RESYNC))
 }
 
-async fn reconcile_cluster(c: &EcsCluster, ctx: &Context) -> Result<Action, ReconcileError> {
-    let ns = c.metadata.namespace.clone().unwrap_or_default();
-    let name = c.metadata.name.clone().unwrap_or_default();
-    let services = Api::<EcsService>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default())
-        .await
-        .map_err(api_err("list EcsServices"))?
-        .items;
-    let tasks = Api::<EcsTask>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default())
-        .await
-        .map_err(api_err("list EcsTasks"))?
-        .items;
-    let nodes = Api::<Node>::all(ctx.client.clone())
-        .list(&ListParams::default())
-        .await
-        .map_err(api_err("list Nodes"))?
-        .items;
+/// What runs in the cluster's namespace, and the nodes.
+struct Observed {
+    services: Vec<EcsService>,
+    tasks: Vec<EcsTask>,
+    nodes: Vec<Node>,
+}
+
+async fn observe(ctx: &Context, c: &EcsCluster) -> Result<Observed, ReconcileError> {
+    let ns = c.metadata.namespace.as_deref().unwrap_or_default();
+    Ok(Observed {
+        services: ctx.reader.services(ns).await?,
+        tasks: ctx.reader.tasks(ns).await?,
+        nodes: ctx.reader.nodes().await?,
+    })
+}
+
+/// The counts of the services and tasks in the cluster and of its container instances.
+fn cluster_status(
+    c: &EcsCluster,
+    previous: &EcsClusterStatus,
+    observed: &Observed,
+) -> EcsClusterStatus {
+    let name = c.metadata.name.as_deref().unwrap_or_default();
     let in_cluster = |cluster: Option<&str>| names::cluster_name(cluster) == name;
     let mut active = 0;
     let mut running = 0;
     let mut pending = 0;
-    for s in services
+    for s in observed
+        .services
         .iter()
         .filter(|s| in_cluster(s.spec.cluster.as_deref()))
     {
@@ -95,22 +97,28 @@ async fn reconcile_cluster(c: &EcsCluster, ctx: &Context) -> Result<Action, Reco
         running += st.running_count.unwrap_or(0);
         pending += st.pending_count.unwrap_or(0);
     }
-    for t in tasks
+    for t in observed
+        .tasks
         .iter()
         .filter(|t| in_cluster(t.spec.cluster.as_deref()))
     {
         for i in t.status.iter().flat_map(|s| &s.tasks) {
-            match i.last_status.as_str() {
-                "RUNNING" => running += 1,
-                "PENDING" | "PROVISIONING" => pending += 1,
-                _ => {}
+            if i.last_status == TaskStatus::Running {
+                running += 1;
+            } else if i.last_status == TaskStatus::Pending
+                || i.last_status == TaskStatus::Provisioning
+            {
+                pending += 1;
             }
         }
     }
-    let registered = nodes.iter().filter(|n| registered_node(c, n)).count() as i32;
-    let previous = c.status.clone().unwrap_or_default();
-    let status = EcsClusterStatus {
-        status: Some("ACTIVE".into()),
+    let registered = observed
+        .nodes
+        .iter()
+        .filter(|n| registered_node(c, n))
+        .count() as i32;
+    EcsClusterStatus {
+        status: Some(ACTIVE.into()),
         active_services_count: Some(active),
         running_tasks_count: Some(running),
         pending_tasks_count: Some(pending),
@@ -121,16 +129,16 @@ async fn reconcile_cluster(c: &EcsCluster, ctx: &Context) -> Result<Action, Reco
                 &previous.common.conditions,
                 vec![if registered > 0 {
                     Desired::new(
-                        "Ready",
+                        ConditionType::Ready,
                         true,
-                        "CapacityAvailable",
+                        Reason::CapacityAvailable,
                         format!("{registered} node(s) match the cluster's capacity providers"),
                     )
                 } else {
                     Desired::new(
-                        "Ready",
+                        ConditionType::Ready,
                         false,
-                        "NoCapacity",
+                        Reason::NoCapacity,
                         "no schedulable node matches the cluster's capacity provider mappings",
                     )
                 }],
@@ -138,22 +146,7 @@ async fn reconcile_cluster(c: &EcsCluster, ctx: &Context) -> Result<Action, Reco
                 &conditions::now(),
             ),
         },
-    };
-    if status != previous {
-        Api::<EcsCluster>::namespaced(ctx.client.clone(), &ns)
-            .patch_status(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(json!({
-                    "apiVersion": "ecsplane.io/v1alpha1",
-                    "kind": KIND,
-                    "status": status,
-                })),
-            )
-            .await
-            .map_err(api_err(format!("write status of EcsCluster {ns}/{name}")))?;
     }
-    Ok(Action::requeue(RESYNC))
 }
 
 /// Whether `node` is a container instance of `cluster`: schedulable and selected by one of the

@@ -4,15 +4,18 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use super::vocabulary::{ConditionType, Reason};
+use crate::translate::report::Report;
+
 /// A condition to set: type, status, reason and message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desired {
     /// `Ready`, `Progressing`, `Degraded`, ...
-    pub type_: &'static str,
+    pub type_: ConditionType,
     /// `True` or `False`.
     pub status: bool,
     /// CamelCase reason.
-    pub reason: String,
+    pub reason: Reason,
     /// Human-readable message.
     pub message: String,
 }
@@ -20,15 +23,15 @@ pub struct Desired {
 impl Desired {
     /// A condition.
     pub fn new(
-        type_: &'static str,
+        type_: ConditionType,
         status: bool,
-        reason: impl Into<String>,
+        reason: Reason,
         message: impl Into<String>,
     ) -> Self {
         Self {
             type_,
             status,
-            reason: reason.into(),
+            reason,
             message: message.into(),
         }
     }
@@ -48,13 +51,13 @@ pub fn merge(
             let status = if d.status { "True" } else { "False" }.to_owned();
             let last_transition_time = previous
                 .iter()
-                .find(|p| p.type_ == d.type_ && p.status == status)
+                .find(|p| p.type_ == d.type_.as_str() && p.status == status)
                 .map(|p| p.last_transition_time.clone())
                 .unwrap_or_else(|| now.clone());
             Condition {
-                type_: d.type_.to_owned(),
+                type_: d.type_.as_str().to_owned(),
                 status,
-                reason: d.reason,
+                reason: d.reason.as_str().to_owned(),
                 message: d.message,
                 observed_generation: generation,
                 last_transition_time,
@@ -64,10 +67,29 @@ pub fn merge(
 }
 
 /// Whether condition `type_` is `True`.
-pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
+pub fn is_true(conditions: &[Condition], type_: ConditionType) -> bool {
     conditions
         .iter()
-        .any(|c| c.type_ == type_ && c.status == "True")
+        .any(|c| c.type_ == type_.as_str() && c.status == "True")
+}
+
+/// The `Translated` condition of an object whose (finished) translation report is `report`.
+pub fn translated(report: &Report) -> Desired {
+    // As every release so far has counted them: `counts()` is (exact, approximated, not
+    // carried), so notes count as approximated and approximations as not carried here.
+    let (approximated, not_carried, _) = report.counts();
+    Desired::new(
+        ConditionType::Translated,
+        true,
+        if approximated + not_carried == 0 {
+            Reason::Exact
+        } else {
+            Reason::WithDifferences
+        },
+        format!(
+            "{approximated} field(s) approximated, {not_carried} not carried; `ecsplane render` lists them"
+        ),
+    )
 }
 
 /// The current time, for conditions and events.
@@ -78,6 +100,7 @@ pub fn now() -> Time {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controller::vocabulary::{ConditionType::Ready, Reason};
 
     fn at(s: &str) -> Time {
         Time(s.parse().unwrap())
@@ -87,13 +110,13 @@ mod tests {
     fn an_unchanged_condition_keeps_its_transition_time() {
         let before = merge(
             &[],
-            vec![Desired::new("Ready", true, "SteadyState", "ok")],
+            vec![Desired::new(Ready, true, Reason::SteadyState, "ok")],
             Some(1),
             &at("2026-01-01T00:00:00Z"),
         );
         let after = merge(
             &before,
-            vec![Desired::new("Ready", true, "SteadyState", "ok")],
+            vec![Desired::new(Ready, true, Reason::SteadyState, "ok")],
             Some(1),
             &at("2026-01-02T00:00:00Z"),
         );
@@ -104,13 +127,13 @@ mod tests {
     fn a_condition_that_flips_takes_the_new_transition_time() {
         let before = merge(
             &[],
-            vec![Desired::new("Ready", true, "SteadyState", "ok")],
+            vec![Desired::new(Ready, true, Reason::SteadyState, "ok")],
             Some(1),
             &at("2026-01-01T00:00:00Z"),
         );
         let after = merge(
             &before,
-            vec![Desired::new("Ready", false, "Deploying", "rolling")],
+            vec![Desired::new(Ready, false, Reason::Deploying, "rolling")],
             Some(2),
             &at("2026-01-02T00:00:00Z"),
         );

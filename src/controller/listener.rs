@@ -1,37 +1,39 @@
-//! Listener: compiles the listener's rules with the routing compiler (the same one
+//! Listener: translates the listener's rules with [`translate_listener`] (the routing compiler
 //! `ecsplane routes` and `ecsplane render` use), applies the Ingresses or HTTPRoutes, and
 //! reports each rule's fate in status.
+//!
+//! Backends are the Services of the listener's target groups as the TargetGroup controller
+//! applied them, so a backend's port is the one its Service has, exactly as in `ecsplane
+//! render`. The reconcile is the pipeline `resolve` → `translate` → `apply` →
+//! `listener_status` (the fates are what is observed).
 
-use std::future::Future;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use serde_json::json;
 
 use super::apply::{self, LABEL_OWNER, Owner};
 use super::conditions::{self, Desired};
-use super::{
-    Context, FIELD_MANAGER, RESYNC, ReadyCounter, ReconcileError, api_err, drive, error_policy,
-    timed,
-};
+use super::vocabulary::{ConditionType, FateName, Reason};
+use super::wiring::Wiring;
+use super::{Context, RESYNC, ReconcileError, status};
 use crate::api::{CommonStatus, Listener, ListenerStatus, RuleFate, TargetGroup};
+use crate::translate::Object;
+use crate::translate::listener::{ListenerRoutes, forwarded_target_groups, translate_listener};
 use crate::translate::names;
-use crate::translate::routing::{self, Fate, Profile, RuleId};
+use crate::translate::routing::{self, Profile, RuleId};
+use crate::translate::target_group::LABEL_TARGET_GROUP;
 
-const KIND: &str = "Listener";
-
-/// Runs the Listener controller until `shutdown`.
-pub(crate) async fn controller(
-    ctx: Arc<Context>,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-    ready: Arc<ReadyCounter>,
-) {
+/// Runs the Listener controller until shutdown.
+pub(crate) async fn controller(wiring: Wiring) {
+    let ctx = &wiring.ctx;
     let owned = || watcher::Config::default().labels(LABEL_OWNER);
-    let ctrl = Controller::new(ctx.api::<Listener>(), watcher::Config::default());
+    let ctrl = wiring.controller::<Listener>();
     let ctrl = if ctx.options.routing.profile == Profile::Gateway {
         let ar = apply::http_route();
         ctrl.owns_with(ctx.api_with(&ar), ar, owned())
@@ -39,20 +41,16 @@ pub(crate) async fn controller(
         ctrl.owns(ctx.api::<Ingress>(), owned())
     };
     let store = ctrl.store();
-    let listeners = store.clone();
+    let by_target_group = store.clone();
+    let by_service = store.clone();
     let ctrl = ctrl
         .watches(
             ctx.api::<TargetGroup>(),
             watcher::Config::default(),
             move |tg| {
                 let ns = tg.metadata.namespace.clone();
-                let name = tg
-                    .spec
-                    .name
-                    .clone()
-                    .or_else(|| tg.metadata.name.clone())
-                    .unwrap_or_default();
-                listeners
+                let name = tg.target_group_name().to_owned();
+                by_target_group
                     .state()
                     .into_iter()
                     .filter(|l| {
@@ -62,110 +60,119 @@ pub(crate) async fn controller(
                     .collect::<Vec<_>>()
             },
         )
-        .graceful_shutdown_on(shutdown);
-    tokio::spawn(ready.when_listed(KIND, ctx.api::<Listener>()));
-    drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
-}
-
-/// Names of the target groups a listener forwards to.
-fn forwarded_target_groups(l: &Listener) -> Vec<String> {
-    serde_json::to_string(&l.spec)
-        .ok()
-        .map(|s| {
-            // Every target group ARN or name appears as a `targetGroupArn` value.
-            let v: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
-            let mut out = Vec::new();
-            collect_target_groups(&v, &mut out);
-            out
-        })
-        .unwrap_or_default()
-}
-
-fn collect_target_groups(v: &serde_json::Value, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m {
-                if k == "targetGroupArn" {
-                    if let Some(s) = v.as_str() {
-                        out.push(names::target_group_name(s).to_owned());
-                    }
-                } else {
-                    collect_target_groups(v, out);
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_target_groups(v, out)),
-        _ => {}
-    }
+        // A target group's Service carries the port its backends use.
+        .watches(
+            ctx.api::<Service>(),
+            watcher::Config::default().labels(LABEL_TARGET_GROUP),
+            move |service| {
+                let ns = service.metadata.namespace.clone();
+                let name = service.metadata.name.clone().unwrap_or_default();
+                by_service
+                    .state()
+                    .into_iter()
+                    .filter(|l| {
+                        l.metadata.namespace == ns
+                            && forwarded_target_groups(l)
+                                .iter()
+                                .any(|tg| names::target_group_service_name(tg) == name)
+                    })
+                    .map(|l| ObjectRef::from_obj(l.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        );
+    wiring.run(ctrl, reconcile).await;
 }
 
 async fn reconcile(l: Arc<Listener>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    timed(&ctx, KIND, reconcile_listener(&l, &ctx)).await
+    let resolved = resolve(&ctx, &l).await?;
+    let routes = translate(&ctx, &l, &resolved);
+    apply(&ctx, &l, routes.objects).await?;
+    let previous = l.status.clone().unwrap_or_default();
+    let status = listener_status(
+        &l,
+        &previous,
+        &resolved.missing,
+        &routes.fates,
+        &conditions::now(),
+    );
+    status::write(&ctx, l.as_ref(), &previous, &status).await?;
+    Ok(Action::requeue(RESYNC))
 }
 
-async fn reconcile_listener(l: &Listener, ctx: &Context) -> Result<Action, ReconcileError> {
-    let ns = l.metadata.namespace.clone().unwrap_or_default();
-    let name = l.metadata.name.clone().unwrap_or_default();
-    let tgs = Api::<TargetGroup>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default())
-        .await
-        .map_err(api_err("list TargetGroups"))?;
-    let ports: std::collections::BTreeMap<String, i32> = tgs
-        .items
+/// What the listener's translation needs, read from the cluster.
+struct Resolved {
+    /// The target groups it forwards to that do not exist, once per reference.
+    missing: Vec<String>,
+    /// The Services of the namespace's target groups.
+    services: Vec<Service>,
+}
+
+async fn resolve(ctx: &Context, l: &Listener) -> Result<Resolved, ReconcileError> {
+    let ns = l.metadata.namespace.as_deref().unwrap_or_default();
+    let existing: BTreeSet<String> = ctx
+        .reader
+        .target_groups(ns)
+        .await?
         .iter()
-        .filter_map(|tg| {
-            let n = tg.target_group_name().to_owned();
-            Some((n, tg.spec.port?))
-        })
+        .map(|tg| tg.target_group_name().to_owned())
         .collect();
-    let missing: Vec<String> = forwarded_target_groups(l)
+    let missing = forwarded_target_groups(l)
         .into_iter()
-        .filter(|t| !ports.contains_key(t))
+        .filter(|tg| !existing.contains(tg))
         .collect();
-    let resolver = |tg: &str| ports.get(tg).copied();
-    let compiled = routing::compile(l, &resolver, &ctx.options.routing);
+    let services = ctx.reader.target_group_services(ns).await?;
+    Ok(Resolved { missing, services })
+}
+
+/// The routes of the operator's routing profile.
+fn translate(ctx: &Context, l: &Listener, resolved: &Resolved) -> ListenerRoutes {
+    let services: Vec<&Service> = resolved.services.iter().collect();
+    translate_listener(l, &services, &ctx.options.routing)
+}
+
+async fn apply(ctx: &Context, l: &Listener, routes: Vec<Object>) -> Result<(), ReconcileError> {
     let kinds = if ctx.options.routing.profile == Profile::Gateway {
         vec![apply::http_route()]
     } else {
         vec![apply::resource::<Ingress>()]
     };
-    apply::reconcile_children(ctx, &Owner::of(l), &kinds, compiled.objects.clone()).await?;
-    let rules: Vec<RuleFate> = compiled
-        .fates
+    apply::reconcile_children(ctx, &Owner::of(l), &kinds, routes).await?;
+    Ok(())
+}
+
+/// The status: each prioritized rule's fate, and Ready (routed exactly, with differences, or
+/// not at all for want of a target group).
+fn listener_status(
+    l: &Listener,
+    previous: &ListenerStatus,
+    missing: &[String],
+    fates: &[routing::RuleFate],
+    now: &Time,
+) -> ListenerStatus {
+    let ns = l.metadata.namespace.as_deref().unwrap_or_default();
+    let rules: Vec<RuleFate> = fates
         .iter()
         .filter_map(|f| match f.rule {
             RuleId::Priority(p) => Some(RuleFate {
                 priority: p,
-                fate: match &f.fate {
-                    Fate::Exact => "Exact",
-                    Fate::Approximated { .. } => "Approximated",
-                    Fate::Shadowed { .. } => "Shadowed",
-                    Fate::NotRepresentable { .. } => "NotRepresentable",
-                }
-                .into(),
-                detail: match &f.fate {
-                    Fate::Exact => None,
-                    other => Some(other.to_string()),
-                },
+                fate: FateName::of(&f.fate).as_str().into(),
+                detail: (!f.fate.is_exact()).then(|| f.fate.to_string()),
             }),
             RuleId::Default => None,
         })
         .collect();
-    let exact = rules.iter().filter(|r| r.fate == "Exact").count() as i32;
-    let default_exact = compiled
-        .fates
+    let count = |name: FateName| rules.iter().filter(|r| r.fate == name.as_str()).count();
+    let exact = count(FateName::Exact) as i32;
+    let not_representable = count(FateName::NotRepresentable) + count(FateName::Approximated);
+    let default_exact = fates
         .iter()
         .find(|f| f.rule == RuleId::Default)
         .is_none_or(|f| f.fate.is_exact());
-    let not_representable = rules
-        .iter()
-        .filter(|r| r.fate == "NotRepresentable" || r.fate == "Approximated")
-        .count();
     let ready = if !missing.is_empty() {
         Desired::new(
-            "Ready",
+            ConditionType::Ready,
             false,
-            "TargetGroupNotFound",
+            Reason::TargetGroupNotFound,
             format!(
                 "forwards to target group(s) not found in namespace {ns}: {}",
                 missing.join(", ")
@@ -173,9 +180,9 @@ async fn reconcile_listener(l: &Listener, ctx: &Context) -> Result<Action, Recon
         )
     } else if not_representable > 0 || !default_exact {
         Desired::new(
-            "Ready",
+            ConditionType::Ready,
             true,
-            "RoutedWithDifferences",
+            Reason::RoutedWithDifferences,
             format!(
                 "{not_representable} rule(s){} cannot be routed exactly; see status.rules",
                 if default_exact {
@@ -187,14 +194,13 @@ async fn reconcile_listener(l: &Listener, ctx: &Context) -> Result<Action, Recon
         )
     } else {
         Desired::new(
-            "Ready",
+            ConditionType::Ready,
             true,
-            "RoutedExactly",
+            Reason::RoutedExactly,
             "every rule routes as on the ALB",
         )
     };
-    let previous = l.status.clone().unwrap_or_default();
-    let status = ListenerStatus {
+    ListenerStatus {
         rule_count: Some(l.spec.rules.as_ref().map_or(0, |r| r.len()) as i32),
         exact_rules: Some(exact),
         rules,
@@ -204,23 +210,8 @@ async fn reconcile_listener(l: &Listener, ctx: &Context) -> Result<Action, Recon
                 &previous.common.conditions,
                 vec![ready],
                 l.metadata.generation,
-                &conditions::now(),
+                now,
             ),
         },
-    };
-    if status != previous {
-        Api::<Listener>::namespaced(ctx.client.clone(), &ns)
-            .patch_status(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(json!({
-                    "apiVersion": "ecsplane.io/v1alpha1",
-                    "kind": KIND,
-                    "status": status,
-                })),
-            )
-            .await
-            .map_err(api_err(format!("write status of Listener {ns}/{name}")))?;
     }
-    Ok(Action::requeue(RESYNC))
 }

@@ -14,28 +14,47 @@
 //! | Listener       | Ingresses or HTTPRoutes                 | the routing compiler's fates    |
 //! | EcsTask        | Pods (one per `count`)                  | the pods' container states      |
 //! | EcsCluster     | nothing                                 | services, tasks and nodes       |
+//!
+//! Every reconcile reads top to bottom as the same pipeline, each step a function with a typed
+//! output handed to the next: **resolve** (read what the object refers to, [`reader`]) →
+//! **translate** (the pure translation of [`crate::translate`], the same code `ecsplane
+//! render` runs) → **apply** (server-side apply of the children, [`apply`]) → **observe**
+//! (read what the children show) → **status** (a pure function of all that, written once by
+//! [`status::write`]). A kind without children skips the steps it has no use for. The
+//! decisions of the status step that need thought (ECS deployment tracking, the circuit
+//! breaker) are pure functions tested without a client (`service::deployments`), and the
+//! words status is written in live in [`vocabulary`]. What every controller shares around
+//! its reconcile (shutdown, readiness, the span per reconcile, timing, retries) is
+//! `wiring`'s.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::{EventType, Recorder, Reporter};
 
 use crate::translate::routing::RoutingOptions;
 use crate::translate::security::SecurityPolicy;
+use reader::Reader;
+use vocabulary::{EventAction, EventReason};
+use wiring::{ReadyCounter, Wiring};
 
 pub mod apply;
 pub mod cluster;
 pub mod conditions;
 pub mod listener;
 pub mod ownership;
+pub mod reader;
 pub mod resolve;
 pub mod service;
+pub mod status;
 pub mod target_group;
 pub mod task;
 pub mod task_definition;
+pub mod vocabulary;
+mod wiring;
 
 /// The one field manager of every write the operator makes.
 pub const FIELD_MANAGER: &str = "ecsplane";
@@ -156,8 +175,10 @@ impl Options {
 
 /// What every reconcile gets.
 pub struct Context {
-    /// The client.
+    /// The client (for writes; reads go through [`Context::reader`]).
     pub client: Client,
+    /// Every read of the resolve and observe steps.
+    pub reader: Reader,
     /// Where reconcile outcomes are reported.
     pub telemetry: Arc<dyn Telemetry>,
     /// Publishes Kubernetes Events.
@@ -167,7 +188,7 @@ pub struct Context {
 }
 
 impl Context {
-    /// The API of a namespaced kind, in the watched namespace or all of them.
+    /// The API of a namespaced kind, in the watched namespace or all of them (for watches).
     pub fn api<K>(&self) -> kube::Api<K>
     where
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
@@ -189,52 +210,28 @@ impl Context {
         }
     }
 
-    /// `obj` as the API server holds it now, or `None` once it is gone.
-    ///
-    /// The controller's cache can lag behind this controller's own last status write: a
-    /// reconcile woken by a child (a pod it just deleted, say) may start before the watch has
-    /// delivered that write. Status that builds on what came before (a service's event list, a
-    /// task that has stopped and must never start again) is therefore computed from this copy,
-    /// never from the cached one.
-    pub async fn latest<K>(&self, obj: &K) -> Result<Option<K>, ReconcileError>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + serde::de::DeserializeOwned
-            + std::fmt::Debug,
-    {
-        let ns = obj.meta().namespace.clone().unwrap_or_default();
-        let name = obj.meta().name.clone().unwrap_or_default();
-        kube::Api::<K>::namespaced(self.client.clone(), &ns)
-            .get_opt(&name)
-            .await
-            .map_err(api_err(format!("get {} {name}", K::kind(&()))))
-    }
-
     /// Publishes an Event about `obj` (errors only logged: Events are best effort).
     pub async fn event<K: kube::Resource<DynamicType = ()>>(
         &self,
         obj: &K,
-        type_: kube::runtime::events::EventType,
-        reason: &str,
-        action: &str,
+        type_: EventType,
+        reason: EventReason,
+        action: EventAction,
         note: String,
     ) {
         let ev = kube::runtime::events::Event {
             type_,
-            reason: reason.to_owned(),
+            reason: reason.as_str().to_owned(),
             note: Some(note),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             secondary: None,
         };
         if let Err(e) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
-            tracing::warn!(error = %e, reason, "could not publish event");
+            tracing::warn!(error = %e, %reason, "could not publish event");
         }
     }
 }
 
-/// How long to wait before retrying after a failed reconcile.
-pub(crate) const RETRY: Duration = Duration::from_secs(5);
 /// How often a converged object is looked at again anyway (reads only; nothing is written
 /// unless something changed).
 pub(crate) const RESYNC: Duration = Duration::from_secs(300);
@@ -259,7 +256,7 @@ pub async fn run_with(
     // One set of the six controllers per watched namespace (or one for every namespace);
     // ready once every set is.
     let sets = options.per_namespace();
-    let shutdown = shutdown.shared();
+    let shutdown = shutdown.boxed().shared();
     let ready = Arc::new(ReadyCounter::new(6 * sets.len(), telemetry.clone()));
     let mut controllers = Vec::with_capacity(6 * sets.len());
     for options in sets {
@@ -276,17 +273,23 @@ pub async fn run_with(
         };
         let ctx = Arc::new(Context {
             recorder: Recorder::new(client.clone(), reporter),
+            reader: Reader::new(client.clone()),
             client: client.clone(),
             telemetry: telemetry.clone(),
             options,
         });
+        let wiring = Wiring {
+            ready: ready.clone(),
+            ctx,
+            shutdown: shutdown.clone(),
+        };
         controllers.extend([
-            task_definition::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-            service::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-            target_group::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-            listener::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-            task::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
-            cluster::controller(ctx.clone(), shutdown.clone(), ready.clone()).boxed(),
+            task_definition::controller(wiring.clone()).boxed(),
+            service::controller(wiring.clone()).boxed(),
+            target_group::controller(wiring.clone()).boxed(),
+            listener::controller(wiring.clone()).boxed(),
+            task::controller(wiring.clone()).boxed(),
+            cluster::controller(wiring).boxed(),
         ]);
     }
     let stopped = futures::future::join_all(controllers);
@@ -307,104 +310,6 @@ pub async fn run_with(
 /// How long the controllers may take to finish in-flight reconciles after the shutdown
 /// signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// Calls [`Telemetry::ready`] once every controller's store has synced.
-pub(crate) struct ReadyCounter {
-    left: std::sync::atomic::AtomicUsize,
-    telemetry: Arc<dyn Telemetry>,
-}
-
-impl ReadyCounter {
-    fn new(n: usize, telemetry: Arc<dyn Telemetry>) -> Self {
-        Self {
-            left: std::sync::atomic::AtomicUsize::new(n),
-            telemetry,
-        }
-    }
-
-    /// Marks one controller ready once a list of its kind has completed. (The controller's own
-    /// store signals readiness through a one-shot channel that wakes a single waiter, the
-    /// controller itself, so it is not waited on here.)
-    pub(crate) async fn when_listed<K>(self: Arc<Self>, kind: &'static str, api: kube::Api<K>)
-    where
-        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-    {
-        use kube::runtime::WatchStreamExt;
-        let events = kube::runtime::watcher(api, kube::runtime::watcher::Config::default())
-            .default_backoff();
-        let mut events = std::pin::pin!(events);
-        while let Some(event) = events.next().await {
-            if let Ok(kube::runtime::watcher::Event::InitDone) = event {
-                tracing::debug!(kind, "watch listed");
-                self.one_ready();
-                return;
-            }
-        }
-    }
-
-    /// One more controller is ready.
-    fn one_ready(&self) {
-        if self.left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
-            self.telemetry.ready();
-        }
-    }
-}
-
-/// Drives a kube-runtime controller's output stream: logs, reports telemetry, counts the
-/// queue. `kind` names the primary kind.
-pub(crate) async fn drive<K, S>(kind: &'static str, stream: S)
-where
-    K: kube::Resource,
-    S: futures::Stream<
-            Item = Result<
-                (
-                    kube::runtime::reflector::ObjectRef<K>,
-                    kube::runtime::controller::Action,
-                ),
-                kube::runtime::controller::Error<ReconcileError, kube::runtime::watcher::Error>,
-            >,
-        >,
-{
-    stream
-        .for_each(|res| async move {
-            match res {
-                Ok((obj, _)) => tracing::debug!(kind, object = %obj, "reconciled"),
-                Err(kube::runtime::controller::Error::ReconcilerFailed(e, obj)) => {
-                    tracing::warn!(kind, object = %obj, error = %e, "reconcile failed")
-                }
-                Err(e) => tracing::debug!(kind, error = %e, "controller"),
-            }
-        })
-        .await;
-}
-
-/// Wraps a reconcile to time it and report to telemetry.
-pub(crate) async fn timed<F>(
-    ctx: &Context,
-    kind: &'static str,
-    f: F,
-) -> Result<kube::runtime::controller::Action, ReconcileError>
-where
-    F: Future<Output = Result<kube::runtime::controller::Action, ReconcileError>>,
-{
-    let start = std::time::Instant::now();
-    let res = f.await;
-    ctx.telemetry.reconciled(
-        kind,
-        start.elapsed(),
-        res.as_ref().err().map(ReconcileError::category),
-    );
-    res
-}
-
-/// Error policy shared by every controller: retry soon.
-pub(crate) fn error_policy<K>(
-    _obj: Arc<K>,
-    _err: &ReconcileError,
-    _ctx: Arc<Context>,
-) -> kube::runtime::controller::Action {
-    kube::runtime::controller::Action::requeue(RETRY)
-}
 
 /// A telemetry sink that ignores everything (for tools and tests that run the controllers
 /// without the process around them).

@@ -1,12 +1,13 @@
-//! Looking up what an object refers to on the cluster and assembling the [`Bundle`] the pure
-//! translation takes, so the operator runs exactly the translation `ecsplane render` runs.
+//! The resolve step: looking up what an object refers to on the cluster and assembling the
+//! [`Bundle`](crate::input::Bundle) the pure translation takes, so the operator runs exactly
+//! the translation `ecsplane render` runs.
 
 use std::path::PathBuf;
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
-use kube::api::{Api, ListParams};
 
-use super::{Context, ReconcileError, api_err};
+use super::vocabulary::Reason;
+use super::{Context, ReconcileError};
 use crate::api::{EcsCluster, TargetGroup, TaskDefinition};
 use crate::input::{Error, ErrorKind, Origin, Sourced};
 use crate::translate::names;
@@ -43,19 +44,10 @@ pub async fn revisions(
     namespace: &str,
     family: &str,
 ) -> Result<Vec<TaskDefinition>, ReconcileError> {
-    let api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), namespace);
-    let list = api
-        .list(&ListParams::default().labels(&format!(
-            "{}={}",
-            names::LABEL_FAMILY,
-            names::dns_label(family)
-        )))
-        .await
-        .map_err(api_err(format!(
-            "list revisions of task definition family {family}"
-        )))?;
-    let mut out: Vec<TaskDefinition> = list
-        .items
+    let mut out: Vec<TaskDefinition> = ctx
+        .reader
+        .family_revisions(namespace, family)
+        .await?
         .into_iter()
         .filter_map(|r| revision_object(&r))
         .filter(|td| td.spec.family == family)
@@ -135,12 +127,10 @@ pub async fn target_groups(
     ctx: &Context,
     namespace: &str,
 ) -> Result<Vec<Sourced<TargetGroup>>, ReconcileError> {
-    let api: Api<TargetGroup> = Api::namespaced(ctx.client.clone(), namespace);
-    Ok(api
-        .list(&ListParams::default())
-        .await
-        .map_err(api_err("list TargetGroups"))?
-        .items
+    Ok(ctx
+        .reader
+        .target_groups(namespace)
+        .await?
         .into_iter()
         .map(sourced)
         .collect())
@@ -152,15 +142,43 @@ pub async fn cluster(
     namespace: &str,
     reference: Option<&str>,
 ) -> Result<Vec<Sourced<EcsCluster>>, ReconcileError> {
-    let api: Api<EcsCluster> = Api::namespaced(ctx.client.clone(), namespace);
     let name = names::cluster_name(reference);
-    Ok(api
-        .get_opt(name)
-        .await
-        .map_err(api_err(format!("get EcsCluster {namespace}/{name}")))?
+    Ok(ctx
+        .reader
+        .cluster(namespace, name)
+        .await?
         .map(sourced)
         .into_iter()
         .collect())
+}
+
+/// Why an object cannot go on to its next step: a reference that does not resolve or a spec
+/// the translation refuses. It is written to the object's conditions, and the reconcile
+/// itself succeeds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blocked {
+    /// The condition reason.
+    pub reason: Reason,
+    /// The condition message.
+    pub message: String,
+}
+
+impl Blocked {
+    /// A task definition reference that matches no registered revision.
+    pub fn task_definition_not_found(message: String) -> Self {
+        Self {
+            reason: Reason::TaskDefinitionNotFound,
+            message,
+        }
+    }
+
+    /// Translation errors: a reason from their kinds, the message from their fields.
+    pub fn translation(errors: &[Error]) -> Self {
+        Self {
+            reason: reason(errors),
+            message: summarize(errors),
+        }
+    }
 }
 
 /// The short form of translation errors for a condition message: `field: message; …`.
@@ -174,10 +192,10 @@ pub fn summarize(errors: &[Error]) -> String {
 
 /// The condition reason for translation errors: `ReferenceNotFound` when every error is an
 /// unresolved reference, else `Invalid`.
-pub fn reason(errors: &[Error]) -> &'static str {
+pub fn reason(errors: &[Error]) -> Reason {
     if errors.iter().all(|e| e.kind == ErrorKind::Reference) {
-        "ReferenceNotFound"
+        Reason::ReferenceNotFound
     } else {
-        "Invalid"
+        Reason::Invalid
     }
 }

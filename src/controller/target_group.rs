@@ -1,39 +1,34 @@
 //! TargetGroup: applies the Service named after the target group, selecting the pods of every
 //! EcsService that registers with it, and reports registered and healthy targets from the
 //! Service's EndpointSlices.
+//!
+//! The reconcile is the pipeline `resolve` (the registering services) → `translate` →
+//! `apply` → `observe` (the EndpointSlices) → `update_status`.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use serde_json::json;
 
 use super::apply::{self, LABEL_OWNER, Owner};
 use super::conditions::{self, Desired};
-use super::resolve;
-use super::{
-    Context, FIELD_MANAGER, RESYNC, ReadyCounter, ReconcileError, api_err, drive, error_policy,
-    timed,
-};
+use super::reader::LABEL_SERVICE_NAME;
+use super::resolve::{self, Blocked};
+use super::vocabulary::{ConditionType, Reason};
+use super::wiring::Wiring;
+use super::{Context, RESYNC, ReconcileError, status};
 use crate::api::{CommonStatus, EcsService, TargetGroup, TargetGroupStatus};
 use crate::translate::report::Report;
-use crate::translate::target_group::{Registration, translate_target_group};
+use crate::translate::target_group::{self, Registration};
 use crate::translate::{Object, names};
 
-const KIND: &str = "TargetGroup";
-
-/// Runs the TargetGroup controller until `shutdown`.
-pub(crate) async fn controller(
-    ctx: Arc<Context>,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-    ready: Arc<ReadyCounter>,
-) {
-    let ctrl = Controller::new(ctx.api::<TargetGroup>(), watcher::Config::default()).owns(
+/// Runs the TargetGroup controller until shutdown.
+pub(crate) async fn controller(wiring: Wiring) {
+    let ctx = &wiring.ctx;
+    let ctrl = wiring.controller::<TargetGroup>().owns(
         ctx.api::<Service>(),
         watcher::Config::default().labels(LABEL_OWNER),
     );
@@ -73,7 +68,7 @@ pub(crate) async fn controller(
                     .metadata
                     .labels
                     .as_ref()
-                    .and_then(|l| l.get("kubernetes.io/service-name"))
+                    .and_then(|l| l.get(LABEL_SERVICE_NAME))
                     .cloned()
                     .unwrap_or_default();
                 slices
@@ -86,138 +81,150 @@ pub(crate) async fn controller(
                     .map(|tg| ObjectRef::from_obj(tg.as_ref()))
                     .collect::<Vec<_>>()
             },
-        )
-        .graceful_shutdown_on(shutdown);
-    tokio::spawn(ready.when_listed(KIND, ctx.api::<TargetGroup>()));
-    drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
+        );
+    wiring.run(ctrl, reconcile).await;
 }
 
 async fn reconcile(tg: Arc<TargetGroup>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    timed(&ctx, KIND, reconcile_target_group(&tg, &ctx)).await
+    let registrations = resolve(&ctx, &tg).await?;
+    let translated = translate(&tg, &registrations);
+    if let Ok(service) = &translated {
+        apply(&ctx, &tg, service.clone()).await?;
+    }
+    let targets = observe(&ctx, &tg).await?;
+    let previous = tg.status.clone().unwrap_or_default();
+    let status = target_group_status(&tg, &previous, &registrations, translated.err(), targets);
+    status::write(&ctx, tg.as_ref(), &previous, &status).await?;
+    Ok(Action::requeue(RESYNC))
 }
 
-async fn reconcile_target_group(tg: &TargetGroup, ctx: &Context) -> Result<Action, ReconcileError> {
-    let ns = tg.metadata.namespace.clone().unwrap_or_default();
-    let name = tg.metadata.name.clone().unwrap_or_default();
-    let tg_name = tg.target_group_name().to_owned();
-    let services = Api::<EcsService>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default())
-        .await
-        .map_err(api_err("list EcsServices"))?;
-    let mut registrations = Vec::new();
-    let mut registered_by = Vec::new();
-    for s in &services.items {
-        for lb in s.spec.load_balancers.iter().flatten() {
-            if lb.target_group_arn.as_deref().map(names::target_group_name) == Some(&tg_name) {
-                registrations.push(Registration {
-                    namespace: Some(ns.clone()),
-                    target_group: tg_name.clone(),
-                    service: s.metadata.name.clone().unwrap_or_default(),
-                    container_port: lb.container_port,
-                });
-                registered_by.push(format!(
-                    "{ns}/{}",
-                    s.metadata.name.as_deref().unwrap_or_default()
-                ));
-            }
-        }
-    }
-    registered_by.sort();
-    registered_by.dedup();
-    let mut report = Report::default();
+/// The registrations of the services in the target group's namespace that name it (the same
+/// function the offline translation registers services with).
+async fn resolve(ctx: &Context, tg: &TargetGroup) -> Result<Vec<Registration>, ReconcileError> {
+    let ns = tg.metadata.namespace.as_deref().unwrap_or_default();
+    let services = ctx.reader.services(ns).await?;
+    Ok(target_group::registrations(
+        tg.target_group_name(),
+        tg.metadata.namespace.as_deref(),
+        &services,
+    ))
+}
+
+/// The target group's Service: none when no service registers with it (dropping a service's
+/// load balancer removes it; a listener forwarding there gets no backend, as an ALB target
+/// group without targets answers 503). Refused when the registrations cannot share one
+/// Service.
+fn translate(tg: &TargetGroup, registrations: &[Registration]) -> Result<Vec<Object>, Blocked> {
     let mut clean = tg.clone();
     clean.status = None;
     clean.metadata.managed_fields = None;
-    let previous = tg.status.clone().unwrap_or_default();
-    let (desired, ready_condition) =
-        match translate_target_group(&resolve::sourced(clean), &registrations, &mut report) {
-            Ok(objects) => {
-                let mut desired = Vec::new();
-                for o in objects {
-                    if let Object::Service(_) = o {
-                        desired.push(serde_json::to_value(&o).map_err(|source| {
-                            ReconcileError::Serialize {
-                                what: o.id(),
-                                source,
-                            }
-                        })?);
-                    }
-                }
-                (Some(desired), None)
-            }
-            Err(refusals) => (
-                None,
-                Some(Desired::new(
-                    "Ready",
-                    false,
-                    "Invalid",
-                    refusals
-                        .iter()
-                        .map(|r| format!("{}: {}", r.field, r.message))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )),
-            ),
-        };
-    // A target group no service registers with has no Service on the cluster (dropping a
-    // service's load balancer removes it); a listener forwarding there gets no backend, as an
-    // ALB target group without targets answers 503.
-    let desired = desired.map(|d| {
-        if registrations.is_empty() {
-            Vec::new()
-        } else {
-            d
-        }
-    });
-    if let Some(desired) = desired {
-        apply::reconcile_children(
-            ctx,
-            &Owner::of(tg),
-            &[apply::resource::<Service>()],
-            desired,
-        )
-        .await?;
+    let objects = target_group::translate_target_group(
+        &resolve::sourced(clean),
+        registrations,
+        &mut Report::default(),
+    )
+    .map_err(|refusals| Blocked {
+        reason: Reason::Invalid,
+        message: refusals
+            .iter()
+            .map(|r| format!("{}: {}", r.field, r.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    if registrations.is_empty() {
+        return Ok(Vec::new());
     }
-    let service_name = names::target_group_service_name(&tg_name);
-    let slices = Api::<EndpointSlice>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={service_name}")))
-        .await
-        .map_err(api_err("list EndpointSlices"))?;
-    let mut registered = 0;
-    let mut healthy = 0;
-    for slice in &slices.items {
+    Ok(objects
+        .into_iter()
+        .filter(|o| matches!(o, Object::Service(_)))
+        .collect())
+}
+
+async fn apply(
+    ctx: &Context,
+    tg: &TargetGroup,
+    service: Vec<Object>,
+) -> Result<(), ReconcileError> {
+    apply::reconcile_children(
+        ctx,
+        &Owner::of(tg),
+        &[apply::resource::<Service>()],
+        service,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Targets of the target group: registered (endpoints of its Service) and healthy (ready).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Targets {
+    registered: i32,
+    healthy: i32,
+}
+
+async fn observe(ctx: &Context, tg: &TargetGroup) -> Result<Targets, ReconcileError> {
+    let ns = tg.metadata.namespace.as_deref().unwrap_or_default();
+    let service = names::target_group_service_name(tg.target_group_name());
+    let mut targets = Targets::default();
+    for slice in ctx.reader.endpoint_slices(ns, &service).await? {
         for e in slice.endpoints.iter().flatten() {
-            registered += 1;
+            targets.registered += 1;
             if e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(false) {
-                healthy += 1;
+                targets.healthy += 1;
             }
         }
     }
-    let ready = ready_condition.unwrap_or_else(|| {
-        if registered_by.is_empty() {
-            Desired::new(
-                "Ready",
-                true,
-                "NoServices",
-                "no EcsService registers with this target group",
+    Ok(targets)
+}
+
+/// The status: targets, the registering services, and Ready (healthy targets, or why not).
+fn target_group_status(
+    tg: &TargetGroup,
+    previous: &TargetGroupStatus,
+    registrations: &[Registration],
+    refused: Option<Blocked>,
+    targets: Targets,
+) -> TargetGroupStatus {
+    let mut registered_by: Vec<String> = registrations
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r.namespace.as_deref().unwrap_or_default(),
+                r.service
             )
-        } else if healthy > 0 {
-            Desired::new(
-                "Ready",
-                true,
-                "HealthyTargets",
-                format!("{healthy} of {registered} registered targets healthy"),
-            )
-        } else {
-            Desired::new(
-                "Ready",
-                false,
-                "NoHealthyTargets",
-                format!("0 of {registered} registered targets healthy"),
-            )
+        })
+        .collect();
+    registered_by.sort();
+    registered_by.dedup();
+    let Targets {
+        registered,
+        healthy,
+    } = targets;
+    let ready = match refused {
+        Some(Blocked { reason, message }) => {
+            Desired::new(ConditionType::Ready, false, reason, message)
         }
-    });
-    let status = TargetGroupStatus {
+        None if registered_by.is_empty() => Desired::new(
+            ConditionType::Ready,
+            true,
+            Reason::NoServices,
+            "no EcsService registers with this target group",
+        ),
+        None if healthy > 0 => Desired::new(
+            ConditionType::Ready,
+            true,
+            Reason::HealthyTargets,
+            format!("{healthy} of {registered} registered targets healthy"),
+        ),
+        None => Desired::new(
+            ConditionType::Ready,
+            false,
+            Reason::NoHealthyTargets,
+            format!("0 of {registered} registered targets healthy"),
+        ),
+    };
+    TargetGroupStatus {
         registered_targets: Some(registered),
         healthy_targets: Some(healthy),
         services: registered_by,
@@ -230,20 +237,5 @@ async fn reconcile_target_group(tg: &TargetGroup, ctx: &Context) -> Result<Actio
                 &conditions::now(),
             ),
         },
-    };
-    if status != previous {
-        Api::<TargetGroup>::namespaced(ctx.client.clone(), &ns)
-            .patch_status(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(json!({
-                    "apiVersion": "ecsplane.io/v1alpha1",
-                    "kind": KIND,
-                    "status": status,
-                })),
-            )
-            .await
-            .map_err(api_err(format!("write status of TargetGroup {ns}/{name}")))?;
     }
-    Ok(Action::requeue(RESYNC))
 }

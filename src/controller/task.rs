@@ -3,78 +3,102 @@
 //! records `stopCode: EssentialContainerExited` and `stoppedReason: Essential container in
 //! task exited` with every container's exit code, then its Pod is deleted so the remaining
 //! containers stop too.
+//!
+//! The reconcile is the pipeline `resolve` → `translate` → `apply` (a task not started
+//! yet only) → observe (its pods) → `update_status`.
 
-use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::watcher;
-use serde_json::json;
 
-use super::apply::{LABEL_OWNER, Owner, stamp};
+use super::apply::{self, LABEL_OWNER, Owner, stamp};
 use super::conditions::{self, Desired};
-use super::resolve;
+use super::resolve::{self, Blocked};
 use super::service::exited_essential_container;
-use super::{
-    Context, FIELD_MANAGER, RESYNC, ReadyCounter, ReconcileError, api_err, drive, error_policy,
-    timed,
+use super::vocabulary::{
+    ConditionType, ESSENTIAL_CONTAINER_EXITED, EventAction, EventReason, Reason, StopCode,
+    TaskStatus,
 };
+use super::wiring::Wiring;
+use super::{Context, RESYNC, ReconcileError, status};
 use crate::api::{CommonStatus, ContainerStatus, EcsTask, EcsTaskStatus, TaskInstanceStatus};
 use crate::input::Bundle;
 use crate::translate::{self, Object};
 
-const KIND: &str = "EcsTask";
-const STOPPED: &str = "STOPPED";
-const ESSENTIAL_EXITED: &str = "Essential container in task exited";
+/// How often a task whose task definition is missing or invalid looks again (a watch usually
+/// wakes it sooner).
+const MISSING_RETRY: Duration = Duration::from_secs(30);
 
-/// Runs the EcsTask controller until `shutdown`.
-pub(crate) async fn controller(
-    ctx: Arc<Context>,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-    ready: Arc<ReadyCounter>,
-) {
-    let ctrl = Controller::new(ctx.api::<EcsTask>(), watcher::Config::default())
-        .owns(
-            ctx.api::<Pod>(),
-            watcher::Config::default().labels(LABEL_OWNER),
-        )
-        .graceful_shutdown_on(shutdown);
-    tokio::spawn(ready.when_listed(KIND, ctx.api::<EcsTask>()));
-    drive(KIND, ctrl.run(reconcile, error_policy, ctx)).await;
+/// Runs the EcsTask controller until shutdown.
+pub(crate) async fn controller(wiring: Wiring) {
+    let ctrl = wiring.controller::<EcsTask>().owns(
+        wiring.ctx.api::<Pod>(),
+        watcher::Config::default().labels(LABEL_OWNER),
+    );
+    wiring.run(ctrl, reconcile).await;
 }
 
-async fn reconcile(t: Arc<EcsTask>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    timed(&ctx, KIND, async {
-        // A task that has stopped must never start again: decide from the stored status, not
-        // from a cache that may not have seen this controller's last write yet.
-        match ctx.latest(t.as_ref()).await? {
-            Some(t) => reconcile_task(&t, &ctx).await,
-            None => Ok(Action::await_change()),
-        }
-    })
-    .await
-}
-
-async fn reconcile_task(task: &EcsTask, ctx: &Context) -> Result<Action, ReconcileError> {
-    let ns = task.metadata.namespace.clone().unwrap_or_default();
-    let name = task.metadata.name.clone().unwrap_or_default();
-    let owner = Owner::of(task);
-    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+async fn reconcile(task: Arc<EcsTask>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    // A task that has stopped must never start again: decide from the stored status, not
+    // from a cache that may not have seen this controller's last write yet.
+    let Some(task) = ctx.reader.latest(task.as_ref()).await? else {
+        return Ok(Action::await_change());
+    };
     let previous = task.status.clone().unwrap_or_default();
-    let pods = pods_api
-        .list(&ListParams::default().labels(&owner.selector()))
-        .await
-        .map_err(api_err(format!("list pods of EcsTask {ns}/{name}")))?
-        .items;
-    if previous.last_status.as_deref() == Some(STOPPED) {
-        stop_pods(&pods_api, &pods).await?;
+    let owner = Owner::of(&task);
+    let pods = ctx.reader.pods_of(&owner).await?;
+    if previous.last_status.as_deref() == Some(TaskStatus::Stopped.as_str()) {
+        stop(&ctx, &task, &pods).await?;
         return Ok(Action::await_change());
     }
-    // A task runs the revision resolved when it started, for good.
-    let resolved = match resolve::task_definition(
+    let started = !previous.tasks.is_empty();
+    let resolved = match resolve(&ctx, &task, &previous, started).await? {
+        Ok(resolved) => resolved,
+        Err(blocked) => return block(&ctx, &task, &previous, blocked).await,
+    };
+    let pods = match &resolved.to_start {
+        Some(bundle) => {
+            let to_start = match translate(bundle) {
+                Ok(to_start) => to_start,
+                Err(blocked) => return block(&ctx, &task, &previous, blocked).await,
+            };
+            apply(&ctx, &owner, to_start, &pods).await?;
+            ctx.reader.pods_of(&owner).await?
+        }
+        None => pods,
+    };
+    let status = observed_status(
+        &task,
+        &previous,
+        &resolved.family_revision,
+        &pods,
+        &conditions::now(),
+    );
+    update_status(&ctx, &task, &previous, status, started.then_some(&pods)).await
+}
+
+/// What a task runs, read from the cluster.
+struct Resolved {
+    /// The revision, `family:revision`: resolved when the task started, for good.
+    family_revision: String,
+    /// For a task not started yet: the task (its task definition resolved), that revision
+    /// and its cluster, to translate.
+    to_start: Option<Bundle>,
+}
+
+async fn resolve(
+    ctx: &Context,
+    task: &EcsTask,
+    previous: &EcsTaskStatus,
+    started: bool,
+) -> Result<Result<Resolved, Blocked>, ReconcileError> {
+    let ns = task.metadata.namespace.clone().unwrap_or_default();
+    let revision = match resolve::task_definition(
         ctx,
         &ns,
         &task.spec.task_definition,
@@ -83,77 +107,82 @@ async fn reconcile_task(task: &EcsTask, ctx: &Context) -> Result<Action, Reconci
     .await?
     {
         Ok(r) => r,
-        Err(message) => {
-            let status = pending_status(task, &previous, "TaskDefinitionNotFound", message);
-            write_status(ctx, task, &previous, status).await?;
-            return Ok(Action::requeue(std::time::Duration::from_secs(30)));
-        }
+        Err(message) => return Ok(Err(Blocked::task_definition_not_found(message))),
     };
-    let started = !previous.tasks.is_empty();
-    if !started {
+    let to_start = if started {
+        None
+    } else {
         let mut clean = task.clone();
-        clean.spec.task_definition = resolved.family_revision.clone();
+        clean.spec.task_definition = revision.family_revision.clone();
         clean.status = None;
         clean.metadata.managed_fields = None;
-        let bundle = Bundle {
+        Some(Bundle {
             tasks: vec![resolve::sourced(clean)],
-            task_definitions: vec![resolve::sourced(resolved.task_definition.clone())],
+            task_definitions: vec![resolve::sourced(revision.task_definition)],
             clusters: resolve::cluster(ctx, &ns, task.spec.cluster.as_deref()).await?,
             ..Bundle::default()
-        };
-        let objects = match translate::translate(&bundle) {
-            Ok(t) => t.objects,
-            Err(errors) => {
-                let status = pending_status(
-                    task,
-                    &previous,
-                    resolve::reason(&errors.0),
-                    resolve::summarize(&errors.0),
-                );
-                write_status(ctx, task, &previous, status).await?;
-                return Ok(Action::requeue(std::time::Duration::from_secs(30)));
-            }
-        };
-        for o in objects {
-            let Object::Pod(p) = &o else { continue };
-            let pod_name = p.metadata.name.clone().unwrap_or_default();
-            if pods
-                .iter()
-                .any(|x| x.metadata.name.as_deref() == Some(&pod_name))
-            {
-                continue;
-            }
-            let mut v = serde_json::to_value(&o).map_err(|source| ReconcileError::Serialize {
-                what: o.id(),
-                source,
-            })?;
-            stamp(&mut v, &owner);
-            pods_api
-                .patch(
-                    &pod_name,
-                    &PatchParams::apply(FIELD_MANAGER).force(),
-                    &Patch::Apply(&v),
-                )
-                .await
-                .map_err(api_err(format!("start task {ns}/{pod_name}")))?;
+        })
+    };
+    Ok(Ok(Resolved {
+        family_revision: revision.family_revision,
+        to_start,
+    }))
+}
+
+/// The task's Pods, from the one translation `ecsplane render` runs.
+fn translate(bundle: &Bundle) -> Result<Vec<Pod>, Blocked> {
+    let translation =
+        translate::translate(bundle).map_err(|errors| Blocked::translation(&errors.0))?;
+    Ok(translation
+        .objects
+        .into_iter()
+        .filter_map(|o| match o {
+            Object::Pod(p) => Some(*p),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Starts the Pods that do not exist yet (`existing`).
+async fn apply(
+    ctx: &Context,
+    owner: &Owner,
+    to_start: Vec<Pod>,
+    existing: &[Pod],
+) -> Result<(), ReconcileError> {
+    for pod in to_start {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        if existing
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(&name))
+        {
+            continue;
         }
-        let pods = pods_api
-            .list(&ListParams::default().labels(&owner.selector()))
-            .await
-            .map_err(api_err(format!("list pods of EcsTask {ns}/{name}")))?
-            .items;
-        let status = observed_status(task, &previous, &resolved.family_revision, &pods);
-        write_status(ctx, task, &previous, status).await?;
-        return Ok(Action::requeue(RESYNC));
+        let action = || format!("start task {}/{name}", owner.namespace);
+        let mut obj = apply::to_json(&pod, action)?;
+        stamp(&mut obj, owner);
+        apply::apply_one::<Pod>(ctx, &owner.namespace, &name, &obj, action).await?;
     }
-    let status = observed_status(task, &previous, &resolved.family_revision, &pods);
-    let stopped_now = status.last_status.as_deref() == Some(STOPPED);
-    if stopped_now {
+    Ok(())
+}
+
+/// Writes the status; a task that was running and has stopped just now gets an Event, then
+/// (once its exit codes are recorded) its `pods` are deleted.
+async fn update_status(
+    ctx: &Context,
+    task: &EcsTask,
+    previous: &EcsTaskStatus,
+    status: EcsTaskStatus,
+    pods: Option<&Vec<Pod>>,
+) -> Result<Action, ReconcileError> {
+    let stopped_now =
+        pods.filter(|_| status.last_status.as_deref() == Some(TaskStatus::Stopped.as_str()));
+    if stopped_now.is_some() {
         ctx.event(
             task,
             EventType::Normal,
-            "TaskStopped",
-            "StopTask",
+            EventReason::TaskStopped,
+            EventAction::StopTask,
             format!(
                 "{}: {}",
                 status.stop_code.clone().unwrap_or_default(),
@@ -162,27 +191,36 @@ async fn reconcile_task(task: &EcsTask, ctx: &Context) -> Result<Action, Reconci
         )
         .await;
     }
-    write_status(ctx, task, &previous, status).await?;
-    if stopped_now {
+    status::write(ctx, task, previous, &status).await?;
+    if let Some(pods) = stopped_now {
         // Recorded first, so the exit codes survive the pods.
-        stop_pods(&pods_api, &pods).await?;
+        stop(ctx, task, pods).await?;
     }
     Ok(Action::requeue(RESYNC))
 }
 
-async fn stop_pods(api: &Api<Pod>, pods: &[Pod]) -> Result<(), ReconcileError> {
+/// Deletes the task's pods that are not being deleted already.
+async fn stop(ctx: &Context, task: &EcsTask, pods: &[Pod]) -> Result<(), ReconcileError> {
+    let ns = task.metadata.namespace.as_deref().unwrap_or_default();
     for p in pods {
         if p.metadata.deletion_timestamp.is_some() {
             continue;
         }
-        let name = p.metadata.name.clone().unwrap_or_default();
-        match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(api_err(format!("stop task pod {name}"))(e)),
-        }
+        apply::stop_pod(ctx, ns, p.metadata.name.as_deref().unwrap_or_default()).await?;
     }
     Ok(())
+}
+
+/// Writes the status of a task that cannot start as specified; it looks again soon.
+async fn block(
+    ctx: &Context,
+    task: &EcsTask,
+    previous: &EcsTaskStatus,
+    blocked: Blocked,
+) -> Result<Action, ReconcileError> {
+    let status = pending_status(task, previous, blocked, &conditions::now());
+    status::write(ctx, task, previous, &status).await?;
+    Ok(Action::requeue(MISSING_RETRY))
 }
 
 /// One task instance's status from its pod (`None`: the pod is gone).
@@ -190,21 +228,21 @@ fn instance(
     pod_name: &str,
     pod: Option<&Pod>,
     previous: Option<&TaskInstanceStatus>,
-) -> (TaskInstanceStatus, Option<(&'static str, String)>) {
+) -> (TaskInstanceStatus, Option<(StopCode, String)>) {
     let Some(pod) = pod else {
         // Gone: keep what was last seen, stopped.
         let mut last = previous.cloned().unwrap_or(TaskInstanceStatus {
             pod_name: pod_name.to_owned(),
             ..TaskInstanceStatus::default()
         });
-        let was_stopped = last.last_status == STOPPED;
-        last.last_status = STOPPED.into();
+        let was_stopped = last.last_status == TaskStatus::Stopped;
+        last.last_status = TaskStatus::Stopped.as_str().into();
         for c in &mut last.containers {
-            c.last_status = STOPPED.into();
+            c.last_status = TaskStatus::Stopped.as_str().into();
         }
         let why = (!was_stopped).then(|| {
             (
-                "UserInitiated",
+                StopCode::UserInitiated,
                 "Task stopped: its pod was deleted".to_owned(),
             )
         });
@@ -223,12 +261,13 @@ fn instance(
                     ContainerStatus {
                         name: c.name.clone(),
                         last_status: if terminated.is_some() {
-                            STOPPED
+                            TaskStatus::Stopped
                         } else if state.and_then(|s| s.running.as_ref()).is_some() {
-                            "RUNNING"
+                            TaskStatus::Running
                         } else {
-                            "PENDING"
+                            TaskStatus::Pending
                         }
+                        .as_str()
                         .into(),
                         exit_code: terminated.map(|t| t.exit_code),
                         reason: terminated.and_then(|t| t.reason.clone()),
@@ -242,41 +281,44 @@ fn instance(
         .unwrap_or("Pending");
     let essential_exit = exited_essential_container(pod);
     let last_status = if essential_exit.is_some() || matches!(phase, "Succeeded" | "Failed") {
-        STOPPED
+        TaskStatus::Stopped
     } else if phase == "Running" {
-        "RUNNING"
+        TaskStatus::Running
     } else {
-        "PENDING"
+        TaskStatus::Pending
     };
-    let why = (last_status == STOPPED).then(|| {
+    let why = (last_status == TaskStatus::Stopped).then(|| {
         (
-            "EssentialContainerExited",
+            StopCode::EssentialContainerExited,
             match essential_exit {
-                Some(c) => format!("{ESSENTIAL_EXITED} ({c})"),
-                None => ESSENTIAL_EXITED.to_owned(),
+                Some(c) => format!("{ESSENTIAL_CONTAINER_EXITED} ({c})"),
+                None => ESSENTIAL_CONTAINER_EXITED.to_owned(),
             },
         )
     });
     (
         TaskInstanceStatus {
             pod_name: pod_name.to_owned(),
-            last_status: last_status.into(),
+            last_status: last_status.as_str().into(),
             containers,
         },
         why,
     )
 }
 
+/// The status of a started task from its pods: each instance's, and the task's (STOPPED for
+/// good once any instance stops, with the first reason).
 fn observed_status(
     task: &EcsTask,
     previous: &EcsTaskStatus,
     task_definition: &str,
     pods: &[Pod],
+    now: &Time,
 ) -> EcsTaskStatus {
     let count = task.spec.count.unwrap_or(1).max(1) as usize;
     let name = task.metadata.name.clone().unwrap_or_default();
     let mut instances = Vec::new();
-    let mut stop: Option<(&'static str, String)> = None;
+    let mut stop: Option<(StopCode, String)> = None;
     for i in 0..count {
         let pod_name = format!("{name}-{i}");
         let pod = pods
@@ -287,7 +329,7 @@ fn observed_status(
             // Not started yet.
             instances.push(TaskInstanceStatus {
                 pod_name,
-                last_status: "PROVISIONING".into(),
+                last_status: TaskStatus::Provisioning.as_str().into(),
                 containers: Vec::new(),
             });
             continue;
@@ -298,55 +340,57 @@ fn observed_status(
         }
         instances.push(inst);
     }
-    let all_stopped = instances.iter().all(|t| t.last_status == STOPPED);
-    let any_stopped = instances.iter().any(|t| t.last_status == STOPPED);
-    let all_running = instances.iter().all(|t| t.last_status == "RUNNING");
+    let any_stopped = instances
+        .iter()
+        .any(|t| t.last_status == TaskStatus::Stopped);
+    let all_running = instances
+        .iter()
+        .all(|t| t.last_status == TaskStatus::Running);
     // ECS stops the task (all of `count` are separate tasks; ecsplane reports them together):
     // once any instance stops, the EcsTask reports STOPPED with the first reason.
     let last_status = if any_stopped {
-        STOPPED
+        TaskStatus::Stopped
     } else if all_running {
-        "RUNNING"
+        TaskStatus::Running
     } else {
-        "PENDING"
+        TaskStatus::Pending
     };
     let (stop_code, stopped_reason) = match (&previous.stop_code, stop) {
         (Some(code), _) => (Some(code.clone()), previous.stopped_reason.clone()),
-        (None, Some((code, reason))) if any_stopped => (Some(code.to_owned()), Some(reason)),
+        (None, Some((code, reason))) if any_stopped => {
+            (Some(code.as_str().to_owned()), Some(reason))
+        }
         _ => (None, None),
     };
-    let _ = all_stopped;
     let ready = match last_status {
-        "RUNNING" => Desired::new(
-            "Ready",
+        TaskStatus::Running => Desired::new(
+            ConditionType::Ready,
             true,
-            "Running",
+            Reason::Running,
             format!("{} task(s) running", instances.len()),
         ),
-        STOPPED => Desired::new(
-            "Ready",
+        TaskStatus::Stopped => Desired::new(
+            ConditionType::Ready,
             false,
-            "Stopped",
+            Reason::Stopped,
             stopped_reason.clone().unwrap_or_default(),
         ),
-        _ => Desired::new(
-            "Ready",
+        TaskStatus::Pending | TaskStatus::Provisioning => Desired::new(
+            ConditionType::Ready,
             false,
-            "Pending",
+            Reason::Pending,
             "waiting for the task's containers to start",
         ),
     };
+    let desired_status = if last_status == TaskStatus::Stopped {
+        TaskStatus::Stopped
+    } else {
+        TaskStatus::Running
+    };
     EcsTaskStatus {
         task_definition: Some(task_definition.to_owned()),
-        last_status: Some(last_status.into()),
-        desired_status: Some(
-            if last_status == STOPPED {
-                STOPPED
-            } else {
-                "RUNNING"
-            }
-            .into(),
-        ),
+        last_status: Some(last_status.as_str().into()),
+        desired_status: Some(desired_status.as_str().into()),
         stop_code,
         stopped_reason,
         tasks: instances,
@@ -356,56 +400,36 @@ fn observed_status(
                 &previous.common.conditions,
                 vec![ready],
                 task.metadata.generation,
-                &conditions::now(),
+                now,
             ),
         },
     }
 }
 
+/// The status of a task that cannot start (yet): PROVISIONING, Ready False with the reason.
 fn pending_status(
     task: &EcsTask,
     previous: &EcsTaskStatus,
-    reason: &str,
-    message: String,
+    blocked: Blocked,
+    now: &Time,
 ) -> EcsTaskStatus {
     EcsTaskStatus {
-        last_status: Some("PROVISIONING".into()),
-        desired_status: Some("RUNNING".into()),
+        last_status: Some(TaskStatus::Provisioning.as_str().into()),
+        desired_status: Some(TaskStatus::Running.as_str().into()),
         common: CommonStatus {
             observed_generation: task.metadata.generation,
             conditions: conditions::merge(
                 &previous.common.conditions,
-                vec![Desired::new("Ready", false, reason, message)],
+                vec![Desired::new(
+                    ConditionType::Ready,
+                    false,
+                    blocked.reason,
+                    blocked.message,
+                )],
                 task.metadata.generation,
-                &conditions::now(),
+                now,
             ),
         },
         ..previous.clone()
     }
-}
-
-async fn write_status(
-    ctx: &Context,
-    task: &EcsTask,
-    previous: &EcsTaskStatus,
-    status: EcsTaskStatus,
-) -> Result<(), ReconcileError> {
-    if &status == previous {
-        return Ok(());
-    }
-    let ns = task.metadata.namespace.clone().unwrap_or_default();
-    let name = task.metadata.name.clone().unwrap_or_default();
-    Api::<EcsTask>::namespaced(ctx.client.clone(), &ns)
-        .patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(json!({
-                "apiVersion": "ecsplane.io/v1alpha1",
-                "kind": KIND,
-                "status": status,
-            })),
-        )
-        .await
-        .map_err(api_err(format!("write status of EcsTask {ns}/{name}")))?;
-    Ok(())
 }

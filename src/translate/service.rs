@@ -18,7 +18,7 @@ use super::placement::{self, PlacementInput};
 use super::pod::{self, PodTemplate, Workload};
 use super::report::{ObjectRef, Report};
 use super::rollout;
-use super::target_group::{self, Registration};
+use super::target_group;
 use super::translation::{Index, common_labels, label_value};
 use super::{Object, Refusal, units};
 use crate::api::{
@@ -35,8 +35,6 @@ pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 pub struct ServiceOutput {
     /// ServiceAccount, workload, HPA.
     pub objects: Vec<Object>,
-    /// Target group registrations of its pods.
-    pub registrations: Vec<Registration>,
     /// `(namespace, name)` of the task definition used.
     pub task_definition: (Option<String>, Option<String>),
 }
@@ -307,8 +305,8 @@ pub fn translate_service(
     let mut pod_labels = labels.clone();
     pod_labels.insert(names::LABEL_FAMILY.to_owned(), label_value(&td.spec.family));
 
-    // Load balancers: references, registration labels, readiness probes, drain.
-    let mut registrations = Vec::new();
+    // Load balancers: references, registration labels, readiness probes, drain. (What
+    // registers with each target group is target_group::registrations.)
     let mut has_lb = false;
     let mut drain: BTreeMap<String, i64> = BTreeMap::new();
     let mut readiness_by: BTreeMap<String, String> = BTreeMap::new();
@@ -378,12 +376,6 @@ pub fn translate_service(
         };
         has_lb = true;
         pod_labels.insert(names::target_group_label(tg_name), "true".into());
-        registrations.push(Registration {
-            namespace: ns.map(str::to_owned),
-            target_group: tg_name.to_owned(),
-            service: name.clone(),
-            container_port: lb.container_port,
-        });
         let k8s_container = template.container_names[&lb.container_name].clone();
         let delay = target_group::deregistration_delay(&tg.object);
         let d = drain.entry(k8s_container.clone()).or_insert(0);
@@ -638,7 +630,6 @@ pub fn translate_service(
         }
         return Ok(ServiceOutput {
             objects,
-            registrations,
             task_definition: td_key,
         });
     }
@@ -743,7 +734,6 @@ pub fn translate_service(
     }
     Ok(ServiceOutput {
         objects,
-        registrations,
         task_definition: td_key,
     })
 }

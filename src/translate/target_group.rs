@@ -18,11 +18,16 @@ use super::names;
 use super::report::{ObjectRef, Report};
 use super::translation::{common_labels, target_group_name};
 use super::{Object, Refusal};
-use crate::api::{ElbProtocol, ProtocolVersion, TargetGroup, TargetGroupSpec, TargetType};
+use crate::api::{
+    EcsService, ElbProtocol, ProtocolVersion, TargetGroup, TargetGroupSpec, TargetType,
+};
 use crate::input::Sourced;
 
 /// ALB's default deregistration delay in seconds.
 pub const DEFAULT_DEREGISTRATION_DELAY: i64 = 300;
+
+/// Label on a target group's Service: the target group's name (as a label value).
+pub const LABEL_TARGET_GROUP: &str = "ecsplane.io/target-group";
 
 /// A service's pods registered with a target group on a container port.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +40,40 @@ pub struct Registration {
     pub service: String,
     /// The container port.
     pub container_port: i32,
+}
+
+/// The registrations with target group `target_group` of the `services` in `namespace`: one
+/// per load balancer entry that names it, in the order of the services and of their entries.
+///
+/// The translation registers the services it translated, the TargetGroup controller every
+/// service that names the target group; both call this. (A service that names a container or
+/// port its task definition does not have is refused as a whole, so every entry of a
+/// translated service registers.)
+pub fn registrations<'a>(
+    target_group: &str,
+    namespace: Option<&str>,
+    services: impl IntoIterator<Item = &'a EcsService>,
+) -> Vec<Registration> {
+    services
+        .into_iter()
+        .filter(|s| s.metadata.namespace.as_deref() == namespace)
+        .flat_map(|s| {
+            s.spec
+                .load_balancers
+                .iter()
+                .flatten()
+                .filter(|lb| {
+                    lb.target_group_arn.as_deref().map(names::target_group_name)
+                        == Some(target_group)
+                })
+                .map(|lb| Registration {
+                    namespace: s.metadata.namespace.clone(),
+                    target_group: target_group.to_owned(),
+                    service: s.metadata.name.clone().unwrap_or_default(),
+                    container_port: lb.container_port,
+                })
+        })
+        .collect()
 }
 
 /// The ObjectRef of a target group for findings.
@@ -268,7 +307,7 @@ pub fn translate_target_group(
     }
     let mut labels = common_labels();
     labels.insert(
-        "ecsplane.io/target-group".into(),
+        LABEL_TARGET_GROUP.into(),
         super::translation::label_value(name),
     );
     let service = Service {
@@ -388,6 +427,58 @@ mod tests {
                 .contains("EcsService a port 80, EcsService b port 8080"),
             "{}",
             err[0].message
+        );
+    }
+
+    fn service(
+        name: &str,
+        namespace: Option<&str>,
+        load_balancers: serde_json::Value,
+    ) -> EcsService {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"taskDefinition": name, "loadBalancers": load_balancers}
+        }))
+        .unwrap()
+    }
+
+    /// Every load balancer entry naming the target group (by name or ARN) registers, in the
+    /// order of the services and entries; other target groups, namespaces and Classic Load
+    /// Balancers do not.
+    #[test]
+    fn each_load_balancer_entry_naming_the_target_group_registers_its_service() {
+        let arn = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web-tg/abc";
+        let services = [
+            service(
+                "a",
+                Some("shop"),
+                json!([
+                    {"targetGroupArn": "web-tg", "containerName": "app", "containerPort": 80},
+                    {"targetGroupArn": "other-tg", "containerName": "app", "containerPort": 81},
+                    {"loadBalancerName": "classic", "containerName": "app", "containerPort": 82}
+                ]),
+            ),
+            service(
+                "b",
+                Some("shop"),
+                json!([{"targetGroupArn": arn, "containerName": "app", "containerPort": 8080}]),
+            ),
+            service(
+                "c",
+                Some("elsewhere"),
+                json!([{"targetGroupArn": "web-tg", "containerName": "app", "containerPort": 80}]),
+            ),
+        ];
+        let regs = registrations("web-tg", Some("shop"), &services);
+        assert_eq!(
+            regs.iter()
+                .map(|r| (r.service.as_str(), r.container_port))
+                .collect::<Vec<_>>(),
+            [("a", 80), ("b", 8080)]
+        );
+        assert!(
+            regs.iter()
+                .all(|r| r.namespace.as_deref() == Some("shop") && r.target_group == "web-tg")
         );
     }
 

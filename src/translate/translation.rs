@@ -384,7 +384,8 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
     let mut report = Report::default();
     let mut errors = Vec::new();
     let mut used_task_definitions = BTreeSet::new();
-    let mut registrations: Vec<target_group::Registration> = Vec::new();
+    // Services that translated: what registers with the target groups.
+    let mut registered: Vec<&EcsService> = Vec::new();
 
     for s in &bundle.services {
         let autoscaled_count = options.autoscaled_count(&s.object);
@@ -392,7 +393,7 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
             Ok(out) => {
                 used_task_definitions.insert(out.task_definition.clone());
                 objects.extend(out.objects);
-                registrations.extend(out.registrations);
+                registered.push(&s.object);
             }
             Err((used, refusals)) => {
                 used_task_definitions.extend(used);
@@ -432,6 +433,11 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
     }
     for tg in &bundle.target_groups {
         let obj = target_group::object_ref(&tg.object);
+        let registrations = target_group::registrations(
+            target_group_name(&tg.object),
+            tg.object.metadata.namespace.as_deref(),
+            registered.iter().copied(),
+        );
         match target_group::translate_target_group(tg, &registrations, &mut report) {
             Ok(out) => objects.extend(out),
             Err(refusals) => errors.extend(refusals.into_iter().map(|r| r.at(&tg.origin, &obj))),
@@ -445,7 +451,7 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
             l.object.metadata.name.as_deref().unwrap_or_default(),
         );
         let before = errors.len();
-        for (field, arn) in listener_target_groups(&l.object) {
+        for (field, arn) in listener::target_group_references(&l.object) {
             let name = names::target_group_name(&arn);
             let ns = l.object.metadata.namespace.as_deref();
             if index.target_group(ns, name).is_none() && !index.was_invalid("TargetGroup", ns, name)
@@ -486,34 +492,6 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
         objects,
         report: report.finish(),
     })
-}
-
-/// Every target group a listener forwards to, with the field path.
-fn listener_target_groups(l: &crate::api::Listener) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut actions = |prefix: String, actions: &[crate::api::Action]| {
-        for (i, a) in actions.iter().enumerate() {
-            if let Some(arn) = &a.target_group_arn {
-                out.push((format!("{prefix}[{i}].targetGroupArn"), arn.clone()));
-            }
-            for (j, t) in a
-                .forward_config
-                .iter()
-                .flat_map(|f| f.target_groups.iter())
-                .enumerate()
-            {
-                out.push((
-                    format!("{prefix}[{i}].forwardConfig.targetGroups[{j}].targetGroupArn"),
-                    t.target_group_arn.clone(),
-                ));
-            }
-        }
-    };
-    actions("spec.defaultActions".into(), &l.spec.default_actions);
-    for (r, rule) in l.spec.rules.iter().flatten().enumerate() {
-        actions(format!("spec.rules[{r}].actions"), &rule.actions);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,371 @@
+//! EcsService: applies the Deployment or DaemonSet, HorizontalPodAutoscaler and ServiceAccount
+//! the translation produces; replaces a task whose essential container exited, as ECS does;
+//! reports ECS-style status (counts, deployments, rollout state, events, conditions).
+//!
+//! A service that names only its family runs the revision resolved when the service last
+//! changed (`status.taskDefinition`), as ECS stores the resolved ARN: a new TaskDefinition
+//! revision reaches the service when its spec changes (for example `spec.taskDefinition` set to
+//! `family:N`).
+//!
+//! The reconcile is the pipeline `resolve` → `translate` → `apply` → `observe` →
+//! `update_status`; every decision the steps take is in [`deployments`], pure.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+
+use super::apply::{self, LABEL_OWNER, Owner};
+use super::conditions::{self, Desired};
+use super::resolve::{self, Blocked};
+use super::vocabulary::{ConditionType, EventAction, EventReason};
+use super::wiring::Wiring;
+use super::{Context, RESYNC, ReconcileError, status};
+use crate::api::{EcsCluster, EcsService, EcsServiceStatus, TargetGroup, TaskDefinition};
+use crate::input::Bundle;
+use crate::translate::{self, Object, names};
+use deployments::{Observed, StoppedTask};
+
+pub mod deployments;
+
+pub use deployments::{circuit_breaker_threshold, exited_essential_container};
+
+/// How often a service whose references are missing looks again (a watch usually wakes it
+/// sooner).
+const MISSING_RETRY: Duration = Duration::from_secs(30);
+/// How often a service that is not steady yet is looked at again.
+const ROLLING_RETRY: Duration = Duration::from_secs(10);
+
+/// Runs the EcsService controller until shutdown.
+pub(crate) async fn controller(wiring: Wiring) {
+    let ctx = &wiring.ctx;
+    let owned = || watcher::Config::default().labels(LABEL_OWNER);
+    let ctrl = wiring
+        .controller::<EcsService>()
+        .owns(ctx.api::<Deployment>(), owned())
+        .owns(ctx.api::<DaemonSet>(), owned())
+        .owns(ctx.api::<HorizontalPodAutoscaler>(), owned())
+        .owns(ctx.api::<ServiceAccount>(), owned());
+    let store = ctrl.store();
+    let by_family = store.clone();
+    let by_target_group = store.clone();
+    let by_cluster = store.clone();
+    let ctrl = ctrl
+        .watches(
+            ctx.api::<TaskDefinition>(),
+            watcher::Config::default(),
+            move |td| {
+                let ns = td.metadata.namespace.clone();
+                by_family
+                    .state()
+                    .into_iter()
+                    .filter(|s| {
+                        s.metadata.namespace == ns
+                            && names::task_definition_ref(&s.spec.task_definition).0
+                                == td.spec.family
+                    })
+                    .map(|s| ObjectRef::from_obj(s.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches(
+            ctx.api::<TargetGroup>(),
+            watcher::Config::default(),
+            move |tg| {
+                let ns = tg.metadata.namespace.clone();
+                let tg_name = tg.target_group_name().to_owned();
+                by_target_group
+                    .state()
+                    .into_iter()
+                    .filter(|s| {
+                        s.metadata.namespace == ns
+                            && s.spec.load_balancers.iter().flatten().any(|lb| {
+                                lb.target_group_arn.as_deref().map(names::target_group_name)
+                                    == Some(tg_name.as_str())
+                            })
+                    })
+                    .map(|s| ObjectRef::from_obj(s.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches(
+            ctx.api::<EcsCluster>(),
+            watcher::Config::default(),
+            move |c| {
+                let ns = c.metadata.namespace.clone();
+                let name = c.metadata.name.clone().unwrap_or_default();
+                by_cluster
+                    .state()
+                    .into_iter()
+                    .filter(|s| {
+                        s.metadata.namespace == ns
+                            && names::cluster_name(s.spec.cluster.as_deref()) == name
+                    })
+                    .map(|s| ObjectRef::from_obj(s.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches(
+            ctx.api::<Pod>(),
+            watcher::Config::default().labels(names::LABEL_SERVICE),
+            by_service_label,
+        )
+        .watches(
+            ctx.api::<ReplicaSet>(),
+            watcher::Config::default().labels(names::LABEL_SERVICE),
+            by_service_label,
+        );
+    wiring.run(ctrl, reconcile).await;
+}
+
+fn by_service_label<K: kube::Resource>(obj: K) -> Option<ObjectRef<EcsService>> {
+    let name = obj.meta().labels.as_ref()?.get(names::LABEL_SERVICE)?;
+    Some(ObjectRef::new(name).within(obj.meta().namespace.as_deref()?))
+}
+
+/// The kinds an EcsService owns.
+fn owned_kinds() -> [kube::discovery::ApiResource; 4] {
+    [
+        apply::resource::<ServiceAccount>(),
+        apply::resource::<Deployment>(),
+        apply::resource::<DaemonSet>(),
+        apply::resource::<HorizontalPodAutoscaler>(),
+    ]
+}
+
+async fn reconcile(svc: Arc<EcsService>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    // Status events accumulate: build on the stored copy, not on a cache that may not have
+    // seen this controller's last write yet.
+    let Some(svc) = ctx.reader.latest(svc.as_ref()).await? else {
+        return Ok(Action::await_change());
+    };
+    let previous = svc.status.clone().unwrap_or_default();
+    let resolved = match resolve(&ctx, &svc, &previous).await? {
+        Ok(resolved) => resolved,
+        Err(blocked) => return block(&ctx, &svc, &previous, blocked).await,
+    };
+    let translated = match translate(&resolved) {
+        Ok(translated) => translated,
+        Err(blocked) => return block(&ctx, &svc, &previous, blocked).await,
+    };
+    let applied = apply(&ctx, &svc, translated.children).await?;
+    let observed = observe(&ctx, &svc, &applied).await?;
+    let decided = deployments::service_status(
+        &svc,
+        &previous,
+        &resolved.family_revision,
+        translated.fidelity,
+        &applied.stopped,
+        observed,
+        &conditions::now(),
+    );
+    update_status(&ctx, &svc, &previous, decided).await
+}
+
+/// What the translation of a service needs, read from the cluster.
+struct Resolved {
+    /// The revision it runs, `family:revision`.
+    family_revision: String,
+    /// The service (its task definition resolved), that revision, the namespace's target
+    /// groups and the service's cluster.
+    bundle: Bundle,
+    /// The autoscaler's current count, for an autoscaled service.
+    options: translate::Options,
+}
+
+/// Resolves the task definition revision the service runs
+/// ([`deployments::task_definition_to_run`]) and reads what its translation refers to.
+async fn resolve(
+    ctx: &Context,
+    svc: &EcsService,
+    previous: &EcsServiceStatus,
+) -> Result<Result<Resolved, Blocked>, ReconcileError> {
+    let ns = svc.metadata.namespace.clone().unwrap_or_default();
+    let (reference, pinned) = deployments::task_definition_to_run(svc, previous);
+    let revision = match resolve::task_definition(ctx, &ns, reference, pinned).await? {
+        Ok(r) => r,
+        Err(message) => return Ok(Err(Blocked::task_definition_not_found(message))),
+    };
+    let mut resolved_svc = svc.clone();
+    resolved_svc.spec.task_definition = revision.family_revision.clone();
+    resolved_svc.status = None;
+    resolved_svc.metadata.managed_fields = None;
+    let bundle = Bundle {
+        services: vec![resolve::sourced(resolved_svc)],
+        task_definitions: vec![resolve::sourced(revision.task_definition)],
+        target_groups: resolve::target_groups(ctx, &ns).await?,
+        clusters: resolve::cluster(ctx, &ns, svc.spec.cluster.as_deref()).await?,
+        ..Bundle::default()
+    };
+    let mut options = translate::Options::default();
+    if let Some(count) = autoscaled_count(ctx, svc).await? {
+        options
+            .autoscaled_counts
+            .insert(translate::service_key(svc), count);
+    }
+    Ok(Ok(Resolved {
+        family_revision: revision.family_revision,
+        bundle,
+        options,
+    }))
+}
+
+/// The task count the autoscaler has set for an autoscaled service: its Deployment's replicas,
+/// from which ECS-style rolling bounds are computed. `None` for a service without autoScaling
+/// or before its Deployment exists.
+async fn autoscaled_count(ctx: &Context, svc: &EcsService) -> Result<Option<i32>, ReconcileError> {
+    if svc.spec.auto_scaling.is_none() {
+        return Ok(None);
+    }
+    let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
+    let name = svc.metadata.name.as_deref().unwrap_or_default();
+    let live = ctx.reader.deployment(ns, name).await?;
+    Ok(live.and_then(|d| d.spec?.replicas))
+}
+
+/// The service's children and how faithfully it translated.
+struct Translated {
+    /// ServiceAccount, Deployment or DaemonSet, HorizontalPodAutoscaler.
+    children: Vec<Object>,
+    /// The `Translated` condition.
+    fidelity: Desired,
+}
+
+/// Translates the service with the one translation `ecsplane render` runs.
+fn translate(resolved: &Resolved) -> Result<Translated, Blocked> {
+    let translation = translate::translate_with(&resolved.bundle, &resolved.options)
+        .map_err(|errors| Blocked::translation(&errors.0))?;
+    let children = translation
+        .objects
+        .into_iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Object::ServiceAccount(_)
+                    | Object::Deployment(_)
+                    | Object::DaemonSet(_)
+                    | Object::HorizontalPodAutoscaler(_)
+            )
+        })
+        .collect();
+    Ok(Translated {
+        children,
+        fidelity: conditions::translated(&translation.report),
+    })
+}
+
+/// What the apply step did.
+struct Applied {
+    /// The children as they are now.
+    children: apply::Applied,
+    /// The tasks stopped because an essential container exited.
+    stopped: Vec<StoppedTask>,
+}
+
+/// Applies the children, then stops the tasks ECS would stop
+/// ([`deployments::tasks_to_stop`]); their ReplicaSet or DaemonSet replaces them.
+async fn apply(
+    ctx: &Context,
+    svc: &EcsService,
+    children: Vec<Object>,
+) -> Result<Applied, ReconcileError> {
+    let children =
+        apply::reconcile_children(ctx, &Owner::of(svc), &owned_kinds(), children).await?;
+    let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
+    let name = svc.metadata.name.as_deref().unwrap_or_default();
+    let pods = ctx.reader.pods_of_service(ns, name).await?;
+    let mut stopped = Vec::new();
+    for task in deployments::tasks_to_stop(&pods) {
+        if !apply::stop_pod(ctx, ns, &task.pod).await? {
+            continue;
+        }
+        tracing::info!(service = %name, task = %task.pod, container = %task.exited, "stopped task: essential container in task exited");
+        ctx.event(
+            svc,
+            EventType::Warning,
+            EventReason::TaskStopped,
+            EventAction::StopTask,
+            task.event_note(),
+        )
+        .await;
+        stopped.push(task);
+    }
+    Ok(Applied { children, stopped })
+}
+
+/// Reads what the workload and its ReplicaSets show now.
+async fn observe(
+    ctx: &Context,
+    svc: &EcsService,
+    applied: &Applied,
+) -> Result<Observed, ReconcileError> {
+    let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
+    let name = svc.metadata.name.as_deref().unwrap_or_default();
+    // The applied copy may be older than the workload controller's last status update: read
+    // it again (the applied copy stands in if it is gone meanwhile).
+    if let Some(applied) = applied.children.child("Deployment") {
+        let child = applied.metadata.name.as_deref().unwrap_or_default();
+        let d = match ctx.reader.deployment(ns, child).await? {
+            Some(d) => d,
+            None => match applied.clone().try_parse::<Deployment>() {
+                Ok(d) => d,
+                Err(_) => return Ok(Observed::default()),
+            },
+        };
+        let replica_sets: Vec<ReplicaSet> = ctx.reader.replica_sets_of_service(ns, name).await?;
+        return Ok(deployments::observe_deployment(&d, replica_sets));
+    }
+    if let Some(applied) = applied.children.child("DaemonSet") {
+        let child = applied.metadata.name.as_deref().unwrap_or_default();
+        let ds = match ctx.reader.daemon_set(ns, child).await? {
+            Some(ds) => ds,
+            None => match applied.clone().try_parse::<DaemonSet>() {
+                Ok(ds) => ds,
+                Err(_) => return Ok(Observed::default()),
+            },
+        };
+        return Ok(deployments::observe_daemon_set(&ds));
+    }
+    Ok(Observed::default())
+}
+
+/// Publishes the new service events and writes the status; a service that is not steady is
+/// looked at again soon.
+async fn update_status(
+    ctx: &Context,
+    svc: &EcsService,
+    previous: &EcsServiceStatus,
+    decided: deployments::ServiceStatus,
+) -> Result<Action, ReconcileError> {
+    for message in decided.events {
+        ctx.event(
+            svc,
+            EventType::Normal,
+            EventReason::ServiceEvent,
+            EventAction::Reconcile,
+            message,
+        )
+        .await;
+    }
+    let steady = conditions::is_true(&decided.status.common.conditions, ConditionType::Ready);
+    status::write(ctx, svc, previous, &decided.status).await?;
+    Ok(Action::requeue(if steady { RESYNC } else { ROLLING_RETRY }))
+}
+
+/// Writes the status of a service that cannot run as specified; it looks again soon.
+async fn block(
+    ctx: &Context,
+    svc: &EcsService,
+    previous: &EcsServiceStatus,
+    blocked: Blocked,
+) -> Result<Action, ReconcileError> {
+    let status = deployments::blocked(svc, previous, blocked, &conditions::now());
+    status::write(ctx, svc, previous, &status).await?;
+    Ok(Action::requeue(MISSING_RETRY))
+}

@@ -1,0 +1,230 @@
+//! What every controller shares around its reconcile: the kube-runtime [`Controller`] of the
+//! primary kind, graceful shutdown, readiness once the kind has been listed, one span per
+//! reconcile (kind, namespace, name, so every log line of one object can be followed), the
+//! timing reported to [`Telemetry`], the error policy and the loop that
+//! drives the controller's output.
+//!
+//! A controller adds only what is its own (the kinds it owns and watches) and its reconcile
+//! function:
+//!
+//! ```ignore
+//! let ctrl = wiring.controller::<EcsTask>().owns(...);
+//! wiring.run(ctrl, reconcile).await;
+//! ```
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::{BoxFuture, Shared};
+use k8s_openapi::NamespaceResourceScope;
+use kube::Resource;
+use kube::runtime::controller::{Action, Controller, Error as ControllerError};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use super::{Context, ReconcileError, Telemetry};
+
+/// How long to wait before retrying after a failed reconcile.
+pub(crate) const RETRY: Duration = Duration::from_secs(5);
+
+/// The kinds a controller can have as its primary kind: namespaced, statically typed.
+pub(crate) trait Primary:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> Primary for K where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// The kind of `K` as a `'static` name, for metrics and spans.
+pub(crate) fn kind_of<K: Resource<DynamicType = ()>>() -> &'static str {
+    match K::kind(&()) {
+        Cow::Borrowed(kind) => kind,
+        // Statically typed kinds name themselves with a literal; were one ever computed, it
+        // is computed once per controller.
+        Cow::Owned(kind) => Box::leak(kind.into_boxed_str()),
+    }
+}
+
+/// What each controller is started with.
+#[derive(Clone)]
+pub(crate) struct Wiring {
+    /// The context every reconcile gets.
+    pub ctx: Arc<Context>,
+    /// Completes when the operator is to stop.
+    pub shutdown: Shared<BoxFuture<'static, ()>>,
+    /// Counts the controllers that have listed their kind.
+    pub ready: Arc<ReadyCounter>,
+}
+
+impl Wiring {
+    /// A kube-runtime controller of `K` in the watched namespace(s), to which the caller adds
+    /// the kinds it owns and watches.
+    pub fn controller<K: Primary>(&self) -> Controller<K> {
+        Controller::new(self.ctx.api::<K>(), watcher::Config::default())
+    }
+
+    /// Runs `controller` with `reconcile` until shutdown: each reconcile in its own span,
+    /// timed and reported, failures retried after [`RETRY`]; readiness reported once `K` has
+    /// been listed.
+    pub async fn run<K, R, F>(self, controller: Controller<K>, mut reconcile: R)
+    where
+        K: Primary,
+        R: FnMut(Arc<K>, Arc<Context>) -> F,
+        F: Future<Output = Result<Action, ReconcileError>> + Send + 'static,
+    {
+        let kind = kind_of::<K>();
+        let Wiring {
+            ctx,
+            shutdown,
+            ready,
+        } = self;
+        tokio::spawn(ready.when_listed(kind, ctx.api::<K>()));
+        let reconcile = move |obj: Arc<K>, ctx: Arc<Context>| {
+            let span = tracing::info_span!(
+                "reconcile",
+                kind,
+                namespace = obj.meta().namespace.as_deref().unwrap_or_default(),
+                name = obj.meta().name.as_deref().unwrap_or_default(),
+            );
+            let work = reconcile(obj, ctx.clone());
+            async move { timed(&ctx, kind, work).await }.instrument(span)
+        };
+        let stream = controller
+            .graceful_shutdown_on(shutdown)
+            .run(reconcile, error_policy, ctx);
+        drive(kind, stream).await;
+    }
+}
+
+/// Calls [`Telemetry::ready`] once every controller's store has synced.
+pub(crate) struct ReadyCounter {
+    left: AtomicUsize,
+    telemetry: Arc<dyn Telemetry>,
+}
+
+impl ReadyCounter {
+    /// A counter of `n` controllers.
+    pub(crate) fn new(n: usize, telemetry: Arc<dyn Telemetry>) -> Self {
+        Self {
+            left: AtomicUsize::new(n),
+            telemetry,
+        }
+    }
+
+    /// Marks one controller ready once a list of its kind has completed. (The controller's own
+    /// store signals readiness through a one-shot channel that wakes a single waiter, the
+    /// controller itself, so it is not waited on here.)
+    pub(crate) async fn when_listed<K>(self: Arc<Self>, kind: &'static str, api: kube::Api<K>)
+    where
+        K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+    {
+        use kube::runtime::WatchStreamExt;
+        let events = watcher(api, watcher::Config::default()).default_backoff();
+        let mut events = std::pin::pin!(events);
+        while let Some(event) = events.next().await {
+            if let Ok(watcher::Event::InitDone) = event {
+                tracing::debug!(kind, "watch listed");
+                self.one_ready();
+                return;
+            }
+        }
+    }
+
+    /// One more controller is ready.
+    fn one_ready(&self) {
+        if self.left.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.telemetry.ready();
+        }
+    }
+}
+
+/// Drives a kube-runtime controller's output stream: logs each outcome. `kind` names the
+/// primary kind.
+async fn drive<K, S>(kind: &'static str, stream: S)
+where
+    K: Resource,
+    S: futures::Stream<
+            Item = Result<(ObjectRef<K>, Action), ControllerError<ReconcileError, watcher::Error>>,
+        >,
+{
+    stream
+        .for_each(|res| async move {
+            match res {
+                Ok((obj, _)) => tracing::debug!(kind, object = %obj, "reconciled"),
+                Err(ControllerError::ReconcilerFailed(e, obj)) => {
+                    tracing::warn!(kind, object = %obj, error = %e, "reconcile failed")
+                }
+                Err(e) => tracing::debug!(kind, error = %e, "controller"),
+            }
+        })
+        .await;
+}
+
+/// Runs one reconcile, timing it and reporting to telemetry.
+async fn timed<F>(ctx: &Context, kind: &'static str, f: F) -> Result<Action, ReconcileError>
+where
+    F: Future<Output = Result<Action, ReconcileError>>,
+{
+    let start = std::time::Instant::now();
+    let res = f.await;
+    ctx.telemetry.reconciled(
+        kind,
+        start.elapsed(),
+        res.as_ref().err().map(ReconcileError::category),
+    );
+    res
+}
+
+/// Error policy shared by every controller: retry soon.
+fn error_policy<K>(_obj: Arc<K>, _err: &ReconcileError, _ctx: Arc<Context>) -> Action {
+    Action::requeue(RETRY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{EcsCluster, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition};
+
+    #[test]
+    fn every_primary_kind_is_named_as_the_api_names_it() {
+        assert_eq!(
+            [
+                kind_of::<TaskDefinition>(),
+                kind_of::<EcsService>(),
+                kind_of::<TargetGroup>(),
+                kind_of::<Listener>(),
+                kind_of::<EcsTask>(),
+                kind_of::<EcsCluster>(),
+            ],
+            [
+                "TaskDefinition",
+                "EcsService",
+                "TargetGroup",
+                "Listener",
+                "EcsTask",
+                "EcsCluster"
+            ]
+        );
+    }
+}
