@@ -14,14 +14,16 @@ use fnv::FnvHasher;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::discovery::ApiResource;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::ownership::{self, Claim, Claimant, Conflict};
 use super::{Context, FIELD_MANAGER, ReconcileError, api_err};
 use crate::translate::Object;
+use crate::translate::security;
 
 /// Label on every child: the UID of the object that owns it.
 pub const LABEL_OWNER: &str = "ecsplane.io/owner-uid";
@@ -94,6 +96,9 @@ pub struct Applied {
     pub live: BTreeMap<(String, String), DynamicObject>,
     /// Number of children written (applied or deleted).
     pub writes: usize,
+    /// Desired children whose names are taken by objects that are not this owner's; when
+    /// there is one, nothing was written or deleted.
+    pub conflicts: Vec<Conflict>,
 }
 
 impl Applied {
@@ -119,8 +124,14 @@ pub fn to_json<T: Serialize>(
 }
 
 /// Makes the owner's children of the given kinds exactly `desired`: applies what differs,
-/// deletes children of those kinds that are not desired. Desired objects of other kinds are
-/// ignored; every desired object lives in the owner's namespace.
+/// deletes children of those kinds that are not desired. Every desired object must be of one
+/// of `kinds` and live in the owner's namespace.
+///
+/// Never touches what is not the owner's ([`ownership`]): a desired child whose name is taken
+/// by an object this owner does not control (and that is not annotated for adoption by it) is
+/// a conflict, and then nothing at all is written or deleted for this owner, since its other
+/// children would refer to the one it cannot have (pods running as somebody else's
+/// ServiceAccount). Only children controlled by this owner's UID are pruned.
 pub async fn reconcile_children(
     ctx: &Context,
     owner: &Owner,
@@ -136,11 +147,19 @@ pub async fn reconcile_children(
                 .children(owner, ar)
                 .await?
                 .into_iter()
+                // The owner label finds candidates; only the controller reference makes a
+                // child ours (anyone can put the label on their object).
+                .filter(|o| ownership::controlled_by(&o.metadata, &owner.uid))
                 .filter_map(|o| Some((o.metadata.name.clone()?, o)))
                 .collect(),
         );
     }
-    let mut wanted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let claimant = Claimant {
+        kind: &owner.kind,
+        name: &owner.name,
+        uid: &owner.uid,
+    };
+    let mut plan = Vec::new();
     for o in desired {
         let mut obj = to_json(&o, || o.id())?;
         let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
@@ -152,14 +171,51 @@ pub async fn reconcile_children(
             continue;
         };
         stamp(&mut obj, owner);
+        let live = live_by_kind.get(&kind).and_then(|m| m.get(&name)).cloned();
+        let live = match live {
+            Some(l) => Some(l),
+            None => {
+                if let Some(why) = security::reserved_child(&kind, &name) {
+                    out.conflicts.push(Conflict {
+                        kind: kind.clone(),
+                        name: name.clone(),
+                        holder: format!("reserved ({why})"),
+                    });
+                    continue;
+                }
+                // Not among the owner's children: whose is the name?
+                let existing = ctx.reader.object(&owner.namespace, ar, &name).await?;
+                match ownership::claim(claimant, &kind, existing.as_ref().map(|e| &e.metadata)) {
+                    Claim::Absent => None,
+                    Claim::Ours => existing,
+                    Claim::Adoptable => {
+                        tracing::info!(owner = %format!("{} {}/{}", owner.kind, owner.namespace, owner.name), child = %format!("{kind} {name}"), "adopting: annotated {}", ownership::ANNOTATION_ADOPT);
+                        None
+                    }
+                    Claim::Conflict(c) => {
+                        out.conflicts.push(c);
+                        continue;
+                    }
+                }
+            }
+        };
+        plan.push((ar, kind, name, obj, live));
+    }
+    if !out.conflicts.is_empty() {
+        for c in &out.conflicts {
+            tracing::warn!(owner = %format!("{} {}/{}", owner.kind, owner.namespace, owner.name), child = %format!("{} {}", c.kind, c.name), holder = %c.holder, "not written: the child belongs to somebody else");
+        }
+        return Ok(out);
+    }
+    let mut wanted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (ar, kind, name, obj, live) in plan {
         wanted.entry(kind.clone()).or_default().push(name.clone());
-        let live = live_by_kind.get(&kind).and_then(|m| m.get(&name));
         let up_to_date = live.filter(|l| {
             l.metadata.deletion_timestamp.is_none()
                 && serde_json::to_value(l).is_ok_and(|l| contains(&l, &obj))
         });
         if let Some(l) = up_to_date {
-            out.live.insert((kind, name), l.clone());
+            out.live.insert((kind, name), l);
             continue;
         }
         let api: Api<DynamicObject> =
@@ -187,9 +243,18 @@ pub async fn reconcile_children(
             }
             let api: Api<DynamicObject> =
                 Api::namespaced_with(ctx.client.clone(), &owner.namespace, ar);
-            match api.delete(name, &DeleteParams::background()).await {
+            // Delete exactly the object that was listed as ours: a precondition on its UID
+            // keeps an object of the same name created meanwhile by somebody else.
+            let params = DeleteParams {
+                preconditions: obj.metadata.uid.clone().map(|uid| Preconditions {
+                    uid: Some(uid),
+                    resource_version: None,
+                }),
+                ..DeleteParams::background()
+            };
+            match api.delete(name, &params).await {
                 Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
                 Err(e) => {
                     return Err(api_err(format!(
                         "delete {} {}/{name}",
@@ -202,6 +267,54 @@ pub async fn reconcile_children(
         }
     }
     Ok(out)
+}
+
+/// The conflict, if the name `name` of kind `ar` in the owner's namespace is taken by an object
+/// `owner` may not write ([`ownership::claim`]); `None` when it is absent, the owner's, or
+/// annotated for adoption by it.
+pub async fn conflict(
+    ctx: &Context,
+    owner: &Owner,
+    ar: &ApiResource,
+    name: &str,
+) -> Result<Option<Conflict>, ReconcileError> {
+    if let Some(why) = security::reserved_child(&ar.kind, name) {
+        return Ok(Some(Conflict {
+            kind: ar.kind.clone(),
+            name: name.to_owned(),
+            holder: format!("reserved ({why})"),
+        }));
+    }
+    let existing = ctx.reader.object(&owner.namespace, ar, name).await?;
+    let claimant = Claimant {
+        kind: &owner.kind,
+        name: &owner.name,
+        uid: &owner.uid,
+    };
+    Ok(
+        match ownership::claim(claimant, &ar.kind, existing.as_ref().map(|e| &e.metadata)) {
+            Claim::Conflict(c) => Some(c),
+            Claim::Absent | Claim::Ours | Claim::Adoptable => None,
+        },
+    )
+}
+
+/// Publishes a Warning Event on `obj` for each conflict.
+pub async fn report_conflicts<K: kube::Resource<DynamicType = ()>>(
+    ctx: &Context,
+    obj: &K,
+    conflicts: &[Conflict],
+) {
+    for c in conflicts {
+        ctx.event(
+            obj,
+            kube::runtime::events::EventType::Warning,
+            super::vocabulary::EventReason::ChildConflict,
+            super::vocabulary::EventAction::Reconcile,
+            c.to_string(),
+        )
+        .await;
+    }
 }
 
 /// Server-side applies one stamped object of kind `K` named `name` in `namespace` (children

@@ -19,6 +19,8 @@ use kube::runtime::watcher;
 
 use super::apply::{self, LABEL_OWNER, Owner};
 use super::conditions::{self, Desired};
+use super::ownership::Conflict;
+use super::resolve::Blocked;
 use super::vocabulary::{ConditionType, FateName, Reason};
 use super::wiring::Wiring;
 use super::{Context, RESYNC, ReconcileError, status};
@@ -86,12 +88,16 @@ pub(crate) async fn controller(wiring: Wiring) {
 async fn reconcile(l: Arc<Listener>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let resolved = resolve(&ctx, &l).await?;
     let routes = translate(&ctx, &l, &resolved);
-    apply(&ctx, &l, routes.objects).await?;
+    let conflicts = apply(&ctx, &l, routes.objects).await?;
+    if !conflicts.is_empty() {
+        apply::report_conflicts(&ctx, l.as_ref(), &conflicts).await;
+    }
     let previous = l.status.clone().unwrap_or_default();
     let status = listener_status(
         &l,
         &previous,
         &resolved.missing,
+        &conflicts,
         &routes.fates,
         &conditions::now(),
     );
@@ -130,14 +136,20 @@ fn translate(ctx: &Context, l: &Listener, resolved: &Resolved) -> ListenerRoutes
     translate_listener(l, &services, &ctx.options.routing)
 }
 
-async fn apply(ctx: &Context, l: &Listener, routes: Vec<Object>) -> Result<(), ReconcileError> {
+/// Applies the routes; returns the conflicts when a route's name is somebody else's (nothing
+/// is written then).
+async fn apply(
+    ctx: &Context,
+    l: &Listener,
+    routes: Vec<Object>,
+) -> Result<Vec<Conflict>, ReconcileError> {
     let kinds = if ctx.options.routing.profile == Profile::Gateway {
         vec![apply::http_route()]
     } else {
         vec![apply::resource::<Ingress>()]
     };
-    apply::reconcile_children(ctx, &Owner::of(l), &kinds, routes).await?;
-    Ok(())
+    let applied = apply::reconcile_children(ctx, &Owner::of(l), &kinds, routes).await?;
+    Ok(applied.conflicts)
 }
 
 /// The status: each prioritized rule's fate, and Ready (routed exactly, with differences, or
@@ -146,6 +158,7 @@ fn listener_status(
     l: &Listener,
     previous: &ListenerStatus,
     missing: &[String],
+    conflicts: &[Conflict],
     fates: &[routing::RuleFate],
     now: &Time,
 ) -> ListenerStatus {
@@ -168,7 +181,10 @@ fn listener_status(
         .iter()
         .find(|f| f.rule == RuleId::Default)
         .is_none_or(|f| f.fate.is_exact());
-    let ready = if !missing.is_empty() {
+    let ready = if !conflicts.is_empty() {
+        let blocked = Blocked::conflicts(conflicts);
+        Desired::new(ConditionType::Ready, false, blocked.reason, blocked.message)
+    } else if !missing.is_empty() {
         Desired::new(
             ConditionType::Ready,
             false,

@@ -104,6 +104,20 @@ impl Reader {
         .await
     }
 
+    /// The object of kind `ar` named `name` in `namespace`, whoever it belongs to (to decide,
+    /// before a first write, whether the name is free).
+    pub async fn object(
+        &self,
+        namespace: &str,
+        ar: &ApiResource,
+        name: &str,
+    ) -> Result<Option<DynamicObject>, ReconcileError> {
+        Api::<DynamicObject>::namespaced_with(self.client.clone(), namespace, ar)
+            .get_opt(name)
+            .await
+            .map_err(api_err(format!("get {} {namespace}/{name}", ar.kind)))
+    }
+
     /// The Pods `owner` started (an EcsTask's).
     pub async fn pods_of(&self, owner: &Owner) -> Result<Vec<Pod>, ReconcileError> {
         let api = self.api(&owner.namespace);

@@ -172,6 +172,18 @@ impl Blocked {
         }
     }
 
+    /// Children whose names belong to somebody else: nothing was written.
+    pub fn conflicts(conflicts: &[super::ownership::Conflict]) -> Self {
+        Self {
+            reason: Reason::ChildConflict,
+            message: conflicts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+
     /// Translation errors: a reason from their kinds, the message from their fields.
     pub fn translation(errors: &[Error]) -> Self {
         Self {

@@ -15,6 +15,7 @@ use kube::runtime::watcher;
 
 use super::apply::{self, LABEL_OWNER, Owner};
 use super::conditions::{self, Desired};
+use super::ownership::Conflict;
 use super::reader::LABEL_SERVICE_NAME;
 use super::resolve::{self, Blocked};
 use super::vocabulary::{ConditionType, Reason};
@@ -87,9 +88,13 @@ pub(crate) async fn controller(wiring: Wiring) {
 
 async fn reconcile(tg: Arc<TargetGroup>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let registrations = resolve(&ctx, &tg).await?;
-    let translated = translate(&tg, &registrations);
+    let mut translated = translate(&tg, &registrations);
     if let Ok(service) = &translated {
-        apply(&ctx, &tg, service.clone()).await?;
+        let conflicts = apply(&ctx, &tg, service.clone()).await?;
+        if !conflicts.is_empty() {
+            apply::report_conflicts(&ctx, tg.as_ref(), &conflicts).await;
+            translated = Err(Blocked::conflicts(&conflicts));
+        }
     }
     let targets = observe(&ctx, &tg).await?;
     let previous = tg.status.clone().unwrap_or_default();
@@ -140,19 +145,21 @@ fn translate(tg: &TargetGroup, registrations: &[Registration]) -> Result<Vec<Obj
         .collect())
 }
 
+/// Applies the Service; returns the conflicts when its name is somebody else's (nothing is
+/// written then).
 async fn apply(
     ctx: &Context,
     tg: &TargetGroup,
     service: Vec<Object>,
-) -> Result<(), ReconcileError> {
-    apply::reconcile_children(
+) -> Result<Vec<Conflict>, ReconcileError> {
+    let applied = apply::reconcile_children(
         ctx,
         &Owner::of(tg),
         &[apply::resource::<Service>()],
         service,
     )
     .await?;
-    Ok(())
+    Ok(applied.conflicts)
 }
 
 /// Targets of the target group: registered (endpoints of its Service) and healthy (ready).

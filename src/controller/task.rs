@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -18,6 +18,7 @@ use kube::runtime::watcher;
 
 use super::apply::{self, LABEL_OWNER, Owner, stamp};
 use super::conditions::{self, Desired};
+use super::ownership::Conflict;
 use super::resolve::{self, Blocked};
 use super::service::exited_essential_container;
 use super::vocabulary::{
@@ -63,11 +64,15 @@ async fn reconcile(task: Arc<EcsTask>, ctx: Arc<Context>) -> Result<Action, Reco
     };
     let pods = match &resolved.to_start {
         Some(bundle) => {
-            let to_start = match translate(bundle) {
+            let to_start = match translate(&ctx, bundle) {
                 Ok(to_start) => to_start,
                 Err(blocked) => return block(&ctx, &task, &previous, blocked).await,
             };
-            apply(&ctx, &owner, to_start, &pods).await?;
+            let conflicts = apply(&ctx, &owner, to_start, &pods).await?;
+            if !conflicts.is_empty() {
+                apply::report_conflicts(&ctx, &task, &conflicts).await;
+                return block(&ctx, &task, &previous, Blocked::conflicts(&conflicts)).await;
+            }
             ctx.reader.pods_of(&owner).await?
         }
         None => pods,
@@ -129,28 +134,69 @@ async fn resolve(
     }))
 }
 
-/// The task's Pods, from the one translation `ecsplane render` runs.
-fn translate(bundle: &Bundle) -> Result<Vec<Pod>, Blocked> {
-    let translation =
-        translate::translate(bundle).map_err(|errors| Blocked::translation(&errors.0))?;
-    Ok(translation
-        .objects
-        .into_iter()
-        .filter_map(|o| match o {
-            Object::Pod(p) => Some(*p),
-            _ => None,
-        })
-        .collect())
+/// What a task starts: its Pods and, with a task role, the ServiceAccount they run as.
+struct ToStart {
+    pods: Vec<Pod>,
+    service_accounts: Vec<Object>,
 }
 
-/// Starts the Pods that do not exist yet (`existing`).
+/// The task's Pods and ServiceAccount, from the one translation `ecsplane render` runs.
+fn translate(ctx: &Context, bundle: &Bundle) -> Result<ToStart, Blocked> {
+    let options = translate::Options {
+        security_policy: ctx.options.security_policy,
+        ..translate::Options::default()
+    };
+    let translation = translate::translate_with(bundle, &options)
+        .map_err(|errors| Blocked::translation(&errors.0))?;
+    let mut out = ToStart {
+        pods: Vec::new(),
+        service_accounts: Vec::new(),
+    };
+    for o in translation.objects {
+        match o {
+            Object::Pod(p) => out.pods.push(*p),
+            o @ Object::ServiceAccount(_) => out.service_accounts.push(o),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Applies the task's ServiceAccount, then starts the Pods that do not exist yet
+/// (`existing`). Nothing is written when a name is taken by somebody else's object: the
+/// conflicts are returned.
 async fn apply(
     ctx: &Context,
     owner: &Owner,
-    to_start: Vec<Pod>,
+    to_start: ToStart,
     existing: &[Pod],
-) -> Result<(), ReconcileError> {
-    for pod in to_start {
+) -> Result<Vec<Conflict>, ReconcileError> {
+    let pod_kind = apply::resource::<Pod>();
+    let mut conflicts = Vec::new();
+    for pod in &to_start.pods {
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        if !existing
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(name))
+            && let Some(c) = apply::conflict(ctx, owner, &pod_kind, name).await?
+        {
+            conflicts.push(c);
+        }
+    }
+    if !conflicts.is_empty() {
+        return Ok(conflicts);
+    }
+    let applied = apply::reconcile_children(
+        ctx,
+        owner,
+        &[apply::resource::<ServiceAccount>()],
+        to_start.service_accounts,
+    )
+    .await?;
+    if !applied.conflicts.is_empty() {
+        return Ok(applied.conflicts);
+    }
+    for pod in to_start.pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
         if existing
             .iter()
@@ -163,7 +209,7 @@ async fn apply(
         stamp(&mut obj, owner);
         apply::apply_one::<Pod>(ctx, &owner.namespace, &name, &obj, action).await?;
     }
-    Ok(())
+    Ok(Vec::new())
 }
 
 /// Writes the status; a task that was running and has stopped just now gets an Event, then

@@ -96,6 +96,10 @@ words! {
         CapacityAvailable,
         /// EcsCluster: no node matches its capacity providers.
         NoCapacity,
+        /// A child the object would write already exists and belongs to somebody else.
+        ChildConflict,
+        /// The security policy the cluster admin chose refuses a field.
+        PolicyViolation,
     }
 }
 
@@ -247,6 +251,8 @@ words! {
         TaskStopped,
         /// A task definition revision was registered.
         Registered,
+        /// A child the object would write belongs to somebody else; nothing was written.
+        ChildConflict,
     }
 }
 

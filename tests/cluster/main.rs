@@ -10,5 +10,6 @@ mod crds;
 mod examples;
 mod operator;
 mod operator_process;
+mod ownership;
 mod render;
 mod service_semantics;

@@ -155,6 +155,11 @@ async fn reconcile(svc: Arc<EcsService>, ctx: Arc<Context>) -> Result<Action, Re
         Err(blocked) => return block(&ctx, &svc, &previous, blocked).await,
     };
     let applied = apply(&ctx, &svc, translated.children).await?;
+    if !applied.children.conflicts.is_empty() {
+        apply::report_conflicts(&ctx, &svc, &applied.children.conflicts).await;
+        let blocked = Blocked::conflicts(&applied.children.conflicts);
+        return block(&ctx, &svc, &previous, blocked).await;
+    }
     let observed = observe(&ctx, &svc, &applied).await?;
     let decided = deployments::service_status(
         &svc,
@@ -203,7 +208,10 @@ async fn resolve(
         clusters: resolve::cluster(ctx, &ns, svc.spec.cluster.as_deref()).await?,
         ..Bundle::default()
     };
-    let mut options = translate::Options::default();
+    let mut options = translate::Options {
+        security_policy: ctx.options.security_policy,
+        ..translate::Options::default()
+    };
     if let Some(count) = autoscaled_count(ctx, svc).await? {
         options
             .autoscaled_counts
@@ -277,6 +285,12 @@ async fn apply(
 ) -> Result<Applied, ReconcileError> {
     let children =
         apply::reconcile_children(ctx, &Owner::of(svc), &owned_kinds(), children).await?;
+    if !children.conflicts.is_empty() {
+        return Ok(Applied {
+            children,
+            stopped: Vec::new(),
+        });
+    }
     let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
     let name = svc.metadata.name.as_deref().unwrap_or_default();
     let pods = ctx.reader.pods_of_service(ns, name).await?;
