@@ -483,3 +483,54 @@ fn desired_count_is_bounded_by_the_ecs_quota_of_5000_tasks_per_service() {
     accepted(&service(json!({"desiredCount": 5000})));
     refused_at(&service(json!({"desiredCount": 5001})), "spec.desiredCount");
 }
+
+#[test]
+fn fargate_refuses_the_linux_parameters_and_namespaces_it_does_not_support() {
+    let fargate_container = |container: Value| {
+        let mut doc = fargate_task(json!(256), json!(512));
+        for (k, v) in container.as_object().into_iter().flatten() {
+            doc["spec"]["containerDefinitions"][0][k] = v.clone();
+        }
+        doc
+    };
+    const LINUX: &str = "linuxParameters devices, sharedMemorySize, tmpfs, maxSwap and swappiness are not supported on FARGATE";
+    for parameters in [
+        json!({"devices": [{"hostPath": "/dev/fuse"}]}),
+        json!({"sharedMemorySize": 64}),
+        json!({"tmpfs": [{"containerPath": "/scratch", "size": 64}]}),
+        json!({"maxSwap": 0}),
+        json!({"swappiness": 10}),
+    ] {
+        refused_with(
+            &fargate_container(json!({"linuxParameters": parameters})),
+            LINUX,
+        );
+    }
+    accepted(&fargate_container(json!({"linuxParameters": {
+        "initProcessEnabled": true, "capabilities": {"add": ["SYS_PTRACE"], "drop": ["NET_RAW"]}}})));
+    refused_with(
+        &fargate_container(
+            json!({"linuxParameters": {"capabilities": {"add": ["SYS_PTRACE", "NET_ADMIN"]}}}),
+        ),
+        "on FARGATE, SYS_PTRACE is the only capability a container may add",
+    );
+    const NAMESPACES: &str = "ipcMode and pidMode host are not supported on FARGATE";
+    for (field, mode) in [
+        ("ipcMode", "task"),
+        ("ipcMode", "host"),
+        ("pidMode", "host"),
+    ] {
+        let mut doc = fargate_task(json!(256), json!(512));
+        doc["spec"][field] = json!(mode);
+        refused_with(&doc, NAMESPACES);
+    }
+    let mut doc = fargate_task(json!(256), json!(512));
+    doc["spec"]["pidMode"] = json!("task");
+    accepted(&doc);
+    // On EC2 all of them are allowed.
+    let mut ec2 = task_with_container(json!({"linuxParameters": {
+        "tmpfs": [{"containerPath": "/scratch", "size": 64}],
+        "capabilities": {"add": ["NET_ADMIN"]}}}));
+    ec2["spec"]["ipcMode"] = json!("host");
+    accepted(&ec2);
+}

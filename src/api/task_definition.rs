@@ -71,6 +71,15 @@ use super::common::{CommonStatus, KeyValuePair, Tag, any_json};
     validation = Rule::new("!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || (has(self.cpu) && has(self.memory))")
         .message("a task definition that requires FARGATE must set task-level cpu and memory")
         .field_path(".cpu"),
+    validation = Rule::new("!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || self.containerDefinitions.all(c, !has(c.linuxParameters) || (!has(c.linuxParameters.devices) && !has(c.linuxParameters.sharedMemorySize) && !has(c.linuxParameters.tmpfs) && !has(c.linuxParameters.maxSwap) && !has(c.linuxParameters.swappiness)))")
+        .message("linuxParameters devices, sharedMemorySize, tmpfs, maxSwap and swappiness are not supported on FARGATE")
+        .field_path(".containerDefinitions"),
+    validation = Rule::new("!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || self.containerDefinitions.all(c, !has(c.linuxParameters) || !has(c.linuxParameters.capabilities) || !has(c.linuxParameters.capabilities.add) || c.linuxParameters.capabilities.add.all(a, a == 'SYS_PTRACE'))")
+        .message("on FARGATE, SYS_PTRACE is the only capability a container may add")
+        .field_path(".containerDefinitions"),
+    validation = Rule::new("!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || (!has(self.ipcMode) && (!has(self.pidMode) || self.pidMode == 'task'))")
+        .message("ipcMode and pidMode host are not supported on FARGATE")
+        .field_path(".ipcMode"),
     validation = Rule::new(fargate_task_size_rule())
         .message("a task definition that requires FARGATE needs a task cpu/memory pair from Fargate's table: 256 CPU units with 512, 1024 or 2048 MiB; 512 with 1-4 GB, 1024 with 2-8 GB, 2048 with 4-16 GB, 4096 with 8-30 GB (1 GB steps); 8192 with 16-60 GB (4 GB steps); 16384 with 32-120 GB (8 GB steps)")
         .field_path(".memory"),
@@ -143,11 +152,12 @@ pub struct TaskDefinitionSpec {
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
     pub tags: Option<Vec<Tag>>,
 
-    /// Process namespace: `host` (the node's) or `task` (shared by the task's containers).
+    /// Process namespace: `host` (the node's; not on Fargate) or `task` (shared by the task's
+    /// containers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_mode: Option<PidMode>,
 
-    /// IPC namespace: `host`, `task` or `none`.
+    /// IPC namespace: `host`, `task` or `none` (not on Fargate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipc_mode: Option<IpcMode>,
 
@@ -571,7 +581,7 @@ pub struct LinuxParameters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub max_swap: Option<i32>,
-    /// Swappiness 0–100.
+    /// Swappiness 0–100 (not on Fargate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
     pub swappiness: Option<i32>,
@@ -581,11 +591,13 @@ pub struct LinuxParameters {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KernelCapabilities {
-    /// Capabilities to add, such as `SYS_PTRACE`.
+    /// Capabilities to add, such as `SYS_PTRACE` (the only one Fargate allows; up to 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), inner(length(max = 64)))]
     pub add: Option<Vec<String>>,
-    /// Capabilities to drop, such as `MKNOD`.
+    /// Capabilities to drop, such as `MKNOD` (up to 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), inner(length(max = 64)))]
     pub drop: Option<Vec<String>>,
 }
 
