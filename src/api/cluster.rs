@@ -8,7 +8,10 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use super::common::any_object;
-use super::common::{CapacityProviderStrategyItem, CommonStatus, KeyValuePair, Tag};
+use super::common::{
+    CapacityProviderStrategyItem, CommonStatus, KeyValuePair, STRATEGY_WEIGHT_MESSAGE,
+    STRATEGY_WEIGHT_RULE, Tag,
+};
 
 /// An ECS cluster: a scope for services and tasks, with capacity providers mapped to nodes.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
@@ -70,10 +73,14 @@ pub struct EcsClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]
     pub capacity_providers: Option<Vec<String>>,
-    /// Strategy for services and tasks that set neither launchType nor a strategy.
+    /// Strategy for services and tasks that set neither launchType nor a strategy (with
+    /// several providers, at least one needs a weight above 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]
-    #[x_kube(merge_strategy = ListMerge::Map(vec!["capacityProvider".into()]))]
+    #[x_kube(
+        merge_strategy = ListMerge::Map(vec!["capacityProvider".into()]),
+        validation = Rule::new(STRATEGY_WEIGHT_RULE).message(STRATEGY_WEIGHT_MESSAGE)
+    )]
     pub default_capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
     /// Cluster settings, such as `containerInsights`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

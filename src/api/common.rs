@@ -23,12 +23,24 @@ pub struct Tag {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyValuePair {
-    /// Name of the variable or setting.
+    /// Name of the variable or setting (up to 255 characters).
+    #[schemars(length(max = 255))]
     pub name: String,
     /// Value of the variable or setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
+
+/// The CEL rule on a capacity provider strategy (a list of [`CapacityProviderStrategyItem`]):
+/// with several providers at least one needs a weight above 0, as ECS requires ("If you
+/// specify multiple capacity providers in a strategy that all have a weight of 0, any
+/// RunTask or CreateService actions using the capacity provider strategy will fail").
+pub(crate) const STRATEGY_WEIGHT_RULE: &str =
+    "size(self) <= 1 || self.exists(c, has(c.weight) && c.weight > 0)";
+
+/// The message of [`STRATEGY_WEIGHT_RULE`].
+pub(crate) const STRATEGY_WEIGHT_MESSAGE: &str =
+    "a capacity provider strategy with several providers needs a weight above 0 on at least one";
 
 /// One entry of a capacity provider strategy, as ECS `CapacityProviderStrategyItem`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]

@@ -116,9 +116,17 @@ pub struct Certificate {
 /// A listener rule, as ELBv2 `CreateRule`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("['host-header', 'http-request-method', 'path-pattern', 'source-ip'].all(f, self.conditions.filter(c, c.field == f).size() <= 1)")
-    .message("a rule takes at most one condition each of host-header, http-request-method, path-pattern and source-ip")
-    .field_path(".conditions"))]
+#[x_kube(
+    validation = Rule::new("['host-header', 'http-request-method', 'path-pattern', 'source-ip'].all(f, self.conditions.filter(c, c.field == f).size() <= 1)")
+        .message("a rule takes at most one condition each of host-header, http-request-method, path-pattern and source-ip")
+        .field_path(".conditions"),
+    validation = Rule::new(match_evaluations_rule())
+        .message("a rule takes at most 5 condition values (match evaluations) across its conditions")
+        .field_path(".conditions"),
+    validation = Rule::new(wildcards_rule())
+        .message("a rule takes at most 5 wildcards ('*' or '?') across its host-header, path-pattern, http-header and query-string values")
+        .field_path(".conditions"),
+)]
 pub struct ListenerRule {
     /// Evaluation order: lowest first, first match wins (1–50000, unique per listener).
     #[schemars(range(min = 1, max = 50000))]
@@ -142,8 +150,66 @@ pub struct ListenerRule {
     pub rule_arn: Option<String>,
 }
 
+/// The configs of a [`RuleCondition`] whose values (and regexValues) are match evaluations.
+const VALUE_CONFIGS: [&str; 5] = [
+    "hostHeaderConfig",
+    "pathPatternConfig",
+    "httpHeaderConfig",
+    "httpRequestMethodConfig",
+    "sourceIpConfig",
+];
+
+/// The CEL term for the legacy `values` of condition `c`, which count only when neither config
+/// form is given (`describe-rules` prints both forms with the same values).
+fn legacy_values(c: &str, of: impl Fn(&str) -> String) -> String {
+    format!(
+        "(has({c}.values) && !has({c}.hostHeaderConfig) && !has({c}.pathPatternConfig) ? {} : 0)",
+        of(&format!("{c}.values"))
+    )
+}
+
+/// The CEL rule refusing a listener rule with more than 5 match evaluations: ALB counts every
+/// value (and regex value) of every condition, at most 3 per condition (the lists' maxItems)
+/// and 5 per rule.
+fn match_evaluations_rule() -> String {
+    let mut terms: Vec<String> = VALUE_CONFIGS
+        .iter()
+        .map(|cfg| {
+            format!(
+                "(has(c.{cfg}) ? size(c.{cfg}.values) + (has(c.{cfg}.regexValues) ? size(c.{cfg}.regexValues) : 0) : 0)"
+            )
+        })
+        .collect();
+    terms.push("(has(c.queryStringConfig) ? size(c.queryStringConfig.values) : 0)".into());
+    terms.push(legacy_values("c", |list| format!("size({list})")));
+    format!("self.conditions.map(c, {}).sum() <= 5", terms.join(" + "))
+}
+
+/// The CEL rule refusing a listener rule with more than 5 wildcards (`*` or `?`) in the values
+/// of its host-header, path-pattern, http-header and query-string conditions (ALB's quota of
+/// wildcards per rule).
+fn wildcards_rule() -> String {
+    let wildcards = |list: &str| format!("{list}.map(v, v.findAll('[*?]').size()).sum()");
+    let mut terms: Vec<String> = ["hostHeaderConfig", "pathPatternConfig", "httpHeaderConfig"]
+        .iter()
+        .map(|cfg| {
+            format!(
+                "(has(c.{cfg}) ? {} : 0)",
+                wildcards(&format!("c.{cfg}.values"))
+            )
+        })
+        .collect();
+    terms.push("(has(c.queryStringConfig) ? c.queryStringConfig.values.map(q, (has(q.key) ? q.key.findAll('[*?]').size() : 0) + q.value.findAll('[*?]').size()).sum() : 0)".into());
+    terms.push(legacy_values("c", wildcards));
+    format!("self.conditions.map(c, {}).sum() <= 5", terms.join(" + "))
+}
+
+/// The characters ALB accepts in a path pattern (A–Z, a–z, 0–9, `_ - . $ / ~ " ' @ : + & * ?`),
+/// as the CEL rule on [`RuleCondition`] tests each value (`\x22` is `"`, `\x27` is `'`).
+const PATH_PATTERN_RULE: &str = r"(!has(self.pathPatternConfig) || self.pathPatternConfig.values.all(v, v.matches('^[A-Za-z0-9_.$/~\x22\x27@:+&*?-]+$'))) && (self.field != 'path-pattern' || !has(self.values) || self.values.all(v, v.matches('^[A-Za-z0-9_.$/~\x22\x27@:+&*?-]+$')))";
+
 /// A rule condition, as ELB `RuleCondition`: `field` with `values`, or the `*Config` form that
-/// matches the field.
+/// matches the field. Each condition takes at most 3 values of at most 128 characters.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
@@ -153,14 +219,16 @@ pub struct ListenerRule {
     validation = Rule::new("self.field != 'query-string' || has(self.queryStringConfig)").message("a query-string condition needs queryStringConfig").field_path(".queryStringConfig"),
     validation = Rule::new("self.field != 'http-request-method' || has(self.httpRequestMethodConfig)").message("an http-request-method condition needs httpRequestMethodConfig").field_path(".httpRequestMethodConfig"),
     validation = Rule::new("self.field != 'source-ip' || has(self.sourceIpConfig)").message("a source-ip condition needs sourceIpConfig").field_path(".sourceIpConfig"),
+    validation = Rule::new(PATH_PATTERN_RULE).message("a path pattern may only contain A-Z, a-z, 0-9 and _ - . $ / ~ \" ' @ : + & * ? (ALB's character set)"),
 )]
 pub struct RuleCondition {
     /// `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string` or
     /// `source-ip`.
     pub field: ConditionField,
-    /// Legacy form of host-header and path-pattern values (up to 5).
+    /// Legacy form of host-header and path-pattern values (up to 3, each up to 128
+    /// characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 5))]
+    #[schemars(length(min = 1, max = 3), inner(length(max = 128)))]
     pub values: Option<Vec<String>>,
     /// Host names; case-insensitive, `*` and `?` wildcards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -218,11 +286,12 @@ pub enum ConditionField {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValuesConfig {
-    /// The values; any one may match.
-    #[schemars(length(min = 1, max = 5))]
+    /// The values (up to 3, each up to 128 characters); any one may match.
+    #[schemars(length(min = 1, max = 3), inner(length(max = 128)))]
     pub values: Vec<String>,
-    /// Regular expressions instead of wildcard values (host-header and path-pattern).
+    /// Regular expressions instead of wildcard values (host-header and path-pattern; up to 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 3))]
     pub regex_values: Option<Vec<String>>,
 }
 
@@ -233,11 +302,12 @@ pub struct HttpHeaderConfig {
     /// Header name (case-insensitive, no wildcards).
     #[schemars(length(min = 1, max = 40))]
     pub http_header_name: String,
-    /// Header values; any one may match.
-    #[schemars(length(min = 1, max = 5))]
+    /// Header values (up to 3, each up to 128 characters); any one may match.
+    #[schemars(length(min = 1, max = 3), inner(length(max = 128)))]
     pub values: Vec<String>,
-    /// Regular expressions instead of wildcard values.
+    /// Regular expressions instead of wildcard values (up to 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 3))]
     pub regex_values: Option<Vec<String>>,
 }
 
@@ -245,8 +315,8 @@ pub struct HttpHeaderConfig {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryStringConfig {
-    /// Key/value pairs; any one may match.
-    #[schemars(length(min = 1, max = 5))]
+    /// Key/value pairs (up to 3); any one may match.
+    #[schemars(length(min = 1, max = 3))]
     pub values: Vec<QueryStringKeyValue>,
 }
 
@@ -254,10 +324,12 @@ pub struct QueryStringConfig {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryStringKeyValue {
-    /// Parameter name; omitted to match the value under any key.
+    /// Parameter name (up to 128 characters); omitted to match the value under any key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
     pub key: Option<String>,
-    /// Parameter value (case-insensitive, `*` and `?` wildcards).
+    /// Parameter value (up to 128 characters; case-insensitive, `*` and `?` wildcards).
+    #[schemars(length(max = 128))]
     pub value: String,
 }
 

@@ -17,6 +17,9 @@ pub mod target_group;
 pub mod task;
 pub mod task_definition;
 
+#[cfg(test)]
+mod rules_tests;
+
 pub use cluster::*;
 pub use common::*;
 pub use listener::*;

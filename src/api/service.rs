@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::common::any_object;
 use super::common::{
     CapacityProviderStrategyItem, CommonStatus, LaunchType, NetworkConfiguration,
-    PlacementConstraint, PlacementStrategy, PropagateTags, Tag, any_json,
+    PlacementConstraint, PlacementStrategy, PropagateTags, STRATEGY_WEIGHT_MESSAGE,
+    STRATEGY_WEIGHT_RULE, Tag, any_json,
 };
 
 /// A long-running ECS service: keeps `desiredCount` copies of a task definition running.
@@ -71,6 +72,9 @@ use super::common::{
     validation = Rule::new("!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.autoScaling)")
         .message("a DAEMON service runs one task per node and cannot be auto scaled")
         .field_path(".autoScaling"),
+    validation = Rule::new("!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || ((!has(self.launchType) || self.launchType != 'FARGATE') && (!has(self.capacityProviderStrategy) || !self.capacityProviderStrategy.exists(c, c.capacityProvider in ['FARGATE', 'FARGATE_SPOT'])))")
+        .message("a DAEMON service cannot run on FARGATE (launchType FARGATE or capacity provider FARGATE or FARGATE_SPOT)")
+        .field_path(".schedulingStrategy"),
 )]
 pub struct EcsServiceSpec {
     /// Cluster the service runs in: an EcsCluster's `clusterName`, its ARN, or omitted for
@@ -90,10 +94,11 @@ pub struct EcsServiceSpec {
     #[schemars(length(min = 1, max = 2048))]
     pub task_definition: String,
 
-    /// Number of tasks to keep running (REPLICA only). When `autoScaling` is set, the
-    /// autoscaler owns the count and this is only its starting point.
+    /// Number of tasks to keep running (REPLICA only; 0–5000, the ECS quota of tasks per
+    /// service). When `autoScaling` is set, the autoscaler owns the count and this is only
+    /// its starting point.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 5000))]
     pub desired_count: Option<i32>,
 
     /// Where tasks run: `EC2`, `FARGATE`, `EXTERNAL` or `MANAGED_INSTANCES`. Mutually exclusive
@@ -101,12 +106,14 @@ pub struct EcsServiceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_type: Option<LaunchType>,
 
-    /// How tasks are split between capacity providers (up to 20; only one may set `base`).
+    /// How tasks are split between capacity providers (up to 20; only one may set `base`;
+    /// with several, at least one needs a weight above 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]
     #[x_kube(
         merge_strategy = ListMerge::Map(vec!["capacityProvider".into()]),
-        validation = Rule::new("self.filter(c, has(c.base) && c.base > 0).size() <= 1").message("only one capacity provider of a strategy may set a base")
+        validation = Rule::new("self.filter(c, has(c.base) && c.base > 0).size() <= 1").message("only one capacity provider of a strategy may set a base"),
+        validation = Rule::new(STRATEGY_WEIGHT_RULE).message(STRATEGY_WEIGHT_MESSAGE)
     )]
     pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
 
@@ -458,8 +465,11 @@ pub enum PolicyType {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.predefinedMetricSpecification) != has(self.customizedMetricSpecification)").message("target tracking needs exactly one of predefinedMetricSpecification and customizedMetricSpecification"))]
 pub struct TargetTrackingConfiguration {
-    /// The metric value to keep (for utilization metrics, a percentage).
+    /// The metric value to keep (for utilization metrics, a percentage): above 0 and at most
+    /// 1e15, so that it is exact as a Kubernetes quantity in thousandths (quantities end at
+    /// 2^63 − 1).
     #[x_kube(validation = Rule::new("self > 0.0").message("targetValue must be positive"))]
+    #[schemars(range(max = 1e15))]
     pub target_value: f64,
     /// A metric ECS publishes.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,9 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     CapacityProviderStrategyItem, CommonStatus, KeyValuePair, LaunchType, NetworkConfiguration,
-    PlacementConstraint, PlacementStrategy, PropagateTags, Tag, any_json,
+    PlacementConstraint, PlacementStrategy, PropagateTags, STRATEGY_WEIGHT_MESSAGE,
+    STRATEGY_WEIGHT_RULE, Tag, any_json,
 };
-use super::task_definition::{EnvironmentFile, EphemeralStorage, ResourceRequirement};
+use super::task_definition::{
+    ENV_NAME_MESSAGE, ENV_NAME_RULE, EnvironmentFile, EphemeralStorage, ResourceRequirement,
+};
 
 /// A one-off ECS task (RunTask): `count` copies of a task definition that run until an
 /// essential container exits.
@@ -79,9 +82,11 @@ pub struct EcsTaskSpec {
     /// `EC2`, `FARGATE`, `EXTERNAL` or `MANAGED_INSTANCES`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_type: Option<LaunchType>,
-    /// How tasks are split between capacity providers.
+    /// How tasks are split between capacity providers (with several, at least one needs a
+    /// weight above 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]
+    #[x_kube(validation = Rule::new(STRATEGY_WEIGHT_RULE).message(STRATEGY_WEIGHT_MESSAGE))]
     pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
     /// Fargate platform version; only meaningful inside AWS (reported).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,8 +135,9 @@ pub struct EcsTaskSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskOverride {
-    /// Overrides for named containers.
+    /// Overrides for named containers (up to 10, as a task has at most 10 containers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub container_overrides: Option<Vec<ContainerOverride>>,
     /// Task-level CPU override (as in the task definition).
@@ -164,9 +170,14 @@ pub struct ContainerOverride {
     /// Replaces the container's `command` (Kubernetes `args`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
-    /// Added to or replacing the container's environment variables.
+    /// Added to or replacing the container's environment variables (up to 1000: RunTask
+    /// overrides are at most 8 KiB). Names as in a task definition's `environment`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
+    #[schemars(length(max = 1000))]
+    #[x_kube(
+        merge_strategy = ListMerge::Map(vec!["name".into()]),
+        validation = Rule::new(ENV_NAME_RULE).message(ENV_NAME_MESSAGE)
+    )]
     pub environment: Option<Vec<KeyValuePair>>,
     /// Added environment files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,8 +194,9 @@ pub struct ContainerOverride {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 4))]
     pub memory_reservation: Option<i32>,
-    /// GPU requirements.
+    /// GPU requirements (up to 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10))]
     pub resource_requirements: Option<Vec<ResourceRequirement>>,
 }
 

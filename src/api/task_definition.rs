@@ -71,6 +71,18 @@ use super::common::{CommonStatus, KeyValuePair, Tag, any_json};
     validation = Rule::new("!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || (has(self.cpu) && has(self.memory))")
         .message("a task definition that requires FARGATE must set task-level cpu and memory")
         .field_path(".cpu"),
+    validation = Rule::new("!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || self.containerDefinitions.all(c, !has(c.linuxParameters) || (!has(c.linuxParameters.devices) && !has(c.linuxParameters.sharedMemorySize) && !has(c.linuxParameters.tmpfs) && !has(c.linuxParameters.maxSwap) && !has(c.linuxParameters.swappiness)))")
+        .message("linuxParameters devices, sharedMemorySize, tmpfs, maxSwap and swappiness are not supported on FARGATE")
+        .field_path(".containerDefinitions"),
+    validation = Rule::new("!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || self.containerDefinitions.all(c, !has(c.linuxParameters) || !has(c.linuxParameters.capabilities) || !has(c.linuxParameters.capabilities.add) || c.linuxParameters.capabilities.add.all(a, a == 'SYS_PTRACE'))")
+        .message("on FARGATE, SYS_PTRACE is the only capability a container may add")
+        .field_path(".containerDefinitions"),
+    validation = Rule::new("!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || (!has(self.ipcMode) && (!has(self.pidMode) || self.pidMode == 'task'))")
+        .message("ipcMode and pidMode host are not supported on FARGATE")
+        .field_path(".ipcMode"),
+    validation = Rule::new(fargate_task_size_rule())
+        .message("a task definition that requires FARGATE needs a task cpu/memory pair from Fargate's table: 256 CPU units with 512, 1024 or 2048 MiB; 512 with 1-4 GB, 1024 with 2-8 GB, 2048 with 4-16 GB, 4096 with 8-30 GB (1 GB steps); 8192 with 16-60 GB (4 GB steps); 16384 with 32-120 GB (8 GB steps)")
+        .field_path(".memory"),
     validation = Rule::new("!has(self.proxyConfiguration) || self.containerDefinitions.exists(c, c.name == self.proxyConfiguration.containerName)")
         .message("proxyConfiguration containerName must name a container of this task definition")
         .field_path(".proxyConfiguration.containerName"),
@@ -140,11 +152,12 @@ pub struct TaskDefinitionSpec {
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
     pub tags: Option<Vec<Tag>>,
 
-    /// Process namespace: `host` (the node's) or `task` (shared by the task's containers).
+    /// Process namespace: `host` (the node's; not on Fargate) or `task` (shared by the task's
+    /// containers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_mode: Option<PidMode>,
 
-    /// IPC namespace: `host`, `task` or `none`.
+    /// IPC namespace: `host`, `task` or `none` (not on Fargate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipc_mode: Option<IpcMode>,
 
@@ -158,7 +171,7 @@ pub struct TaskDefinitionSpec {
     #[schemars(schema_with = "any_json")]
     pub inference_accelerators: Option<serde_json::Value>,
 
-    /// Ephemeral storage for the task (Fargate: 21–200 GiB).
+    /// Ephemeral storage for the task (21–200 GiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<EphemeralStorage>,
 
@@ -201,6 +214,57 @@ pub struct TaskDefinitionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "any_json")]
     pub deregistered_at: Option<serde_json::Value>,
+}
+
+/// The task CPU sizes Fargate accepts, in CPU units (1024 = one vCPU).
+pub const FARGATE_TASK_CPU_UNITS: [u64; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
+
+/// The task memory sizes (MiB) Fargate accepts with `cpu_units`, from the ECS Developer
+/// Guide's table of task CPU and memory (RegisterTaskDefinition refuses other pairs with
+/// "No Fargate configuration exists for given values"). Empty for a CPU size Fargate does not
+/// offer.
+pub fn fargate_memory_sizes_mib(cpu_units: u64) -> Vec<u64> {
+    let steps = |first: u64, last: u64, step: usize| (first..=last).step_by(step).collect();
+    match cpu_units {
+        256 => vec![512, 1024, 2048],
+        512 => steps(1024, 4096, 1024),
+        1024 => steps(2048, 8192, 1024),
+        2048 => steps(4096, 16384, 1024),
+        4096 => steps(8192, 30720, 1024),
+        8192 => steps(16384, 61440, 4096),
+        16384 => steps(32768, 122880, 8192),
+        _ => Vec::new(),
+    }
+}
+
+/// The CEL rule refusing a FARGATE task definition whose cpu/memory pair is not in Fargate's
+/// table. The task `cpu` and `memory` are read as ECS reads them (see `translate::units`):
+/// the number in the text, times 1024 for vCPUs (`"1 vCPU"`) or GB (`"2 GB"`). A text that
+/// is no amount at all reads as 0, which is in no pair; the fields' own rules name it.
+// kube-cel has no `cel.bind`, so each amount is computed once and compared as one pair
+// against the table's pairs (a list of 80 pairs): this also keeps the rule's estimated cost
+// (CPU and memory are int-or-string, estimated at the request size) within the API server's
+// per-rule budget.
+fn fargate_task_size_rule() -> String {
+    let amount = |field: &str, unit: &str| {
+        format!(
+            "(string(self.{field}).matches('{unit}') ? 1024.0 : 1.0) * double('0' + string(self.{field}).find('[0-9]+([.][0-9]+)?'))"
+        )
+    };
+    let pairs: Vec<String> = FARGATE_TASK_CPU_UNITS
+        .iter()
+        .flat_map(|&cpu| {
+            fargate_memory_sizes_mib(cpu)
+                .into_iter()
+                .map(move |memory| format!("[{cpu}.0, {memory}.0]"))
+        })
+        .collect();
+    format!(
+        "!has(self.requiresCompatibilities) || !('FARGATE' in self.requiresCompatibilities) || !has(self.cpu) || !has(self.memory) || [{}, {}] in [{}]",
+        amount("cpu", "[vV]"),
+        amount("memory", "[gG]"),
+        pairs.join(", ")
+    )
 }
 
 /// A container of the task, as ECS `ContainerDefinition`.
@@ -261,9 +325,16 @@ pub struct ContainerDefinition {
     /// Image CMD override (Kubernetes `args`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
-    /// Environment variables. They override variables of the same name from environmentFiles.
+    /// Environment variables (up to 1000). They override variables of the same name from
+    /// environmentFiles. A name is printable ASCII without `=`, as Kubernetes requires of an
+    /// environment variable (`A=B C` and `""` are refused).
+    // The bound keeps the name rule within the API server's CEL cost budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
+    #[schemars(length(max = 1000))]
+    #[x_kube(
+        merge_strategy = ListMerge::Map(vec!["name".into()]),
+        validation = Rule::new(ENV_NAME_RULE).message(ENV_NAME_MESSAGE)
+    )]
     pub environment: Option<Vec<KeyValuePair>>,
     /// Environment files in S3 (up to 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,10 +351,15 @@ pub struct ContainerDefinition {
     /// Linux-specific settings: capabilities, devices, init process, shared memory, tmpfs, swap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linux_parameters: Option<LinuxParameters>,
-    /// Secrets injected as environment variables from Secrets Manager or SSM Parameter Store.
-    /// Translated into references to Kubernetes Secrets, never into values.
+    /// Secrets injected as environment variables from Secrets Manager or SSM Parameter Store
+    /// (up to 1000; names as in `environment`). Translated into references to Kubernetes
+    /// Secrets, never into values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
+    #[schemars(length(max = 1000))]
+    #[x_kube(
+        merge_strategy = ListMerge::Map(vec!["name".into()]),
+        validation = Rule::new(ENV_NAME_RULE).message(ENV_NAME_MESSAGE)
+    )]
     pub secrets: Option<Vec<Secret>>,
     /// Containers that must reach a condition before this one starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -353,8 +429,9 @@ pub struct ContainerDefinition {
     /// Namespaced kernel parameters (sysctls).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_controls: Option<Vec<SystemControl>>,
-    /// GPU or Elastic Inference resources reserved for the container.
+    /// GPU or Elastic Inference resources reserved for the container (up to 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10))]
     pub resource_requirements: Option<Vec<ResourceRequirement>>,
     /// FireLens log router settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -504,7 +581,7 @@ pub struct LinuxParameters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub max_swap: Option<i32>,
-    /// Swappiness 0–100.
+    /// Swappiness 0–100 (not on Fargate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
     pub swappiness: Option<i32>,
@@ -514,11 +591,13 @@ pub struct LinuxParameters {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KernelCapabilities {
-    /// Capabilities to add, such as `SYS_PTRACE`.
+    /// Capabilities to add, such as `SYS_PTRACE` (the only one Fargate allows; up to 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), inner(length(max = 64)))]
     pub add: Option<Vec<String>>,
-    /// Capabilities to drop, such as `MKNOD`.
+    /// Capabilities to drop, such as `MKNOD` (up to 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), inner(length(max = 64)))]
     pub drop: Option<Vec<String>>,
 }
 
@@ -550,11 +629,21 @@ pub struct Tmpfs {
     pub mount_options: Option<Vec<String>>,
 }
 
+/// The CEL rule on a list of environment variables (`environment`, `secrets`): each name is
+/// printable ASCII other than `=`, which is what Kubernetes accepts (relaxed environment variable
+/// names, GA since Kubernetes 1.34) and what a process environment can hold.
+pub(crate) const ENV_NAME_RULE: &str = "self.all(e, e.name.matches('^[ -<>-~]+$'))";
+
+/// The message of [`ENV_NAME_RULE`].
+pub(crate) const ENV_NAME_MESSAGE: &str =
+    "environment variable names must be printable ASCII characters other than '=' (not empty)";
+
 /// A secret injected as an environment variable, as ECS `Secret`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Secret {
-    /// Environment variable name.
+    /// Environment variable name (up to 255 characters).
+    #[schemars(length(max = 255))]
     pub name: String,
     /// Secrets Manager secret ARN (optionally `:json-key:version-stage:version-id`), or an SSM
     /// parameter name or ARN.
@@ -675,8 +764,13 @@ pub struct SystemControl {
 /// ECS `ResourceRequirement`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.type != 'GPU' || self.value.matches('^[1-9][0-9]*$')")
+    .message("a GPU resourceRequirement's value must be a whole number of GPUs above 0, such as \"1\"")
+    .field_path(".value"))]
 pub struct ResourceRequirement {
-    /// Number of GPUs, or the accelerator's device name.
+    /// Number of GPUs (a whole number above 0; becomes the `nvidia.com/gpu` limit), or the
+    /// accelerator's device name.
+    #[schemars(length(min = 1, max = 255))]
     pub value: String,
     /// `GPU` or `InferenceAccelerator`.
     #[serde(rename = "type")]
@@ -909,8 +1003,8 @@ pub struct ProxyConfiguration {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EphemeralStorage {
-    /// Size in GiB (21–200 on Fargate).
-    #[schemars(range(min = 1, max = 200))]
+    /// Size in GiB (21–200: ECS registers no other size).
+    #[schemars(range(min = 21, max = 200))]
     pub size_in_gi_b: i32,
 }
 

@@ -13,17 +13,23 @@
 //!   task size, so the target is written as `AverageValue` = target% × task size: the same
 //!   threshold per pod.
 //! - `ALBRequestCountPerTarget` → an External metric `alb_request_count_per_target` with labels
-//!   `load_balancer` and `target_group` (the names from the resource label), target
-//!   `AverageValue` = the target value per pod. An external metrics adapter (KEDA, the
-//!   CloudWatch adapter) must serve it.
+//!   `load_balancer` and `target_group` (the names from the resource label), target `Value` =
+//!   the target value. The metric is already per target (the ALB's `RequestCountPerTarget`),
+//!   so the HPA computes what Application Auto Scaling does, desired = ceil(current × metric /
+//!   target); an `AverageValue` target would divide it by the pod count a second time. An
+//!   external metrics adapter (KEDA, the CloudWatch adapter) must serve it (docs/render.md).
 //! - Customized metrics → an External metric named `NAMESPACE_METRICNAME` (lowercase, `/`
 //!   and `.` as `_`) with the dimensions as labels, target `Value`: target tracking scales
 //!   proportionally to the metric, as the HPA does with a Value target.
 //!
-//! **Behaviour.** The largest scaleInCooldown becomes `scaleDown.stabilizationWindowSeconds`
-//! (both default to 300 s); `disableScaleIn` or a suspended scale-in disables scale-down; a
-//! suspended scale-out disables scale-up. Step scaling, predictive scaling, scheduled actions
-//! and scale-out cooldowns are reported, not carried.
+//! **Behaviour.** Application Auto Scaling scales in only when every target-tracking policy
+//! allows it, so the largest effective scale-in cooldown of the policies the HPA carries
+//! (`scaleInCooldown`, else ECS's default of 300 s) becomes
+//! `scaleDown.stabilizationWindowSeconds` (written when a policy sets a cooldown; the HPA's
+//! own default is also 300 s). A policy with `disableScaleIn` never scales in, so it has no
+//! cooldown to wait for: it, or a suspended scale-in, disables scale-down; a suspended
+//! scale-out disables scale-up. Step scaling, predictive scaling, scheduled actions and
+//! scale-out cooldowns are reported, not carried.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +44,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use super::report::{ObjectRef, Report};
 use super::units;
 use crate::api::{AutoScaling, PolicyType, PredefinedMetricType, ScalingPolicy};
+
+/// The scale-in cooldown Application Auto Scaling applies to an ECS service's target-tracking
+/// policy that sets none, in seconds.
+const DEFAULT_SCALE_IN_COOLDOWN: i32 = 300;
+
+/// The most MiB a Kubernetes quantity holds: quantities end at 2^63 − 1 (in bytes for memory).
+const MAX_QUANTITY_MIB: u64 = (i64::MAX as u64) >> 20;
 
 /// What the HPA needs besides the autoscaling spec.
 pub struct HpaInput<'a> {
@@ -126,6 +139,10 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
             PredefinedMetricType::EcsServiceAverageMemoryUtilization => match input.memory_mib {
                 Some(m) if m > 0 => {
                     let mib = (m as f64 * tt.target_value / 100.0).round() as u64;
+                    if mib > MAX_QUANTITY_MIB {
+                        report.not_carried(obj, field.clone(), format!("a memory target of {}% of {m} MiB is more than a Kubernetes quantity holds (2^63 - 1 bytes)", tt.target_value));
+                        return None;
+                    }
                     resource("memory", Some(units::memory_quantity(mib.max(1))))
                 }
                 _ => {
@@ -142,11 +159,11 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
                     selector.insert("load_balancer".to_owned(), lb.to_string());
                     selector.insert("target_group".to_owned(), tg.to_string());
                 }
-                report.approximated(obj, field.clone(), "ALBRequestCountPerTarget becomes the External metric alb_request_count_per_target, which an external metrics adapter (KEDA, the CloudWatch adapter) must serve");
+                report.approximated(obj, field.clone(), "ALBRequestCountPerTarget becomes the External metric alb_request_count_per_target (the target group's RequestCountPerTarget, Sum per minute, labels load_balancer and target_group), which an external metrics adapter (KEDA, the CloudWatch adapter) must serve; its Value target makes the HPA compute ceil(current x metric / target), as Application Auto Scaling does");
                 Some(external(
                     "alb_request_count_per_target",
                     selector,
-                    "AverageValue",
+                    "Value",
                     tt.target_value,
                 ))
             }
@@ -213,6 +230,26 @@ fn external(
     }
 }
 
+/// The scale-down stabilization window for the target-tracking policies the HPA carries: the
+/// largest effective scale-in cooldown (a policy's `scaleInCooldown`, else
+/// [`DEFAULT_SCALE_IN_COOLDOWN`]) among the policies that scale in, because Application Auto
+/// Scaling scales in only when every policy allows it. `None` when no policy sets a cooldown
+/// (the HPA's default window is the same 300 s) or none scales in.
+fn scale_down_window(policies: &[&ScalingPolicy]) -> Option<i32> {
+    let scaling_in: Vec<_> = policies
+        .iter()
+        .filter_map(|p| p.target_tracking_scaling_policy_configuration.as_ref())
+        .filter(|t| t.disable_scale_in != Some(true))
+        .collect();
+    if scaling_in.iter().all(|t| t.scale_in_cooldown.is_none()) {
+        return None;
+    }
+    scaling_in
+        .iter()
+        .map(|t| t.scale_in_cooldown.unwrap_or(DEFAULT_SCALE_IN_COOLDOWN))
+        .max()
+}
+
 /// The HPA for `auto_scaling`, or `None` when no policy can be expressed (an HPA without
 /// metrics would scale on 80% CPU, which ECS never asked for).
 pub fn hpa(
@@ -228,11 +265,11 @@ pub fn hpa(
         scheduled_actions,
         suspended_state,
     } = a;
-    let metrics: Vec<MetricSpec> = scaling_policies
+    let (metrics, carried): (Vec<MetricSpec>, Vec<&ScalingPolicy>) = scaling_policies
         .iter()
         .flatten()
-        .filter_map(|p| metric(p, input, report))
-        .collect();
+        .filter_map(|p| metric(p, input, report).map(|m| (m, p)))
+        .unzip();
     if scheduled_actions.as_ref().is_some_and(|s| !s.is_empty()) {
         report.not_carried(obj, "spec.autoScaling.scheduledActions", "scheduled scaling is not carried yet: the operator will change the HPA's bounds on schedule");
     }
@@ -250,12 +287,7 @@ pub fn hpa(
         );
     }
     let max = (*max_capacity).max(min);
-    let cooldown = scaling_policies
-        .iter()
-        .flatten()
-        .filter_map(|p| p.target_tracking_scaling_policy_configuration.as_ref())
-        .filter_map(|t| t.scale_in_cooldown)
-        .max();
+    let cooldown = scale_down_window(&carried);
     let no_scale_in = scaling_policies
         .iter()
         .flatten()
@@ -367,6 +399,28 @@ mod tests {
     }
 
     #[test]
+    fn a_memory_target_beyond_what_a_quantity_holds_is_reported_not_wrapped() {
+        let (h, report) = run(
+            json!({"minCapacity": 1, "maxCapacity": 3, "scalingPolicies": [
+            {"policyName": "mem", "policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {
+                "targetValue": 1e15, "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageMemoryUtilization"}}}]}),
+        );
+        assert_eq!(h, json!(null));
+        assert!(
+            report
+                .to_string()
+                .contains("more than a Kubernetes quantity holds"),
+            "{report}"
+        );
+        // The largest targetValue the CRD accepts stays exact for an External metric.
+        let (h, _) = run(request_count_policy(1e15));
+        assert_eq!(
+            h["spec"]["metrics"][0]["external"]["target"]["value"],
+            json!("1000000000000000")
+        );
+    }
+
+    #[test]
     fn step_scaling_alone_creates_no_hpa_and_is_reported() {
         let (h, report) = run(
             json!({"minCapacity": 1, "maxCapacity": 3, "scalingPolicies": [
@@ -376,19 +430,130 @@ mod tests {
         assert_eq!(report.counts(), (0, 0, 2));
     }
 
-    #[test]
-    fn request_count_per_target_becomes_an_external_average_value() {
-        let (h, _) = run(
-            json!({"minCapacity": 1, "maxCapacity": 3, "scalingPolicies": [
+    /// The replica count the HPA controller computes for one External metric (Kubernetes'
+    /// horizontal pod autoscaling algorithm, without its 10% tolerance): a `Value` target
+    /// scales the current count by metric / target; an `AverageValue` target first divides
+    /// the metric by the current count.
+    fn hpa_desired_replicas(metric: &serde_json::Value, current: u32, value: f64) -> u32 {
+        let target = &metric["external"]["target"];
+        let quantity = |q: &serde_json::Value| -> f64 {
+            let q = q.as_str().unwrap();
+            match q.strip_suffix('m') {
+                Some(milli) => milli.parse::<f64>().unwrap() / 1000.0,
+                None => q.parse().unwrap(),
+            }
+        };
+        let ratio = match target["type"].as_str().unwrap() {
+            "Value" => value / quantity(&target["value"]),
+            "AverageValue" => value / (quantity(&target["averageValue"]) * f64::from(current)),
+            other => panic!("unexpected target type {other}"),
+        };
+        (ratio * f64::from(current)).ceil() as u32
+    }
+
+    fn request_count_policy(target: f64) -> serde_json::Value {
+        json!({"minCapacity": 1, "maxCapacity": 20, "scalingPolicies": [
             {"policyName": "rps", "policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {
-                "targetValue": 1000.0, "predefinedMetricSpecification": {"predefinedMetricType": "ALBRequestCountPerTarget",
-                "resourceLabel": "app/my-alb/123/targetgroup/web-tg/456"}}}]}),
-        );
+                "targetValue": target, "predefinedMetricSpecification": {"predefinedMetricType": "ALBRequestCountPerTarget",
+                "resourceLabel": "app/my-alb/123/targetgroup/web-tg/456"}}}]})
+    }
+
+    #[test]
+    fn request_count_per_target_becomes_an_external_value_of_the_per_target_metric() {
+        let (h, _) = run(request_count_policy(1000.0));
         assert_eq!(
             h["spec"]["metrics"][0],
             json!({"type": "External", "external": {
             "metric": {"name": "alb_request_count_per_target", "selector": {"matchLabels": {"load_balancer": "my-alb", "target_group": "web-tg"}}},
-            "target": {"type": "AverageValue", "averageValue": "1000"}}})
+            "target": {"type": "Value", "value": "1000"}}})
         );
+    }
+
+    #[test]
+    fn five_tasks_at_2000_requests_per_target_with_target_1000_scale_to_10_as_on_ecs() {
+        let (h, _) = run(request_count_policy(1000.0));
+        // Application Auto Scaling: ceil(5 × 2000 / 1000) = 10.
+        assert_eq!(
+            hpa_desired_replicas(&h["spec"]["metrics"][0], 5, 2000.0),
+            10
+        );
+        // And back in when the load per target halves, then a fractional target.
+        assert_eq!(hpa_desired_replicas(&h["spec"]["metrics"][0], 10, 500.0), 5);
+        let (h, _) = run(request_count_policy(1500.5));
+        assert_eq!(
+            h["spec"]["metrics"][0]["external"]["target"],
+            json!({"type": "Value", "value": "1500500m"})
+        );
+        assert_eq!(hpa_desired_replicas(&h["spec"]["metrics"][0], 3, 3001.0), 6);
+    }
+
+    fn two_policies(cpu_cooldown: Option<i32>, memory_cooldown: Option<i32>) -> serde_json::Value {
+        let policy = |name: &str, metric: &str, cooldown: Option<i32>| {
+            let mut config = json!({"targetValue": 50.0,
+                "predefinedMetricSpecification": {"predefinedMetricType": metric}});
+            if let Some(c) = cooldown {
+                config["scaleInCooldown"] = json!(c);
+            }
+            json!({"policyName": name, "policyType": "TargetTrackingScaling",
+                   "targetTrackingScalingPolicyConfiguration": config})
+        };
+        json!({"minCapacity": 1, "maxCapacity": 10, "scalingPolicies": [
+            policy("cpu", "ECSServiceAverageCPUUtilization", cpu_cooldown),
+            policy("mem", "ECSServiceAverageMemoryUtilization", memory_cooldown)]})
+    }
+
+    fn scale_down_window_of(a: serde_json::Value) -> serde_json::Value {
+        run(a).0["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"].clone()
+    }
+
+    #[test]
+    fn the_scale_down_window_is_the_largest_effective_cooldown_counting_ecs_default_of_300() {
+        // A policy without scaleInCooldown waits ECS's 300 s, so the 60 s one cannot scale in
+        // sooner: AAS scales in only when every policy allows it.
+        assert_eq!(
+            scale_down_window_of(two_policies(Some(60), None)),
+            json!(300)
+        );
+        assert_eq!(
+            scale_down_window_of(two_policies(None, Some(60))),
+            json!(300)
+        );
+        assert_eq!(
+            scale_down_window_of(two_policies(Some(60), Some(120))),
+            json!(120)
+        );
+        assert_eq!(
+            scale_down_window_of(two_policies(Some(900), None)),
+            json!(900)
+        );
+        assert_eq!(
+            scale_down_window_of(two_policies(Some(0), Some(0))),
+            json!(0)
+        );
+        // Neither sets one: the HPA's default window is the same 300 s.
+        assert_eq!(
+            run(two_policies(None, None)).0["spec"]["behavior"],
+            json!(null)
+        );
+    }
+
+    #[test]
+    fn only_carried_policies_that_scale_in_count_towards_the_scale_down_window() {
+        let mut a = two_policies(Some(60), None);
+        // A policy that never scales in has no cooldown to wait for (and turns scale-down off).
+        a["scalingPolicies"][1]["targetTrackingScalingPolicyConfiguration"]["disableScaleIn"] =
+            json!(true);
+        assert_eq!(
+            run(a).0["spec"]["behavior"]["scaleDown"],
+            json!({"stabilizationWindowSeconds": 60, "selectPolicy": "Disabled"})
+        );
+        // A step policy is not in the HPA, so its cooldown is not either.
+        let mut a = two_policies(Some(60), Some(120));
+        a["scalingPolicies"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"policyName": "step",
+            "policyType": "StepScaling", "stepScalingPolicyConfiguration": {"cooldown": 1200}}));
+        assert_eq!(scale_down_window_of(a), json!(120));
     }
 }

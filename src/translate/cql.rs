@@ -2,10 +2,13 @@
 //!
 //! Grammar (ECS "Cluster query language"): `expression := term (('||' | 'or') term)*`,
 //! `term := factor (('&&' | 'and') factor)*`, `factor := '!' factor | 'not' factor |
-//! '(' expression ')' | subject operator [argument]`. Operators: `==`, `!=`, `>`, `>=`, `<`,
-//! `<=`, `exists`, `!exists`, `in`, `!in`, `=~`, `!~`; `in`/`!in` take `[a, b]` or a single
-//! value. Subjects: `attribute:NAME`, `agentConnected`, `agentVersion`, `ec2InstanceId`,
-//! `registeredAt`, `runningTasksCount`, `task:group`.
+//! '(' expression ')' | subject operator [argument]`. Operators, each in its symbol or its
+//! word form (as the ECS page lists them; words in any case): `==` `equals`, `!=`
+//! `not_equals`, `>` `greater_than`, `>=` `greater_than_equal`, `<` `less_than`, `<=`
+//! `less_than_equal`, `exists`, `!exists` `not_exists`, `in`, `!in` `not_in`, `=~` `matches`,
+//! `!~` `not_matches`; `in`/`!in` take `[a, b]` or a single value. Subjects:
+//! `attribute:NAME`, `agentConnected`, `agentVersion`, `ec2InstanceId`, `registeredAt`,
+//! `runningTasksCount`, `task:group`.
 //!
 //! The expression is normalised (negations pushed into the operators) and put into disjunctive
 //! normal form: each conjunction becomes one `nodeSelectorTerm` (terms are ORed, their
@@ -170,6 +173,37 @@ const OPERATORS: [&str; 12] = [
     "==", "!=", ">=", "<=", ">", "<", "=~", "!~", "exists", "!exists", "in", "!in",
 ];
 
+/// The word forms of the operators ECS's cluster query language page lists, and the symbol
+/// each stands for (`exists` and `in` have no other form).
+const WORD_OPERATORS: [(&str, &str); 10] = [
+    ("equals", "=="),
+    ("not_equals", "!="),
+    ("greater_than", ">"),
+    ("greater_than_equal", ">="),
+    ("less_than", "<"),
+    ("less_than_equal", "<="),
+    ("matches", "=~"),
+    ("not_matches", "!~"),
+    ("not_exists", "!exists"),
+    ("not_in", "!in"),
+];
+
+/// The operator `word` stands for, in its symbol form (symbols, `exists` and `in` as they
+/// are), or `None` when it is no CQL operator.
+fn operator(word: &str) -> Option<&'static str> {
+    let word = word.to_ascii_lowercase();
+    OPERATORS
+        .iter()
+        .find(|op| **op == word)
+        .or_else(|| {
+            WORD_OPERATORS
+                .iter()
+                .find(|(w, _)| *w == word)
+                .map(|(_, op)| op)
+        })
+        .copied()
+}
+
 impl Parser<'_> {
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos).map(|(_, t)| t)
@@ -239,15 +273,14 @@ impl Parser<'_> {
         let subject = self
             .word()
             .ok_or_else(|| self.error("expected a subject"))?;
-        let op = match self.word() {
-            Some(op) if OPERATORS.contains(&op.to_ascii_lowercase().as_str()) => {
-                op.to_ascii_lowercase()
-            }
-            _ => {
+        let op = match self.word().as_deref().and_then(operator) {
+            Some(op) => op.to_owned(),
+            None => {
                 self.pos = self.pos.saturating_sub(1).max(self.pos);
                 return Err(self.error(&format!(
-                    "expected an operator after {subject:?} ({})",
-                    OPERATORS.join(" ")
+                    "expected an operator after {subject:?} ({}, or {})",
+                    OPERATORS.join(" "),
+                    WORD_OPERATORS.map(|(w, _)| w).join(" ")
                 )));
             }
         };
@@ -382,6 +415,37 @@ fn label_for(subject: &str) -> Result<(String, ValueMap), String> {
         }
         custom => (custom.to_owned(), same),
     })
+}
+
+/// The custom attributes (`attribute:NAME` with no well-known node label) that `expressions`
+/// test anywhere, however deeply nested, in order of first use: each is matched as the node
+/// label of the same name, which the nodes must carry. Expressions that do not parse are
+/// skipped (they are refused by [`node_selector_terms`]).
+pub fn custom_attributes(expressions: &[&str]) -> Vec<String> {
+    fn walk(e: &Expr, out: &mut Vec<String>) {
+        match e {
+            Expr::Cond(c) => {
+                if let Some(attribute) = c.subject.strip_prefix("attribute:")
+                    && matches!(label_for(&c.subject), Ok((key, _)) if key == attribute)
+                    && !out.iter().any(|a| a == attribute)
+                {
+                    out.push(attribute.to_owned());
+                }
+            }
+            Expr::Not(inner) => walk(inner, out),
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for e in expressions {
+        if let Ok(parsed) = parse(e) {
+            walk(&parsed, &mut out);
+        }
+    }
+    out
 }
 
 fn requirement(c: &Condition) -> Result<NodeSelectorRequirement, CqlError> {
@@ -557,6 +621,106 @@ mod tests {
             "{err:?}"
         );
         assert!(parse("(attribute:a == b").is_err());
-        assert!(parse("attribute:a equals b").is_err());
+        assert!(parse("attribute:a equal b").is_err());
+        assert!(parse("attribute:a not_equal b").is_err());
+    }
+
+    /// Each word-form operator of the ECS page and the symbol form it stands for, with an
+    /// argument for it.
+    const WORD_AND_SYMBOL_FORMS: [(&str, &str, &str); 12] = [
+        ("equals", "==", "t3.large"),
+        ("not_equals", "!=", "t3.large"),
+        ("in", "in", "[a, b]"),
+        ("not_in", "!in", "[a, b]"),
+        ("exists", "exists", ""),
+        ("not_exists", "!exists", ""),
+        ("matches", "=~", "t3.*"),
+        ("not_matches", "!~", "t3.*"),
+        ("greater_than", ">", "4"),
+        ("greater_than_equal", ">=", "4"),
+        ("less_than", "<", "4"),
+        ("less_than_equal", "<=", "4"),
+    ];
+
+    #[test]
+    fn every_word_form_operator_means_what_its_symbol_form_means() {
+        for (word, symbol, argument) in WORD_AND_SYMBOL_FORMS {
+            let words = format!("attribute:cores {word} {argument}");
+            let symbols = format!("attribute:cores {symbol} {argument}");
+            assert_eq!(
+                parse(&words),
+                parse(&symbols),
+                "{words:?} parses as {symbols:?}"
+            );
+            assert_eq!(
+                node_selector_terms(&[&words]),
+                node_selector_terms(&[&symbols]),
+                "{words:?} translates as {symbols:?}"
+            );
+            let upper = format!("attribute:cores {} {argument}", word.to_uppercase());
+            assert_eq!(parse(&upper), parse(&symbols), "{upper:?}");
+        }
+    }
+
+    #[test]
+    fn word_form_operators_become_the_same_node_affinity_as_symbols() {
+        assert_eq!(
+            node_selector_terms(&[
+                "attribute:ecs.instance-type equals t3.large and attribute:cores greater_than_equal 4"
+            ])
+            .unwrap(),
+            [term(vec![
+                req("node.kubernetes.io/instance-type", "In", &["t3.large"]),
+                req("cores", "Gt", &["3"])
+            ])]
+        );
+        assert_eq!(
+            node_selector_terms(&[
+                "attribute:stack not_in [dev, test] or attribute:gpu not_exists"
+            ])
+            .unwrap(),
+            [
+                term(vec![req("stack", "NotIn", &["dev", "test"])]),
+                term(vec![req("gpu", "DoesNotExist", &[])])
+            ]
+        );
+        assert_eq!(
+            node_selector_terms(&["not (attribute:cores less_than_equal 2)"]).unwrap(),
+            [term(vec![req("cores", "Gt", &["2"])])]
+        );
+        let err = node_selector_terms(&["attribute:ecs.instance-type matches t2.*"]).unwrap_err();
+        assert!(
+            err.to_string().contains("regular-expression"),
+            "matches is a regex match, refused like =~: {err}"
+        );
+    }
+
+    #[test]
+    fn the_compound_keywords_have_word_forms_too() {
+        assert_eq!(
+            parse("attribute:a == 1 and not attribute:b == 2 or attribute:c exists"),
+            parse("attribute:a == 1 && !attribute:b == 2 || attribute:c exists")
+        );
+    }
+
+    #[test]
+    fn custom_attributes_are_found_inside_compound_expressions() {
+        assert_eq!(
+            custom_attributes(&[
+                "attribute:ecs.availability-zone in [us-east-1a] && (attribute:stack == prod || !(attribute:tier not_equals web))",
+                "attribute:stack exists",
+            ]),
+            ["stack", "tier"]
+        );
+        assert_eq!(
+            custom_attributes(&[
+                "attribute:ecs.instance-type == t3.large && attribute:ecs.os-type == linux"
+            ]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            custom_attributes(&["(attribute:a =="]),
+            Vec::<String>::new()
+        );
     }
 }

@@ -150,10 +150,9 @@ pub fn placement(
                     }),
                     ..NodeAffinity::default()
                 });
-                if expressions.iter().any(|e| {
-                    ["attribute:"].iter().any(|p| e.contains(p)) && !e.contains("attribute:ecs.")
-                }) {
-                    report.approximated(obj, "spec.placementConstraints", "custom attributes are matched as node labels of the same name, which your nodes must carry");
+                let custom = cql::custom_attributes(&expressions);
+                if !custom.is_empty() {
+                    report.approximated(obj, "spec.placementConstraints", format!("custom attributes are matched as node labels of the same name, which your nodes must carry: {}", custom.join(", ")));
                 }
             }
             Err(e) => refusals.push(Refusal::new(
@@ -340,6 +339,38 @@ mod tests {
             json!([]),
         );
         assert_eq!(report.counts(), (0, 0, 2));
+    }
+
+    #[test]
+    fn the_custom_attribute_note_survives_compound_expressions_with_built_in_attributes() {
+        let (_, report) = run(
+            json!([]),
+            json!([{"type": "memberOf", "expression":
+                "attribute:ecs.availability-zone in [us-east-1a] and (attribute:stack equals prod or attribute:ecs.instance-type == t3.large)"}]),
+        );
+        let notes: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.field == "spec.placementConstraints")
+            .map(|f| f.message.as_ref())
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                "custom attributes are matched as node labels of the same name, which your nodes must carry: stack"
+            ]
+        );
+        let (_, report) = run(
+            json!([]),
+            json!([{"type": "memberOf", "expression": "attribute:ecs.availability-zone in [us-east-1a]"}]),
+        );
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| f.field != "spec.placementConstraints"),
+            "{report}"
+        );
     }
 
     #[test]
