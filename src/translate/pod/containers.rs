@@ -397,8 +397,20 @@ fn without_equivalent(
     if ulimits.is_some_and(|u| !u.is_empty()) {
         report.not_carried(at.obj, at.field("ulimits"), "Kubernetes has no per-container ulimits (kubernetes/kubernetes#3595); set them in the node's container runtime defaults or an entrypoint wrapper");
     }
-    if let Some(log) = log_configuration {
-        report.not_carried(at.obj, at.field("logConfiguration"), format!("the {} log driver is not carried: Kubernetes collects container stdout/stderr on the node; route it with a node log agent (for example Fluent Bit to CloudWatch)", log.log_driver));
+    if let Some(LogConfiguration {
+        log_driver,
+        options: _, // options of the driver, which is not carried
+        secret_options,
+    }) = log_configuration
+    {
+        // The driver is not carried, so its secretOptions are neither: they never become a
+        // value (nor a reference) anywhere in the pod.
+        let secrets = if secret_options.as_ref().is_some_and(|s| !s.is_empty()) {
+            " (nor its options and secretOptions: configure the agent's credentials from the same secrets)"
+        } else {
+            ""
+        };
+        report.not_carried(at.obj, at.field("logConfiguration"), format!("the {log_driver} log driver is not carried{secrets}: Kubernetes collects container stdout/stderr on the node; route it with a node log agent (for example Fluent Bit to CloudWatch)"));
     }
     if firelens_configuration.is_some() {
         report.approximated(at.obj, at.field("firelensConfiguration"), "the FireLens router runs as an ordinary container; ECS's generated router configuration and the awsfirelens log driver wiring are not carried");

@@ -36,11 +36,16 @@
 //!
 //! Documented here because users create the referenced objects:
 //! - **Secrets** ([`secret_ref`]): an ECS secret `valueFrom` becomes a key of a Kubernetes
-//!   Secret, never a value. Secrets Manager `arn:...:secret:NAME[:json-key:stage:id]` → Secret
-//!   `dns_label("aws-sm-" + NAME)` (NAME includes the 6-character suffix of the ARN), key =
-//!   `json-key` or `value`. SSM parameters (`NAME`, `/path/NAME` or
-//!   `arn:...:parameter/path/NAME`) → Secret `dns_label("aws-ssm-" + path)`, key `value`.
-//!   External Secrets Operator (or the ecsplane operator) fills these Secrets.
+//!   Secret, never a value. Secrets Manager
+//!   `arn:...:secret:NAME[:json-key[:version-stage[:version-id]]]` → Secret
+//!   `dns_label("aws-sm-" + NAME)` for the current version (no stage and no id, or the stage
+//!   `AWSCURRENT` alone), else `dns_label("aws-sm-" + NAME + ":" + STAGE + ":" + ID)` with the
+//!   stage and id as written (either may be empty), so each version is its own Secret; NAME
+//!   includes the 6-character suffix of the ARN; key = `json-key`, or `value` for the whole
+//!   secret string. SSM parameters (`NAME`, `/path/NAME` or `arn:...:parameter/path/NAME`) →
+//!   Secret `dns_label("aws-ssm-" + path)`, key `value`. External Secrets Operator (or the
+//!   ecsplane operator) fills these Secrets; for a version, from that version
+//!   (`remoteRef.version`: the stage, or `uuid/ID`).
 //! - **Environment files**: an S3 `environmentFiles` entry → ConfigMap
 //!   `dns_label("aws-s3-" + bucket/key)` used through `envFrom`.
 //! - **Registry credentials**: `repositoryCredentials.credentialsParameter` → imagePullSecret
