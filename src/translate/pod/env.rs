@@ -188,7 +188,6 @@ pub(super) fn env_from(
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{render, yaml};
@@ -232,8 +231,9 @@ mod tests {
     fn a_version_stage_or_id_refers_to_a_secret_of_its_own() {
         let current = secret_ref(&format!("{SECRET}:username::"));
         let previous = secret_ref(&format!("{SECRET}:username:AWSPREVIOUS:"));
-        let by_id =
-            secret_ref(&format!("{SECRET}:username::a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"));
+        let by_id = secret_ref(&format!(
+            "{SECRET}:username::a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+        ));
         let stage_only = secret_ref(&format!("{SECRET}::AWSPREVIOUS:"));
         assert_eq!(
             previous,
@@ -299,7 +299,10 @@ mod tests {
             versioned[0]
         );
         assert!(
-            !report.findings.iter().any(|f| f.message.contains("DB_USER\"")),
+            !report
+                .findings
+                .iter()
+                .any(|f| f.message.contains("DB_USER\"")),
             "the current version needs no line of its own"
         );
     }
