@@ -4,11 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, ContainerPort, SecurityContext, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, ContainerRestartRule, ContainerRestartRuleOnExitCodes,
+    SecurityContext, Volume, VolumeMount,
+};
 
 use super::pod_wide::PodWide;
 use super::resources::{ContainerResources, Reserved};
-use super::{At, Context, Role, env, probes, security, volumes};
+use super::{
+    ANNOTATION_NON_ESSENTIAL, At, Context, RESTART_RULES, Role, Workload, env, probes, security,
+    volumes,
+};
 use crate::api::{
     ContainerDefinition, ContainerDependency, ContainerRestartPolicy, DependencyCondition,
     FirelensConfiguration, LinuxParameters, LogConfiguration, NetworkMode, PortMapping,
@@ -99,7 +105,21 @@ pub(super) fn container(
         tty: *pseudo_terminal,
         ..Container::default()
     };
-    k.restart_policy = role_in_pod(ctx, at, role, essential, depends_on.as_deref(), report);
+    let ecs_restarts = restart_policy.as_ref().is_some_and(|p| p.enabled);
+    k.restart_policy = role_in_pod(
+        ctx,
+        at,
+        Exit {
+            role,
+            essential,
+            ecs_restarts,
+        },
+        depends_on.as_deref(),
+        report,
+    );
+    if let Some(p) = restart_policy.as_ref().filter(|p| p.enabled) {
+        ecs_restart_policy(ctx, at, role, p, &mut k, report);
+    }
     image_pinning(at, image, *version_consistency, report);
     if let Some(creds) = repository_credentials {
         acc.pod_wide.repository_credentials(at, creds, report);
@@ -138,13 +158,7 @@ pub(super) fn container(
         probes::health_check(ctx, at, hc, role, essential, &mut k, report);
     }
 
-    lifecycle(
-        at,
-        restart_policy.as_ref(),
-        depends_on.as_deref(),
-        *start_timeout,
-        report,
-    );
+    lifecycle(at, depends_on.as_deref(), *start_timeout, report);
     if let Some(t) = stop_timeout {
         let several = ctx.containers.len() > 1;
         acc.pod_wide.stop_timeout(at, *t, several, report);
@@ -193,16 +207,45 @@ fn dns_name(ctx: &Context<'_>, at: At<'_>, name: &str, report: &mut Report) -> S
     k8s_name
 }
 
+/// What decides what happens when a container exits: its role in the pod, `essential`, and
+/// whether its ECS `restartPolicy` is enabled.
+#[derive(Clone, Copy)]
+struct Exit {
+    role: Role,
+    essential: bool,
+    ecs_restarts: bool,
+}
+
+/// How ECS treats the exit of a non-essential container, for the report.
+fn ecs_on_exit(ecs_restarts: bool) -> &'static str {
+    if ecs_restarts {
+        "as its ECS restartPolicy does"
+    } else {
+        "where ECS leaves a stopped non-essential container stopped"
+    }
+}
+
+/// What a service's pod loses while one of its containers is stopped or waiting to restart:
+/// every container of a pod counts towards its readiness, native sidecars included.
+const NOT_READY_WHILE_STOPPED: &str = "while it is stopped or waiting to restart \
+    (CrashLoopBackOff) the pod is not Ready, so it leaves its target groups' Services and counts \
+    as unavailable in a rollout, where ECS keeps the task running and registered";
+
 /// `essential` and `dependsOn` as the container's role in the pod decides them: the
-/// restartPolicy of a native sidecar, and what differs from ECS.
+/// restartPolicy of a native sidecar, and what differs from ECS when the container exits
+/// ("essential": <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_environment>).
 fn role_in_pod(
     ctx: &Context<'_>,
     at: At<'_>,
-    role: Role,
-    essential: bool,
+    exit: Exit,
     depends_on: Option<&[ContainerDependency]>,
     report: &mut Report,
 ) -> Option<String> {
+    let Exit {
+        role,
+        essential,
+        ecs_restarts,
+    } = exit;
     if role == Role::Main
         && depends_on.into_iter().flatten().any(|d| {
             matches!(
@@ -217,15 +260,47 @@ fn role_in_pod(
     {
         report.approximated(at.obj, at.field("dependsOn"), "this non-essential container waits (START/HEALTHY) for an essential container; both stay regular containers, which Kubernetes starts without waiting for one another");
     }
-    if role != Role::Sidecar {
-        return None;
+    match (role, essential, ctx.workload) {
+        (Role::Init, ..) | (Role::Main, true, _) => None,
+        (Role::Main, false, Workload::Service) => {
+            report.approximated(at.obj, at.field("essential"), format!("this non-essential container stays a regular container (see its dependsOn), and the pod's restartPolicy is Always: Kubernetes restarts it when it exits, {}; {NOT_READY_WHILE_STOPPED}. A container-level restartPolicy Never ({RESTART_RULES}) would leave it stopped as ECS does, but the pod would then stay not Ready until it is replaced, so none is set; the pod annotation {ANNOTATION_NON_ESSENTIAL} names it, so that its exit does not stop the task", ecs_on_exit(ecs_restarts)));
+            None
+        }
+        (Role::Main, false, Workload::Task) => {
+            let stays = if ecs_restarts {
+                ""
+            } else {
+                "the pod's restartPolicy is Never, so Kubernetes leaves it stopped, and "
+            };
+            report.note(at.obj, at.field("essential"), format!("this non-essential container stays a regular container (see its dependsOn); as on ECS its exit stops nothing: {stays}the pod annotation {ANNOTATION_NON_ESSENTIAL} names it, so that its exit does not stop the task"));
+            None
+        }
+        (Role::Sidecar, true, _) => {
+            let ecs = if ecs_restarts {
+                "ECS would restart it too (restartPolicy), but stop the whole task on an exit its restartPolicy does not restart"
+            } else {
+                "ECS would stop the whole task"
+            };
+            report.approximated(at.obj, at.field("essential"), format!("this essential container is a dependency (START/HEALTHY) of another, so it runs as a native sidecar that Kubernetes restarts when it exits; {ecs}"));
+            Some("Always".into())
+        }
+        (Role::Sidecar, false, workload) => {
+            let mut message = format!(
+                "a non-essential container runs as a native sidecar: it starts before the essential containers and Kubernetes restarts it when it exits, {}",
+                ecs_on_exit(ecs_restarts)
+            );
+            match workload {
+                Workload::Service => {
+                    message.push_str("; ");
+                    message.push_str(NOT_READY_WHILE_STOPPED);
+                }
+                Workload::Task => message
+                    .push_str(" (a native sidecar is restarted whatever the pod's restartPolicy)"),
+            }
+            report.approximated(at.obj, at.field("essential"), message);
+            Some("Always".into())
+        }
     }
-    if essential {
-        report.approximated(at.obj, at.field("essential"), "this essential container is a dependency (START/HEALTHY) of another, so it runs as a native sidecar that Kubernetes restarts when it exits; ECS would stop the whole task");
-    } else {
-        report.approximated(at.obj, at.field("essential"), "a non-essential container runs as a native sidecar: it starts before the essential containers and Kubernetes restarts it when it exits, where ECS leaves a stopped non-essential container stopped");
-    }
-    Some("Always".into())
 }
 
 /// `image` and `versionConsistency`: ECS pins a tag to a digest per deployment, Kubernetes
@@ -350,24 +425,84 @@ fn apply_linux_parameters(
     }
 }
 
-/// `restartPolicy`, `dependsOn` (COMPLETE) and `startTimeout`: what Kubernetes does
-/// differently when a container exits or starts slowly.
+/// An enabled ECS `restartPolicy` (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-restart-policy.html>):
+/// in a task's pod (restartPolicy Never) a regular container gets a container-level
+/// restartPolicy that restarts it in place as ECS does; elsewhere Kubernetes already restarts
+/// it, or (an init container) runs it to completion.
+fn ecs_restart_policy(
+    ctx: &Context<'_>,
+    at: At<'_>,
+    role: Role,
+    policy: &ContainerRestartPolicy,
+    k: &mut Container,
+    report: &mut Report,
+) {
+    let ContainerRestartPolicy {
+        enabled: _, // only an enabled policy is handed here
+        ignored_exit_codes,
+        restart_attempt_period,
+    } = policy;
+    let ignored = ignored_exit_codes.as_deref().unwrap_or_default();
+    let period = match restart_attempt_period {
+        Some(p) => format!("{p} s"),
+        None => "300 s, ECS's default".to_owned(),
+    };
+    let period = format!(
+        "restartAttemptPeriod ({period}) is not carried: Kubernetes restarts after every exit, however short the run, with its own back-off (10 s doubling to 5 min)"
+    );
+    let field = at.field("restartPolicy");
+    match (role, ctx.workload) {
+        (Role::Init, workload) => {
+            let how = match workload {
+                Workload::Service => "retries only when it fails",
+                Workload::Task => "never restarts (the pod's restartPolicy is Never)",
+            };
+            report.not_carried(at.obj, field, format!("this container runs to completion as an init container, which Kubernetes {how}; the ECS restartPolicy is not carried"));
+        }
+        (Role::Main, Workload::Task) => {
+            let how = if ignored.is_empty() {
+                k.restart_policy = Some("Always".into());
+                "restartPolicy Always".to_owned()
+            } else {
+                k.restart_policy = Some("Never".into());
+                k.restart_policy_rules = Some(vec![ContainerRestartRule {
+                    action: "Restart".into(),
+                    exit_codes: Some(ContainerRestartRuleOnExitCodes {
+                        operator: "NotIn".into(),
+                        values: Some(ignored.to_vec()),
+                    }),
+                }]);
+                format!(
+                    "restartPolicy Never with a Restart rule for every exit code but {ignored:?}"
+                )
+            };
+            report.approximated(at.obj, field, format!("the pod of a task has restartPolicy Never; the container's own {how} restarts it in place as ECS does ({RESTART_RULES}; where it is off the API server drops the field and the container is not restarted); {period}"));
+        }
+        (Role::Main, Workload::Service) | (Role::Sidecar, _) => {
+            let codes = if ignored.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "ignoredExitCodes {ignored:?} are not carried (ECS leaves the container stopped on those, Kubernetes restarts it); "
+                )
+            };
+            report.approximated(
+                at.obj,
+                field,
+                format!("Kubernetes restarts the container in place as ECS does; {codes}{period}"),
+            );
+        }
+    }
+}
+
+/// `dependsOn` (COMPLETE) and `startTimeout`: what Kubernetes does differently when a
+/// dependency exits or starts slowly.
 fn lifecycle(
     at: At<'_>,
-    restart_policy: Option<&ContainerRestartPolicy>,
     depends_on: Option<&[ContainerDependency]>,
     start_timeout: Option<i32>,
     report: &mut Report,
 ) {
-    if let Some(rp) = restart_policy.filter(|r| r.enabled)
-        && (rp
-            .ignored_exit_codes
-            .as_ref()
-            .is_some_and(|c| !c.is_empty())
-            || rp.restart_attempt_period.is_some())
-    {
-        report.approximated(at.obj, at.field("restartPolicy"), "Kubernetes restarts the container in place on every exit with its own back-off; ignoredExitCodes and restartAttemptPeriod are not carried");
-    }
     if depends_on
         .into_iter()
         .flatten()
@@ -397,8 +532,20 @@ fn without_equivalent(
     if ulimits.is_some_and(|u| !u.is_empty()) {
         report.not_carried(at.obj, at.field("ulimits"), "Kubernetes has no per-container ulimits (kubernetes/kubernetes#3595); set them in the node's container runtime defaults or an entrypoint wrapper");
     }
-    if let Some(log) = log_configuration {
-        report.not_carried(at.obj, at.field("logConfiguration"), format!("the {} log driver is not carried: Kubernetes collects container stdout/stderr on the node; route it with a node log agent (for example Fluent Bit to CloudWatch)", log.log_driver));
+    if let Some(LogConfiguration {
+        log_driver,
+        options: _, // options of the driver, which is not carried
+        secret_options,
+    }) = log_configuration
+    {
+        // The driver is not carried, so its secretOptions are neither: they never become a
+        // value (nor a reference) anywhere in the pod.
+        let secrets = if secret_options.as_ref().is_some_and(|s| !s.is_empty()) {
+            " (nor its options and secretOptions: configure the agent's credentials from the same secrets)"
+        } else {
+            ""
+        };
+        report.not_carried(at.obj, at.field("logConfiguration"), format!("the {log_driver} log driver is not carried{secrets}: Kubernetes collects container stdout/stderr on the node; route it with a node log agent (for example Fluent Bit to CloudWatch)"));
     }
     if firelens_configuration.is_some() {
         report.approximated(at.obj, at.field("firelensConfiguration"), "the FireLens router runs as an ordinary container; ECS's generated router configuration and the awsfirelens log driver wiring are not carried");
@@ -410,10 +557,167 @@ fn without_equivalent(
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{render, yaml};
-    use crate::translate::report::Fidelity;
+    use super::super::test_support::{render, render_as, yaml};
+    use super::super::{ANNOTATION_NON_ESSENTIAL, Workload};
+    use crate::translate::report::{Fidelity, Report};
     use pretty_assertions::assert_eq;
     use serde_json::json;
+
+    /// The message of the finding about `field`, which must be the only one.
+    fn message<'a>(report: &'a Report, field: &str) -> &'a str {
+        let found: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.field == field)
+            .map(|f| f.message.as_ref())
+            .collect();
+        assert_eq!(found.len(), 1, "one finding on {field}: {report}");
+        found[0]
+    }
+
+    // ECS: "If the essential parameter of a container is marked as false, its failure doesn't
+    // affect the rest of the containers in a task"
+    // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_environment).
+    // A non-essential container that waits (START) for the only essential one stays a regular
+    // container beside it.
+    fn warmer() -> serde_json::Value {
+        json!({"family": "web", "containerDefinitions": [
+            {"name": "app", "image": "app@sha256:1"},
+            {"name": "warmer", "image": "warmer@sha256:1", "essential": false,
+             "dependsOn": [{"containerName": "app", "condition": "START"}]}]})
+    }
+
+    #[test]
+    fn a_non_essential_regular_container_of_a_service_is_reported_restarted_and_unready() {
+        let (t, report) = render_as(warmer(), Workload::Service);
+        let spec = yaml(&t.spec);
+        assert_eq!(
+            spec["containers"],
+            json!([{"name": "app", "image": "app@sha256:1"}, {"name": "warmer", "image": "warmer@sha256:1"}]),
+            "both regular, with no container-level restartPolicy (the pod would stay not Ready)"
+        );
+        assert_eq!(t.annotations[ANNOTATION_NON_ESSENTIAL], "warmer");
+        let m = message(&report, "spec.containerDefinitions[warmer].essential");
+        for part in [
+            "Kubernetes restarts it when it exits, where ECS leaves a stopped non-essential container stopped",
+            "the pod is not Ready, so it leaves its target groups' Services",
+            "restartPolicy Never (a container-level restartPolicy needs the ContainerRestartRules feature, beta and on by default since Kubernetes 1.35)",
+            "ecsplane.io/non-essential-containers",
+        ] {
+            assert!(m.contains(part), "{part:?} in {m}");
+        }
+    }
+
+    #[test]
+    fn a_non_essential_regular_container_of_a_task_stays_stopped_as_on_ecs() {
+        let (t, report) = render_as(warmer(), Workload::Task);
+        assert_eq!(t.annotations[ANNOTATION_NON_ESSENTIAL], "warmer");
+        let f = report
+            .findings
+            .iter()
+            .find(|f| f.field == "spec.containerDefinitions[warmer].essential")
+            .expect("a line for warmer");
+        assert_eq!(f.fidelity, Fidelity::Exact, "{}", f.message);
+        assert!(
+            f.message
+                .contains("the pod's restartPolicy is Never, so Kubernetes leaves it stopped"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn no_report_line_of_a_task_says_kubernetes_restarts_a_regular_container() {
+        let (_, report) = render_as(
+            json!({"family": "job", "containerDefinitions": [
+                {"name": "main", "image": "x@sha256:1",
+                 "healthCheck": {"command": ["CMD", "true"]}},
+                {"name": "second", "image": "x@sha256:1"},
+                {"name": "log", "image": "x@sha256:1", "essential": false}]}),
+            Workload::Task,
+        );
+        let m = message(&report, "spec.containerDefinitions");
+        assert!(
+            m.contains(
+                "the pod's restartPolicy is Never, so Kubernetes leaves that container stopped"
+            ),
+            "{m}"
+        );
+        for f in &report.findings {
+            assert!(
+                !f.message.contains("restarts that container in place")
+                    && !f.message.contains("restarts the unhealthy container"),
+                "{f:?}"
+            );
+        }
+        let sidecar = message(&report, "spec.containerDefinitions[log].essential");
+        assert!(
+            sidecar.contains("whatever the pod's restartPolicy") && !sidecar.contains("Services"),
+            "{sidecar}"
+        );
+    }
+
+    #[test]
+    fn an_ecs_restart_policy_restarts_a_task_container_in_place() {
+        // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-restart-policy.html:
+        // ECS restarts the container in place, except on ignoredExitCodes; by default only
+        // after it ran 300 s.
+        let (t, report) = render_as(
+            json!({"family": "job", "containerDefinitions": [
+                {"name": "main", "image": "x@sha256:1", "restartPolicy": {"enabled": true}},
+                {"name": "worker", "image": "x@sha256:1",
+                 "restartPolicy": {"enabled": true, "ignoredExitCodes": [0, 3], "restartAttemptPeriod": 60}}]}),
+            Workload::Task,
+        );
+        let spec = yaml(&t.spec);
+        assert_eq!(spec["containers"][0]["restartPolicy"], json!("Always"));
+        assert_eq!(spec["containers"][1]["restartPolicy"], json!("Never"));
+        assert_eq!(
+            spec["containers"][1]["restartPolicyRules"],
+            json!([{"action": "Restart", "exitCodes": {"operator": "NotIn", "values": [0, 3]}}])
+        );
+        let m = message(&report, "spec.containerDefinitions[main].restartPolicy");
+        assert!(
+            m.contains("restartPolicy Always restarts it in place")
+                && m.contains("restartAttemptPeriod (300 s, ECS's default) is not carried"),
+            "{m}"
+        );
+        let m = message(&report, "spec.containerDefinitions[worker].restartPolicy");
+        assert!(
+            m.contains("a Restart rule for every exit code but [0, 3]")
+                && m.contains("restartAttemptPeriod (60 s)"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn an_ecs_restart_policy_of_a_service_container_reports_what_kubernetes_ignores() {
+        let (t, report) = render_as(
+            json!({"family": "web", "containerDefinitions": [
+                {"name": "app", "image": "x@sha256:1", "restartPolicy": {"enabled": true, "ignoredExitCodes": [0]}},
+                {"name": "other", "image": "x@sha256:1", "restartPolicy": {"enabled": false, "ignoredExitCodes": [0]}}]}),
+            Workload::Service,
+        );
+        assert_eq!(yaml(&t.spec)["containers"][0].get("restartPolicy"), None);
+        let m = message(&report, "spec.containerDefinitions[app].restartPolicy");
+        assert!(
+            m.contains("ignoredExitCodes [0] are not carried")
+                && m.contains("restartAttemptPeriod (300 s, ECS's default)"),
+            "{m}"
+        );
+        assert!(
+            !report
+                .findings
+                .iter()
+                .any(|f| f.field == "spec.containerDefinitions[other].restartPolicy"),
+            "a disabled policy is ECS's default: nothing to say"
+        );
+        let m = message(&report, "spec.containerDefinitions");
+        assert!(
+            m.contains("unless the container's restartPolicy restarts it in place"),
+            "{m}"
+        );
+    }
 
     #[test]
     fn entry_point_is_the_command_and_command_the_args() {

@@ -36,15 +36,29 @@
 //!
 //! Documented here because users create the referenced objects:
 //! - **Secrets** ([`secret_ref`]): an ECS secret `valueFrom` becomes a key of a Kubernetes
-//!   Secret, never a value. Secrets Manager `arn:...:secret:NAME[:json-key:stage:id]` → Secret
-//!   `dns_label("aws-sm-" + NAME)` (NAME includes the 6-character suffix of the ARN), key =
-//!   `json-key` or `value`. SSM parameters (`NAME`, `/path/NAME` or
-//!   `arn:...:parameter/path/NAME`) → Secret `dns_label("aws-ssm-" + path)`, key `value`.
-//!   External Secrets Operator (or the ecsplane operator) fills these Secrets.
+//!   Secret, never a value. Secrets Manager
+//!   `arn:...:secret:NAME[:json-key[:version-stage[:version-id]]]` → Secret
+//!   `dns_label("aws-sm-" + NAME)` for the current version (no stage and no id, or the stage
+//!   `AWSCURRENT` alone), else `dns_label("aws-sm-" + NAME + ":" + STAGE + ":" + ID)` with the
+//!   stage and id as written (either may be empty), so each version is its own Secret; NAME
+//!   includes the 6-character suffix of the ARN; key = `json-key`, or `value` for the whole
+//!   secret string. SSM parameters (`NAME`, `/path/NAME` or `arn:...:parameter/path/NAME`) →
+//!   Secret `dns_label("aws-ssm-" + path)`, key `value`. External Secrets Operator (or the
+//!   ecsplane operator) fills these Secrets; for a version, from that version
+//!   (`remoteRef.version`: the stage, or `uuid/ID`).
 //! - **Environment files**: an S3 `environmentFiles` entry → ConfigMap
 //!   `dns_label("aws-s3-" + bucket/key)` used through `envFrom`.
 //! - **Registry credentials**: `repositoryCredentials.credentialsParameter` → imagePullSecret
 //!   named like a Secrets Manager secret above.
+//!
+//! # Exits and restarts
+//!
+//! ECS stops the task when an essential container exits (unless its restartPolicy restarts it)
+//! and ignores a non-essential container's exit. Kubernetes restarts regular containers by the
+//! pod's restartPolicy (Always for a service, Never for a task) and native sidecars always,
+//! and a pod is Ready only while every one of its containers is. What differs is reported per
+//! container and workload; the operator reads [`ANNOTATION_NON_ESSENTIAL`] to tell the regular
+//! containers whose exit must not stop the task.
 
 mod containers;
 mod env;
@@ -71,6 +85,18 @@ use crate::translate::Refusal;
 use crate::translate::names::dns_label;
 use crate::translate::report::{ObjectRef, Report};
 
+/// Pod annotation naming (comma-separated, Kubernetes names) the regular containers of the pod
+/// that are not essential: ECS ignores their exit, so the operator must not stop the task when
+/// one of them exits. Set only when there is one (a non-essential container that waits for an
+/// essential one stays a regular container; the others are native sidecars or init
+/// containers).
+pub const ANNOTATION_NON_ESSENTIAL: &str = "ecsplane.io/non-essential-containers";
+
+/// The Kubernetes feature a container-level restartPolicy of a regular container needs, for
+/// the report (`ContainerRestartRules`:
+/// <https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restart-rules>).
+const RESTART_RULES: &str = "a container-level restartPolicy needs the ContainerRestartRules feature, beta and on by default since Kubernetes 1.35";
+
 /// What the pod is for: the same task definition behaves differently under a service (ECS
 /// replaces unhealthy tasks) and as a standalone task (ECS lets it run).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +112,7 @@ pub enum Workload {
 pub struct PodTemplate {
     /// The pod spec (without serviceAccountName; the caller sets it with the role).
     pub spec: PodSpec,
-    /// Pod annotations (docker labels, the task definition reference).
+    /// Pod annotations (docker labels, [`ANNOTATION_NON_ESSENTIAL`]).
     pub annotations: BTreeMap<String, String>,
     /// ECS container name → Kubernetes container name.
     pub container_names: BTreeMap<String, String>,
@@ -234,10 +260,20 @@ pub fn pod_template(
     if spec.containers.is_empty() {
         refusals.push(Refusal::new("spec.containerDefinitions", "every container is a dependency of another (or non-essential), so the pod would have no regular container; Kubernetes needs at least one"));
     }
-    if containers.len() > 1 && roles.iter().filter(|r| **r == Role::Main).count() > 0 {
-        report.approximated(&obj, "spec.containerDefinitions", "when an essential container exits ECS stops the whole task; Kubernetes restarts that container in place (the operator deletes the pod to match ECS)");
+    if containers.len() > 1 && roles.contains(&Role::Main) {
+        essential_exit(&obj, containers, &roles, workload, report);
     }
     spec.volumes = (!k8s_volumes.is_empty()).then_some(k8s_volumes);
+    let mut annotations = annotations;
+    let non_essential: Vec<&str> = containers
+        .iter()
+        .zip(&roles)
+        .filter(|(c, r)| **r == Role::Main && c.essential == Some(false))
+        .map(|(c, _)| container_names[&c.name].as_str())
+        .collect();
+    if !non_essential.is_empty() {
+        annotations.insert(ANNOTATION_NON_ESSENTIAL.to_owned(), non_essential.join(","));
+    }
 
     if !refusals.is_empty() {
         return Err(refusals);
@@ -249,6 +285,38 @@ pub fn pod_template(
         task_role_arn: task_role_arn.clone(),
         stop_timeout,
     })
+}
+
+/// What Kubernetes does when an essential regular container exits, where ECS stops the whole
+/// task unless the container's restartPolicy restarts it: the pod's restartPolicy (Always for a
+/// service, Never for a task) decides, and the operator deletes the pod.
+fn essential_exit(
+    obj: &ObjectRef,
+    containers: &[ContainerDefinition],
+    roles: &[Role],
+    workload: Workload,
+    report: &mut Report,
+) {
+    let restarts = containers.iter().zip(roles).any(|(c, r)| {
+        *r == Role::Main
+            && c.essential.unwrap_or(true)
+            && c.restart_policy.as_ref().is_some_and(|p| p.enabled)
+    });
+    let message = match (workload, restarts) {
+        (Workload::Service, false) => {
+            "when an essential container exits ECS stops the whole task; Kubernetes restarts that container in place (the operator deletes the pod to match ECS)"
+        }
+        (Workload::Service, true) => {
+            "when an essential container exits ECS stops the whole task, unless the container's restartPolicy restarts it in place; Kubernetes restarts it in place (the pod's restartPolicy is Always) and the operator deletes the pod to match ECS, also after an exit that the ECS restartPolicy restarts in place"
+        }
+        (Workload::Task, false) => {
+            "when an essential container exits ECS stops the whole task; the pod's restartPolicy is Never, so Kubernetes leaves that container stopped while the other containers keep running (the operator deletes the pod to match ECS; a pod applied without the operator runs until its last container exits)"
+        }
+        (Workload::Task, true) => {
+            "when an essential container exits ECS stops the whole task, unless the container's restartPolicy restarts it in place; the pod's restartPolicy is Never, so Kubernetes leaves a container stopped unless its own restartPolicy restarts it (see its restartPolicy), while the other containers keep running (the operator deletes the pod to match ECS, also after a restart in place; a pod applied without the operator runs until its last container exits)"
+        }
+    };
+    report.approximated(obj, "spec.containerDefinitions", message);
 }
 
 /// What every container's translation reads about the task: shared by the concern files.
@@ -423,7 +491,7 @@ mod test_support {
     use k8s_openapi::api::core::v1::PodSpec;
     use serde_json::json;
 
-    use super::{Workload, pod_template};
+    use super::{PodTemplate, Workload, pod_template};
     use crate::api::TaskDefinition;
     use crate::translate::report::Report;
 
@@ -436,9 +504,15 @@ mod test_support {
     }
 
     pub(super) fn render(spec: serde_json::Value) -> (PodSpec, Report) {
-        let mut report = Report::default();
-        let t = pod_template(&td(spec), Workload::Service, &mut report).unwrap();
+        let (t, report) = render_as(spec, Workload::Service);
         (t.spec, report)
+    }
+
+    /// The pod template for `workload` (annotations included) and its report.
+    pub(super) fn render_as(spec: serde_json::Value, workload: Workload) -> (PodTemplate, Report) {
+        let mut report = Report::default();
+        let t = pod_template(&td(spec), workload, &mut report).unwrap();
+        (t, report)
     }
 
     pub(super) fn yaml(spec: &PodSpec) -> serde_json::Value {

@@ -56,7 +56,7 @@ impl PodWide {
         creds: &RepositoryCredentials,
         report: &mut Report,
     ) {
-        let (sel, _) = secret_ref(&creds.credentials_parameter);
+        let sel = secret_ref(&creds.credentials_parameter);
         self.pull_secrets.insert(sel.name.clone());
         report.approximated(at.obj, at.field("repositoryCredentials"), format!("becomes imagePullSecret {:?}: a kubernetes.io/dockerconfigjson Secret synced from the Secrets Manager secret (for example by External Secrets)", sel.name));
     }
