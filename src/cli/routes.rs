@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::api::{ConditionField, Listener, RuleCondition};
-use crate::input;
+use crate::load;
 use crate::translate::routing::{
     self, Profile, RoutingOptions, RuleId,
     alb::{self, rules_in_order},
@@ -45,7 +45,7 @@ enum ProfileArg {
 /// Compiles every listener and prints each rule with its priority, conditions, action and
 /// fate.
 pub fn run(args: Args) -> ExitCode {
-    let (bundle, errors) = input::load(&args.files);
+    let (bundle, errors) = load::load(&args.files);
     if !errors.is_empty() {
         eprintln!("error: invalid input:\n{errors}");
         return ExitCode::FAILURE;

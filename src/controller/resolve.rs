@@ -1,14 +1,12 @@
 //! Looking up what an object refers to on the cluster and assembling the [`Bundle`] the pure
 //! translation takes, so the operator runs exactly the translation `ecsplane render` runs.
 
-use std::path::PathBuf;
-
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use kube::api::{Api, ListParams};
 
 use super::{Context, ReconcileError, api_err};
 use crate::api::{EcsCluster, TargetGroup, TaskDefinition};
-use crate::input::{Error, ErrorKind, Origin, Sourced};
+use crate::translate::bundle::{Error, ErrorKind, Origin, Sourced};
 use crate::translate::names;
 
 /// Label on a TaskDefinition's ControllerRevisions: the TaskDefinition's name.
@@ -16,10 +14,7 @@ pub const LABEL_TASK_DEFINITION: &str = "ecsplane.io/task-definition";
 
 /// Where an object read from the cluster "comes from", for the translation's messages.
 pub fn origin(kind: &str, namespace: &str, name: &str) -> Origin {
-    Origin {
-        file: PathBuf::from(format!("{kind} {namespace}/{name}")),
-        document: 0,
-    }
+    Origin::cluster(kind, namespace, name)
 }
 
 /// An object read from the cluster, for a bundle.

@@ -32,7 +32,7 @@ use crate::api::{
     CommonStatus, EcsCluster, EcsService, EcsServiceStatus, ServiceDeployment, ServiceEvent,
     TargetGroup, TaskDefinition,
 };
-use crate::input::Bundle;
+use crate::translate::bundle::Bundle;
 use crate::translate::{self, Object, names};
 
 const KIND: &str = "EcsService";

@@ -23,7 +23,7 @@ use super::{
     timed,
 };
 use crate::api::{CommonStatus, ContainerStatus, EcsTask, EcsTaskStatus, TaskInstanceStatus};
-use crate::input::Bundle;
+use crate::translate::bundle::Bundle;
 use crate::translate::{self, Object};
 
 const KIND: &str = "EcsTask";

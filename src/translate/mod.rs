@@ -2,6 +2,7 @@
 //! No client: the CLI (`render`) and the operator call the same functions.
 
 pub mod autoscaling;
+pub mod bundle;
 pub mod cql;
 pub mod listener;
 pub mod names;

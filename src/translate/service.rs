@@ -13,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::autoscaling::{self, HpaInput};
+use super::bundle::Sourced;
 use super::names;
 use super::placement::{self, PlacementInput};
 use super::pod::{self, PodTemplate, Workload};
@@ -26,7 +27,6 @@ use crate::api::{
     EcsService, EcsServiceSpec, LaunchType, PlacementConstraint, PlacementStrategy,
     SchedulingStrategy, TaskDefinition,
 };
-use crate::input::Sourced;
 
 /// The IRSA annotation on a ServiceAccount.
 pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
@@ -868,7 +868,7 @@ mod tests {
             "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {{name: web}}\nspec:\n  family: web\n  containerDefinitions:\n  - name: app\n    image: nginx\n    cpu: 256\n    portMappings: [{{containerPort: 80}}]\n    healthCheck: {{command: [CMD, /bin/check], interval: 10, retries: 3, startPeriod: 20}}\n---\n\
              apiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {{name: web}}\nspec: {service_spec}\n"
         );
-        let (bundle, errors) = crate::input::load_str("web.yaml", &text);
+        let (bundle, errors) = crate::load::load_str("web.yaml", &text);
         assert!(errors.is_empty(), "{errors}");
         translate_with(&bundle, options).expect("translates")
     }

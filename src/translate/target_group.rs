@@ -14,12 +14,12 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::bundle::Sourced;
 use super::names;
 use super::report::{ObjectRef, Report};
 use super::translation::{common_labels, target_group_name};
 use super::{Object, Refusal};
 use crate::api::{ElbProtocol, ProtocolVersion, TargetGroup, TargetGroupSpec, TargetType};
-use crate::input::Sourced;
 
 /// ALB's default deregistration delay in seconds.
 pub const DEFAULT_DEREGISTRATION_DELAY: i64 = 300;
@@ -334,7 +334,7 @@ mod tests {
     #[test]
     fn the_service_selects_registered_pods_on_the_container_port() {
         let t = Sourced {
-            origin: crate::input::Origin {
+            origin: crate::translate::bundle::Origin::File {
                 file: "tg.yaml".into(),
                 document: 1,
             },
@@ -361,7 +361,7 @@ mod tests {
     #[test]
     fn different_container_ports_behind_one_target_group_are_refused_naming_the_services() {
         let t = Sourced {
-            origin: crate::input::Origin {
+            origin: crate::translate::bundle::Origin::File {
                 file: "tg.yaml".into(),
                 document: 1,
             },

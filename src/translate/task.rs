@@ -7,6 +7,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::bundle::Sourced;
 use super::names;
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
@@ -14,7 +15,6 @@ use super::service::{Where, place_pods, service_account};
 use super::translation::{Index, common_labels, label_value};
 use super::{Object, Refusal};
 use crate::api::{EcsTask, EcsTaskSpec, KeyValuePair, TaskDefinition, TaskOverride};
-use crate::input::Sourced;
 
 type TdKey = (Option<String>, Option<String>);
 
@@ -280,11 +280,11 @@ mod tests {
 
     const TASK_DEFINITION: &str = "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {name: migrate}\nspec:\n  family: migrate\n  revision: 4\n  containerDefinitions:\n  - name: app\n    image: example/app:1.2\n    command: [serve]\n    cpu: 256\n    memory: 512\n    environment: [{name: MODE, value: web}, {name: LOG, value: info}]\n";
 
-    fn render(task_spec: &str) -> Result<Translation, crate::input::Errors> {
+    fn render(task_spec: &str) -> Result<Translation, crate::translate::bundle::Errors> {
         let text = format!(
             "{TASK_DEFINITION}---\napiVersion: ecsplane.io/v1alpha1\nkind: EcsTask\nmetadata: {{name: migrate-db}}\nspec: {task_spec}\n"
         );
-        let (bundle, errors) = crate::input::load_str("task.yaml", &text);
+        let (bundle, errors) = crate::load::load_str("task.yaml", &text);
         assert!(errors.is_empty(), "{errors}");
         translate(&bundle)
     }

@@ -11,13 +11,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::DynamicObject;
 use serde::Serialize;
 
+use super::bundle::{Bundle, Error, ErrorKind, Errors, Origin, Sourced};
 use super::names;
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
 use super::routing::RoutingOptions;
 use super::{listener, service, target_group, task};
 use crate::api::{EcsService, TargetGroup, TaskDefinition};
-use crate::input::{Bundle, Error, ErrorKind, Errors, Origin, Sourced};
 
 /// A Kubernetes object ecsplane generates. Serializes as the object itself (with its
 /// `apiVersion` and `kind`). Boxed, so that sorting and moving a list of them is cheap (a
@@ -473,7 +473,7 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
     let mut seen = BTreeSet::new();
     for o in &objects {
         if !seen.insert(o.sort_key()) {
-            errors.push(Error::new(&Origin { file: "(translation)".into(), document: 0 }, o.id(), "metadata.name", ErrorKind::Reference, "two input objects produce this Kubernetes object with different contents; rename one of them"));
+            errors.push(Error::new(&Origin::Translation, o.id(), "metadata.name", ErrorKind::Reference, "two input objects produce this Kubernetes object with different contents; rename one of them"));
         }
     }
     if !errors.is_empty() {
@@ -519,7 +519,7 @@ mod tests {
 
     fn typical() -> Translation {
         let text = include_str!("../../tests/render/typical-service.yaml");
-        let (bundle, errors) = crate::input::load_str("typical-service.yaml", text);
+        let (bundle, errors) = crate::load::load_str("typical-service.yaml", text);
         assert!(errors.is_empty(), "{errors}");
         translate(&bundle).expect("the typical service translates")
     }
@@ -553,7 +553,7 @@ mod tests {
             td(2),
             td(5)
         );
-        let (bundle, errors) = crate::input::load_str("x.yaml", &text);
+        let (bundle, errors) = crate::load::load_str("x.yaml", &text);
         assert!(errors.is_empty(), "{errors}");
         let t = translate(&bundle).unwrap();
         let Object::Deployment(d) = &t.objects[0] else {
@@ -582,7 +582,7 @@ mod tests {
 
     fn many_rules(profile: crate::translate::routing::Profile) -> Translation {
         let text = include_str!("../../tests/render/many-rules.yaml");
-        let (bundle, errors) = crate::input::load_str("many-rules.yaml", text);
+        let (bundle, errors) = crate::load::load_str("many-rules.yaml", text);
         assert!(errors.is_empty(), "{errors}");
         let options = Options {
             routing: RoutingOptions {
@@ -673,7 +673,7 @@ mod tests {
         let text = "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {name: web}\nspec: {family: web, containerDefinitions: [{name: app, image: x, portMappings: [{containerPort: 80}]}]}\n---\n\
             apiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {name: web}\nspec: {taskDefinition: web, loadBalancers: [\
             {targetGroupArn: tg-a, containerName: nope, containerPort: 80}, {targetGroupArn: tg-b, containerName: app, containerPort: 81}, {targetGroupArn: tg-c, containerName: app, containerPort: 80}]}\n";
-        let (bundle, errors) = crate::input::load_str("x.yaml", text);
+        let (bundle, errors) = crate::load::load_str("x.yaml", text);
         assert!(errors.is_empty(), "{errors}");
         let errors = translate(&bundle).unwrap_err();
         let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
