@@ -87,7 +87,7 @@ fn collect_target_groups(v: &serde_json::Value, out: &mut Vec<String>) {
             for (k, v) in m {
                 if k == "targetGroupArn" {
                     if let Some(s) = v.as_str() {
-                        out.push(names::target_group_name(s).to_owned());
+                        out.push(names::target_group_of_arn(s).to_owned());
                     }
                 } else {
                     collect_target_groups(v, out);

@@ -93,7 +93,9 @@ pub(crate) async fn controller(
                     .filter(|s| {
                         s.metadata.namespace == ns
                             && s.spec.load_balancers.iter().flatten().any(|lb| {
-                                lb.target_group_arn.as_deref().map(names::target_group_name)
+                                lb.target_group_arn
+                                    .as_deref()
+                                    .map(names::target_group_of_arn)
                                     == Some(tg_name.as_str())
                             })
                     })

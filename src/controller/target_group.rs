@@ -52,12 +52,13 @@ pub(crate) async fn controller(
                     .iter()
                     .flatten()
                     .filter_map(|lb| lb.target_group_arn.as_deref())
-                    .map(|a| names::target_group_name(a).to_owned())
+                    .map(|a| names::target_group_of_arn(a).to_owned())
                     .collect();
                 tgs.state()
                     .into_iter()
                     .filter(|tg| {
-                        tg.metadata.namespace == ns && referenced.iter().any(|r| r == tg.target_group_name())
+                        tg.metadata.namespace == ns
+                            && referenced.iter().any(|r| r == tg.target_group_name())
                     })
                     .map(|tg| ObjectRef::from_obj(tg.as_ref()))
                     .collect::<Vec<_>>()
@@ -107,7 +108,12 @@ async fn reconcile_target_group(tg: &TargetGroup, ctx: &Context) -> Result<Actio
     let mut registered_by = Vec::new();
     for s in &services.items {
         for lb in s.spec.load_balancers.iter().flatten() {
-            if lb.target_group_arn.as_deref().map(names::target_group_name) == Some(&tg_name) {
+            if lb
+                .target_group_arn
+                .as_deref()
+                .map(names::target_group_of_arn)
+                == Some(&tg_name)
+            {
                 registrations.push(Registration {
                     namespace: Some(ns.clone()),
                     target_group: tg_name.clone(),

@@ -5,6 +5,7 @@ pub mod autoscaling;
 pub mod bundle;
 pub mod cql;
 pub mod listener;
+pub mod model;
 pub mod names;
 pub mod placement;
 pub mod pod;
@@ -18,6 +19,5 @@ pub mod units;
 
 mod translation;
 
-pub use translation::{
-    Object, Options, Refusal, Translation, service_key, translate, translate_with,
-};
+pub use model::{Object, Options, Refusal, Translation, service_key};
+pub use translation::{translate, translate_with};

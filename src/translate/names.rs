@@ -25,9 +25,12 @@ pub const ANNOTATION_TASK_DEFINITION: &str = "ecsplane.io/task-definition";
 /// that target group, and the target group's Service selects on it.
 pub const LABEL_TARGET_GROUP_PREFIX: &str = "targetgroup.ecsplane.io/";
 
-/// The name part of a target group reference: a plain name, or an ARN
-/// `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`.
-pub fn target_group_name(reference: &str) -> &str {
+/// The target group name in a `targetGroupArn`: a plain name, or an ARN
+/// `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`. (The name a
+/// TargetGroup object is referred to by is [`TargetGroup::target_group_name`].)
+///
+/// [`TargetGroup::target_group_name`]: crate::api::TargetGroup::target_group_name
+pub fn target_group_of_arn(reference: &str) -> &str {
     match reference.split_once(":targetgroup/") {
         Some((_, rest)) => rest.split('/').next().unwrap_or(rest),
         None => reference,
@@ -139,12 +142,12 @@ mod tests {
     #[test]
     fn target_group_arns_resolve_to_their_name_part() {
         assert_eq!(
-            target_group_name(
+            target_group_of_arn(
                 "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/6d0ecf831eec9f09"
             ),
             "web-tg"
         );
-        assert_eq!(target_group_name("web-tg"), "web-tg");
+        assert_eq!(target_group_of_arn("web-tg"), "web-tg");
     }
 
     #[test]

@@ -14,13 +14,13 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::autoscaling::{self, HpaInput};
 use super::bundle::Sourced;
+use super::model::{Index, common_labels, label_value};
 use super::names;
 use super::placement::{self, PlacementInput};
 use super::pod::{self, PodTemplate, Workload};
 use super::report::{ObjectRef, Report};
 use super::rollout;
 use super::target_group::{self, Registration};
-use super::translation::{Index, common_labels, label_value};
 use super::{Object, Refusal, units};
 use crate::api::{
     CapacityProviderStrategyItem, DeploymentConfiguration, DeploymentControllerType, EcsCluster,
@@ -325,7 +325,7 @@ pub fn translate_service(
         if lb.advanced_configuration.is_some() {
             report.not_carried(&obj, format!("{field}.advancedConfiguration"), "blue/green alternate target groups and test listeners are not translated; deployments are rolling");
         }
-        let tg_name = names::target_group_name(arn);
+        let tg_name = names::target_group_of_arn(arn);
         let Some(container) = td
             .spec
             .container_definitions

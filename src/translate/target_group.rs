@@ -15,9 +15,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::bundle::Sourced;
+use super::model::common_labels;
 use super::names;
 use super::report::{ObjectRef, Report};
-use super::translation::{common_labels, target_group_name};
 use super::{Object, Refusal};
 use crate::api::{ElbProtocol, ProtocolVersion, TargetGroup, TargetGroupSpec, TargetType};
 
@@ -171,7 +171,7 @@ pub fn translate_target_group(
         target_group_arn: _,
         load_balancer_arns: _,
     } = &tg.object.spec;
-    let name = target_group_name(&tg.object);
+    let name = tg.object.target_group_name();
     let ns = tg.object.metadata.namespace.clone();
     let mine: Vec<&Registration> = registrations
         .iter()
@@ -269,7 +269,7 @@ pub fn translate_target_group(
     let mut labels = common_labels();
     labels.insert(
         "ecsplane.io/target-group".into(),
-        super::translation::label_value(name),
+        super::model::label_value(name),
     );
     let service = Service {
         metadata: ObjectMeta {

@@ -8,11 +8,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::bundle::Sourced;
+use super::model::{Index, common_labels, label_value};
 use super::names;
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
 use super::service::{Where, place_pods, service_account};
-use super::translation::{Index, common_labels, label_value};
 use super::{Object, Refusal};
 use crate::api::{EcsTask, EcsTaskSpec, KeyValuePair, TaskDefinition, TaskOverride};
 
