@@ -4,6 +4,7 @@
 pub mod autoscaling;
 pub mod bundle;
 pub mod cql;
+pub mod identity;
 pub mod listener;
 pub mod model;
 pub mod names;

@@ -7,29 +7,26 @@ use k8s_openapi::api::apps::v1::{
     DeploymentStrategy, RollingUpdateDaemonSet, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Container, Lifecycle, LifecycleHandler, PodSpec, PodTemplateSpec, ServiceAccount, SleepAction,
+    Container, Lifecycle, LifecycleHandler, PodSpec, PodTemplateSpec, SleepAction,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::autoscaling::{self, HpaInput};
 use super::bundle::Sourced;
+use super::identity;
 use super::model::{Index, common_labels, label_value};
 use super::names;
-use super::placement::{self, PlacementInput};
+use super::placement::{self, Where};
 use super::pod::{self, PodTemplate, Workload};
 use super::report::{ObjectRef, Report};
 use super::rollout;
 use super::target_group::{self, Registration};
 use super::{Object, Refusal, units};
 use crate::api::{
-    CapacityProviderStrategyItem, DeploymentConfiguration, DeploymentControllerType, EcsCluster,
-    EcsService, EcsServiceSpec, LaunchType, PlacementConstraint, PlacementStrategy,
+    DeploymentConfiguration, DeploymentControllerType, EcsService, EcsServiceSpec,
     SchedulingStrategy, TaskDefinition,
 };
-
-/// The IRSA annotation on a ServiceAccount.
-pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 /// What one service produces.
 pub struct ServiceOutput {
@@ -50,128 +47,6 @@ pub fn object_ref(s: &EcsService) -> ObjectRef {
         s.metadata.namespace.as_deref(),
         s.metadata.name.as_deref().unwrap_or_default(),
     )
-}
-
-/// The EcsCluster named `name` in `namespace` (by clusterName or metadata.name).
-pub fn find_cluster<'a>(
-    index: &Index<'a>,
-    namespace: Option<&str>,
-    name: &str,
-) -> Option<&'a EcsCluster> {
-    index.bundle.clusters.iter().map(|c| &c.object).find(|c| {
-        c.metadata.namespace.as_deref() == namespace
-            && c.spec
-                .cluster_name
-                .as_deref()
-                .or(c.metadata.name.as_deref())
-                == Some(name)
-    })
-}
-
-/// Where a service's or task's pods may run: what [`place_pods`] reads.
-pub struct Where<'a> {
-    /// The service or task, for findings.
-    pub object: &'a ObjectRef,
-    /// A REPLICA service (spread strategies apply), not a DAEMON service or a task.
-    pub is_service: bool,
-    /// The cluster reference (`None`: `default`).
-    pub cluster: Option<&'a str>,
-    /// The launch type, used as the capacity provider when no strategy is given.
-    pub launch_type: Option<&'a LaunchType>,
-    /// The capacity provider strategy, if any.
-    pub capacity_provider_strategy: Option<&'a [CapacityProviderStrategyItem]>,
-    /// Placement strategies.
-    pub strategies: Option<&'a [PlacementStrategy]>,
-    /// Placement constraints.
-    pub constraints: Option<&'a [PlacementConstraint]>,
-    /// The task definition (its own placement constraints apply too).
-    pub task_definition: &'a TaskDefinition,
-    /// Labels selecting the pods.
-    pub selector: &'a BTreeMap<String, String>,
-}
-
-/// Sets the scheduling fields of `spec` (affinity, topology spread, tolerations, node
-/// selector) from placement and capacity: the explicit capacity provider strategy, else the
-/// launch type, else the cluster's default strategy, mapped through the EcsCluster in the
-/// input. Inexpressible constraints are refused.
-pub fn place_pods(
-    index: &Index<'_>,
-    spec: &mut PodSpec,
-    w: Where<'_>,
-    report: &mut Report,
-) -> Result<(), Vec<Refusal>> {
-    let cluster_name = names::cluster_name(w.cluster);
-    let cluster = find_cluster(index, w.object.namespace(), cluster_name);
-    let capacity = match (
-        w.capacity_provider_strategy.filter(|c| !c.is_empty()),
-        w.launch_type,
-    ) {
-        (Some(items), _) => Some(items.to_vec()),
-        (None, Some(lt)) => Some(vec![CapacityProviderStrategyItem {
-            capacity_provider: serde_json::to_value(lt)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            ..Default::default()
-        }]),
-        (None, None) => cluster
-            .and_then(|c| c.spec.default_capacity_provider_strategy.clone())
-            .filter(|c| !c.is_empty()),
-    };
-    let task_definition_expressions: Vec<&str> = w
-        .task_definition
-        .spec
-        .placement_constraints
-        .iter()
-        .flatten()
-        .map(|c| c.expression.as_str())
-        .collect();
-    let p = placement::placement(
-        PlacementInput {
-            object: w.object,
-            is_service: w.is_service,
-            strategies: w.strategies,
-            constraints: w.constraints,
-            task_definition_expressions,
-            selector: w.selector,
-            capacity: capacity
-                .filter(|c| !c.is_empty())
-                .map(|c| (c, cluster_name)),
-            cluster,
-        },
-        report,
-    )?;
-    spec.affinity = p.affinity;
-    spec.topology_spread_constraints = p.topology_spread_constraints;
-    spec.tolerations = p.tolerations;
-    if !p.node_selector.is_empty() {
-        spec.node_selector
-            .get_or_insert_with(BTreeMap::new)
-            .extend(p.node_selector);
-    }
-    Ok(())
-}
-
-/// The ServiceAccount carrying a task role, named after the workload.
-pub fn service_account(
-    name: &str,
-    namespace: Option<&str>,
-    role_arn: &str,
-    labels: &BTreeMap<String, String>,
-) -> ServiceAccount {
-    ServiceAccount {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: namespace.map(str::to_owned),
-            labels: Some(labels.clone()),
-            annotations: Some(BTreeMap::from([(
-                ROLE_ARN_ANNOTATION.to_owned(),
-                role_arn.to_owned(),
-            )])),
-            ..ObjectMeta::default()
-        },
-        ..ServiceAccount::default()
-    }
 }
 
 fn find_container<'a>(spec: &'a mut PodSpec, name: &str) -> Option<&'a mut Container> {
@@ -427,7 +302,7 @@ pub fn translate_service(
 
     // Placement and capacity.
     let cluster_ref = cluster.as_deref().or(cluster_arn.as_deref());
-    let placed = place_pods(
+    let placed = placement::place_pods(
         index,
         &mut template.spec,
         Where {
@@ -544,12 +419,14 @@ pub fn translate_service(
         pod::task_definition_id(td),
     );
     let mut objects = Vec::new();
-    if let Some(role) = &template.task_role_arn {
-        objects.push(Object::ServiceAccount(Box::new(service_account(
-            &name, ns, role, &labels,
-        ))));
-        template.spec.service_account_name = Some(name.clone());
-    }
+    let service_account = identity::run_as_task_role(
+        &mut template.spec,
+        template.task_role_arn.as_deref(),
+        &name,
+        ns,
+        &labels,
+    );
+    objects.extend(service_account.map(|sa| Object::ServiceAccount(Box::new(sa))));
     let has_health_check = td
         .spec
         .container_definitions

@@ -8,12 +8,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::bundle::Sourced;
-use super::model::{Index, common_labels, label_value};
+use super::identity;
+use super::model::{Index, Object, Refusal, common_labels, label_value};
 use super::names;
+use super::placement::{Where, place_pods};
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
-use super::service::{Where, place_pods, service_account};
-use super::{Object, Refusal};
 use crate::api::{EcsTask, EcsTaskSpec, KeyValuePair, TaskDefinition, TaskOverride};
 
 type TdKey = (Option<String>, Option<String>);
@@ -249,12 +249,14 @@ pub fn translate_task(
     let mut pod_labels = labels.clone();
     pod_labels.insert(names::LABEL_FAMILY.to_owned(), label_value(&td.spec.family));
     let mut objects = Vec::new();
-    if let Some(role) = &template.task_role_arn {
-        objects.push(Object::ServiceAccount(Box::new(service_account(
-            &name, ns, role, &labels,
-        ))));
-        template.spec.service_account_name = Some(name.clone());
-    }
+    let service_account = identity::run_as_task_role(
+        &mut template.spec,
+        template.task_role_arn.as_deref(),
+        &name,
+        ns,
+        &labels,
+    );
+    objects.extend(service_account.map(|sa| Object::ServiceAccount(Box::new(sa))));
     for i in 0..count.unwrap_or(1) {
         objects.push(Object::Pod(Box::new(Pod {
             metadata: ObjectMeta {
