@@ -22,7 +22,7 @@ fn fixture() -> String {
 
 fn bench(c: &mut Criterion) {
     let text = fixture();
-    let (bundle, errors) = ecsplane::input::load_str("typical-service.yaml", &text);
+    let (bundle, errors) = ecsplane::load::load_str("typical-service.yaml", &text);
     assert!(errors.is_empty(), "{errors}");
     c.bench_function("translate typical service", |b| {
         b.iter(|| ecsplane::translate::translate(black_box(&bundle)).expect("translates"))
@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("load, validate and translate typical service", |b| {
         b.iter(|| {
-            let (bundle, _) = ecsplane::input::load_str("typical-service.yaml", black_box(&text));
+            let (bundle, _) = ecsplane::load::load_str("typical-service.yaml", black_box(&text));
             ecsplane::translate::translate(&bundle).expect("translates")
         })
     });

@@ -7,23 +7,56 @@
 //! (`x-kubernetes-validations`) are evaluated by kube's `cel` feature (kube-cel), which does
 //! not check structure itself. CEL runs only on objects that are structurally valid, as on
 //! the API server, where a structurally invalid object never reaches the rules.
+//!
+//! The lowest layer above [`crate::api`]: it knows nothing of files or of the translation.
+//! A [`Problem`] is a schema or a rule violation ([`ProblemKind`]); the file loader turns
+//! each into an error naming the file and object.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::input::ErrorKind;
+/// Which check a [`Problem`] fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProblemKind {
+    /// The CRD's structural schema (types, required fields, enums, bounds, unknown fields) or
+    /// the metadata rules of every object.
+    Schema,
+    /// One of the CRD's CEL rules (`x-kubernetes-validations`).
+    Rule,
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProblemKind::Schema => "schema violation",
+            ProblemKind::Rule => "rule violation",
+        })
+    }
+}
 
 /// One validation failure: the field path (`spec.port`) and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
     /// Path of the offending field, such as `spec.containerDefinitions[0].cpu`.
     pub path: String,
-    /// [`ErrorKind::Schema`] or [`ErrorKind::Rule`].
-    pub kind: ErrorKind,
+    /// The schema or a CEL rule.
+    pub kind: ProblemKind,
     /// What is wrong.
     pub message: String,
+}
+
+impl Problem {
+    /// A schema problem at `path`.
+    fn schema(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            kind: ProblemKind::Schema,
+            message: message.into(),
+        }
+    }
 }
 
 /// The `openAPIV3Schema` of every kind, keyed by kind.
@@ -65,14 +98,13 @@ pub fn validate(object: &Value) -> Vec<Problem> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     let Some(schema) = schemas().get(kind) else {
-        return vec![Problem {
-            path: "kind".into(),
-            kind: ErrorKind::Schema,
-            message: format!(
+        return vec![Problem::schema(
+            "kind",
+            format!(
                 "unknown kind {kind:?}; expected one of {}",
                 schemas().keys().cloned().collect::<Vec<_>>().join(", ")
             ),
-        }];
+        )];
     };
     let mut problems = Vec::new();
     validate_metadata(object, &mut problems);
@@ -92,7 +124,7 @@ pub fn validate(object: &Value) -> Vec<Problem> {
     {
         problems.extend(errors.into_iter().map(|e| Problem {
             path: e.field_path.clone(),
-            kind: ErrorKind::Rule,
+            kind: ProblemKind::Rule,
             message: e.message.clone(),
         }));
     }
@@ -103,20 +135,18 @@ pub fn validate(object: &Value) -> Vec<Problem> {
 
 fn validate_metadata(object: &Value, problems: &mut Vec<Problem>) {
     match object.pointer("/metadata/name").and_then(Value::as_str) {
-        None => problems.push(Problem {
-            path: "metadata.name".into(),
-            kind: ErrorKind::Schema,
-            message: "Required value: name is required".into(),
-        }),
-        Some(name) if !is_dns_subdomain(name) => problems.push(Problem {
-            path: "metadata.name".into(),
-            kind: ErrorKind::Schema,
-            message: format!(
+        None => problems.push(Problem::schema(
+            "metadata.name",
+            "Required value: name is required",
+        )),
+        Some(name) if !is_dns_subdomain(name) => problems.push(Problem::schema(
+            "metadata.name",
+            format!(
                 "Invalid value {name:?}: a lowercase RFC 1123 subdomain must consist of lower \
                  case alphanumeric characters, '-' or '.', and must start and end with an \
                  alphanumeric character (at most 253 characters)"
             ),
-        }),
+        )),
         Some(_) => {}
     }
     if let Some(ns) = object
@@ -124,11 +154,10 @@ fn validate_metadata(object: &Value, problems: &mut Vec<Problem>) {
         .and_then(Value::as_str)
         && !is_dns_label(ns)
     {
-        problems.push(Problem {
-            path: "metadata.namespace".into(),
-            kind: ErrorKind::Schema,
-            message: format!("Invalid value {ns:?}: a namespace must be an RFC 1123 label"),
-        });
+        problems.push(Problem::schema(
+            "metadata.namespace",
+            format!("Invalid value {ns:?}: a namespace must be an RFC 1123 label"),
+        ));
     }
 }
 
@@ -177,21 +206,14 @@ fn describe(v: &Value) -> String {
 
 /// Walks `value` against a structural schema node.
 fn structural(schema: &Value, value: &Value, path: &str, problems: &mut Vec<Problem>) {
-    let mut fail = |message: String| {
-        problems.push(Problem {
-            path: if path.is_empty() {
-                "(object)".into()
-            } else {
-                path.to_owned()
-            },
-            kind: ErrorKind::Schema,
-            message,
-        })
-    };
     if value.is_null() {
         // Nullable fields accept null; on the others the API server prunes the null.
         return;
     }
+    let mut fail = |message: String| {
+        let at = if path.is_empty() { "(object)" } else { path };
+        problems.push(Problem::schema(at, message))
+    };
     if flag(schema, "x-kubernetes-int-or-string") {
         if !(value.is_string() || value.is_i64() || value.is_u64()) {
             fail(format!(
@@ -201,190 +223,176 @@ fn structural(schema: &Value, value: &Value, path: &str, problems: &mut Vec<Prob
         }
         return;
     }
-    let preserve = flag(schema, "x-kubernetes-preserve-unknown-fields");
+    let expected = |ty: &str| format!("Invalid value {}: must be of type {ty}", describe(value));
     match schema_type(schema) {
-        None if preserve => {}
         None => {}
-        Some("object") => {
-            let Some(map) = value.as_object() else {
-                return fail(format!(
-                    "Invalid value {}: must be of type object",
-                    describe(value)
-                ));
-            };
-            let properties = schema.get("properties").and_then(Value::as_object);
-            if let Some(required) = schema.get("required").and_then(Value::as_array) {
-                for r in required.iter().filter_map(Value::as_str) {
-                    if map.get(r).is_none_or(Value::is_null) {
-                        problems.push(Problem {
-                            path: join(path, r),
-                            kind: ErrorKind::Schema,
-                            message: "Required value".into(),
-                        });
-                    }
-                }
-            }
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-            for (key, child) in map {
-                let child_path = join(path, key);
-                if path.is_empty() && key == "metadata" {
-                    continue;
-                }
-                match properties.and_then(|p| p.get(key)) {
-                    Some(child_schema) => structural(child_schema, child, &child_path, problems),
-                    None => match additional {
-                        Some(a) => structural(a, child, &child_path, problems),
-                        None if preserve => {}
-                        // apiVersion and kind select the schema; metadata is checked by validate_metadata.
-                        None if path.is_empty()
-                            && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") => {}
-                        None => problems.push(Problem {
-                            path: child_path,
-                            kind: ErrorKind::Schema,
-                            message: format!(
-                                "unknown field {key:?} (the API server refuses unknown fields \
-                                 under strict field validation){}",
-                                suggestion(key, properties)
-                            ),
-                        }),
-                    },
-                }
-            }
-        }
-        Some("array") => {
-            let Some(items) = value.as_array() else {
-                return fail(format!(
-                    "Invalid value {}: must be of type array",
-                    describe(value)
-                ));
-            };
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
-                && (items.len() as u64) < min
-            {
-                fail(format!(
-                    "must have at least {min} items, has {}",
-                    items.len()
-                ));
-            }
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
-                && (items.len() as u64) > max
-            {
-                fail(format!(
-                    "must have at most {max} items, has {}",
-                    items.len()
-                ));
-            }
-            match schema.get("x-kubernetes-list-type").and_then(Value::as_str) {
-                Some("map") => {
-                    let keys: Vec<&str> = schema
-                        .get("x-kubernetes-list-map-keys")
-                        .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default();
-                    let mut seen = BTreeSet::new();
-                    for (i, item) in items.iter().enumerate() {
-                        let key: Vec<String> = keys
-                            .iter()
-                            .map(|k| item.get(*k).map(|v| v.to_string()).unwrap_or_default())
-                            .collect();
-                        if !seen.insert(key.clone()) {
-                            problems.push(Problem {
-                                path: format!("{path}[{i}]"),
-                                kind: ErrorKind::Schema,
-                                message: format!(
-                                    "Duplicate value: {} {}",
-                                    keys.join(","),
-                                    key.join(",")
-                                ),
-                            });
-                        }
-                    }
-                }
-                Some("set") => {
-                    let mut seen = BTreeSet::new();
-                    for (i, item) in items.iter().enumerate() {
-                        if !seen.insert(item.to_string()) {
-                            problems.push(Problem {
-                                path: format!("{path}[{i}]"),
-                                kind: ErrorKind::Schema,
-                                message: format!("Duplicate value: {}", describe(item)),
-                            });
-                        }
-                    }
-                }
-                _ => {}
-            }
-            if let Some(item_schema) = schema.get("items") {
-                for (i, item) in items.iter().enumerate() {
-                    structural(item_schema, item, &format!("{path}[{i}]"), problems);
-                }
-            }
-        }
-        Some("string") => {
-            let Some(s) = value.as_str() else {
-                return fail(format!(
-                    "Invalid value {}: must be of type string",
-                    describe(value)
-                ));
-            };
-            let len = s.chars().count() as u64;
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
-                && len < min
-            {
-                fail(format!(
-                    "Invalid value {s:?}: must be at least {min} characters long"
-                ));
-            }
-            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
-                && len > max
-            {
-                fail(format!(
-                    "Too long: may not be more than {max} characters (has {len})"
-                ));
-            }
-            if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
-                && !pattern_matches(pattern, s)
-            {
-                fail(format!("Invalid value {s:?}: should match '{pattern}'"));
-            }
-            check_enum(schema, value, &mut fail);
-        }
-        Some("integer") => {
-            if !(value.is_i64() || value.is_u64()) {
-                return fail(format!(
-                    "Invalid value {}: must be of type integer",
-                    describe(value)
-                ));
-            }
-            let n = value.as_f64().unwrap_or_default();
-            check_bounds(schema, n, value, &mut fail);
-            let (lo, hi) = match schema.get("format").and_then(Value::as_str) {
-                Some("int32") => (i32::MIN as f64, i32::MAX as f64),
-                _ => (i64::MIN as f64, i64::MAX as f64),
-            };
-            if n < lo || n > hi {
-                fail(format!(
-                    "Invalid value {value}: out of range for the field's format"
-                ));
-            }
-            check_enum(schema, value, &mut fail);
-        }
-        Some("number") => {
-            let Some(n) = value.as_f64() else {
-                return fail(format!(
-                    "Invalid value {}: must be of type number",
-                    describe(value)
-                ));
-            };
-            check_bounds(schema, n, value, &mut fail);
-        }
-        Some("boolean") if !value.is_boolean() => fail(format!(
-            "Invalid value {}: must be of type boolean",
-            describe(value)
-        )),
+        Some("object") => match value.as_object() {
+            Some(map) => object(schema, map, path, problems),
+            None => fail(expected("object")),
+        },
+        Some("array") => match value.as_array() {
+            Some(items) => array(schema, items, path, problems),
+            None => fail(expected("array")),
+        },
+        Some("string") => match value.as_str() {
+            Some(s) => string(schema, s, value, &mut fail),
+            None => fail(expected("string")),
+        },
+        Some("integer") if !(value.is_i64() || value.is_u64()) => fail(expected("integer")),
+        Some("integer") => integer(schema, value, &mut fail),
+        Some("number") => match value.as_f64() {
+            Some(n) => check_bounds(schema, n, value, &mut fail),
+            None => fail(expected("number")),
+        },
+        Some("boolean") if !value.is_boolean() => fail(expected("boolean")),
         Some("boolean") => {}
         Some(other) => fail(format!("schema type {other:?} is not supported")),
     }
+}
+
+/// An object: required properties, then each property against its schema (unknown ones are
+/// refused unless the schema preserves them).
+fn object(
+    schema: &Value,
+    map: &serde_json::Map<String, Value>,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let preserve = flag(schema, "x-kubernetes-preserve-unknown-fields");
+    let properties = schema.get("properties").and_then(Value::as_object);
+    if let Some(required) = schema.get("required").and_then(Value::as_array) {
+        for r in required.iter().filter_map(Value::as_str) {
+            if map.get(r).is_none_or(Value::is_null) {
+                problems.push(Problem::schema(join(path, r), "Required value"));
+            }
+        }
+    }
+    let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+    for (key, child) in map {
+        let child_path = join(path, key);
+        if path.is_empty() && key == "metadata" {
+            continue;
+        }
+        match properties.and_then(|p| p.get(key)) {
+            Some(child_schema) => structural(child_schema, child, &child_path, problems),
+            None => match additional {
+                Some(a) => structural(a, child, &child_path, problems),
+                None if preserve => {}
+                // apiVersion and kind select the schema; metadata is checked by validate_metadata.
+                None if path.is_empty()
+                    && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") => {}
+                None => problems.push(Problem::schema(
+                    child_path,
+                    format!(
+                        "unknown field {key:?} (the API server refuses unknown fields under \
+                         strict field validation){}",
+                        suggestion(key, properties)
+                    ),
+                )),
+            },
+        }
+    }
+}
+
+/// A list: its length bounds, the uniqueness of list-map keys and set items, then each item.
+fn array(schema: &Value, items: &[Value], path: &str, problems: &mut Vec<Problem>) {
+    let at = if path.is_empty() { "(object)" } else { path };
+    if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+        && (items.len() as u64) < min
+    {
+        problems.push(Problem::schema(
+            at,
+            format!("must have at least {min} items, has {}", items.len()),
+        ));
+    }
+    if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+        && (items.len() as u64) > max
+    {
+        problems.push(Problem::schema(
+            at,
+            format!("must have at most {max} items, has {}", items.len()),
+        ));
+    }
+    match schema.get("x-kubernetes-list-type").and_then(Value::as_str) {
+        Some("map") => {
+            let keys: Vec<&str> = schema
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut seen = BTreeSet::new();
+            for (i, item) in items.iter().enumerate() {
+                let key: Vec<String> = keys
+                    .iter()
+                    .map(|k| item.get(*k).map(|v| v.to_string()).unwrap_or_default())
+                    .collect();
+                if !seen.insert(key.clone()) {
+                    problems.push(Problem::schema(
+                        format!("{path}[{i}]"),
+                        format!("Duplicate value: {} {}", keys.join(","), key.join(",")),
+                    ));
+                }
+            }
+        }
+        Some("set") => {
+            let mut seen = BTreeSet::new();
+            for (i, item) in items.iter().enumerate() {
+                if !seen.insert(item.to_string()) {
+                    problems.push(Problem::schema(
+                        format!("{path}[{i}]"),
+                        format!("Duplicate value: {}", describe(item)),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(item_schema) = schema.get("items") {
+        for (i, item) in items.iter().enumerate() {
+            structural(item_schema, item, &format!("{path}[{i}]"), problems);
+        }
+    }
+}
+
+/// A string: length bounds, pattern and enum.
+fn string(schema: &Value, s: &str, value: &Value, fail: &mut impl FnMut(String)) {
+    let len = s.chars().count() as u64;
+    if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+        && len < min
+    {
+        fail(format!(
+            "Invalid value {s:?}: must be at least {min} characters long"
+        ));
+    }
+    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+        && len > max
+    {
+        fail(format!(
+            "Too long: may not be more than {max} characters (has {len})"
+        ));
+    }
+    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
+        && !pattern_matches(pattern, s)
+    {
+        fail(format!("Invalid value {s:?}: should match '{pattern}'"));
+    }
+    check_enum(schema, value, fail);
+}
+
+/// An integer: bounds, the range of its format and enum.
+fn integer(schema: &Value, value: &Value, fail: &mut impl FnMut(String)) {
+    let n = value.as_f64().unwrap_or_default();
+    check_bounds(schema, n, value, fail);
+    let (lo, hi) = match schema.get("format").and_then(Value::as_str) {
+        Some("int32") => (i32::MIN as f64, i32::MAX as f64),
+        _ => (i64::MIN as f64, i64::MAX as f64),
+    };
+    if n < lo || n > hi {
+        fail(format!(
+            "Invalid value {value}: out of range for the field's format"
+        ));
+    }
+    check_enum(schema, value, fail);
 }
 
 fn check_bounds(schema: &Value, n: f64, value: &Value, fail: &mut impl FnMut(String)) {
@@ -454,7 +462,7 @@ mod tests {
                "metadata": {"name": "web"}, "spec": spec})
     }
 
-    fn paths(problems: &[Problem]) -> Vec<(&str, ErrorKind)> {
+    fn paths(problems: &[Problem]) -> Vec<(&str, ProblemKind)> {
         problems.iter().map(|p| (p.path.as_str(), p.kind)).collect()
     }
 
@@ -486,8 +494,8 @@ mod tests {
         assert_eq!(
             paths(&problems),
             [
-                ("spec.cpu", ErrorKind::Rule),
-                ("spec.memory", ErrorKind::Rule)
+                ("spec.cpu", ProblemKind::Rule),
+                ("spec.memory", ProblemKind::Rule)
             ]
         );
         assert_eq!(
@@ -507,11 +515,11 @@ mod tests {
         assert_eq!(
             paths(&problems),
             [
-                ("spec.containerDefinitions[0].cpu", ErrorKind::Schema),
-                ("spec.containerDefinitions[0].image", ErrorKind::Schema),
+                ("spec.containerDefinitions[0].cpu", ProblemKind::Schema),
+                ("spec.containerDefinitions[0].image", ProblemKind::Schema),
                 (
                     "spec.containerDefinitions[0].portBindings",
-                    ErrorKind::Schema
+                    ProblemKind::Schema
                 ),
             ]
         );
@@ -526,10 +534,10 @@ mod tests {
             [
                 (
                     "spec.containerDefinitions[0].stopTimeout",
-                    ErrorKind::Schema
+                    ProblemKind::Schema
                 ),
-                ("spec.family", ErrorKind::Schema),
-                ("spec.networkMode", ErrorKind::Schema),
+                ("spec.family", ProblemKind::Schema),
+                ("spec.networkMode", ProblemKind::Schema),
             ]
         );
     }
@@ -540,7 +548,7 @@ mod tests {
             "containerDefinitions": [{"name": "app", "image": "x", "essential": false}]})));
         assert_eq!(
             paths(&problems),
-            [("spec.containerDefinitions", ErrorKind::Rule)]
+            [("spec.containerDefinitions", ProblemKind::Rule)]
         );
         assert_eq!(
             problems[0].message,
@@ -554,7 +562,7 @@ mod tests {
             {"name": "app", "image": "x"}, {"name": "app", "image": "y"}]})));
         assert_eq!(
             paths(&problems),
-            [("spec.containerDefinitions[1]", ErrorKind::Schema)]
+            [("spec.containerDefinitions[1]", ProblemKind::Schema)]
         );
     }
 
@@ -565,7 +573,7 @@ mod tests {
         object["metadata"]["name"] = json!("Web_1");
         assert_eq!(
             paths(&validate(&object)),
-            [("metadata.name", ErrorKind::Schema)]
+            [("metadata.name", ProblemKind::Schema)]
         );
     }
 
@@ -575,6 +583,6 @@ mod tests {
             &json!({"apiVersion": "ecsplane.io/v1alpha1", "kind": "Nope",
             "metadata": {"name": "x"}}),
         );
-        assert_eq!(paths(&problems), [("kind", ErrorKind::Schema)]);
+        assert_eq!(paths(&problems), [("kind", ProblemKind::Schema)]);
     }
 }

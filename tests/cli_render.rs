@@ -302,3 +302,50 @@ fn every_bad_input_manifest_is_refused_and_no_rule_is_beyond_client_side_cel() {
         );
     }
 }
+
+/// The security policy the cluster admin chooses decides which host-level ECS fields render:
+/// under the default (restricted) each is refused naming the field and the policy, with
+/// nothing on stdout; baseline lets root through; privileged renders them all.
+#[test]
+fn host_level_fields_are_refused_under_restricted_and_rendered_under_privileged() {
+    let file = fixture("host-level-agent.yaml");
+    let out = render(&["-f", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing is written on a refusal");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for field in [
+        "spec.networkMode",
+        "spec.pidMode",
+        "spec.volumes[root].host.sourcePath",
+        "spec.containerDefinitions[agent].privileged",
+        "spec.containerDefinitions[agent].user",
+        "spec.containerDefinitions[agent].linuxParameters.capabilities.add",
+        "spec.containerDefinitions[agent].systemControls",
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&format!("TaskDefinition node-agent: {field}: ")))
+            .unwrap_or_else(|| panic!("no refusal of {field} in:\n{stderr}"));
+        assert!(line.starts_with(&format!("error: {file}")), "{line}");
+        assert!(line.contains("security policy restricted"), "{line}");
+    }
+
+    let out = render(&["--security-policy", "baseline", "-f", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !stderr.contains("[agent].user:"),
+        "baseline allows root: {stderr}"
+    );
+    assert!(stderr.contains("security policy baseline"), "{stderr}");
+
+    let out = render(&["--security-policy", "privileged", "-f", &file]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("hostNetwork: true") && stdout.contains("privileged: true"));
+}

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
-use crate::input;
+use crate::load;
+use crate::translate::bundle::{Bundle, Errors};
 use crate::translate::routing::{Profile, RoutingOptions};
 use crate::translate::security::SecurityPolicy;
 use crate::translate::{self, Options, Translation};
@@ -132,8 +133,8 @@ impl Args {
 }
 
 /// Loads, validates and translates; `Err` carries every error.
-pub fn render(args: &Args) -> Result<Translation, input::Errors> {
-    let (mut bundle, mut errors) = input::load(&args.files);
+pub fn render(args: &Args) -> Result<Translation, Errors> {
+    let (mut bundle, mut errors) = load::load(&args.files);
     if let Some(ns) = &args.namespace {
         set_namespace(&mut bundle, ns);
     }
@@ -147,7 +148,7 @@ pub fn render(args: &Args) -> Result<Translation, input::Errors> {
     }
 }
 
-fn set_namespace(bundle: &mut input::Bundle, ns: &str) {
+fn set_namespace(bundle: &mut Bundle, ns: &str) {
     fn set(meta: &mut kube::api::ObjectMeta, ns: &str) {
         meta.namespace.get_or_insert_with(|| ns.to_owned());
     }

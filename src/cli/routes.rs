@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::api::{ConditionField, Listener, RuleCondition};
-use crate::input;
+use crate::load;
+use crate::translate::bundle::{self, Bundle};
 use crate::translate::report::Fidelity;
 use crate::translate::routing::{
     self, Profile, RoutingOptions, RuleId,
@@ -52,7 +53,7 @@ enum ProfileArg {
 /// or a forward to a target group that is not in the input, prints every error on stderr,
 /// nothing on stdout, and exits 1.
 pub fn run(args: Args) -> ExitCode {
-    let (bundle, mut errors) = input::load(&args.files);
+    let (bundle, mut errors) = load::load(&args.files);
     errors.0.extend(missing_target_groups(&bundle));
     if !errors.is_empty() {
         let errors = errors.finish();
@@ -119,7 +120,7 @@ pub fn run(args: Args) -> ExitCode {
 
 /// One error per forward to a target group that is not among the valid objects of the
 /// input (as `render` refuses it: the route would send to a Service nothing creates).
-fn missing_target_groups(bundle: &input::Bundle) -> Vec<input::Error> {
+fn missing_target_groups(bundle: &Bundle) -> Vec<bundle::Error> {
     let mut out = Vec::new();
     for l in &bundle.listeners {
         let ns = l.object.metadata.namespace.as_deref();
@@ -138,11 +139,11 @@ fn missing_target_groups(bundle: &input::Bundle) -> Vec<input::Error> {
                 .iter()
                 .any(|(k, n, x)| k == "TargetGroup" && n.as_deref() == ns && *x == r.name);
             if !present && !invalid {
-                out.push(input::Error::new(
+                out.push(bundle::Error::new(
                     &l.origin,
                     object.clone(),
                     r.field,
-                    input::ErrorKind::Reference,
+                    bundle::ErrorKind::Reference,
                     format!(
                         "Listener {name} forwards to target group {:?}, which is not in the input; pass its TargetGroup too",
                         r.name

@@ -1,15 +1,13 @@
 //! The resolve step: looking up what an object refers to on the cluster and assembling the
-//! [`Bundle`](crate::input::Bundle) the pure translation takes, so the operator runs exactly
+//! [`Bundle`](crate::translate::bundle::Bundle) the pure translation takes, so the operator runs exactly
 //! the translation `ecsplane render` runs.
-
-use std::path::PathBuf;
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 
 use super::vocabulary::Reason;
 use super::{Context, ReconcileError};
 use crate::api::{EcsCluster, TargetGroup, TaskDefinition};
-use crate::input::{Error, ErrorKind, Origin, Sourced};
+use crate::translate::bundle::{Error, ErrorKind, Origin, Sourced};
 use crate::translate::names;
 
 /// Label on a TaskDefinition's ControllerRevisions: the TaskDefinition's name.
@@ -17,10 +15,7 @@ pub const LABEL_TASK_DEFINITION: &str = "ecsplane.io/task-definition";
 
 /// Where an object read from the cluster "comes from", for the translation's messages.
 pub fn origin(kind: &str, namespace: &str, name: &str) -> Origin {
-    Origin {
-        file: PathBuf::from(format!("{kind} {namespace}/{name}")),
-        document: 0,
-    }
+    Origin::cluster(kind, namespace, name)
 }
 
 /// An object read from the cluster, for a bundle.
@@ -202,10 +197,13 @@ pub fn summarize(errors: &[Error]) -> String {
         .join("; ")
 }
 
-/// The condition reason for translation errors: `ReferenceNotFound` when every error is an
-/// unresolved reference, else `Invalid`.
+/// The condition reason for translation errors: `PolicyViolation` when the security policy
+/// refuses a field, `ReferenceNotFound` when every error is an unresolved reference, else
+/// `Invalid`.
 pub fn reason(errors: &[Error]) -> Reason {
-    if errors.iter().all(|e| e.kind == ErrorKind::Reference) {
+    if errors.iter().any(|e| e.kind == ErrorKind::Policy) {
+        Reason::PolicyViolation
+    } else if errors.iter().all(|e| e.kind == ErrorKind::Reference) {
         Reason::ReferenceNotFound
     } else {
         Reason::Invalid

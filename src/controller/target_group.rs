@@ -48,7 +48,7 @@ pub(crate) async fn controller(wiring: Wiring) {
                     .iter()
                     .flatten()
                     .filter_map(|lb| lb.target_group_arn.as_deref())
-                    .map(|a| names::target_group_name(a).to_owned())
+                    .map(|a| names::target_group_of_arn(a).to_owned())
                     .collect();
                 tgs.state()
                     .into_iter()

@@ -28,7 +28,7 @@ use super::vocabulary::{
 use super::wiring::Wiring;
 use super::{Context, RESYNC, ReconcileError, status};
 use crate::api::{CommonStatus, ContainerStatus, EcsTask, EcsTaskStatus, TaskInstanceStatus};
-use crate::input::Bundle;
+use crate::translate::bundle::Bundle;
 use crate::translate::{self, Object};
 
 /// How often a task whose task definition is missing or invalid looks again (a watch usually

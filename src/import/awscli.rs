@@ -1,7 +1,10 @@
-//! AWS CLI JSON, recognised by its top-level keys: `describe-task-definition` (and the plain
+//! AWS CLI JSON, converted by shape: `describe-task-definition` (and the plain
 //! `register-task-definition` input), `describe-services` (and the `create-service` input),
 //! `elbv2 describe-target-groups` / `describe-listeners` / `describe-rules`, and
 //! `application-autoscaling describe-scalable-targets` / `describe-scaling-policies`.
+//!
+//! Which shape a document has is told by the loader's recogniser ([`AwsShape`]), the one
+//! `render` uses; this module converts each shape.
 
 use std::path::Path;
 
@@ -12,17 +15,7 @@ use super::{
     Collected, ConvertOptions, Draft, ImportError, Kind, Location, NoteKind, PendingRule,
     PendingScaling, error, placeholder,
 };
-
-const SERVICE_KEYS: &[&str] = &[
-    "serviceName",
-    "taskDefinition",
-    "desiredCount",
-    "schedulingStrategy",
-    "launchType",
-    "loadBalancers",
-    "capacityProviderStrategy",
-    "deploymentConfiguration",
-];
+use crate::load::recognise::{self, AwsShape};
 
 /// Converts one JSON document; returns the shape it was recognised as.
 pub(super) fn convert(
@@ -38,98 +31,83 @@ pub(super) fn convert(
             "expected a JSON object (AWS CLI output, a task definition or a service definition)",
         ));
     };
-    let list = |key: &str| top.get(key).and_then(Value::as_array);
-    if let Some(td) = top.get("taskDefinition").filter(|v| v.is_object()) {
-        let mut td = td.clone();
-        if let Some(tags) = top
-            .get("tags")
-            .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()))
-            && td.get("tags").is_none()
-        {
-            td["tags"] = tags.clone();
+    let Some(shape) = AwsShape::of(top) else {
+        let keys: Vec<&str> = top.keys().map(String::as_str).collect();
+        return Err(error(
+            file,
+            None,
+            format!(
+                "not a shape convert knows (top-level keys: {}); expected a CloudFormation template, describe-task-definition, describe-services, elbv2 describe-target-groups/-listeners/-rules, application-autoscaling describe-scalable-targets/-scaling-policies, a task definition or a service definition",
+                if keys.is_empty() {
+                    "none".to_owned()
+                } else {
+                    keys.join(", ")
+                }
+            ),
+        ));
+    };
+    let entries = shape.entries(top);
+    match shape {
+        AwsShape::DescribeTaskDefinition => {
+            let td = recognise::into_task_definition(top.clone());
+            task_definition(file, Value::Object(td), options, out);
         }
-        task_definition(file, td, options, out);
-        return Ok("describe-task-definition".into());
-    }
-    if top.contains_key("containerDefinitions") {
-        task_definition(file, value.clone(), options, out);
-        return Ok("task definition (register-task-definition input)".into());
-    }
-    if let Some(services) = list("services") {
-        for s in services {
-            service(file, s.clone(), options, out);
-        }
-        return Ok("describe-services".into());
-    }
-    if let Some(tgs) = list("TargetGroups") {
-        for tg in tgs {
-            let name = tg
-                .get("TargetGroupName")
-                .and_then(Value::as_str)
-                .unwrap_or("target-group")
-                .to_owned();
-            object(
-                file,
-                Kind::TargetGroup,
-                &name,
-                tg.clone(),
-                Vec::new(),
-                options,
-                out,
-            );
-        }
-        return Ok("elbv2 describe-target-groups".into());
-    }
-    if let Some(listeners) = list("Listeners") {
-        for l in listeners {
-            let arn = l.get("ListenerArn").and_then(Value::as_str).unwrap_or("");
-            let (lb, _) = listener_parts(arn);
-            let port = l.get("Port").map(|p| p.to_string()).unwrap_or_default();
-            let name = if lb.is_empty() {
-                format!("listener-{port}")
-            } else {
-                format!("{lb}-{port}")
-            };
-            let keys = vec![arn.to_owned(), listener_key(arn)];
-            object(file, Kind::Listener, &name, l.clone(), keys, options, out);
-        }
-        return Ok("elbv2 describe-listeners".into());
-    }
-    if let Some(rules) = list("Rules") {
-        for r in rules {
-            rule(file, r, options, out);
-        }
-        return Ok("elbv2 describe-rules".into());
-    }
-    if let Some(targets) = list("ScalableTargets") {
-        for t in targets {
-            scaling(file, t, true, options, out);
-        }
-        return Ok("application-autoscaling describe-scalable-targets".into());
-    }
-    if let Some(policies) = list("ScalingPolicies") {
-        for p in policies {
-            scaling(file, p, false, options, out);
-        }
-        return Ok("application-autoscaling describe-scaling-policies".into());
-    }
-    if SERVICE_KEYS.iter().any(|k| top.contains_key(*k)) {
-        service(file, value.clone(), options, out);
-        return Ok("service definition (create-service input)".into());
-    }
-    let keys: Vec<&str> = top.keys().map(String::as_str).collect();
-    Err(error(
-        file,
-        None,
-        format!(
-            "not a shape convert knows (top-level keys: {}); expected a CloudFormation template, describe-task-definition, describe-services, elbv2 describe-target-groups/-listeners/-rules, application-autoscaling describe-scalable-targets/-scaling-policies, a task definition or a service definition",
-            if keys.is_empty() {
-                "none".to_owned()
-            } else {
-                keys.join(", ")
+        AwsShape::TaskDefinition => task_definition(file, value.clone(), options, out),
+        AwsShape::DescribeServices => {
+            for s in entries {
+                service(file, s.clone(), options, out);
             }
-        ),
-    ))
+        }
+        AwsShape::DescribeTargetGroups => {
+            for tg in entries {
+                let name = tg
+                    .get("TargetGroupName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("target-group")
+                    .to_owned();
+                object(
+                    file,
+                    Kind::TargetGroup,
+                    &name,
+                    tg.clone(),
+                    Vec::new(),
+                    options,
+                    out,
+                );
+            }
+        }
+        AwsShape::DescribeListeners => {
+            for l in entries {
+                let arn = l.get("ListenerArn").and_then(Value::as_str).unwrap_or("");
+                let (lb, _) = listener_parts(arn);
+                let port = l.get("Port").map(|p| p.to_string()).unwrap_or_default();
+                let name = if lb.is_empty() {
+                    format!("listener-{port}")
+                } else {
+                    format!("{lb}-{port}")
+                };
+                let keys = vec![arn.to_owned(), listener_key(arn)];
+                object(file, Kind::Listener, &name, l.clone(), keys, options, out);
+            }
+        }
+        AwsShape::DescribeRules => {
+            for r in entries {
+                rule(file, r, options, out);
+            }
+        }
+        AwsShape::DescribeScalableTargets => {
+            for t in entries {
+                scaling(file, t, true, options, out);
+            }
+        }
+        AwsShape::DescribeScalingPolicies => {
+            for p in entries {
+                scaling(file, p, false, options, out);
+            }
+        }
+        AwsShape::ServiceDefinition => service(file, value.clone(), options, out),
+    }
+    Ok(shape.name().into())
 }
 
 /// Substitutes placeholders from `--param` and lists the ones left, with their paths.

@@ -63,7 +63,7 @@ pub fn target_group_references(l: &Listener) -> Vec<(String, String)> {
 pub fn forwarded_target_groups(l: &Listener) -> Vec<String> {
     target_group_references(l)
         .into_iter()
-        .map(|(_, arn)| names::target_group_name(&arn).to_owned())
+        .map(|(_, arn)| names::target_group_of_arn(&arn).to_owned())
         .collect()
 }
 

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::hash::Hasher as _;
+
+use fnv::FnvHasher;
 
 /// Label every generated object and pod carries: the ecsplane object it belongs to.
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -22,9 +25,12 @@ pub const ANNOTATION_TASK_DEFINITION: &str = "ecsplane.io/task-definition";
 /// that target group, and the target group's Service selects on it.
 pub const LABEL_TARGET_GROUP_PREFIX: &str = "targetgroup.ecsplane.io/";
 
-/// The name part of a target group reference: a plain name, or an ARN
-/// `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`.
-pub fn target_group_name(reference: &str) -> &str {
+/// The target group name in a `targetGroupArn`: a plain name, or an ARN
+/// `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`. (The name a
+/// TargetGroup object is referred to by is [`TargetGroup::target_group_name`].)
+///
+/// [`TargetGroup::target_group_name`]: crate::api::TargetGroup::target_group_name
+pub fn target_group_of_arn(reference: &str) -> &str {
     match reference.split_once(":targetgroup/") {
         Some((_, rest)) => rest.split('/').next().unwrap_or(rest),
         None => reference,
@@ -120,11 +126,13 @@ pub fn service_selector(service_object_name: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(LABEL_SERVICE.to_owned(), service_object_name.to_owned())])
 }
 
-// A small stable hash (FNV-1a), so generated names never depend on the platform or Rust version.
+/// A small stable hash (64-bit FNV-1a of the bytes), so generated names never depend on the
+/// platform or Rust version. The bytes are written directly: `Hash for str` would append a
+/// `0xff` and change every generated name.
 fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    })
+    let mut hasher = FnvHasher::default();
+    hasher.write(s.as_bytes());
+    hasher.finish()
 }
 
 #[cfg(test)]
@@ -134,12 +142,12 @@ mod tests {
     #[test]
     fn target_group_arns_resolve_to_their_name_part() {
         assert_eq!(
-            target_group_name(
+            target_group_of_arn(
                 "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/6d0ecf831eec9f09"
             ),
             "web-tg"
         );
-        assert_eq!(target_group_name("web-tg"), "web-tg");
+        assert_eq!(target_group_of_arn("web-tg"), "web-tg");
     }
 
     #[test]
@@ -175,6 +183,15 @@ mod tests {
         assert!(a.starts_with("my-service-"));
         let long = dns_label(&"a".repeat(100));
         assert!(long.len() <= 63);
+    }
+
+    /// The test vectors of the FNV reference (draft-eastlake-fnv): the hash behind every
+    /// generated name suffix.
+    #[test]
+    fn the_name_hash_is_64_bit_fnv_1a_of_the_bytes() {
+        assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a("foobar"), 0x8594_4171_f739_67e8);
     }
 
     #[test]

@@ -1,22 +1,28 @@
 //! Placement: ECS placement strategies and constraints, task definition memberOf constraints
 //! and capacity providers → topology spread, pod anti-affinity, node affinity, node selectors
 //! and tolerations.
+//!
+//! [`place_pods`] is what the service and task translators call: it finds the cluster and
+//! the capacity provider strategy of a service or task ([`Where`]) and sets the scheduling
+//! fields of its pod spec from [`placement`].
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Affinity, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
-    PodAffinityTerm, PodAntiAffinity, PreferredSchedulingTerm, Toleration,
+    PodAffinityTerm, PodAntiAffinity, PodSpec, PreferredSchedulingTerm, Toleration,
     TopologySpreadConstraint,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use super::Refusal;
 use super::cql;
+use super::model::{Index, Refusal};
+use super::names;
 use super::report::{ObjectRef, Report};
 use crate::api::{
-    CapacityProviderStrategyItem, EcsCluster, PlacementConstraint, PlacementConstraintType,
-    PlacementStrategy, PlacementStrategyType,
+    CapacityProviderMapping, CapacityProviderStrategyItem, EcsCluster, LaunchType,
+    PlacementConstraint, PlacementConstraintType, PlacementStrategy, PlacementStrategyType,
+    TaskDefinition,
 };
 
 /// Scheduling settings for a pod template.
@@ -71,14 +77,63 @@ pub fn placement(
     report: &mut Report,
 ) -> Result<Placement, Vec<Refusal>> {
     let obj = input.object;
-    let mut out = Placement::default();
     let mut refusals = Vec::new();
     let label_selector = LabelSelector {
         match_labels: Some(input.selector.clone()),
         match_expressions: None,
     };
+    let mut out = Placement {
+        topology_spread_constraints: spread_constraints(
+            obj,
+            input.strategies.unwrap_or_default(),
+            input.is_service,
+            &label_selector,
+            report,
+        ),
+        ..Placement::default()
+    };
+    let (mut node_affinity, anti) = constraints(
+        obj,
+        &input.task_definition_expressions,
+        input.constraints.unwrap_or_default(),
+        &label_selector,
+        report,
+        &mut refusals,
+    );
+    if let Some((items, cluster_name)) = &input.capacity {
+        capacity_providers(
+            obj,
+            (items, cluster_name),
+            input.cluster,
+            &mut out,
+            &mut node_affinity,
+            report,
+        );
+    }
+    if node_affinity.is_some() || anti.is_some() {
+        out.affinity = Some(Affinity {
+            node_affinity,
+            pod_anti_affinity: anti,
+            pod_affinity: None,
+        });
+    }
+    if refusals.is_empty() {
+        Ok(out)
+    } else {
+        Err(refusals)
+    }
+}
+
+/// Placement strategies → topology spread constraints (spread) or findings (binpack,
+/// random); a service without strategies spreads over zones, as ECS does.
+fn spread_constraints(
+    obj: &ObjectRef,
+    strategies: &[PlacementStrategy],
+    is_service: bool,
+    label_selector: &LabelSelector,
+    report: &mut Report,
+) -> Option<Vec<TopologySpreadConstraint>> {
     let mut spreads = Vec::new();
-    let strategies = input.strategies.unwrap_or_default();
     for (i, s) in strategies.iter().enumerate() {
         let field = format!("spec.placementStrategy[{i}]");
         match s.type_ {
@@ -102,7 +157,7 @@ pub fn placement(
     if spreads.len() > 1 {
         report.approximated(obj, "spec.placementStrategy", "ordered spread strategies become topology spread constraints of increasing maxSkew (1, 2, ...); Kubernetes weighs them together rather than strictly in order");
     }
-    if strategies.is_empty() && input.is_service {
+    if strategies.is_empty() && is_service {
         spreads.push(TopologySpreadConstraint {
             max_skew: 1,
             topology_key: "topology.kubernetes.io/zone".into(),
@@ -111,13 +166,22 @@ pub fn placement(
             ..TopologySpreadConstraint::default()
         });
     }
-    if !spreads.is_empty() {
-        out.topology_spread_constraints = Some(spreads);
-    }
+    (!spreads.is_empty()).then_some(spreads)
+}
 
-    let mut expressions: Vec<&str> = input.task_definition_expressions.clone();
+/// Placement constraints and the task definition's memberOf expressions → required node
+/// affinity (memberOf) and pod anti-affinity on the hostname (distinctInstance).
+fn constraints<'a>(
+    obj: &ObjectRef,
+    task_definition_expressions: &[&'a str],
+    constraints: &'a [PlacementConstraint],
+    label_selector: &LabelSelector,
+    report: &mut Report,
+    refusals: &mut Vec<Refusal>,
+) -> (Option<NodeAffinity>, Option<PodAntiAffinity>) {
+    let mut expressions: Vec<&str> = task_definition_expressions.to_vec();
     let mut anti = None;
-    for (i, c) in input.constraints.unwrap_or_default().iter().enumerate() {
+    for (i, c) in constraints.iter().enumerate() {
         match c.type_ {
             PlacementConstraintType::DistinctInstance => {
                 anti = Some(PodAntiAffinity {
@@ -161,112 +225,214 @@ pub fn placement(
             )),
         }
     }
+    (node_affinity, anti)
+}
 
-    // Capacity providers.
-    if let Some((items, cluster_name)) = input.capacity {
-        let mappings = input
-            .cluster
-            .and_then(|c| c.spec.capacity_provider_mappings.as_ref());
-        let mut mapped = Vec::new();
-        for item in &items {
-            match mappings.and_then(|m| m.iter().find(|x| x.capacity_provider == item.capacity_provider)) {
-                Some(m) => mapped.push((item, m)),
-                None => report.not_carried(obj, "spec.capacityProviderStrategy", format!(
-                    "capacity provider (or launch type) {:?} has no capacityProviderMappings entry in EcsCluster {cluster_name:?}{}; its tasks may run on any node",
-                    item.capacity_provider,
-                    if input.cluster.is_none() { " (the cluster is not in the input)" } else { "" }
-                )),
+/// Capacity providers (or the launch type) → the node selector and tolerations of their
+/// `capacityProviderMappings` in the cluster; several providers → node affinity preferring
+/// them by weight.
+fn capacity_providers(
+    obj: &ObjectRef,
+    (items, cluster_name): (&[CapacityProviderStrategyItem], &str),
+    cluster: Option<&EcsCluster>,
+    out: &mut Placement,
+    node_affinity: &mut Option<NodeAffinity>,
+    report: &mut Report,
+) {
+    let mappings = cluster.and_then(|c| c.spec.capacity_provider_mappings.as_ref());
+    let mut mapped = Vec::new();
+    for item in items {
+        match mappings.and_then(|m| m.iter().find(|x| x.capacity_provider == item.capacity_provider)) {
+            Some(m) => mapped.push((item, m)),
+            None => report.not_carried(obj, "spec.capacityProviderStrategy", format!(
+                "capacity provider (or launch type) {:?} has no capacityProviderMappings entry in EcsCluster {cluster_name:?}{}; its tasks may run on any node",
+                item.capacity_provider,
+                if cluster.is_none() { " (the cluster is not in the input)" } else { "" }
+            )),
+        }
+    }
+    let mut tolerations: Vec<Toleration> = Vec::new();
+    for (_, m) in &mapped {
+        for t in m.tolerations.iter().flatten() {
+            if !tolerations.contains(t) {
+                tolerations.push(t.clone());
             }
         }
-        let mut tolerations: Vec<Toleration> = Vec::new();
-        for (_, m) in &mapped {
-            for t in m.tolerations.iter().flatten() {
-                if !tolerations.contains(t) {
-                    tolerations.push(t.clone());
-                }
-            }
+    }
+    if !tolerations.is_empty() {
+        out.tolerations = Some(tolerations);
+    }
+    match mapped.as_slice() {
+        [] => {}
+        [(_, m)] => out.node_selector = m.node_selector.clone().unwrap_or_default(),
+        several => {
+            prefer_by_weight(several, node_affinity);
+            report.approximated(obj, "spec.capacityProviderStrategy", "several capacity providers: pods may run on any of their nodes and prefer them by weight; the exact base/weight split of tasks is not enforced yet");
         }
-        if !tolerations.is_empty() {
-            out.tolerations = Some(tolerations);
-        }
-        match mapped.as_slice() {
-            [] => {}
-            [(_, m)] => out.node_selector = m.node_selector.clone().unwrap_or_default(),
-            several => {
-                // Pods may run on any of the providers' nodes, preferring them by weight.
-                let term = |m: &crate::api::CapacityProviderMapping| NodeSelectorTerm {
+    }
+}
+
+/// Pods of several capacity providers may run on any of the providers' nodes (ANDed with the
+/// memberOf terms already required), preferring them by weight.
+fn prefer_by_weight(
+    several: &[(&CapacityProviderStrategyItem, &CapacityProviderMapping)],
+    node_affinity: &mut Option<NodeAffinity>,
+) {
+    let term = |m: &CapacityProviderMapping| NodeSelectorTerm {
+        match_expressions: Some(
+            m.node_selector
+                .iter()
+                .flatten()
+                .map(|(k, v)| NodeSelectorRequirement {
+                    key: k.clone(),
+                    operator: "In".into(),
+                    values: Some(vec![v.clone()]),
+                })
+                .collect(),
+        ),
+        match_fields: None,
+    };
+    let required: Vec<NodeSelectorTerm> = several.iter().map(|(_, m)| term(m)).collect();
+    let total: i32 = several.iter().map(|(i, _)| i.weight.unwrap_or(0)).sum();
+    let preferred: Vec<PreferredSchedulingTerm> = several
+        .iter()
+        .filter(|(i, _)| i.weight.unwrap_or(0) > 0)
+        .map(|(i, m)| PreferredSchedulingTerm {
+            weight: (100 * i.weight.unwrap_or(0) / total.max(1)).clamp(1, 100),
+            preference: term(m),
+        })
+        .collect();
+    let na = node_affinity.get_or_insert_with(NodeAffinity::default);
+    let combined = match na
+        .required_during_scheduling_ignored_during_execution
+        .take()
+    {
+        // AND the memberOf terms with the provider terms: every pair.
+        Some(existing) => existing
+            .node_selector_terms
+            .iter()
+            .flat_map(|a| {
+                required.iter().map(move |b| NodeSelectorTerm {
                     match_expressions: Some(
-                        m.node_selector
+                        a.match_expressions
                             .iter()
                             .flatten()
-                            .map(|(k, v)| NodeSelectorRequirement {
-                                key: k.clone(),
-                                operator: "In".into(),
-                                values: Some(vec![v.clone()]),
-                            })
+                            .chain(b.match_expressions.iter().flatten())
+                            .cloned()
                             .collect(),
                     ),
                     match_fields: None,
-                };
-                let required: Vec<NodeSelectorTerm> =
-                    several.iter().map(|(_, m)| term(m)).collect();
-                let total: i32 = several.iter().map(|(i, _)| i.weight.unwrap_or(0)).sum();
-                let preferred: Vec<PreferredSchedulingTerm> = several
-                    .iter()
-                    .filter(|(i, _)| i.weight.unwrap_or(0) > 0)
-                    .map(|(i, m)| PreferredSchedulingTerm {
-                        weight: (100 * i.weight.unwrap_or(0) / total.max(1)).clamp(1, 100),
-                        preference: term(m),
-                    })
-                    .collect();
-                let na = node_affinity.get_or_insert_with(NodeAffinity::default);
-                let combined = match na
-                    .required_during_scheduling_ignored_during_execution
-                    .take()
-                {
-                    // AND the memberOf terms with the provider terms: every pair.
-                    Some(existing) => existing
-                        .node_selector_terms
-                        .iter()
-                        .flat_map(|a| {
-                            required.iter().map(move |b| NodeSelectorTerm {
-                                match_expressions: Some(
-                                    a.match_expressions
-                                        .iter()
-                                        .flatten()
-                                        .chain(b.match_expressions.iter().flatten())
-                                        .cloned()
-                                        .collect(),
-                                ),
-                                match_fields: None,
-                            })
-                        })
-                        .collect(),
-                    None => required,
-                };
-                na.required_during_scheduling_ignored_during_execution = Some(NodeSelector {
-                    node_selector_terms: combined,
-                });
-                if !preferred.is_empty() {
-                    na.preferred_during_scheduling_ignored_during_execution = Some(preferred);
-                }
-                report.approximated(obj, "spec.capacityProviderStrategy", "several capacity providers: pods may run on any of their nodes and prefer them by weight; the exact base/weight split of tasks is not enforced yet");
-            }
-        }
+                })
+            })
+            .collect(),
+        None => required,
+    };
+    na.required_during_scheduling_ignored_during_execution = Some(NodeSelector {
+        node_selector_terms: combined,
+    });
+    if !preferred.is_empty() {
+        na.preferred_during_scheduling_ignored_during_execution = Some(preferred);
     }
+}
 
-    if node_affinity.is_some() || anti.is_some() {
-        out.affinity = Some(Affinity {
-            node_affinity,
-            pod_anti_affinity: anti,
-            pod_affinity: None,
-        });
+/// The EcsCluster named `name` in `namespace` (by clusterName or metadata.name).
+pub fn find_cluster<'a>(
+    index: &Index<'a>,
+    namespace: Option<&str>,
+    name: &str,
+) -> Option<&'a EcsCluster> {
+    index.bundle.clusters.iter().map(|c| &c.object).find(|c| {
+        c.metadata.namespace.as_deref() == namespace
+            && c.spec
+                .cluster_name
+                .as_deref()
+                .or(c.metadata.name.as_deref())
+                == Some(name)
+    })
+}
+
+/// Where a service's or task's pods may run: what [`place_pods`] reads.
+pub struct Where<'a> {
+    /// The service or task, for findings.
+    pub object: &'a ObjectRef,
+    /// A REPLICA service (spread strategies apply), not a DAEMON service or a task.
+    pub is_service: bool,
+    /// The cluster reference (`None`: `default`).
+    pub cluster: Option<&'a str>,
+    /// The launch type, used as the capacity provider when no strategy is given.
+    pub launch_type: Option<&'a LaunchType>,
+    /// The capacity provider strategy, if any.
+    pub capacity_provider_strategy: Option<&'a [CapacityProviderStrategyItem]>,
+    /// Placement strategies.
+    pub strategies: Option<&'a [PlacementStrategy]>,
+    /// Placement constraints.
+    pub constraints: Option<&'a [PlacementConstraint]>,
+    /// The task definition (its own placement constraints apply too).
+    pub task_definition: &'a TaskDefinition,
+    /// Labels selecting the pods.
+    pub selector: &'a BTreeMap<String, String>,
+}
+
+/// Sets the scheduling fields of `spec` (affinity, topology spread, tolerations, node
+/// selector) from placement and capacity: the explicit capacity provider strategy, else the
+/// launch type, else the cluster's default strategy, mapped through the EcsCluster in the
+/// input. Inexpressible constraints are refused.
+pub fn place_pods(
+    index: &Index<'_>,
+    spec: &mut PodSpec,
+    w: Where<'_>,
+    report: &mut Report,
+) -> Result<(), Vec<Refusal>> {
+    let cluster_name = names::cluster_name(w.cluster);
+    let cluster = find_cluster(index, w.object.namespace(), cluster_name);
+    let capacity = match (
+        w.capacity_provider_strategy.filter(|c| !c.is_empty()),
+        w.launch_type,
+    ) {
+        (Some(items), _) => Some(items.to_vec()),
+        (None, Some(lt)) => Some(vec![CapacityProviderStrategyItem {
+            capacity_provider: serde_json::to_value(lt)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            ..Default::default()
+        }]),
+        (None, None) => cluster
+            .and_then(|c| c.spec.default_capacity_provider_strategy.clone())
+            .filter(|c| !c.is_empty()),
+    };
+    let task_definition_expressions: Vec<&str> = w
+        .task_definition
+        .spec
+        .placement_constraints
+        .iter()
+        .flatten()
+        .map(|c| c.expression.as_str())
+        .collect();
+    let p = placement(
+        PlacementInput {
+            object: w.object,
+            is_service: w.is_service,
+            strategies: w.strategies,
+            constraints: w.constraints,
+            task_definition_expressions,
+            selector: w.selector,
+            capacity: capacity
+                .filter(|c| !c.is_empty())
+                .map(|c| (c, cluster_name)),
+            cluster,
+        },
+        report,
+    )?;
+    spec.affinity = p.affinity;
+    spec.topology_spread_constraints = p.topology_spread_constraints;
+    spec.tolerations = p.tolerations;
+    if !p.node_selector.is_empty() {
+        spec.node_selector
+            .get_or_insert_with(BTreeMap::new)
+            .extend(p.node_selector);
     }
-    if refusals.is_empty() {
-        Ok(out)
-    } else {
-        Err(refusals)
-    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,22 @@
 //! `maxUnavailable = d − ceil(d·min/100)` and `maxSurge = floor(d·max/100) − d`, written as
 //! integers: a Kubernetes percentage for maxSurge rounds *up* where ECS rounds down
 //! (d = 3, max = 150: ECS allows 1 extra task, `maxSurge: 50%` allows 2).
+//!
+//! Also the rest of a service's rollout: ECS's deploymentConfiguration defaults (100/200 %
+//! for REPLICA, 0/100 % for DAEMON, [`percents`]), the rules of a DAEMON service's DaemonSet
+//! ([`daemon_update_strategy`]), a REPLICA service's Deployment strategy
+//! ([`deployment_strategy`], with [`autoscaled_bounds`] when an autoscaler sets the count),
+//! the 40 s ECS waits for a task without health check ([`min_ready_seconds`]), and the
+//! findings on the deploymentConfiguration fields Kubernetes has no rollout setting for.
+
+use k8s_openapi::api::apps::v1::{
+    DaemonSetUpdateStrategy, DeploymentStrategy, RollingUpdateDaemonSet, RollingUpdateDeployment,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::model::Refusal;
+use super::report::{ObjectRef, Report};
+use crate::api::DeploymentConfiguration;
 
 /// The ECS message when the bounds leave the scheduler unable to stop or start any task.
 pub const STUCK_MESSAGE: &str = "was unable to stop or start tasks during a deployment because of the \
@@ -72,6 +88,206 @@ pub fn bounds(
         });
     }
     Ok(b)
+}
+
+/// minimumHealthyPercent and maximumPercent of a service's deployments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Percents {
+    /// minimumHealthyPercent.
+    pub minimum_healthy: i32,
+    /// maximumPercent.
+    pub maximum: i32,
+}
+
+/// The percents of a service's deploymentConfiguration with ECS's defaults: 100 and 200 for a
+/// REPLICA service, 0 and 100 for a DAEMON service. Reports the configuration's other fields.
+pub fn percents(
+    dc: Option<&DeploymentConfiguration>,
+    daemon: bool,
+    obj: &ObjectRef,
+    report: &mut Report,
+) -> Percents {
+    let default = DeploymentConfiguration::default();
+    let dc = dc.unwrap_or(&default);
+    report_deployment_configuration(dc, obj, report);
+    let (min_default, max_default) = if daemon { (0, 100) } else { (100, 200) };
+    Percents {
+        minimum_healthy: dc.minimum_healthy_percent.unwrap_or(min_default),
+        maximum: dc.maximum_percent.unwrap_or(max_default),
+    }
+}
+
+/// The deploymentConfiguration fields besides the percents: the circuit breaker (the
+/// operator's), and alarms, strategies and hooks Kubernetes rollouts do not have.
+fn report_deployment_configuration(
+    dc: &DeploymentConfiguration,
+    obj: &ObjectRef,
+    report: &mut Report,
+) {
+    let DeploymentConfiguration {
+        minimum_healthy_percent: _, // rollout bounds
+        maximum_percent: _,
+        deployment_circuit_breaker,
+        alarms,
+        strategy,
+        bake_time_in_minutes,
+        lifecycle_hooks,
+        canary_configuration,
+        linear_configuration,
+    } = dc;
+    if deployment_circuit_breaker
+        .as_ref()
+        .is_some_and(|c| c.enable)
+    {
+        report.approximated(obj, "spec.deploymentConfiguration.deploymentCircuitBreaker", "the operator counts a deployment's failed tasks (an essential container exited, which includes a failing container health check) against ECS's threshold (half the desired count, 3 to 200), then marks it FAILED and, with rollback, returns the service to the newest earlier deployment that did not fail; load-balancer health checks do not count (a Kubernetes readiness failure stops no task), and without rollback Kubernetes keeps replacing the failed tasks where ECS stops launching them");
+    }
+    if alarms.as_ref().is_some_and(|a| a.enable) {
+        report.not_carried(
+            obj,
+            "spec.deploymentConfiguration.alarms",
+            "CloudWatch alarms do not gate Kubernetes rollouts",
+        );
+    }
+    if let Some(s) = strategy
+        && s != "ROLLING"
+    {
+        report.approximated(
+            obj,
+            "spec.deploymentConfiguration.strategy",
+            format!("{s} deployments become rolling updates"),
+        );
+    }
+    if bake_time_in_minutes.is_some()
+        || lifecycle_hooks.is_some()
+        || canary_configuration.is_some()
+        || linear_configuration.is_some()
+    {
+        report.not_carried(
+            obj,
+            "spec.deploymentConfiguration",
+            "bake time, lifecycle hooks and canary/linear traffic shifting are not translated",
+        );
+    }
+}
+
+/// minReadySeconds: without a container health check or a load balancer ECS counts a task
+/// healthy 40 s after it starts.
+pub fn min_ready_seconds(
+    has_health_check: bool,
+    has_load_balancer: bool,
+    obj: &ObjectRef,
+    report: &mut Report,
+) -> Option<i32> {
+    if has_health_check || has_load_balancer {
+        return None;
+    }
+    report.note(obj, "spec.deploymentConfiguration", "without a health check or load balancer ECS counts a task healthy 40 s after it starts: minReadySeconds 40");
+    Some(40)
+}
+
+/// The update strategy of a DAEMON service's DaemonSet, and the rules of a daemon: it runs
+/// one task per node (no desiredCount), surges no pod, and must be able to stop one.
+pub fn daemon_update_strategy(
+    desired_count: Option<i32>,
+    p: Percents,
+    obj: &ObjectRef,
+    report: &mut Report,
+) -> Result<DaemonSetUpdateStrategy, Refusal> {
+    let Percents {
+        minimum_healthy: min_pct,
+        maximum: max_pct,
+    } = p;
+    if desired_count.is_some() {
+        report.not_carried(
+            obj,
+            "spec.desiredCount",
+            "a DAEMON service runs one task per matching node; desiredCount does not apply",
+        );
+    }
+    if max_pct > 100 {
+        report.approximated(obj, "spec.deploymentConfiguration.maximumPercent", "a DaemonSet surges at most one pod per node at a time; maxSurge is 0 as for an ECS daemon");
+    }
+    if min_pct >= 100 {
+        return Err(Refusal::new(
+            "spec.deploymentConfiguration",
+            format!(
+                "minimumHealthyPercent {min_pct} and maximumPercent {max_pct} allow a daemon service neither to stop nor to start a task: the service {STUCK_MESSAGE}"
+            ),
+        ));
+    }
+    if min_pct > 0 {
+        report.approximated(obj, "spec.deploymentConfiguration.minimumHealthyPercent", format!("the node count is not known in advance, so maxUnavailable is {}%: Kubernetes rounds it up where ECS rounds down", 100 - min_pct));
+    }
+    Ok(DaemonSetUpdateStrategy {
+        type_: Some("RollingUpdate".into()),
+        rolling_update: Some(RollingUpdateDaemonSet {
+            max_unavailable: Some(IntOrString::String(format!("{}%", 100 - min_pct))),
+            max_surge: Some(IntOrString::Int(0)),
+        }),
+    })
+}
+
+/// A REPLICA service's desired count: desiredCount, else 1 as CloudFormation assumes.
+pub fn desired_count(desired_count: Option<i32>, obj: &ObjectRef, report: &mut Report) -> i32 {
+    if desired_count.is_none() {
+        report.note(obj, "spec.desiredCount", "not set: 1 task, as CloudFormation assumes (the ECS API requires it for REPLICA services)");
+    }
+    desired_count.unwrap_or(1)
+}
+
+/// The bounds of a REPLICA service for `desired` tasks, or the refusal of a configuration
+/// that lets no deployment progress.
+pub fn replica_bounds(desired: i32, p: Percents) -> Result<Bounds, Refusal> {
+    bounds(desired, p.minimum_healthy, p.maximum)
+        .map_err(|e| Refusal::new("spec.deploymentConfiguration", format!("{e}")))
+}
+
+/// The rolling bounds of an autoscaled service. ECS computes them from the service's current
+/// desired count, which the autoscaler changes: given the count the autoscaler has set
+/// (`autoscaled_count`, which the operator reads from the live Deployment), they are computed
+/// from it; without it (offline render, or before the Deployment exists) they stay those of
+/// desiredCount, and the report says so.
+pub fn autoscaled_bounds(
+    obj: &ObjectRef,
+    from_desired: Bounds,
+    desired: i32,
+    autoscaled_count: Option<i32>,
+    p: Percents,
+    report: &mut Report,
+) -> Bounds {
+    let field = "spec.deploymentConfiguration";
+    let Some(count) = autoscaled_count else {
+        report.approximated(obj, field, format!("rolling bounds are computed for desiredCount {desired}; ECS recomputes them whenever the autoscaler changes the count, as the operator does from the live count, but a rendered Deployment keeps these"));
+        return from_desired;
+    };
+    match bounds(count, p.minimum_healthy, p.maximum) {
+        Ok(b) => {
+            report.note(obj, field, format!("rolling bounds are computed for the autoscaler's current count {count}, as ECS computes them from the service's current desired count"));
+            b
+        }
+        Err(e) => {
+            report.approximated(obj, field, format!("for the autoscaler's current count {count} these bounds would leave a rollout stuck ({e}); they stay as computed for desiredCount {desired}"));
+            from_desired
+        }
+    }
+}
+
+/// The RollingUpdate strategy of a Deployment with bounds `b` for `desired` tasks.
+pub fn deployment_strategy(b: Bounds, desired: i32) -> DeploymentStrategy {
+    let (max_unavailable, max_surge) = if desired == 0 && b.max_unavailable == 0 && b.max_surge == 0
+    {
+        // Nothing runs; Kubernetes refuses two zero bounds, so allow one unavailable.
+        (1, 0)
+    } else {
+        (b.max_unavailable, b.max_surge)
+    };
+    DeploymentStrategy {
+        type_: Some("RollingUpdate".into()),
+        rolling_update: Some(RollingUpdateDeployment {
+            max_unavailable: Some(IntOrString::Int(max_unavailable)),
+            max_surge: Some(IntOrString::Int(max_surge)),
+        }),
+    }
 }
 
 #[cfg(test)]

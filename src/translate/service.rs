@@ -1,45 +1,53 @@
 //! EcsService → Deployment (REPLICA) or DaemonSet (DAEMON), its ServiceAccount and its HPA.
+//!
+//! [`translate_service`] destructures the spec, so that every field has its place, and hands
+//! each concern to a named step: the task definition's pod template ([`super::pod`]), the
+//! load balancers (registrations, readiness probes, draining), placement
+//! ([`placement::place_pods`]), the fields with no Kubernetes counterpart, the task role
+//! ([`identity`]) and the workload, whose rollout follows [`rollout`].
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec,
-    DeploymentStrategy, RollingUpdateDaemonSet, RollingUpdateDeployment,
-};
+use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    Container, Lifecycle, LifecycleHandler, PodSpec, PodTemplateSpec, ServiceAccount, SleepAction,
+    Container, Lifecycle, LifecycleHandler, PodSpec, PodTemplateSpec, SleepAction,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value;
 
 use super::autoscaling::{self, HpaInput};
+use super::bundle::Sourced;
+use super::identity;
+use super::model::{Index, Object, Refusal, common_labels, label_value};
 use super::names;
-use super::placement::{self, PlacementInput};
+use super::placement::{self, Where};
 use super::pod::{self, PodTemplate, Workload};
 use super::report::{ObjectRef, Report};
-use super::rollout;
-use super::target_group;
-use super::translation::{Index, common_labels, label_value};
-use super::{Object, Refusal, units};
+use super::rollout::{self, Percents};
+use super::target_group::{self, Registration};
+use super::units;
 use crate::api::{
-    CapacityProviderStrategyItem, DeploymentConfiguration, DeploymentControllerType, EcsCluster,
-    EcsService, EcsServiceSpec, LaunchType, PlacementConstraint, PlacementStrategy,
-    SchedulingStrategy, TaskDefinition,
+    AssignPublicIp, AutoScaling, DeploymentConfiguration, DeploymentController,
+    DeploymentControllerType, EcsService, EcsServiceSpec, LoadBalancer, NetworkConfiguration,
+    PropagateTags, SchedulingStrategy, ServiceRegistry, Tag, TaskDefinition,
 };
-use crate::input::Sourced;
-
-/// The IRSA annotation on a ServiceAccount.
-pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 /// What one service produces.
 pub struct ServiceOutput {
     /// ServiceAccount, workload, HPA.
     pub objects: Vec<Object>,
+    /// Target group registrations of its pods.
+    pub registrations: Vec<Registration>,
     /// `(namespace, name)` of the task definition used.
     pub task_definition: (Option<String>, Option<String>),
 }
 
 type TdKey = (Option<String>, Option<String>);
+
+/// Why a service could not be translated: the task definitions it used (so they are not
+/// translated again on their own) and the refusals.
+pub type ServiceRefusal = (Vec<TdKey>, Vec<Refusal>);
 
 /// The ObjectRef of a service for findings.
 pub fn object_ref(s: &EcsService) -> ObjectRef {
@@ -50,126 +58,18 @@ pub fn object_ref(s: &EcsService) -> ObjectRef {
     )
 }
 
-/// The EcsCluster named `name` in `namespace` (by clusterName or metadata.name).
-pub fn find_cluster<'a>(
-    index: &Index<'a>,
-    namespace: Option<&str>,
-    name: &str,
-) -> Option<&'a EcsCluster> {
-    index.bundle.clusters.iter().map(|c| &c.object).find(|c| {
-        c.metadata.namespace.as_deref() == namespace
-            && c.spec
-                .cluster_name
-                .as_deref()
-                .or(c.metadata.name.as_deref())
-                == Some(name)
-    })
-}
-
-/// Where a service's or task's pods may run: what [`place_pods`] reads.
-pub struct Where<'a> {
-    /// The service or task, for findings.
-    pub object: &'a ObjectRef,
-    /// A REPLICA service (spread strategies apply), not a DAEMON service or a task.
-    pub is_service: bool,
-    /// The cluster reference (`None`: `default`).
-    pub cluster: Option<&'a str>,
-    /// The launch type, used as the capacity provider when no strategy is given.
-    pub launch_type: Option<&'a LaunchType>,
-    /// The capacity provider strategy, if any.
-    pub capacity_provider_strategy: Option<&'a [CapacityProviderStrategyItem]>,
-    /// Placement strategies.
-    pub strategies: Option<&'a [PlacementStrategy]>,
-    /// Placement constraints.
-    pub constraints: Option<&'a [PlacementConstraint]>,
-    /// The task definition (its own placement constraints apply too).
-    pub task_definition: &'a TaskDefinition,
-    /// Labels selecting the pods.
-    pub selector: &'a BTreeMap<String, String>,
-}
-
-/// Sets the scheduling fields of `spec` (affinity, topology spread, tolerations, node
-/// selector) from placement and capacity: the explicit capacity provider strategy, else the
-/// launch type, else the cluster's default strategy, mapped through the EcsCluster in the
-/// input. Inexpressible constraints are refused.
-pub fn place_pods(
-    index: &Index<'_>,
-    spec: &mut PodSpec,
-    w: Where<'_>,
-    report: &mut Report,
-) -> Result<(), Vec<Refusal>> {
-    let cluster_name = names::cluster_name(w.cluster);
-    let cluster = find_cluster(index, w.object.namespace(), cluster_name);
-    let capacity = match (
-        w.capacity_provider_strategy.filter(|c| !c.is_empty()),
-        w.launch_type,
-    ) {
-        (Some(items), _) => Some(items.to_vec()),
-        (None, Some(lt)) => Some(vec![CapacityProviderStrategyItem {
-            capacity_provider: serde_json::to_value(lt)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            ..Default::default()
-        }]),
-        (None, None) => cluster
-            .and_then(|c| c.spec.default_capacity_provider_strategy.clone())
-            .filter(|c| !c.is_empty()),
-    };
-    let task_definition_expressions: Vec<&str> = w
-        .task_definition
-        .spec
-        .placement_constraints
-        .iter()
-        .flatten()
-        .map(|c| c.expression.as_str())
-        .collect();
-    let p = placement::placement(
-        PlacementInput {
-            object: w.object,
-            is_service: w.is_service,
-            strategies: w.strategies,
-            constraints: w.constraints,
-            task_definition_expressions,
-            selector: w.selector,
-            capacity: capacity
-                .filter(|c| !c.is_empty())
-                .map(|c| (c, cluster_name)),
-            cluster,
-        },
-        report,
-    )?;
-    spec.affinity = p.affinity;
-    spec.topology_spread_constraints = p.topology_spread_constraints;
-    spec.tolerations = p.tolerations;
-    if !p.node_selector.is_empty() {
-        spec.node_selector
-            .get_or_insert_with(BTreeMap::new)
-            .extend(p.node_selector);
-    }
-    Ok(())
-}
-
-/// The ServiceAccount carrying a task role, named after the workload.
-pub fn service_account(
-    name: &str,
-    namespace: Option<&str>,
-    role_arn: &str,
-    labels: &BTreeMap<String, String>,
-) -> ServiceAccount {
-    ServiceAccount {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: namespace.map(str::to_owned),
-            labels: Some(labels.clone()),
-            annotations: Some(BTreeMap::from([(
-                ROLE_ARN_ANNOTATION.to_owned(),
-                role_arn.to_owned(),
-            )])),
-            ..ObjectMeta::default()
-        },
-        ..ServiceAccount::default()
-    }
+/// The service being translated, as the steps of [`translate_service`] read it.
+struct Ctx<'a> {
+    /// The input.
+    index: &'a Index<'a>,
+    /// The EcsService, for findings.
+    obj: &'a ObjectRef,
+    /// Its `metadata.name`: the name of the workload and of its ServiceAccount.
+    name: &'a str,
+    /// Its namespace.
+    ns: Option<&'a str>,
+    /// The task definition it runs.
+    td: &'a TaskDefinition,
 }
 
 fn find_container<'a>(spec: &'a mut PodSpec, name: &str) -> Option<&'a mut Container> {
@@ -184,36 +84,6 @@ fn find_container<'a>(spec: &'a mut PodSpec, name: &str) -> Option<&'a mut Conta
         .find(|c| c.name == name)
 }
 
-/// The rolling bounds of an autoscaled service. ECS computes them from the service's current
-/// desired count, which the autoscaler changes: given the count the autoscaler has set
-/// (`autoscaled_count`, which the operator reads from the live Deployment), they are computed
-/// from it; without it (offline render, or before the Deployment exists) they stay those of
-/// desiredCount, and the report says so.
-fn autoscaled_bounds(
-    obj: &ObjectRef,
-    from_desired: rollout::Bounds,
-    desired: i32,
-    autoscaled_count: Option<i32>,
-    (min_pct, max_pct): (i32, i32),
-    report: &mut Report,
-) -> rollout::Bounds {
-    let field = "spec.deploymentConfiguration";
-    let Some(count) = autoscaled_count else {
-        report.approximated(obj, field, format!("rolling bounds are computed for desiredCount {desired}; ECS recomputes them whenever the autoscaler changes the count, as the operator does from the live count, but a rendered Deployment keeps these"));
-        return from_desired;
-    };
-    match rollout::bounds(count, min_pct, max_pct) {
-        Ok(b) => {
-            report.note(obj, field, format!("rolling bounds are computed for the autoscaler's current count {count}, as ECS computes them from the service's current desired count"));
-            b
-        }
-        Err(e) => {
-            report.approximated(obj, field, format!("for the autoscaler's current count {count} these bounds would leave a rollout stuck ({e}); they stay as computed for desiredCount {desired}"));
-            from_desired
-        }
-    }
-}
-
 /// Translates one EcsService. On refusal returns the task definition it used (so it is not
 /// translated again on its own) and every refusal.
 pub fn translate_service(
@@ -221,7 +91,7 @@ pub fn translate_service(
     s: &Sourced<EcsService>,
     autoscaled_count: Option<i32>,
     report: &mut Report,
-) -> Result<ServiceOutput, (Vec<TdKey>, Vec<Refusal>)> {
+) -> Result<ServiceOutput, ServiceRefusal> {
     let svc = &s.object;
     let obj = object_ref(svc);
     let name = svc.metadata.name.clone().unwrap_or_default();
@@ -269,24 +139,122 @@ pub fn translate_service(
         role_arn: _,
         platform_family: _,
     } = &svc.spec;
+
+    let (td_sourced, mut template) =
+        task_definition_template(index, ns, task_definition, &name, &obj, report)?;
+    let td: &TaskDefinition = &td_sourced.object;
+    let td_key = (td.metadata.namespace.clone(), td.metadata.name.clone());
+    let cx = Ctx {
+        index,
+        obj: &obj,
+        name: &name,
+        ns,
+        td,
+    };
     let mut refusals = Vec::new();
 
+    let daemon = scheduling_strategy == &Some(SchedulingStrategy::Daemon);
+    let mut labels = Labels::of(&name, td);
+
+    let load_balancers = load_balancers.as_deref().unwrap_or_default();
+    let registrations = register(
+        &cx,
+        load_balancers,
+        &mut template,
+        &mut labels.pods,
+        report,
+        &mut refusals,
+    );
+
+    let placed = placement::place_pods(
+        index,
+        &mut template.spec,
+        Where {
+            object: &obj,
+            is_service: !daemon,
+            cluster: cluster.as_deref().or(cluster_arn.as_deref()),
+            launch_type: launch_type.as_ref(),
+            capacity_provider_strategy: capacity_provider_strategy.as_deref(),
+            strategies: placement_strategy.as_deref(),
+            constraints: placement_constraints.as_deref(),
+            task_definition: td,
+            selector: &labels.selector,
+        },
+        report,
+    );
+    if let Err(r) = placed {
+        refusals.extend(r);
+    }
+
+    if let Some(grace) = health_check_grace_period_seconds {
+        grace_period(
+            &mut template.spec,
+            *grace,
+            &obj,
+            !load_balancers.is_empty(),
+            report,
+        );
+    }
+    let other = OtherFields {
+        service_name,
+        platform_version,
+        deployment_controller,
+        service_registries,
+        network_configuration,
+        enable_execute_command,
+        enable_ecs_managed_tags,
+        propagate_tags,
+        tags,
+        role,
+        service_connect_configuration,
+        volume_configurations,
+        vpc_lattice_configurations,
+        availability_zone_rebalancing,
+    };
+    refusals.extend(other_fields(&cx, other, report));
+
+    let settings = Rollout {
+        daemon,
+        desired_count: *desired_count,
+        deployment_configuration: deployment_configuration.as_ref(),
+        auto_scaling: auto_scaling.as_ref(),
+        autoscaled_count,
+        has_load_balancer: !registrations.is_empty(),
+    };
+    let objects = workload(&cx, template, labels, &settings, report, refusals)
+        .map_err(|refusals| (vec![td_key.clone()], refusals))?;
+    Ok(ServiceOutput {
+        objects,
+        registrations,
+        task_definition: td_key,
+    })
+}
+
+/// Resolves the service's task definition and builds its pod template. The task definition's
+/// refusals are reported on the service (naming the task definition): the service cannot run.
+fn task_definition_template<'a>(
+    index: &Index<'a>,
+    ns: Option<&str>,
+    reference: &str,
+    name: &str,
+    obj: &ObjectRef,
+    report: &mut Report,
+) -> Result<(&'a Sourced<TaskDefinition>, PodTemplate), ServiceRefusal> {
     let referrer = format!("EcsService {name}");
-    let (td_sourced, note) = match index.task_definition(ns, task_definition, &referrer) {
+    let (td_sourced, note) = match index.task_definition(ns, reference, &referrer) {
         Ok(r) => r,
         Err(r) => return Err((vec![], vec![r])),
     };
-    let td: &TaskDefinition = &td_sourced.object;
-    let td_key = (td.metadata.namespace.clone(), td.metadata.name.clone());
+    let td = &td_sourced.object;
     if let Some(n) = note {
-        report.note(&obj, "spec.taskDefinition", n);
+        report.note(obj, "spec.taskDefinition", n);
     }
-    let mut template = match pod::pod_template(td, Workload::Service, report) {
-        Ok(t) => t,
+    match pod::pod_template(td, Workload::Service, report) {
+        Ok(t) => Ok((td_sourced, t)),
         Err(r) => {
+            let td_key = (td.metadata.namespace.clone(), td.metadata.name.clone());
             let td_obj = pod::object_ref(td);
-            // Report the task definition's refusals on the service: the service cannot run.
-            return Err((
+            Err((
                 vec![td_key],
                 r.into_iter()
                     .map(|x| Refusal {
@@ -294,36 +262,40 @@ pub fn translate_service(
                         ..x
                     })
                     .collect(),
-            ));
+            ))
         }
-    };
+    }
+}
 
-    let daemon = scheduling_strategy == &Some(SchedulingStrategy::Daemon);
-    let selector = names::service_selector(&name);
-    let mut labels = common_labels();
-    labels.extend(selector.clone());
-    let mut pod_labels = labels.clone();
-    pod_labels.insert(names::LABEL_FAMILY.to_owned(), label_value(&td.spec.family));
-
-    // Load balancers: references, registration labels, readiness probes, drain. (What
-    // registers with each target group is target_group::registrations.)
-    let mut has_lb = false;
+/// Load balancers: each target group reference resolved, its pods labelled for the target
+/// group's Service, the target group's health check as the container's readiness probe, and
+/// its deregistration delay as the pods' drain. Returns the registrations.
+fn register(
+    cx: &Ctx<'_>,
+    load_balancers: &[LoadBalancer],
+    template: &mut PodTemplate,
+    pod_labels: &mut BTreeMap<String, String>,
+    report: &mut Report,
+    refusals: &mut Vec<Refusal>,
+) -> Vec<Registration> {
+    let (obj, td) = (cx.obj, cx.td);
+    let mut registrations = Vec::new();
     let mut drain: BTreeMap<String, i64> = BTreeMap::new();
     let mut readiness_by: BTreeMap<String, String> = BTreeMap::new();
-    for (i, lb) in load_balancers.iter().flatten().enumerate() {
+    for (i, lb) in load_balancers.iter().enumerate() {
         let field = format!("spec.loadBalancers[{i}]");
         let Some(arn) = &lb.target_group_arn else {
             report.not_carried(
-                &obj,
+                obj,
                 format!("{field}.loadBalancerName"),
                 "Classic Load Balancers are not translated; use a target group",
             );
             continue;
         };
         if lb.advanced_configuration.is_some() {
-            report.not_carried(&obj, format!("{field}.advancedConfiguration"), "blue/green alternate target groups and test listeners are not translated; deployments are rolling");
+            report.not_carried(obj, format!("{field}.advancedConfiguration"), "blue/green alternate target groups and test listeners are not translated; deployments are rolling");
         }
-        let tg_name = names::target_group_name(arn);
+        let tg_name = names::target_group_of_arn(arn);
         let Some(container) = td
             .spec
             .container_definitions
@@ -363,8 +335,8 @@ pub fn translate_service(
             ));
             continue;
         }
-        let Some(tg) = index.target_group(ns, tg_name) else {
-            if !index.was_invalid("TargetGroup", ns, tg_name) {
+        let Some(tg) = cx.index.target_group(cx.ns, tg_name) else {
+            if !cx.index.was_invalid("TargetGroup", cx.ns, tg_name) {
                 refusals.push(Refusal::reference(
                     format!("{field}.targetGroupArn"),
                     format!(
@@ -374,368 +346,488 @@ pub fn translate_service(
             }
             continue;
         };
-        has_lb = true;
         pod_labels.insert(names::target_group_label(tg_name), "true".into());
+        registrations.push(Registration {
+            namespace: cx.ns.map(str::to_owned),
+            target_group: tg_name.to_owned(),
+            service: cx.name.to_owned(),
+            container_port: lb.container_port,
+        });
         let k8s_container = template.container_names[&lb.container_name].clone();
         let delay = target_group::deregistration_delay(&tg.object);
         let d = drain.entry(k8s_container.clone()).or_insert(0);
         *d = (*d).max(delay);
         if let Some(probe) =
-            target_group::readiness_probe(&tg.object, lb.container_port, &obj, report)
+            target_group::readiness_probe(&tg.object, lb.container_port, obj, report)
         {
             if let Some(first) = readiness_by.get(&k8s_container) {
-                report.not_carried(&obj, format!("{field}.targetGroupArn"), format!("container {:?} already takes its readiness from target group {first:?}; a container has one readiness probe, so the health check of {tg_name:?} is not carried", lb.container_name));
+                report.not_carried(obj, format!("{field}.targetGroupArn"), format!("container {:?} already takes its readiness from target group {first:?}; a container has one readiness probe, so the health check of {tg_name:?} is not carried", lb.container_name));
             } else if let Some(c) = find_container(&mut template.spec, &k8s_container) {
                 if c.readiness_probe.is_some() {
-                    report.approximated(&obj, format!("{field}.targetGroupArn"), format!("container {:?} has a container health check and target group {tg_name:?}: readiness follows the target group's check, the container health check stays as the liveness probe", lb.container_name));
+                    report.approximated(obj, format!("{field}.targetGroupArn"), format!("container {:?} has a container health check and target group {tg_name:?}: readiness follows the target group's check, the container health check stays as the liveness probe", lb.container_name));
                 }
                 if c.restart_policy.as_deref() == Some("Always") {
-                    report.approximated(&obj, format!("{field}.targetGroupArn"), format!("container {:?} is a native sidecar: its readiness probe (from target group {tg_name:?}) gates the readiness of the whole pod, so the pod leaves every target group's Service while it fails", lb.container_name));
+                    report.approximated(obj, format!("{field}.targetGroupArn"), format!("container {:?} is a native sidecar: its readiness probe (from target group {tg_name:?}) gates the readiness of the whole pod, so the pod leaves every target group's Service while it fails", lb.container_name));
                 }
                 c.readiness_probe = Some(probe);
                 readiness_by.insert(k8s_container.clone(), tg_name.to_owned());
             }
         }
     }
-    // Deregistration delay → preStop sleep and grace period (endpoints are removed while the
-    // container keeps serving, then SIGTERM and stopTimeout as in ECS).
-    if let Some(max_delay) = drain.values().copied().max().filter(|d| *d > 0) {
-        for (container, delay) in &drain {
-            if *delay > 0
-                && let Some(c) = find_container(&mut template.spec, container)
-            {
-                c.lifecycle = Some(Lifecycle {
-                    pre_stop: Some(LifecycleHandler {
-                        sleep: Some(SleepAction { seconds: *delay }),
-                        ..LifecycleHandler::default()
-                    }),
-                    ..Lifecycle::default()
-                });
-            }
+    drain_on_stop(template, &drain, obj, report);
+    registrations
+}
+
+/// Deregistration delay → preStop sleep and grace period (endpoints are removed while the
+/// container keeps serving, then SIGTERM and stopTimeout as in ECS). `drain`: the longest
+/// delay of each container's target groups.
+fn drain_on_stop(
+    template: &mut PodTemplate,
+    drain: &BTreeMap<String, i64>,
+    obj: &ObjectRef,
+    report: &mut Report,
+) {
+    let Some(max_delay) = drain.values().copied().max().filter(|d| *d > 0) else {
+        return;
+    };
+    for (container, delay) in drain {
+        if *delay > 0
+            && let Some(c) = find_container(&mut template.spec, container)
+        {
+            c.lifecycle = Some(Lifecycle {
+                pre_stop: Some(LifecycleHandler {
+                    sleep: Some(SleepAction { seconds: *delay }),
+                    ..LifecycleHandler::default()
+                }),
+                ..Lifecycle::default()
+            });
         }
-        template.spec.termination_grace_period_seconds = Some(max_delay + template.stop_timeout);
-        report.approximated(&obj, "spec.loadBalancers", format!("the target group's deregistration delay ({max_delay} s) becomes a preStop sleep and a grace period of delay + stopTimeout ({} s); unlike ALB draining it does not end early when no request is in flight", max_delay + template.stop_timeout));
     }
+    template.spec.termination_grace_period_seconds = Some(max_delay + template.stop_timeout);
+    report.approximated(obj, "spec.loadBalancers", format!("the target group's deregistration delay ({max_delay} s) becomes a preStop sleep and a grace period of delay + stopTimeout ({} s); unlike ALB draining it does not end early when no request is in flight", max_delay + template.stop_timeout));
+}
 
-    // Placement and capacity.
-    let cluster_ref = cluster.as_deref().or(cluster_arn.as_deref());
-    let placed = place_pods(
-        index,
-        &mut template.spec,
-        Where {
-            object: &obj,
-            is_service: !daemon,
-            cluster: cluster_ref,
-            launch_type: launch_type.as_ref(),
-            capacity_provider_strategy: capacity_provider_strategy.as_deref(),
-            strategies: placement_strategy.as_deref(),
-            constraints: placement_constraints.as_deref(),
-            task_definition: td,
-            selector: &selector,
-        },
-        report,
-    );
-    if let Err(r) = placed {
-        refusals.extend(r);
+/// `deploymentController`: ECS's own is the rolling update, CodeDeploy's blue/green becomes
+/// one, and an EXTERNAL controller is refused.
+fn check_deployment_controller(
+    c: &DeploymentController,
+    obj: &ObjectRef,
+    report: &mut Report,
+) -> Result<(), Refusal> {
+    match c.type_ {
+        DeploymentControllerType::Ecs => Ok(()),
+        DeploymentControllerType::CodeDeploy => {
+            report.approximated(
+                obj,
+                "spec.deploymentController",
+                "CodeDeploy blue/green becomes a rolling update",
+            );
+            Ok(())
+        }
+        DeploymentControllerType::External => Err(Refusal::new(
+            "spec.deploymentController",
+            "an EXTERNAL deployment controller manages task sets itself; ecsplane cannot stand in for it",
+        )),
     }
+}
 
-    // Other fields.
-    if let Some(sn) = service_name
-        && dns_ok(sn) != name
+/// The service fields that mean something only inside AWS, or that Kubernetes expresses
+/// otherwise (the deployment controller): each gets its finding.
+struct OtherFields<'a> {
+    service_name: &'a Option<String>,
+    platform_version: &'a Option<String>,
+    deployment_controller: &'a Option<DeploymentController>,
+    service_registries: &'a Option<Vec<ServiceRegistry>>,
+    network_configuration: &'a Option<NetworkConfiguration>,
+    enable_execute_command: &'a Option<bool>,
+    enable_ecs_managed_tags: &'a Option<bool>,
+    propagate_tags: &'a Option<PropagateTags>,
+    tags: &'a Option<Vec<Tag>>,
+    role: &'a Option<String>,
+    service_connect_configuration: &'a Option<Value>,
+    volume_configurations: &'a Option<Value>,
+    vpc_lattice_configurations: &'a Option<Value>,
+    availability_zone_rebalancing: &'a Option<String>,
+}
+
+/// Reports the fields of [`OtherFields`]; an EXTERNAL deployment controller is refused.
+fn other_fields(cx: &Ctx<'_>, f: OtherFields<'_>, report: &mut Report) -> Option<Refusal> {
+    let (obj, name) = (cx.obj, cx.name);
+    let refusal = f
+        .deployment_controller
+        .as_ref()
+        .and_then(|c| check_deployment_controller(c, obj, report).err());
+    if let Some(sn) = f.service_name
+        && names::dns_label(sn) != name
     {
         report.note(
-            &obj,
+            obj,
             "spec.serviceName",
             format!("the workload is named after metadata.name {name:?}, not serviceName {sn:?}"),
         );
     }
-    if platform_version.is_some() {
+    if f.platform_version.is_some() {
         report.not_carried(
-            &obj,
+            obj,
             "spec.platformVersion",
             "the Fargate platform version only means something inside AWS",
         );
     }
-    if let Some(c) = deployment_controller {
-        match c.type_ {
-            DeploymentControllerType::Ecs => {}
-            DeploymentControllerType::CodeDeploy => report.approximated(&obj, "spec.deploymentController", "CodeDeploy blue/green becomes a rolling update"),
-            DeploymentControllerType::External => refusals.push(Refusal::new("spec.deploymentController", "an EXTERNAL deployment controller manages task sets itself; ecsplane cannot stand in for it")),
-        }
+    if f.service_registries.as_ref().is_some_and(|r| !r.is_empty()) {
+        report.not_carried(obj, "spec.serviceRegistries", "Cloud Map registration is not translated; use the target group's Service or a Service of your own for discovery");
     }
-    if let Some(grace) = health_check_grace_period_seconds {
-        let has_load_balancer = load_balancers.as_ref().is_some_and(|l| !l.is_empty());
-        grace_period(&mut template.spec, *grace, &obj, has_load_balancer, report);
-    }
-    if service_registries.as_ref().is_some_and(|r| !r.is_empty()) {
-        report.not_carried(&obj, "spec.serviceRegistries", "Cloud Map registration is not translated; use the target group's Service or a Service of your own for discovery");
-    }
-    if let Some(n) = network_configuration {
-        report.not_carried(&obj, "spec.networkConfiguration", "subnets and security groups only mean something inside AWS (security groups for pods need the VPC CNI's SecurityGroupPolicy)");
+    if let Some(n) = f.network_configuration {
+        report.not_carried(obj, "spec.networkConfiguration", "subnets and security groups only mean something inside AWS (security groups for pods need the VPC CNI's SecurityGroupPolicy)");
         if n.awsvpc_configuration
             .as_ref()
             .and_then(|a| a.assign_public_ip)
-            == Some(crate::api::AssignPublicIp::Enabled)
+            == Some(AssignPublicIp::Enabled)
         {
             report.not_carried(
-                &obj,
+                obj,
                 "spec.networkConfiguration.awsvpcConfiguration.assignPublicIp",
                 "pods get no public IP; expose them through a load balancer",
             );
         }
     }
-    if enable_execute_command == &Some(true) {
+    if f.enable_execute_command == &Some(true) {
         report.approximated(
-            &obj,
+            obj,
             "spec.enableExecuteCommand",
             "ECS Exec becomes kubectl exec, governed by RBAC",
         );
     }
-    if enable_ecs_managed_tags.is_some()
-        || propagate_tags.is_some()
-        || tags.as_ref().is_some_and(|t| !t.is_empty())
+    if f.enable_ecs_managed_tags.is_some()
+        || f.propagate_tags.is_some()
+        || f.tags.as_ref().is_some_and(|t| !t.is_empty())
     {
-        report.not_carried(&obj, "spec.tags", "AWS tags (managed, propagated or the service's own) have no effect on Kubernetes objects");
+        report.not_carried(obj, "spec.tags", "AWS tags (managed, propagated or the service's own) have no effect on Kubernetes objects");
     }
-    if role.is_some() {
+    if f.role.is_some() {
         report.not_carried(
-            &obj,
+            obj,
             "spec.role",
             "the legacy load balancer role is not needed on Kubernetes",
         );
     }
-    if service_connect_configuration.is_some() {
-        report.not_carried(&obj, "spec.serviceConnectConfiguration", "Service Connect is not translated; clients can use the target group's Service (cluster DNS) or a service mesh");
+    if f.service_connect_configuration.is_some() {
+        report.not_carried(obj, "spec.serviceConnectConfiguration", "Service Connect is not translated; clients can use the target group's Service (cluster DNS) or a service mesh");
     }
-    if volume_configurations.is_some() {
+    if f.volume_configurations.is_some() {
         report.not_carried(
-            &obj,
+            obj,
             "spec.volumeConfigurations",
             "EBS volumes configured at launch are not translated",
         );
     }
-    if vpc_lattice_configurations.is_some() {
+    if f.vpc_lattice_configurations.is_some() {
         report.not_carried(
-            &obj,
+            obj,
             "spec.vpcLatticeConfigurations",
             "VPC Lattice only means something inside AWS",
         );
     }
-    if availability_zone_rebalancing.as_deref() == Some("ENABLED") {
+    if f.availability_zone_rebalancing.as_deref() == Some("ENABLED") {
         report.not_carried(
-            &obj,
+            obj,
             "spec.availabilityZoneRebalancing",
             "Kubernetes does not move running pods to rebalance zones (the descheduler can)",
         );
     }
+    refusal
+}
 
-    // Pod template.
-    let mut annotations = template.annotations.clone();
+/// The pod template of the workload: the pod labels, and the template's annotations with the
+/// task definition it runs.
+fn pod_template_spec(
+    td: &TaskDefinition,
+    template: PodTemplate,
+    pod_labels: BTreeMap<String, String>,
+) -> PodTemplateSpec {
+    let PodTemplate {
+        spec,
+        mut annotations,
+        ..
+    } = template;
     annotations.insert(
         names::ANNOTATION_TASK_DEFINITION.to_owned(),
         pod::task_definition_id(td),
     );
-    let mut objects = Vec::new();
-    if let Some(role) = &template.task_role_arn {
-        objects.push(Object::ServiceAccount(Box::new(service_account(
-            &name, ns, role, &labels,
-        ))));
-        template.spec.service_account_name = Some(name.clone());
-    }
-    let has_health_check = td
-        .spec
-        .container_definitions
-        .iter()
-        .any(|c| c.essential.unwrap_or(true) && c.health_check.is_some());
-    let PodTemplate { spec: pod_spec, .. } = template;
-    let pod_template = PodTemplateSpec {
+    PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(pod_labels),
             annotations: Some(annotations),
             ..ObjectMeta::default()
         }),
-        spec: Some(pod_spec),
-    };
-    let meta = ObjectMeta {
-        name: Some(name.clone()),
-        namespace: ns.map(str::to_owned),
-        labels: Some(labels.clone()),
-        ..ObjectMeta::default()
-    };
-    let label_selector = LabelSelector {
-        match_labels: Some(selector.clone()),
-        match_expressions: None,
-    };
-    let min_ready = (!has_health_check && !has_lb).then_some(40);
-    if min_ready.is_some() {
-        report.note(&obj, "spec.deploymentConfiguration", "without a health check or load balancer ECS counts a task healthy 40 s after it starts: minReadySeconds 40");
+        spec: Some(spec),
     }
-    let dc = deployment_configuration.clone().unwrap_or_default();
-    report_deployment_configuration(&dc, &obj, report);
-    let (min_pct, max_pct) = if daemon {
-        (
-            dc.minimum_healthy_percent.unwrap_or(0),
-            dc.maximum_percent.unwrap_or(100),
-        )
-    } else {
-        (
-            dc.minimum_healthy_percent.unwrap_or(100),
-            dc.maximum_percent.unwrap_or(200),
-        )
-    };
+}
 
-    if daemon {
-        if desired_count.is_some() {
-            report.not_carried(
-                &obj,
-                "spec.desiredCount",
-                "a DAEMON service runs one task per matching node; desiredCount does not apply",
-            );
-        }
-        if max_pct > 100 {
-            report.approximated(&obj, "spec.deploymentConfiguration.maximumPercent", "a DaemonSet surges at most one pod per node at a time; maxSurge is 0 as for an ECS daemon");
-        }
-        if min_pct >= 100 {
-            refusals.push(Refusal::new("spec.deploymentConfiguration", format!("minimumHealthyPercent {min_pct} and maximumPercent {max_pct} allow a daemon service neither to stop nor to start a task: the service {}", rollout::STUCK_MESSAGE)));
-        }
-        if min_pct > 0 && min_pct < 100 {
-            report.approximated(&obj, "spec.deploymentConfiguration.minimumHealthyPercent", format!("the node count is not known in advance, so maxUnavailable is {}%: Kubernetes rounds it up where ECS rounds down", 100 - min_pct));
-        }
-        if !refusals.is_empty() {
-            return Err((vec![td_key], refusals));
-        }
-        objects.push(Object::DaemonSet(Box::new(DaemonSet {
-            metadata: meta,
-            spec: Some(DaemonSetSpec {
-                selector: label_selector,
-                template: pod_template,
-                min_ready_seconds: min_ready,
-                update_strategy: Some(DaemonSetUpdateStrategy {
-                    type_: Some("RollingUpdate".into()),
-                    rolling_update: Some(RollingUpdateDaemonSet {
-                        max_unavailable: Some(IntOrString::String(format!("{}%", 100 - min_pct))),
-                        max_surge: Some(IntOrString::Int(0)),
-                    }),
-                }),
-                ..DaemonSetSpec::default()
-            }),
-            status: None,
-        })));
-        if auto_scaling.is_some() {
-            report.not_carried(
-                &obj,
-                "spec.autoScaling",
-                "a DAEMON service cannot be auto scaled",
-            );
-        }
-        return Ok(ServiceOutput {
+/// How a service rolls out and scales: what its workload is built from besides the pod
+/// template.
+struct Rollout<'a> {
+    /// A DAEMON service (a DaemonSet), not a REPLICA one (a Deployment).
+    daemon: bool,
+    /// `desiredCount`.
+    desired_count: Option<i32>,
+    /// `deploymentConfiguration`.
+    deployment_configuration: Option<&'a DeploymentConfiguration>,
+    /// `autoScaling`.
+    auto_scaling: Option<&'a AutoScaling>,
+    /// The count the autoscaler has set, when the operator knows it.
+    autoscaled_count: Option<i32>,
+    /// Whether the pods register with a target group (their readiness is its health check).
+    has_load_balancer: bool,
+}
+
+/// The labels of a service's objects.
+struct Labels {
+    /// Of the workload, its ServiceAccount and HPA: the common labels and the selector.
+    objects: BTreeMap<String, String>,
+    /// Selecting the service's pods.
+    selector: BTreeMap<String, String>,
+    /// Of the pods: the object labels, the task definition family and the target groups the
+    /// pods register with.
+    pods: BTreeMap<String, String>,
+}
+
+impl Labels {
+    /// The labels of service `name` running `td`, before any target group registration.
+    fn of(name: &str, td: &TaskDefinition) -> Self {
+        let selector = names::service_selector(name);
+        let mut objects = common_labels();
+        objects.extend(selector.clone());
+        let mut pods = objects.clone();
+        pods.insert(names::LABEL_FAMILY.to_owned(), label_value(&td.spec.family));
+        Self {
             objects,
-            task_definition: td_key,
-        });
+            selector,
+            pods,
+        }
     }
+}
 
-    let desired = desired_count.unwrap_or(1);
-    if desired_count.is_none() {
-        report.note(&obj, "spec.desiredCount", "not set: 1 task, as CloudFormation assumes (the ECS API requires it for REPLICA services)");
+/// The service's objects from its pod template: the task role's ServiceAccount, and the
+/// workload, a DaemonSet or a Deployment (and HPA), unless anything was refused
+/// (`refusals` are those of the earlier steps).
+fn workload(
+    cx: &Ctx<'_>,
+    mut template: PodTemplate,
+    labels: Labels,
+    settings: &Rollout<'_>,
+    report: &mut Report,
+    refusals: Vec<Refusal>,
+) -> Result<Vec<Object>, Vec<Refusal>> {
+    let Labels {
+        objects: labels,
+        selector,
+        pods: pod_labels,
+    } = labels;
+    let mut objects = Vec::new();
+    let service_account = identity::run_as_task_role(
+        &mut template.spec,
+        template.task_role_arn.as_deref(),
+        cx.name,
+        cx.ns,
+        &labels,
+    );
+    objects.extend(service_account.map(|sa| Object::ServiceAccount(Box::new(sa))));
+    let template = pod_template_spec(cx.td, template, pod_labels);
+    let has_health_check = cx
+        .td
+        .spec
+        .container_definitions
+        .iter()
+        .any(|c| c.essential.unwrap_or(true) && c.health_check.is_some());
+    let min_ready_seconds =
+        rollout::min_ready_seconds(has_health_check, settings.has_load_balancer, cx.obj, report);
+    let parts = WorkloadParts {
+        meta: ObjectMeta {
+            name: Some(cx.name.to_owned()),
+            namespace: cx.ns.map(str::to_owned),
+            labels: Some(labels.clone()),
+            ..ObjectMeta::default()
+        },
+        selector: LabelSelector {
+            match_labels: Some(selector),
+            match_expressions: None,
+        },
+        template,
+        min_ready_seconds,
+    };
+    let percents = rollout::percents(
+        settings.deployment_configuration,
+        settings.daemon,
+        cx.obj,
+        report,
+    );
+    let workload = if settings.daemon {
+        daemon_set(cx, parts, settings, percents, report, refusals)
+    } else {
+        deployment(cx, parts, (settings, &labels), percents, report, refusals)
+    }?;
+    objects.extend(workload);
+    Ok(objects)
+}
+
+/// What a Deployment and a DaemonSet share.
+struct WorkloadParts {
+    meta: ObjectMeta,
+    selector: LabelSelector,
+    template: PodTemplateSpec,
+    min_ready_seconds: Option<i32>,
+}
+
+/// A DAEMON service's DaemonSet, unless anything was refused. A daemon cannot be auto
+/// scaled.
+fn daemon_set(
+    cx: &Ctx<'_>,
+    parts: WorkloadParts,
+    settings: &Rollout<'_>,
+    percents: Percents,
+    report: &mut Report,
+    mut refusals: Vec<Refusal>,
+) -> Result<Vec<Object>, Vec<Refusal>> {
+    let desired_count = settings.desired_count;
+    let update_strategy =
+        match rollout::daemon_update_strategy(desired_count, percents, cx.obj, report) {
+            Ok(s) if refusals.is_empty() => s,
+            Ok(_) => return Err(refusals),
+            Err(r) => {
+                refusals.push(r);
+                return Err(refusals);
+            }
+        };
+    let WorkloadParts {
+        meta,
+        selector,
+        template,
+        min_ready_seconds,
+    } = parts;
+    let daemon_set = DaemonSet {
+        metadata: meta,
+        spec: Some(DaemonSetSpec {
+            selector,
+            template,
+            min_ready_seconds,
+            update_strategy: Some(update_strategy),
+            ..DaemonSetSpec::default()
+        }),
+        status: None,
+    };
+    if settings.auto_scaling.is_some() {
+        report.not_carried(
+            cx.obj,
+            "spec.autoScaling",
+            "a DAEMON service cannot be auto scaled",
+        );
     }
-    let bounds = match rollout::bounds(desired, min_pct, max_pct) {
+    Ok(vec![Object::DaemonSet(Box::new(daemon_set))])
+}
+
+/// A REPLICA service's Deployment and, when auto scaled, its HPA (labelled `labels`), unless
+/// anything was refused.
+fn deployment(
+    cx: &Ctx<'_>,
+    parts: WorkloadParts,
+    (scaling, labels): (&Rollout<'_>, &BTreeMap<String, String>),
+    percents: Percents,
+    report: &mut Report,
+    mut refusals: Vec<Refusal>,
+) -> Result<Vec<Object>, Vec<Refusal>> {
+    let obj = cx.obj;
+    let desired = rollout::desired_count(scaling.desired_count, obj, report);
+    let bounds = match rollout::replica_bounds(desired, percents) {
         Ok(b) => Some(b),
-        Err(e) => {
-            refusals.push(Refusal::new("spec.deploymentConfiguration", format!("{e}")));
+        Err(r) => {
+            refusals.push(r);
             None
         }
     };
-    let mut hpa = None;
-    if let Some(a) = auto_scaling {
-        let cpu_units = td
-            .spec
-            .cpu
-            .as_ref()
-            .and_then(units::task_cpu_units)
-            .or_else(|| {
-                let sum: u64 = td
-                    .spec
-                    .container_definitions
-                    .iter()
-                    .filter_map(|c| c.cpu)
-                    .map(|c| c.max(0) as u64)
-                    .sum();
-                (sum > 0).then_some(sum)
-            });
-        let memory_mib = td
-            .spec
-            .memory
-            .as_ref()
-            .and_then(units::task_memory_mib)
-            .or_else(|| {
-                let sum: u64 = td
-                    .spec
-                    .container_definitions
-                    .iter()
-                    .filter_map(|c| c.memory.or(c.memory_reservation))
-                    .map(|m| m.max(0) as u64)
-                    .sum();
-                (sum > 0).then_some(sum)
-            });
-        hpa = autoscaling::hpa(
-            a,
-            &HpaInput {
-                object: &obj,
-                name: &name,
-                namespace: ns,
-                labels: labels.clone(),
-                cpu_units,
-                memory_mib,
-            },
-            report,
-        );
-    }
-    if !refusals.is_empty() {
-        return Err((vec![td_key], refusals));
-    }
-    let mut b = bounds.expect("refused above when absent");
-    if hpa.is_some() {
-        b = autoscaled_bounds(
-            &obj,
-            b,
-            desired,
-            autoscaled_count,
-            (min_pct, max_pct),
-            report,
-        );
-    }
-    let (max_unavailable, max_surge) = if desired == 0 && b.max_unavailable == 0 && b.max_surge == 0
-    {
-        // Nothing runs; Kubernetes refuses two zero bounds, so allow one unavailable.
-        (1, 0)
-    } else {
-        (b.max_unavailable, b.max_surge)
+    let hpa = scaling
+        .auto_scaling
+        .and_then(|a| hpa(cx, a, labels, report));
+    let (Some(mut b), true) = (bounds, refusals.is_empty()) else {
+        return Err(refusals);
     };
-    objects.push(Object::Deployment(Box::new(Deployment {
+    if hpa.is_some() {
+        b = rollout::autoscaled_bounds(obj, b, desired, scaling.autoscaled_count, percents, report);
+    }
+    let WorkloadParts {
+        meta,
+        selector,
+        template,
+        min_ready_seconds,
+    } = parts;
+    let mut objects = vec![Object::Deployment(Box::new(Deployment {
         metadata: meta,
         spec: Some(DeploymentSpec {
             replicas: if hpa.is_some() { None } else { Some(desired) },
-            selector: label_selector,
-            template: pod_template,
-            min_ready_seconds: min_ready,
-            strategy: Some(DeploymentStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDeployment {
-                    max_unavailable: Some(IntOrString::Int(max_unavailable)),
-                    max_surge: Some(IntOrString::Int(max_surge)),
-                }),
-            }),
+            selector,
+            template,
+            min_ready_seconds,
+            strategy: Some(rollout::deployment_strategy(b, desired)),
             ..DeploymentSpec::default()
         }),
         status: None,
-    })));
+    }))];
     if let Some(h) = hpa {
         objects.push(Object::HorizontalPodAutoscaler(Box::new(h)));
     }
-    Ok(ServiceOutput {
-        objects,
-        task_definition: td_key,
-    })
+    Ok(objects)
+}
+
+/// The HPA of an auto scaled service. Utilisation targets are relative to the task's size:
+/// task cpu and memory, else the sums of the containers'.
+fn hpa(
+    cx: &Ctx<'_>,
+    a: &AutoScaling,
+    labels: &BTreeMap<String, String>,
+    report: &mut Report,
+) -> Option<HorizontalPodAutoscaler> {
+    let td = cx.td;
+    let cpu_units = td
+        .spec
+        .cpu
+        .as_ref()
+        .and_then(units::task_cpu_units)
+        .or_else(|| {
+            let sum: u64 = td
+                .spec
+                .container_definitions
+                .iter()
+                .filter_map(|c| c.cpu)
+                .map(|c| c.max(0) as u64)
+                .sum();
+            (sum > 0).then_some(sum)
+        });
+    let memory_mib = td
+        .spec
+        .memory
+        .as_ref()
+        .and_then(units::task_memory_mib)
+        .or_else(|| {
+            let sum: u64 = td
+                .spec
+                .container_definitions
+                .iter()
+                .filter_map(|c| c.memory.or(c.memory_reservation))
+                .map(|m| m.max(0) as u64)
+                .sum();
+            (sum > 0).then_some(sum)
+        });
+    autoscaling::hpa(
+        a,
+        &HpaInput {
+            object: cx.obj,
+            name: cx.name,
+            namespace: cx.ns,
+            labels: labels.clone(),
+            cpu_units,
+            memory_mib,
+        },
+        report,
+    )
 }
 
 /// `healthCheckGracePeriodSeconds`: ECS ignores failed container and load balancer health
@@ -784,61 +876,6 @@ pub fn grace_period(
     }
 }
 
-fn dns_ok(s: &str) -> String {
-    names::dns_label(s)
-}
-
-fn report_deployment_configuration(
-    dc: &DeploymentConfiguration,
-    obj: &ObjectRef,
-    report: &mut Report,
-) {
-    let DeploymentConfiguration {
-        minimum_healthy_percent: _, // rollout bounds
-        maximum_percent: _,
-        deployment_circuit_breaker,
-        alarms,
-        strategy,
-        bake_time_in_minutes,
-        lifecycle_hooks,
-        canary_configuration,
-        linear_configuration,
-    } = dc;
-    if deployment_circuit_breaker
-        .as_ref()
-        .is_some_and(|c| c.enable)
-    {
-        report.approximated(obj, "spec.deploymentConfiguration.deploymentCircuitBreaker", "the operator counts a deployment's failed tasks (an essential container exited, which includes a failing container health check) against ECS's threshold (half the desired count, 3 to 200), then marks it FAILED and, with rollback, returns the service to the newest earlier deployment that did not fail; load-balancer health checks do not count (a Kubernetes readiness failure stops no task), and without rollback Kubernetes keeps replacing the failed tasks where ECS stops launching them");
-    }
-    if alarms.as_ref().is_some_and(|a| a.enable) {
-        report.not_carried(
-            obj,
-            "spec.deploymentConfiguration.alarms",
-            "CloudWatch alarms do not gate Kubernetes rollouts",
-        );
-    }
-    if let Some(s) = strategy
-        && s != "ROLLING"
-    {
-        report.approximated(
-            obj,
-            "spec.deploymentConfiguration.strategy",
-            format!("{s} deployments become rolling updates"),
-        );
-    }
-    if bake_time_in_minutes.is_some()
-        || lifecycle_hooks.is_some()
-        || canary_configuration.is_some()
-        || linear_configuration.is_some()
-    {
-        report.not_carried(
-            obj,
-            "spec.deploymentConfiguration",
-            "bake time, lifecycle hooks and canary/linear traffic shifting are not translated",
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use pretty_assertions::assert_eq;
@@ -858,7 +895,7 @@ mod tests {
             "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {{name: web}}\nspec:\n  family: web\n  containerDefinitions:\n  - name: app\n    image: nginx\n    cpu: 256\n    portMappings: [{{containerPort: 80}}]\n    healthCheck: {{command: [CMD, /bin/check], interval: 10, retries: 3, startPeriod: 20}}\n---\n\
              apiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {{name: web}}\nspec: {service_spec}\n"
         );
-        let (bundle, errors) = crate::input::load_str("web.yaml", &text);
+        let (bundle, errors) = crate::load::load_str("web.yaml", &text);
         assert!(errors.is_empty(), "{errors}");
         translate_with(&bundle, options).expect("translates")
     }

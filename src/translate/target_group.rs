@@ -14,14 +14,14 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::bundle::Sourced;
+use super::model::common_labels;
 use super::names;
 use super::report::{ObjectRef, Report};
-use super::translation::{common_labels, target_group_name};
 use super::{Object, Refusal};
 use crate::api::{
     EcsService, ElbProtocol, ProtocolVersion, TargetGroup, TargetGroupSpec, TargetType,
 };
-use crate::input::Sourced;
 
 /// ALB's default deregistration delay in seconds.
 pub const DEFAULT_DEREGISTRATION_DELAY: i64 = 300;
@@ -63,7 +63,9 @@ pub fn registrations<'a>(
                 .iter()
                 .flatten()
                 .filter(|lb| {
-                    lb.target_group_arn.as_deref().map(names::target_group_name)
+                    lb.target_group_arn
+                        .as_deref()
+                        .map(names::target_group_of_arn)
                         == Some(target_group)
                 })
                 .map(|lb| Registration {
@@ -210,7 +212,7 @@ pub fn translate_target_group(
         target_group_arn: _,
         load_balancer_arns: _,
     } = &tg.object.spec;
-    let name = target_group_name(&tg.object);
+    let name = tg.object.target_group_name();
     let ns = tg.object.metadata.namespace.clone();
     let mine: Vec<&Registration> = registrations
         .iter()
@@ -306,10 +308,7 @@ pub fn translate_target_group(
         );
     }
     let mut labels = common_labels();
-    labels.insert(
-        LABEL_TARGET_GROUP.into(),
-        super::translation::label_value(name),
-    );
+    labels.insert(LABEL_TARGET_GROUP.into(), super::model::label_value(name));
     let service = Service {
         metadata: ObjectMeta {
             name: Some(names::target_group_service_name(name)),
@@ -373,7 +372,7 @@ mod tests {
     #[test]
     fn the_service_selects_registered_pods_on_the_container_port() {
         let t = Sourced {
-            origin: crate::input::Origin {
+            origin: crate::translate::bundle::Origin::File {
                 file: "tg.yaml".into(),
                 document: 1,
             },
@@ -400,7 +399,7 @@ mod tests {
     #[test]
     fn different_container_ports_behind_one_target_group_are_refused_naming_the_services() {
         let t = Sourced {
-            origin: crate::input::Origin {
+            origin: crate::translate::bundle::Origin::File {
                 file: "tg.yaml".into(),
                 document: 1,
             },

@@ -7,14 +7,14 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::bundle::Sourced;
+use super::identity;
+use super::model::{Index, Object, Refusal, common_labels, label_value};
 use super::names;
+use super::placement::{Where, place_pods};
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
-use super::service::{Where, place_pods, service_account};
-use super::translation::{Index, common_labels, label_value};
-use super::{Object, Refusal};
 use crate::api::{EcsTask, EcsTaskSpec, KeyValuePair, TaskDefinition, TaskOverride};
-use crate::input::Sourced;
 
 type TdKey = (Option<String>, Option<String>);
 
@@ -249,12 +249,14 @@ pub fn translate_task(
     let mut pod_labels = labels.clone();
     pod_labels.insert(names::LABEL_FAMILY.to_owned(), label_value(&td.spec.family));
     let mut objects = Vec::new();
-    if let Some(role) = &template.task_role_arn {
-        objects.push(Object::ServiceAccount(Box::new(service_account(
-            &name, ns, role, &labels,
-        ))));
-        template.spec.service_account_name = Some(name.clone());
-    }
+    let service_account = identity::run_as_task_role(
+        &mut template.spec,
+        template.task_role_arn.as_deref(),
+        &name,
+        ns,
+        &labels,
+    );
+    objects.extend(service_account.map(|sa| Object::ServiceAccount(Box::new(sa))));
     for i in 0..count.unwrap_or(1) {
         objects.push(Object::Pod(Box::new(Pod {
             metadata: ObjectMeta {
@@ -280,11 +282,11 @@ mod tests {
 
     const TASK_DEFINITION: &str = "apiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {name: migrate}\nspec:\n  family: migrate\n  revision: 4\n  containerDefinitions:\n  - name: app\n    image: example/app:1.2\n    command: [serve]\n    cpu: 256\n    memory: 512\n    environment: [{name: MODE, value: web}, {name: LOG, value: info}]\n";
 
-    fn render(task_spec: &str) -> Result<Translation, crate::input::Errors> {
+    fn render(task_spec: &str) -> Result<Translation, crate::translate::bundle::Errors> {
         let text = format!(
             "{TASK_DEFINITION}---\napiVersion: ecsplane.io/v1alpha1\nkind: EcsTask\nmetadata: {{name: migrate-db}}\nspec: {task_spec}\n"
         );
-        let (bundle, errors) = crate::input::load_str("task.yaml", &text);
+        let (bundle, errors) = crate::load::load_str("task.yaml", &text);
         assert!(errors.is_empty(), "{errors}");
         translate(&bundle)
     }

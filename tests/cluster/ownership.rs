@@ -374,3 +374,42 @@ async fn an_ecs_task_with_a_task_role_runs_as_its_own_service_account() {
     );
     operator.stop().await;
 }
+
+/// Under the operator's default security policy (restricted) a service whose task definition
+/// asks for the node is not run: `Ready=False`, reason `PolicyViolation`, the field named;
+/// nothing is created for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_level_task_definition_is_refused_by_the_default_policy_naming_the_field() {
+    let client = harness::client().await;
+    harness::install_crds(&client).await;
+    let (ns, _cleanup) = test_namespace(&client, "own-policy").await;
+    let operator = Operator::start(&client, &ns);
+    let mut td = task_definition("agent", None);
+    td["spec"]["networkMode"] = json!("host");
+    td["spec"]["containerDefinitions"][0]["privileged"] = json!(true);
+    apply_all(&client, &ns, &[td, service("agent")]).await;
+    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
+    let message = eventually("Ready=False PolicyViolation", CONVERGE, || {
+        let services = services.clone();
+        async move {
+            let s = services.get("agent").await.map_err(|e| e.to_string())?;
+            let st = s.status.unwrap_or_default();
+            match st.common.conditions.iter().find(|c| c.type_ == "Ready") {
+                Some(c) if c.status == "False" && c.reason == "PolicyViolation" => {
+                    Ok(c.message.clone())
+                }
+                _ => Err(condition(&st.common.conditions, "Ready")),
+            }
+        }
+    })
+    .await;
+    assert!(message.contains("spec.networkMode"), "{message}");
+    assert!(
+        message.contains("spec.containerDefinitions[app].privileged"),
+        "{message}"
+    );
+    assert!(message.contains("security policy restricted"), "{message}");
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    assert!(deployments.get_opt("agent").await.unwrap().is_none());
+    operator.stop().await;
+}

@@ -64,7 +64,9 @@ pub(crate) async fn install_gateway_api(client: &Client) {
 }
 
 fn options(profile: Profile) -> Options {
+    // Fidelity, not the security policy (tested in cli_render and ownership): every field.
     Options {
+        security_policy: ecsplane::translate::security::SecurityPolicy::Privileged,
         routing: RoutingOptions {
             profile,
             ..RoutingOptions::default()
@@ -75,7 +77,7 @@ fn options(profile: Profile) -> Options {
 
 /// Loads and translates `files` as `ecsplane render` does.
 fn render(files: &[PathBuf], profile: Profile) -> Translation {
-    let (bundle, errors) = ecsplane::input::load(files);
+    let (bundle, errors) = ecsplane::load::load(files);
     assert!(errors.is_empty(), "{files:?} load without errors: {errors}");
     translate_with(&bundle, &options(profile))
         .unwrap_or_else(|e| panic!("{files:?} render with routing {profile}: {e}"))

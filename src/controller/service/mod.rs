@@ -28,7 +28,7 @@ use super::vocabulary::{ConditionType, EventAction, EventReason};
 use super::wiring::Wiring;
 use super::{Context, RESYNC, ReconcileError, status};
 use crate::api::{EcsCluster, EcsService, EcsServiceStatus, TargetGroup, TaskDefinition};
-use crate::input::Bundle;
+use crate::translate::bundle::Bundle;
 use crate::translate::{self, Object, names};
 use deployments::{Observed, StoppedTask};
 
@@ -86,7 +86,9 @@ pub(crate) async fn controller(wiring: Wiring) {
                     .filter(|s| {
                         s.metadata.namespace == ns
                             && s.spec.load_balancers.iter().flatten().any(|lb| {
-                                lb.target_group_arn.as_deref().map(names::target_group_name)
+                                lb.target_group_arn
+                                    .as_deref()
+                                    .map(names::target_group_of_arn)
                                     == Some(tg_name.as_str())
                             })
                     })

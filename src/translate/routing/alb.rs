@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{
     Action, ActionType, ConditionField, Listener, ListenerRule, QueryStringKeyValue, RuleCondition,
 };
-use crate::translate::names::target_group_name;
+use crate::translate::names::target_group_of_arn;
 
 /// One HTTP request as the load balancer sees it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
@@ -474,7 +474,7 @@ pub fn forward_groups(a: &Action) -> Vec<WeightedGroup> {
             .target_groups
             .iter()
             .map(|t| WeightedGroup {
-                target_group: target_group_name(&t.target_group_arn).to_owned(),
+                target_group: target_group_of_arn(&t.target_group_arn).to_owned(),
                 weight: t.weight.unwrap_or(1).max(0) as u32,
             })
             .collect(),
@@ -482,7 +482,7 @@ pub fn forward_groups(a: &Action) -> Vec<WeightedGroup> {
             .target_group_arn
             .iter()
             .map(|arn| WeightedGroup {
-                target_group: target_group_name(arn).to_owned(),
+                target_group: target_group_of_arn(arn).to_owned(),
                 weight: 1,
             })
             .collect(),

@@ -309,7 +309,7 @@ pub fn target_group_references(listener: &Listener) -> Vec<TargetGroupReference>
             let mut push = |field: String, arn: &str| {
                 out.push(TargetGroupReference {
                     field,
-                    name: crate::translate::names::target_group_name(arn).to_owned(),
+                    name: crate::translate::names::target_group_of_arn(arn).to_owned(),
                 })
             };
             if let Some(arn) = &a.target_group_arn {
