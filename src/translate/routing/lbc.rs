@@ -1,11 +1,12 @@
 //! Ingresses for the AWS Load Balancer Controller (LBC), which builds a real ALB from them.
 //!
-//! Each listener rule becomes one Ingress in one IngressGroup (`group.name`), ordered by
-//! `group.order`; its conditions and actions ride in the `conditions.<name>` and
-//! `actions.<name>` annotations of a backend named after the rule with port
-//! `use-annotation`, and the Ingress itself has no host and no path, so LBC adds nothing of
-//! its own. LBC numbers the rules of a group in that order, so the ALB evaluates the same rules
-//! in the same relative order: every condition and action is carried.
+//! Each listener rule becomes one Ingress in one IngressGroup (`group.name`, named after the
+//! namespace and the load balancer: [`group_name`]), ordered by `group.order`; its conditions
+//! and actions ride in the `conditions.<name>` and `actions.<name>` annotations of a backend
+//! named after the rule with port `use-annotation`, and the Ingress itself has no host and no
+//! path, so LBC adds nothing of its own. LBC numbers the rules of a group in that order, so
+//! the ALB evaluates the same rules in the same relative order: every condition and action is
+//! carried.
 
 use std::collections::BTreeMap;
 
@@ -51,6 +52,13 @@ pub fn compile(
     }
     if let Some(p) = &listener.spec.ssl_policy {
         shared.insert(format!("{PREFIX}ssl-policy"), p.clone());
+    }
+    if listener.metadata.namespace.is_none() {
+        report.approximated(
+            &object,
+            "metadata.namespace",
+            format!("the Listener names no namespace, so its IngressGroup is named as in namespace default ({group}); render with -n NAMESPACE, the namespace the Ingresses are applied in, so that the group is that namespace's"),
+        );
     }
 
     let mut fates = Vec::new();
@@ -147,17 +155,48 @@ pub fn compile(
     }
 }
 
-fn group_name(listener: &Listener) -> String {
+/// Longest `group.name` the Load Balancer Controller accepts.
+const MAX_GROUP_NAME: usize = 63;
+
+/// Characters of `NAMESPACE.LOAD_BALANCER` kept before the hash when it is too long.
+const GROUP_STEM: usize = MAX_GROUP_NAME - 1 - 16;
+
+/// The IngressGroup (`group.name`) of `listener`'s Ingresses: `NAMESPACE.LOAD_BALANCER`, so
+/// Listeners of one load balancer in one namespace share one ALB and Listeners of different
+/// namespaces never do.
+///
+/// `LOAD_BALANCER` is the load balancer's name (`loadbalancer/app/NAME/ID` of
+/// `spec.loadBalancerArn`), else the Listener's name; `NAMESPACE` is the Listener's namespace
+/// (`default` when it names none); both as DNS labels, which never contain `.`, so the first
+/// `.` always follows the whole namespace. A name longer than the controller's 63 characters
+/// keeps its first 46 and ends in `-` and 16 hex digits of the SHA-256 of the whole name: it
+/// still begins with the whole namespace and its `.` when the namespace is shorter than 45
+/// characters, and otherwise contains no `.`, which a name spelt out always does. Two
+/// namespaces can share a group name only through a SHA-256 collision.
+pub fn group_name(listener: &Listener) -> String {
     let from_arn = listener
         .spec
         .load_balancer_arn
         .as_deref()
         .and_then(|a| a.split_once(":loadbalancer/"))
         .and_then(|(_, rest)| rest.split('/').nth(1));
-    let raw = from_arn
-        .or(listener.metadata.name.as_deref())
-        .unwrap_or("ecsplane");
-    dns_label(raw)
+    let load_balancer = dns_label(
+        from_arn
+            .or(listener.metadata.name.as_deref())
+            .unwrap_or("ecsplane"),
+    );
+    let namespace = dns_label(listener.metadata.namespace.as_deref().unwrap_or("default"));
+    let full = format!("{namespace}.{load_balancer}");
+    if full.len() <= MAX_GROUP_NAME {
+        return full;
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, full.as_bytes());
+    let mut out = full[..GROUP_STEM].trim_end_matches(['-', '.']).to_owned();
+    out.push('-');
+    for b in &digest.as_ref()[..8] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
 }
 
 fn condition_json(c: &RuleCondition) -> Value {
