@@ -6,21 +6,23 @@
 //! named after the rule with port `use-annotation`, and the Ingress itself has no host and no
 //! path, so LBC adds nothing of its own. LBC numbers the rules of a group in that order, so
 //! the ALB evaluates the same rules in the same relative order: every condition and action is
-//! carried.
+//! carried. `listen-ports` carries the protocol and port; an HTTPS listener's certificates
+//! (the default one first), SSL policy and mutual TLS ride in `certificate-arn`, `ssl-policy`
+//! and `mutual-authentication`.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use crate::api::{
-    Action, ActionType, ConditionField, Listener, ListenerProtocol, ListenerRule, ListenerSpec,
-    RuleCondition,
+    Action, ActionType, ConditionField, Listener, ListenerRule, ListenerSpec, RuleCondition,
 };
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
 use crate::translate::report::Report;
 
 use super::alb::{self, Request, Target, Terminal};
 use super::plan;
+use super::tls;
 use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
 
 const PREFIX: &str = "alb.ingress.kubernetes.io/";
@@ -40,19 +42,15 @@ pub fn compile(
         (format!("{PREFIX}group.name"), group.clone()),
         (format!("{PREFIX}target-type"), "ip".to_owned()),
     ]);
-    let https = listener.spec.protocol == Some(ListenerProtocol::Https);
-    let port = listener.spec.port.unwrap_or(if https { 443 } else { 80 });
+    let (scheme, port) = alb::listener_endpoint(listener);
     shared.insert(
         format!("{PREFIX}listen-ports"),
-        json!([{ (if https { "HTTPS" } else { "HTTP" }): port }]).to_string(),
+        json!([{ scheme.to_ascii_uppercase(): port }]).to_string(),
     );
-    if let Some(certs) = &listener.spec.certificates {
-        let arns: Vec<&str> = certs.iter().map(|c| c.certificate_arn.as_str()).collect();
-        shared.insert(format!("{PREFIX}certificate-arn"), arns.join(","));
+    if tls::is_https(listener) {
+        tls_annotations(listener, port, &mut shared);
     }
-    if let Some(p) = &listener.spec.ssl_policy {
-        shared.insert(format!("{PREFIX}ssl-policy"), p.clone());
-    }
+    tls::report_without_https(listener, &object, &mut report);
     if listener.metadata.namespace.is_none() {
         report.approximated(
             &object,
@@ -197,6 +195,38 @@ pub fn group_name(listener: &Listener) -> String {
         out.push_str(&format!("{b:02x}"));
     }
     out
+}
+
+// The certificate, SSL policy and mutual TLS annotations of an HTTPS listener on `port`.
+fn tls_annotations(listener: &Listener, port: i32, annotations: &mut BTreeMap<String, String>) {
+    let certs = tls::certificates(listener);
+    if !certs.is_empty() {
+        // The controller makes the first one the listener's default certificate.
+        let arns: Vec<&str> = certs.iter().map(|c| c.arn).collect();
+        annotations.insert(format!("{PREFIX}certificate-arn"), arns.join(","));
+    }
+    if let Some(p) = &listener.spec.ssl_policy {
+        annotations.insert(format!("{PREFIX}ssl-policy"), p.clone());
+    }
+    if let Some(m) = tls::MutualTls::of(listener) {
+        let mut entry = json!({"port": port, "mode": m.mode});
+        // The controller refuses the other keys for the modes off and passthrough.
+        if m.mode == "verify" {
+            if let Some(t) = &m.trust_store_arn {
+                entry["trustStore"] = json!(t);
+            }
+            if let Some(i) = m.ignore_client_certificate_expiry {
+                entry["ignoreClientCertificateExpiry"] = json!(i);
+            }
+            if let Some(a) = &m.advertise_trust_store_ca_names {
+                entry["advertiseTrustStoreCaNames"] = json!(a);
+            }
+        }
+        annotations.insert(
+            format!("{PREFIX}mutual-authentication"),
+            json!([entry]).to_string(),
+        );
+    }
 }
 
 fn condition_json(c: &RuleCondition) -> Value {

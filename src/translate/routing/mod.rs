@@ -24,9 +24,11 @@ pub mod gateway;
 pub mod ingress;
 pub mod lbc;
 mod plan;
+pub mod tls;
 mod witness;
 
 pub use alb::{Request, RuleId, Target};
+pub use tls::tls_secret_name;
 
 /// Which kind of Kubernetes routing to produce.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
