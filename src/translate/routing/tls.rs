@@ -7,9 +7,9 @@
 //!   (type `kubernetes.io/tls`) is the user's to create, as every Secret ecsplane refers to;
 //!   ecsplane never reads or writes certificates or keys.
 //! - `ingress`: the default certificate becomes the one `spec.tls` entry, for the hosts of the
-//!   Ingress rules ([`ingress_tls`]).
+//!   Ingress rules (`ingress_tls`).
 //! - `gateway`: the Gateway listener (`https-<port>`) terminates TLS; ecsplane emits no Gateway
-//!   and no Secret, and the report names the `certificateRefs` it needs ([`report_gateway`]).
+//!   and no Secret, and the report names the `certificateRefs` it needs (`report_gateway`).
 //! - `alb`: the Load Balancer Controller annotations carry everything (see [`super::lbc`]).
 
 use serde_json::{Value, json};
