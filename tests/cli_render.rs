@@ -349,3 +349,203 @@ fn host_level_fields_are_refused_under_restricted_and_rendered_under_privileged(
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("hostNetwork: true") && stdout.contains("privileged: true"));
 }
+
+/// Two target groups and an HTTPS :8443 listener with an SSL policy, mutual TLS and two
+/// certificates (the second one the default), for the TLS tests below.
+const HTTPS_LISTENER: &str = "apiVersion: ecsplane.io/v1alpha1\nkind: TargetGroup\nmetadata: {name: web}\nspec: {port: 80}\n---\n\
+apiVersion: ecsplane.io/v1alpha1\nkind: TargetGroup\nmetadata: {name: api}\nspec: {port: 8080}\n---\n\
+apiVersion: ecsplane.io/v1alpha1\nkind: Listener\nmetadata: {name: public-https}\nspec:\n  \
+loadBalancerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188\n  \
+protocol: HTTPS\n  port: 8443\n  sslPolicy: ELBSecurityPolicy-TLS13-1-2-2021-06\n  \
+mutualAuthentication: {mode: verify, trustStoreArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:truststore/clients/1a2b'}\n  \
+certificates:\n  - {certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff'}\n  \
+- {certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666', isDefault: true}\n  \
+defaultActions: [{type: forward, targetGroupArn: web}]\n  \
+rules:\n  - priority: 1\n    conditions:\n    - {field: host-header, hostHeaderConfig: {values: [shop.example.com]}}\n    \
+- {field: path-pattern, pathPatternConfig: {values: ['/api/*']}}\n    actions: [{type: forward, targetGroupArn: api}]\n";
+
+fn rendered(args: &[&str]) -> (Vec<serde_json::Value>, String) {
+    let out = render(args);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (list["items"].as_array().unwrap().clone(), stderr)
+}
+
+#[test]
+fn an_https_listener_renders_an_ingress_with_tls_and_reports_every_tls_field_it_cannot_carry() {
+    let f = temp_file("https-ingress.yaml", HTTPS_LISTENER);
+    let (items, stderr) = rendered(&["-f", f.to_str().unwrap(), "-n", "shop", "-o", "json"]);
+    let ingress = items
+        .iter()
+        .find(|o| o["kind"] == "Ingress")
+        .expect("an Ingress");
+    assert_eq!(
+        ingress["spec"]["tls"],
+        serde_json::json!([{"hosts": ["shop.example.com"], "secretName": "tls-0a1b2c3d-1111-2222-3333-444455556666"}])
+    );
+    assert!(
+        items.iter().all(|o| o["kind"] != "Secret"),
+        "the Secret is the user's"
+    );
+    for line in [
+        "Listener shop/public-https: spec.certificates[1]: approximated: certificate arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666 becomes spec.tls Secret tls-0a1b2c3d-1111-2222-3333-444455556666 for hosts shop.example.com;",
+        "The Secret (type kubernetes.io/tls, keys tls.crt and tls.key) is yours to create",
+        "Listener shop/public-https: spec.certificates[0]: not carried: certificate arn:aws:acm:us-east-1:123456789012:certificate/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff (an SNI certificate of the ALB listener): which hosts it serves is in ACM",
+        "Listener shop/public-https: spec.sslPolicy: not carried: ssl policy ELBSecurityPolicy-TLS13-1-2-2021-06 (the TLS versions and ciphers the ALB accepts): Ingress has no field for it",
+        "Listener shop/public-https: spec.mutualAuthentication: not carried: mode verify (the ALB refuses every client without a certificate that trust store arn:aws:elasticloadbalancing:us-east-1:123456789012:truststore/clients/1a2b verifies): Ingress has no field for client certificates",
+        "Listener shop/public-https: spec.port: not carried: port 8443: Ingress has no port",
+        "Listener shop/public-https: spec.protocol: approximated: HTTPS: Ingress binds no rule to a scheme",
+    ] {
+        assert!(stderr.contains(line), "{line}\n{stderr}");
+    }
+}
+
+#[test]
+fn an_https_listener_in_the_gateway_profile_names_the_certificate_refs_and_emits_no_gateway_or_secret()
+ {
+    let f = temp_file("https-gateway.yaml", HTTPS_LISTENER);
+    let (items, stderr) = rendered(&[
+        "-f",
+        f.to_str().unwrap(),
+        "-n",
+        "shop",
+        "--routing",
+        "gateway",
+        "-o",
+        "json",
+    ]);
+    assert!(!items.is_empty());
+    for o in items.iter().filter(|o| o["kind"] == "HTTPRoute") {
+        assert_eq!(o["spec"]["parentRefs"][0]["sectionName"], "https-8443");
+    }
+    assert!(
+        items
+            .iter()
+            .all(|o| o["kind"] != "Gateway" && o["kind"] != "Secret"),
+        "nothing the Gateway owner owns"
+    );
+    for line in [
+        "Listener shop/public-https: spec.certificates[1]: approximated: certificate arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666 is not emitted: Gateway listener https-8443 terminates TLS, with tls.certificateRefs [{kind: Secret, name: tls-0a1b2c3d-1111-2222-3333-444455556666}]",
+        "the Gateway needs a listener named https-8443 with protocol HTTPS and port 8443, which terminates TLS with certificateRefs to Secret tls-0a1b2c3d-1111-2222-3333-444455556666",
+        "Listener shop/public-https: spec.certificates[0]: not carried: certificate arn:aws:acm:us-east-1:123456789012:certificate/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff (an SNI certificate of the ALB listener)",
+        "Listener shop/public-https: spec.sslPolicy: not carried: ssl policy ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "Listener shop/public-https: spec.mutualAuthentication: not carried: mode verify",
+    ] {
+        assert!(stderr.contains(line), "{line}\n{stderr}");
+    }
+    assert!(!stderr.contains("spec.port: not carried"), "{stderr}");
+}
+
+#[test]
+fn an_https_listener_in_the_alb_profile_carries_certificates_ssl_policy_and_mutual_tls() {
+    let f = temp_file("https-alb.yaml", HTTPS_LISTENER);
+    let (items, stderr) = rendered(&[
+        "-f",
+        f.to_str().unwrap(),
+        "-n",
+        "shop",
+        "--routing",
+        "alb",
+        "-o",
+        "json",
+    ]);
+    let ingresses: Vec<&serde_json::Value> =
+        items.iter().filter(|o| o["kind"] == "Ingress").collect();
+    assert_eq!(ingresses.len(), 2, "one per rule, one for the default");
+    for i in ingresses {
+        let a = &i["metadata"]["annotations"];
+        assert_eq!(
+            a["alb.ingress.kubernetes.io/listen-ports"],
+            r#"[{"HTTPS":8443}]"#
+        );
+        assert_eq!(
+            a["alb.ingress.kubernetes.io/certificate-arn"],
+            "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666,arn:aws:acm:us-east-1:123456789012:certificate/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff",
+            "the default certificate first"
+        );
+        assert_eq!(
+            a["alb.ingress.kubernetes.io/ssl-policy"],
+            "ELBSecurityPolicy-TLS13-1-2-2021-06"
+        );
+        assert_eq!(
+            a["alb.ingress.kubernetes.io/mutual-authentication"],
+            r#"[{"mode":"verify","port":8443,"trustStore":"arn:aws:elasticloadbalancing:us-east-1:123456789012:truststore/clients/1a2b"}]"#
+        );
+    }
+    assert!(!stderr.contains("spec.certificates"), "{stderr}");
+    assert!(!stderr.contains("spec.sslPolicy"), "{stderr}");
+}
+
+#[test]
+fn alb_ingress_groups_are_named_after_the_namespace_so_two_namespaces_never_share_one() {
+    let f = temp_file("https-groups.yaml", HTTPS_LISTENER);
+    let groups = |namespace: &str| -> Vec<String> {
+        let (items, _) = rendered(&[
+            "-f",
+            f.to_str().unwrap(),
+            "-n",
+            namespace,
+            "--routing",
+            "alb",
+            "-o",
+            "json",
+        ]);
+        items
+            .iter()
+            .filter(|o| o["kind"] == "Ingress")
+            .map(|o| {
+                o["metadata"]["annotations"]["alb.ingress.kubernetes.io/group.name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(groups("team-a"), ["team-a.shop", "team-a.shop"]);
+    assert_eq!(groups("team-b"), ["team-b.shop", "team-b.shop"]);
+    let (_, stderr) = rendered(&["-f", f.to_str().unwrap(), "--routing", "alb", "-o", "json"]);
+    assert!(
+        stderr.contains("Listener public-https: metadata.namespace: approximated: the Listener names no namespace, so its IngressGroup is named as in namespace default (default.shop)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn gateway_session_persistence_is_emitted_by_render_only_when_asked_for() {
+    let f = temp_file(
+        "sticky.yaml",
+        "apiVersion: ecsplane.io/v1alpha1\nkind: TargetGroup\nmetadata: {name: web}\nspec: {port: 80}\n---\n\
+         apiVersion: ecsplane.io/v1alpha1\nkind: TargetGroup\nmetadata: {name: api}\nspec: {port: 8080}\n---\n\
+         apiVersion: ecsplane.io/v1alpha1\nkind: Listener\nmetadata: {name: canary}\n\
+         spec: {defaultActions: [{type: forward, forwardConfig: {targetGroups: [{targetGroupArn: web, weight: 90}, {targetGroupArn: api, weight: 10}], \
+         targetGroupStickinessConfig: {enabled: true, durationSeconds: 300}}}]}\n",
+    );
+    let persistence = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec![
+            "-f",
+            f.to_str().unwrap(),
+            "--routing",
+            "gateway",
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (items, _) = rendered(&args);
+        items
+            .iter()
+            .filter(|o| o["kind"] == "HTTPRoute")
+            .flat_map(|o| o["spec"]["rules"].as_array().cloned().unwrap_or_default())
+            .filter_map(|r| r.get("sessionPersistence").cloned())
+            .collect()
+    };
+    assert!(persistence(&[]).is_empty());
+    let with = persistence(&["--gateway-session-persistence"]);
+    assert!(!with.is_empty());
+    for s in with {
+        assert_eq!(
+            s,
+            serde_json::json!({"type": "Cookie", "absoluteTimeout": "5m", "cookieConfig": {"lifetimeType": "Permanent"}})
+        );
+    }
+}

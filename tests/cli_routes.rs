@@ -279,3 +279,49 @@ fn a_sticky_weighted_forward_is_counted_approximated_in_gateway() {
     ]));
     assert!(stdout.contains("1 exact, 0 approximated"), "{stdout}");
 }
+
+#[test]
+fn an_https_listener_prints_what_each_profile_does_with_its_tls_among_the_caveats() {
+    let f = temp_file(
+        "tls.yaml",
+        &format!(
+            "{TARGET_GROUPS}apiVersion: ecsplane.io/v1alpha1\nkind: Listener\nmetadata: {{name: public-https}}\n\
+             spec: {{port: 443, protocol: HTTPS, sslPolicy: ELBSecurityPolicy-TLS13-1-2-2021-06, \
+             certificates: [{{certificateArn: 'arn:aws:acm:us-east-1:1:certificate/abc-123'}}], \
+             defaultActions: [{{type: forward, targetGroupArn: web}}], rules: [{{priority: 1, \
+             conditions: [{{field: host-header, hostHeaderConfig: {{values: [shop.example.com]}}}}], actions: [{{type: forward, targetGroupArn: api}}]}}]}}\n"
+        ),
+    );
+    let ingress = ok(&ecsplane(&[
+        "routes",
+        "-f",
+        f.to_str().unwrap(),
+        "--objects",
+    ]));
+    for line in [
+        "    spec.certificates[0]: approximated: certificate arn:aws:acm:us-east-1:1:certificate/abc-123 becomes spec.tls Secret tls-abc-123 for hosts shop.example.com;",
+        "    spec.sslPolicy: not carried: ssl policy ELBSecurityPolicy-TLS13-1-2-2021-06 (the TLS versions and ciphers the ALB accepts): Ingress has no field for it",
+        "secretName: tls-abc-123",
+    ] {
+        assert!(ingress.contains(line), "{line}\n{ingress}");
+    }
+    let gateway = ok(&ecsplane(&[
+        "routes",
+        "-f",
+        f.to_str().unwrap(),
+        "--profile",
+        "gateway",
+    ]));
+    assert!(
+        gateway.contains("    spec.certificates[0]: approximated: certificate arn:aws:acm:us-east-1:1:certificate/abc-123 is not emitted: Gateway listener https-443 terminates TLS, with tls.certificateRefs [{kind: Secret, name: tls-abc-123}]"),
+        "{gateway}"
+    );
+    let alb = ok(&ecsplane(&[
+        "routes",
+        "-f",
+        f.to_str().unwrap(),
+        "--profile",
+        "alb",
+    ]));
+    assert!(!alb.contains("spec.sslPolicy"), "{alb}");
+}

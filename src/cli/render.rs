@@ -63,6 +63,11 @@ pub struct Args {
     /// NAMESPACE/NAME.
     #[arg(long = "gateway", value_name = "[NS/]NAME", default_value = "ecsplane", value_parser = gateway_ref)]
     pub gateway: String,
+    /// Give the HTTPRoute rules of a weighted forward with target group stickiness a
+    /// `sessionPersistence` (Gateway API experimental channel, Extended support; off by
+    /// default, as the standard-channel CRDs have no such field).
+    #[arg(long = "gateway-session-persistence")]
+    pub gateway_session_persistence: bool,
     /// Which host-level ECS fields (privileged, host namespaces and paths, devices, added
     /// capabilities, root, …) may be translated, after the Pod Security Standards.
     #[arg(
@@ -124,6 +129,7 @@ impl Args {
                 ingress_class_name: self.ingress_class.clone(),
                 gateway_name,
                 gateway_namespace,
+                gateway_session_persistence: self.gateway_session_persistence,
                 ..RoutingOptions::default()
             },
             security_policy: self.security_policy,
@@ -268,5 +274,19 @@ mod tests {
         let error = Cli::try_parse_from(["render", "-f", "x.yaml", "--security-policy=open"])
             .expect_err("refused");
         assert!(error.to_string().contains("privileged"), "{error}");
+    }
+
+    #[test]
+    fn gateway_session_persistence_is_off_unless_the_flag_is_given() {
+        let options = |args: &[&str]| {
+            let argv = ["render", "-f", "x.yaml"].iter().chain(args);
+            Cli::try_parse_from(argv).expect("parse").args.options()
+        };
+        assert!(!options(&[]).routing.gateway_session_persistence);
+        assert!(
+            options(&["--gateway-session-persistence"])
+                .routing
+                .gateway_session_persistence
+        );
     }
 }

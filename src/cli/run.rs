@@ -116,6 +116,20 @@ pub struct Args {
     )]
     gateway: String,
 
+    /// Give the HTTPRoute rules of a weighted forward with target group stickiness a
+    /// `sessionPersistence` (Gateway API experimental channel, Extended support; as `ecsplane
+    /// render --gateway-session-persistence`). Off by default: the standard-channel CRDs have
+    /// no such field.
+    #[arg(
+        long,
+        env = "ECSPLANE_GATEWAY_SESSION_PERSISTENCE",
+        default_value = "false",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new()
+    )]
+    gateway_session_persistence: bool,
+
     /// Which host-level ECS fields (privileged, host namespaces and paths, devices, added
     /// capabilities, root, …) tenants' task definitions may use, after the Pod Security
     /// Standards; anything else is refused with the field named.
@@ -170,6 +184,7 @@ impl Args {
                 ingress_class_name: self.ingress_class,
                 gateway_name,
                 gateway_namespace,
+                gateway_session_persistence: self.gateway_session_persistence,
                 ..RoutingOptions::default()
             },
             instance: std::env::var("POD_NAME").ok(),
@@ -379,6 +394,24 @@ mod tests {
         assert_eq!(routing.gateway_namespace.as_deref(), Some("infra"));
         assert_eq!(routing.gateway_name, "public");
         assert!(Cli::try_parse_from(["run", "--gateway=a/b/c"]).is_err());
+    }
+
+    #[test]
+    fn gateway_session_persistence_is_off_unless_the_flag_says_true() {
+        let persistence = |args: &[&str]| {
+            let argv = ["run"].iter().chain(args);
+            Cli::try_parse_from(argv)
+                .expect("parse")
+                .args
+                .options()
+                .controllers
+                .routing
+                .gateway_session_persistence
+        };
+        assert!(!persistence(&[]));
+        assert!(persistence(&["--gateway-session-persistence"]));
+        assert!(persistence(&["--gateway-session-persistence=true"]));
+        assert!(!persistence(&["--gateway-session-persistence=false"]));
     }
 
     #[test]

@@ -24,7 +24,9 @@
 //! Every HTTPRoute of a Listener attaches to one Gateway listener (`parentRefs[].sectionName`,
 //! [`gateway_listener`]) named after the Listener's protocol and port (`http-80`,
 //! `https-443`), so the routes of an HTTP :80 Listener never answer requests that arrive on
-//! the Gateway's HTTPS :443 listener, and the other way round.
+//! the Gateway's HTTPS :443 listener, and the other way round. That Gateway listener
+//! terminates TLS; the report names the Secret its `certificateRefs` need (see
+//! [`super::tls`]), and nothing the Gateway owner owns is emitted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +41,7 @@ use super::plan::{
     self, HostGroup, PathAtom, RuleView, Stickiness, host_path_match, path_shape,
     representative_host, representative_path,
 };
+use super::tls;
 use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
 
 /// Methods Gateway API accepts in `HTTPRouteMatch.method`.
@@ -288,13 +291,21 @@ pub fn compile(
             section.name,
             section.protocol,
             section.port,
-            if section.protocol == "HTTPS" {
-                ", which terminates TLS with its own certificateRefs (the Listener's certificates are not carried to it)"
-            } else {
-                ""
+            match tls::certificates(listener).first() {
+                Some(c) if section.protocol == "HTTPS" => format!(
+                    ", which terminates TLS with certificateRefs to Secret {}",
+                    c.secret()
+                ),
+                _ if section.protocol == "HTTPS" => ", which terminates TLS".to_owned(),
+                _ => String::new(),
             }
         ),
     );
+    let gateway_namespace = options
+        .gateway_namespace
+        .as_deref()
+        .or(listener.metadata.namespace.as_deref());
+    tls::report_gateway(listener, &section, gateway_namespace, &object, &mut report);
     if plan.uses_regex {
         report.note(
             &object,

@@ -15,6 +15,10 @@
 //!    specific but lower-priority one.
 //! 3. Every host gets a complete set of paths (including `/` and every host-less path), so
 //!    neither merging nor falling through changes the result.
+//!
+//! An HTTPS listener's default certificate becomes the one `spec.tls` entry, for the hosts of
+//! the rules, with the Secret of [`super::tls::tls_secret_name`]; what Ingress cannot say (the
+//! port, the SSL policy, mutual TLS, SNI certificates) is reported (see [`super::tls`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +33,7 @@ use super::plan::{
     self, HostGroup, PathAtom, RuleView, host_path_match, path_shape, prefix_matches,
     representative_host, representative_path,
 };
+use super::tls;
 use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
 
 /// Compiles `listener` into one portable Ingress.
@@ -156,12 +161,21 @@ pub fn compile(
             rule
         })
         .collect();
+    let hosts: Vec<String> = rules
+        .iter()
+        .filter_map(|r| r["host"].as_str().map(str::to_owned))
+        .collect();
+    let hostless = default_backend.is_some() || rules.iter().any(|r| r.get("host").is_none());
+    let tls = tls::ingress_tls(listener, &hosts, hostless, &object, &mut report);
     let mut spec = json!({ "rules": rules });
     if let Some(class) = &options.ingress_class_name {
         spec["ingressClassName"] = json!(class);
     }
     if let Some(b) = default_backend {
         spec["defaultBackend"] = b;
+    }
+    if let Some(tls) = tls {
+        spec["tls"] = tls;
     }
     let mut metadata = json!({"name": name, "labels": {LABEL_MANAGED_BY: MANAGED_BY}});
     if let Some(ns) = &listener.metadata.namespace {

@@ -1,25 +1,28 @@
 //! Ingresses for the AWS Load Balancer Controller (LBC), which builds a real ALB from them.
 //!
-//! Each listener rule becomes one Ingress in one IngressGroup (`group.name`), ordered by
-//! `group.order`; its conditions and actions ride in the `conditions.<name>` and
-//! `actions.<name>` annotations of a backend named after the rule with port
-//! `use-annotation`, and the Ingress itself has no host and no path, so LBC adds nothing of
-//! its own. LBC numbers the rules of a group in that order, so the ALB evaluates the same rules
-//! in the same relative order: every condition and action is carried.
+//! Each listener rule becomes one Ingress in one IngressGroup (`group.name`, named after the
+//! namespace and the load balancer: [`group_name`]), ordered by `group.order`; its conditions
+//! and actions ride in the `conditions.<name>` and `actions.<name>` annotations of a backend
+//! named after the rule with port `use-annotation`, and the Ingress itself has no host and no
+//! path, so LBC adds nothing of its own. LBC numbers the rules of a group in that order, so
+//! the ALB evaluates the same rules in the same relative order: every condition and action is
+//! carried. `listen-ports` carries the protocol and port; an HTTPS listener's certificates
+//! (the default one first), SSL policy and mutual TLS ride in `certificate-arn`, `ssl-policy`
+//! and `mutual-authentication`.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use crate::api::{
-    Action, ActionType, ConditionField, Listener, ListenerProtocol, ListenerRule, ListenerSpec,
-    RuleCondition,
+    Action, ActionType, ConditionField, Listener, ListenerRule, ListenerSpec, RuleCondition,
 };
 use crate::translate::names::{LABEL_MANAGED_BY, MANAGED_BY, dns_label};
 use crate::translate::report::Report;
 
 use super::alb::{self, Request, Target, Terminal};
 use super::plan;
+use super::tls;
 use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
 
 const PREFIX: &str = "alb.ingress.kubernetes.io/";
@@ -39,18 +42,21 @@ pub fn compile(
         (format!("{PREFIX}group.name"), group.clone()),
         (format!("{PREFIX}target-type"), "ip".to_owned()),
     ]);
-    let https = listener.spec.protocol == Some(ListenerProtocol::Https);
-    let port = listener.spec.port.unwrap_or(if https { 443 } else { 80 });
+    let (scheme, port) = alb::listener_endpoint(listener);
     shared.insert(
         format!("{PREFIX}listen-ports"),
-        json!([{ (if https { "HTTPS" } else { "HTTP" }): port }]).to_string(),
+        json!([{ scheme.to_ascii_uppercase(): port }]).to_string(),
     );
-    if let Some(certs) = &listener.spec.certificates {
-        let arns: Vec<&str> = certs.iter().map(|c| c.certificate_arn.as_str()).collect();
-        shared.insert(format!("{PREFIX}certificate-arn"), arns.join(","));
+    if tls::is_https(listener) {
+        tls_annotations(listener, port, &mut shared);
     }
-    if let Some(p) = &listener.spec.ssl_policy {
-        shared.insert(format!("{PREFIX}ssl-policy"), p.clone());
+    tls::report_without_https(listener, &object, &mut report);
+    if listener.metadata.namespace.is_none() {
+        report.approximated(
+            &object,
+            "metadata.namespace",
+            format!("the Listener names no namespace, so its IngressGroup is named as in namespace default ({group}); render with -n NAMESPACE, the namespace the Ingresses are applied in, so that the group is that namespace's"),
+        );
     }
 
     let mut fates = Vec::new();
@@ -147,17 +153,80 @@ pub fn compile(
     }
 }
 
-fn group_name(listener: &Listener) -> String {
+/// Longest `group.name` the Load Balancer Controller accepts.
+const MAX_GROUP_NAME: usize = 63;
+
+/// Characters of `NAMESPACE.LOAD_BALANCER` kept before the hash when it is too long.
+const GROUP_STEM: usize = MAX_GROUP_NAME - 1 - 16;
+
+/// The IngressGroup (`group.name`) of `listener`'s Ingresses: `NAMESPACE.LOAD_BALANCER`, so
+/// Listeners of one load balancer in one namespace share one ALB and Listeners of different
+/// namespaces never do.
+///
+/// `LOAD_BALANCER` is the load balancer's name (`loadbalancer/app/NAME/ID` of
+/// `spec.loadBalancerArn`), else the Listener's name; `NAMESPACE` is the Listener's namespace
+/// (`default` when it names none); both as DNS labels, which never contain `.`, so the first
+/// `.` always follows the whole namespace. A name longer than the controller's 63 characters
+/// keeps its first 46 and ends in `-` and 16 hex digits of the SHA-256 of the whole name: it
+/// still begins with the whole namespace and its `.` when the namespace is shorter than 45
+/// characters, and otherwise contains no `.`, which a name spelt out always does. Two
+/// namespaces can share a group name only through a SHA-256 collision.
+pub fn group_name(listener: &Listener) -> String {
     let from_arn = listener
         .spec
         .load_balancer_arn
         .as_deref()
         .and_then(|a| a.split_once(":loadbalancer/"))
         .and_then(|(_, rest)| rest.split('/').nth(1));
-    let raw = from_arn
-        .or(listener.metadata.name.as_deref())
-        .unwrap_or("ecsplane");
-    dns_label(raw)
+    let load_balancer = dns_label(
+        from_arn
+            .or(listener.metadata.name.as_deref())
+            .unwrap_or("ecsplane"),
+    );
+    let namespace = dns_label(listener.metadata.namespace.as_deref().unwrap_or("default"));
+    let full = format!("{namespace}.{load_balancer}");
+    if full.len() <= MAX_GROUP_NAME {
+        return full;
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, full.as_bytes());
+    let mut out = full[..GROUP_STEM].trim_end_matches(['-', '.']).to_owned();
+    out.push('-');
+    for b in &digest.as_ref()[..8] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+// The certificate, SSL policy and mutual TLS annotations of an HTTPS listener on `port`.
+fn tls_annotations(listener: &Listener, port: i32, annotations: &mut BTreeMap<String, String>) {
+    let certs = tls::certificates(listener);
+    if !certs.is_empty() {
+        // The controller makes the first one the listener's default certificate.
+        let arns: Vec<&str> = certs.iter().map(|c| c.arn).collect();
+        annotations.insert(format!("{PREFIX}certificate-arn"), arns.join(","));
+    }
+    if let Some(p) = &listener.spec.ssl_policy {
+        annotations.insert(format!("{PREFIX}ssl-policy"), p.clone());
+    }
+    if let Some(m) = tls::MutualTls::of(listener) {
+        let mut entry = json!({"port": port, "mode": m.mode});
+        // The controller refuses the other keys for the modes off and passthrough.
+        if m.mode == "verify" {
+            if let Some(t) = &m.trust_store_arn {
+                entry["trustStore"] = json!(t);
+            }
+            if let Some(i) = m.ignore_client_certificate_expiry {
+                entry["ignoreClientCertificateExpiry"] = json!(i);
+            }
+            if let Some(a) = &m.advertise_trust_store_ca_names {
+                entry["advertiseTrustStoreCaNames"] = json!(a);
+            }
+        }
+        annotations.insert(
+            format!("{PREFIX}mutual-authentication"),
+            json!([entry]).to_string(),
+        );
+    }
 }
 
 fn condition_json(c: &RuleCondition) -> Value {

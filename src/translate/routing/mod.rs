@@ -6,6 +6,8 @@
 //! - [`gateway`]: Gateway API `HTTPRoute`s attached to a configurable Gateway.
 //! - [`lbc`]: Ingresses for the AWS Load Balancer Controller, which rebuilds the same ALB rules
 //!   in the same order from its annotations.
+//! - [`tls`]: an HTTPS listener's certificates (as Secrets named by [`tls_secret_name`]), SSL
+//!   policy, mutual TLS and port in each profile, carried or reported field by field.
 //!
 //! Each profile also has a model of how its controllers route a request through the compiled
 //! objects; [`compile`] uses it to check every rule it calls exact on sample requests and to
@@ -24,9 +26,11 @@ pub mod gateway;
 pub mod ingress;
 pub mod lbc;
 mod plan;
+pub mod tls;
 mod witness;
 
 pub use alb::{Request, RuleId, Target};
+pub use tls::tls_secret_name;
 
 /// Which kind of Kubernetes routing to produce.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -1,6 +1,8 @@
 //! Behaviour of the compilers: realistic listeners, each profile's precedence, and a property
 //! test that the compiled routing agrees with the ALB model for every rule called exact.
 
+mod tls;
+
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 use serde_json::json;
