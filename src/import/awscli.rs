@@ -2,11 +2,15 @@
 //! `register-task-definition` input), `describe-services` (and the `create-service` input),
 //! `elbv2 describe-target-groups` / `describe-listeners` / `describe-rules`, and
 //! `application-autoscaling describe-scalable-targets` / `describe-scaling-policies`.
+//!
+//! Whatever the JSON holds, nothing here panics: an item that is not an object where one is
+//! expected is *not converted*, with its place named.
 
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::placeholder::Syntax;
 use super::schema::{self, spec_schema};
 use super::{
     Collected, ConvertOptions, Draft, ImportError, Kind, Location, NoteKind, PendingRule,
@@ -56,32 +60,40 @@ pub(super) fn convert(
         return Ok("task definition (register-task-definition input)".into());
     }
     if let Some(services) = list("services") {
-        for s in services {
-            service(file, s.clone(), options, out);
+        for (i, s) in services.iter().enumerate() {
+            if objects_only(file, "services", i, s, out) {
+                service(file, s.clone(), options, out);
+            }
         }
         return Ok("describe-services".into());
     }
     if let Some(tgs) = list("TargetGroups") {
-        for tg in tgs {
+        for (i, tg) in tgs.iter().enumerate() {
+            if !objects_only(file, "TargetGroups", i, tg, out) {
+                continue;
+            }
             let name = tg
                 .get("TargetGroupName")
                 .and_then(Value::as_str)
                 .unwrap_or("target-group")
                 .to_owned();
-            object(
-                file,
-                Kind::TargetGroup,
-                &name,
-                tg.clone(),
-                Vec::new(),
-                options,
-                out,
-            );
+            // describe-target-groups names the target group `TargetGroupName`; the API's
+            // field is `name`.
+            let mut tg = tg.clone();
+            if let Some(m) = tg.as_object_mut()
+                && let Some(n) = m.remove("TargetGroupName")
+            {
+                m.entry("Name").or_insert(n);
+            }
+            object(file, Kind::TargetGroup, &name, tg, Vec::new(), options, out);
         }
         return Ok("elbv2 describe-target-groups".into());
     }
     if let Some(listeners) = list("Listeners") {
-        for l in listeners {
+        for (i, l) in listeners.iter().enumerate() {
+            if !objects_only(file, "Listeners", i, l, out) {
+                continue;
+            }
             let arn = l.get("ListenerArn").and_then(Value::as_str).unwrap_or("");
             let (lb, _) = listener_parts(arn);
             let port = l.get("Port").map(|p| p.to_string()).unwrap_or_default();
@@ -96,26 +108,39 @@ pub(super) fn convert(
         return Ok("elbv2 describe-listeners".into());
     }
     if let Some(rules) = list("Rules") {
-        for r in rules {
-            rule(file, r, options, out);
+        for (i, r) in rules.iter().enumerate() {
+            if objects_only(file, "Rules", i, r, out) {
+                rule(file, r, options, out);
+            }
         }
         return Ok("elbv2 describe-rules".into());
     }
     if let Some(targets) = list("ScalableTargets") {
-        for t in targets {
-            scaling(file, t, true, options, out);
+        for (i, t) in targets.iter().enumerate() {
+            if objects_only(file, "ScalableTargets", i, t, out) {
+                scaling(file, t, true, options, out);
+            }
         }
         return Ok("application-autoscaling describe-scalable-targets".into());
     }
     if let Some(policies) = list("ScalingPolicies") {
-        for p in policies {
-            scaling(file, p, false, options, out);
+        for (i, p) in policies.iter().enumerate() {
+            if objects_only(file, "ScalingPolicies", i, p, out) {
+                scaling(file, p, false, options, out);
+            }
         }
         return Ok("application-autoscaling describe-scaling-policies".into());
     }
     if SERVICE_KEYS.iter().any(|k| top.contains_key(*k)) {
         service(file, value.clone(), options, out);
         return Ok("service definition (create-service input)".into());
+    }
+    if top.contains_key("image") && top.contains_key("name") {
+        return Err(error(
+            file,
+            None,
+            "a single container definition (name, image), not a task definition: put it in the containerDefinitions of a task definition (with its family) to convert it",
+        ));
     }
     let keys: Vec<&str> = top.keys().map(String::as_str).collect();
     Err(error(
@@ -132,6 +157,21 @@ pub(super) fn convert(
     ))
 }
 
+/// Whether item `i` of the list `key` is an object, as every item must be; a note when not.
+fn objects_only(file: &Path, key: &str, i: usize, item: &Value, out: &mut Collected) -> bool {
+    if item.is_object() {
+        return true;
+    }
+    out.note(
+        NoteKind::NotConverted,
+        file,
+        None,
+        Some(&format!("{key}[{i}]")),
+        "not an object",
+    );
+    false
+}
+
 /// Substitutes placeholders from `--param` and lists the ones left, with their paths.
 fn placeholders(
     value: &mut Value,
@@ -141,7 +181,11 @@ fn placeholders(
 ) {
     match value {
         Value::String(s) => {
-            *s = placeholder::substitute_reporting(s, &options.params, true, path, u);
+            let syntax = Syntax {
+                dollar_braces: true,
+                secrets_as_references: false,
+            };
+            *s = placeholder::substitute_reporting(s, &options.params, syntax, path, u);
         }
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
@@ -177,6 +221,10 @@ fn object(
         resource: Some(format!("{kind} {name}")),
         path: None,
     };
+    if !spec.is_object() {
+        out.note_at(NoteKind::NotConverted, &source, None, "not an object");
+        return;
+    }
     let mut unresolved = Vec::new();
     placeholders(&mut spec, "", options, &mut unresolved);
     out.rename_keys(&mut spec, spec_schema(kind), "", &source);
@@ -228,7 +276,9 @@ fn service(file: &Path, mut svc: Value, options: &ConvertOptions, out: &mut Coll
                 Some("serviceName"),
                 format!("the definition has no serviceName; using the file name: {n}"),
             );
-            svc["serviceName"] = Value::from(n.as_str());
+            if let Some(m) = svc.as_object_mut() {
+                m.insert("serviceName".into(), Value::from(n.as_str()));
+            }
             n
         }
     };
