@@ -1523,4 +1523,230 @@ mod tests {
         remove_path(&mut v, "a[0].b");
         assert_eq!(v, serde_json::json!({"a": [{"c": 2}]}));
     }
+
+    fn convert_text(file: &str, text: &str) -> Result<Conversion, ImportErrors> {
+        convert_sources(
+            &[(PathBuf::from(file), text.to_owned())],
+            &ConvertOptions::default(),
+        )
+    }
+
+    fn unresolved_messages(c: &Conversion) -> Vec<String> {
+        c.notes
+            .iter()
+            .filter(|n| n.kind == NoteKind::Unresolved)
+            .map(|n| n.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn aws_cli_json_with_non_objects_where_objects_belong_is_not_converted_never_a_panic() {
+        for text in [
+            r#"{"services": ["x", 1, null, [], {"serviceName": "ok", "taskDefinition": "t"}]}"#,
+            r#"{"services": [{"taskDefinition": "t"}, "x"]}"#,
+            r#"{"TargetGroups": [1, "x", null]}"#,
+            r#"{"Listeners": ["x"], "Rules": [1]}"#,
+            r#"{"Rules": ["x", {"RuleArn": 1, "Priority": [], "IsDefault": "x"}]}"#,
+            r#"{"ScalableTargets": ["x", {"ResourceId": 5}]}"#,
+            r#"{"ScalingPolicies": [null, {"ResourceId": "service/a/b", "ServiceNamespace": 1}]}"#,
+            r#"{"containerDefinitions": "x", "family": 5}"#,
+            r#"{"taskDefinition": {"family": "f", "containerDefinitions": [1, "x"]}, "tags": 5}"#,
+            r#"{"serviceName": "s", "loadBalancers": "x", "deploymentConfiguration": [1]}"#,
+            r#"[1, 2, 3]"#,
+            r#""just a string""#,
+        ] {
+            let _ = convert_text("x.json", text);
+        }
+        let c = convert_text(
+            "x.json",
+            r#"{"services": ["x", {"serviceName": "ok", "taskDefinition": "t"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.objects.len(), 1);
+        assert!(
+            c.notes.iter().any(|n| n.kind == NoteKind::NotConverted
+                && n.location.path.as_deref() == Some("services[0]")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn cloudformation_with_non_mappings_where_mappings_belong_is_not_converted_never_a_panic() {
+        let texts = [
+            "Resources:\n  S:\n    Type: AWS::ECS::Service\n    Properties: [1, 2]\n",
+            "Resources:\n  S:\n    Type: AWS::ECS::Service\n    Properties: text\n",
+            "Resources:\n  S:\n    Type: AWS::ECS::Service\n    Properties: !If [C, x, y]\nConditions:\n  C: !Equals [a, a]\n",
+            "Resources:\n  L:\n    Type: AWS::ElasticLoadBalancingV2::Listener\n    Properties:\n      Rules: 5\n  R:\n    Type: AWS::ElasticLoadBalancingV2::ListenerRule\n    Properties:\n      ListenerArn: !Ref L\n      Priority: 1\n",
+            "Resources:\n  T:\n    Type: AWS::ApplicationAutoScaling::ScalableTarget\n    Properties: !If [C, x, y]\nConditions:\n  C: !Equals [a, a]\n",
+            "Resources:\n  P:\n    Type: AWS::ApplicationAutoScaling::ScalingPolicy\n    Properties:\n      ScalingTargetId: [1]\n",
+            "Resources: 5\n",
+            "Resources:\n  A: 5\n",
+            "Resources:\n  A:\n    Type: [1]\n",
+            "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions: [1, x, {Environment: 5}]\n",
+            "Resources:\n  S:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: [1]\n      Parameters: 5\n",
+        ];
+        for text in texts {
+            let _ = convert_text("t.yaml", text);
+        }
+        let c = convert_text("t.yaml", texts[0]).unwrap();
+        assert!(c.objects.is_empty());
+        assert!(
+            c.notes
+                .iter()
+                .any(|n| n.kind == NoteKind::NotConverted && n.message.contains("not a mapping")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn a_self_referencing_find_in_map_in_a_template_is_unresolved_not_a_stack_overflow() {
+        let text = "Mappings:\n  M:\n    a:\n      b: !FindInMap [M, a, b]\nResources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      Family: !FindInMap [M, a, b]\n      ContainerDefinitions: [{Name: app, Image: nginx}]\n";
+        let c = convert_text("t.yaml", text).unwrap();
+        assert_eq!(c.incomplete.len(), 1);
+        assert!(
+            unresolved_messages(&c)
+                .iter()
+                .any(|m| m.contains("refers to itself")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn a_cloudformation_billion_laughs_is_refused_as_a_limit_in_little_time() {
+        let mut text = String::from(
+            "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      Family: f\n      X0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        );
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "      X{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(text.len() < 1000, "{}", text.len());
+        let started = std::time::Instant::now();
+        let e = convert_text("laughs.yaml", &text).unwrap_err().to_string();
+        assert!(
+            e.contains("laughs.yaml: limit ALIAS_EXPANSION_RATIO reached"),
+            "{e}"
+        );
+        assert!(!e.contains("invalid YAML"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn splitting_a_five_megabyte_string_on_nothing_is_a_limit_not_gigabytes() {
+        let text = format!(
+            "{{\"Parameters\": {{\"Big\": {{\"Type\": \"String\", \"Default\": \"{}\"}}}}, \"Resources\": {{\"T\": {{\"Type\": \"AWS::ECS::TaskDefinition\", \"Properties\": {{\"Family\": \"f\", \"ContainerDefinitions\": [{{\"Name\": \"a\", \"Image\": \"i\", \"Command\": {{\"Fn::Split\": [\"\", {{\"Ref\": \"Big\"}}]}}}}]}}}}}}}}",
+            "a".repeat(5 << 20)
+        );
+        let started = std::time::Instant::now();
+        let c = convert_text("split.json", &text).unwrap();
+        assert!(
+            unresolved_messages(&c)
+                .iter()
+                .any(|m| m.contains("limit MAX_SPLIT_ITEMS reached")),
+            "{:?}",
+            c.notes
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
+    fn json_nested_beyond_the_depth_limit_is_refused_as_a_limit() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let e = convert_text("deep.json", &deep).unwrap_err().to_string();
+        assert!(e.contains("limit MAX_DEPTH reached"), "{e}");
+        let deep = format!("a: {}1{}", "[".repeat(200), "]".repeat(200));
+        let e = convert_text("deep.yaml", &deep).unwrap_err().to_string();
+        assert!(e.contains("limit MAX_DEPTH reached"), "{e}");
+    }
+
+    #[test]
+    fn a_device_is_refused_unread() {
+        let e = convert_files(&[PathBuf::from("/dev/zero")], &ConvertOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn secrets_become_secret_references_and_are_never_written_or_suggested_as_params() {
+        let text = r#"
+Parameters:
+  DbPassword: {Type: String, NoEcho: true, Default: hunter2}
+  ApiKey: {Type: String, NoEcho: "true"}
+Resources:
+  T:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: web
+      ContainerDefinitions:
+        - Name: app
+          Image: nginx
+          Environment:
+            - {Name: DB_PASSWORD, Value: !Ref DbPassword}
+            - {Name: API_KEY, Value: !Ref ApiKey}
+            - {Name: TOKEN, Value: '{{resolve:secretsmanager:prod/token:SecretString:token}}'}
+            - {Name: PIN, Value: '{{resolve:ssm-secure:/prod/pin:2}}'}
+            - {Name: PLAIN, Value: visible}
+"#;
+        let c = convert_text("secrets.yaml", text).unwrap();
+        assert_eq!(c.objects.len(), 1, "{:?}", c.notes);
+        let m = &c.objects[0].manifest;
+        let written = m.to_string();
+        assert!(!written.contains("hunter2"), "{written}");
+        assert!(!written.contains("\\u0000"), "{written}");
+        let container = &m["spec"]["containerDefinitions"][0];
+        assert_eq!(
+            container["environment"],
+            serde_json::json!([{"name": "PLAIN", "value": "visible"}])
+        );
+        assert_eq!(
+            container["secrets"],
+            serde_json::json!([
+                {"name": "DB_PASSWORD", "valueFrom": "/cloudformation/secrets/DbPassword"},
+                {"name": "API_KEY", "valueFrom": "/cloudformation/secrets/ApiKey"},
+                {"name": "TOKEN", "valueFrom": "arn:aws:secretsmanager:::secret:prod/token:token::"},
+                {"name": "PIN", "valueFrom": "/prod/pin"},
+            ])
+        );
+        let secret_notes: Vec<&Note> = c
+            .notes
+            .iter()
+            .filter(|n| n.kind == NoteKind::Secret)
+            .collect();
+        assert_eq!(secret_notes.len(), 4, "{:?}", c.notes);
+        assert!(
+            secret_notes
+                .iter()
+                .any(|n| n.message.contains("version 2 not carried"))
+        );
+        assert!(
+            c.notes
+                .iter()
+                .all(|n| !n.message.contains("--param DbPassword"))
+        );
+        // Inside a larger value a secret cannot be a reference: unresolved, no --param.
+        let text = text.replace(
+            "Value: !Ref DbPassword",
+            "Value: !Sub 'postgres://u:${DbPassword}@db'",
+        );
+        let c = convert_text("secrets.yaml", &text).unwrap();
+        assert_eq!(c.incomplete.len(), 1);
+        let m = c.incomplete[0].object.manifest.to_string();
+        assert!(
+            !m.contains("hunter2") && m.contains("postgres://u:${DbPassword}@db"),
+            "{m}"
+        );
+        let why = unresolved_messages(&c);
+        assert!(
+            why.iter()
+                .any(|w| w.contains("NoEcho parameter DbPassword is a secret")),
+            "{why:?}"
+        );
+        assert!(why.iter().all(|w| !w.contains("--param")), "{why:?}");
+    }
 }

@@ -54,7 +54,7 @@ pub const EVAL_OUTPUT_RATIO: usize = 16;
 /// Stands for `AWS::NoValue` until the enclosing object or list drops it.
 const NO_VALUE: &str = "\u{0}AWS::NoValue";
 
-/// Starts a secret marker: `SECRET_MARKER` valueFrom `\u{1}` label `\u{0}`.
+/// Starts a secret marker: `SECRET_MARKER` valueFrom `\u{1}` parameter name `\u{0}`.
 pub(super) const SECRET_MARKER: &str = "\u{0}secret:";
 
 /// What `Ref` of a listener gives, so its rules find it.
@@ -468,7 +468,7 @@ impl<'a> Template<'a> {
         }
         if self.no_echo.contains(name) && !self.in_condition.get() {
             return Ok(Value::String(format!(
-                "{SECRET_MARKER}{}\u{1}NoEcho parameter {name}\u{0}",
+                "{SECRET_MARKER}{}\u{1}{name}\u{0}",
                 self.no_echo_value_from(name)
             )));
         }
@@ -1421,9 +1421,7 @@ mod tests {
         assert!(u.is_empty(), "{u:?}");
         assert_eq!(
             v[0],
-            json!(
-                "\u{0}secret:/cloudformation/stack/DbPassword\u{1}NoEcho parameter DbPassword\u{0}"
-            )
+            json!("\u{0}secret:/cloudformation/stack/DbPassword\u{1}DbPassword\u{0}")
         );
         assert!(!v.to_string().contains("hunter2"), "{v}");
         assert_eq!(v[2], "yes");
