@@ -175,7 +175,7 @@ pub fn find(s: &str, dollar_braces: bool) -> Vec<Placeholder> {
     let b = s.as_bytes();
     while i < b.len() {
         let rest = &s[i..];
-        let window = &rest[..rest.floor_char_boundary(MAX_PLACEHOLDER_BYTES)];
+        let window = prefix(rest, MAX_PLACEHOLDER_BYTES);
         if rest.starts_with("$$$")
             && let Some(end) = window[3..].find("$$$")
         {
@@ -245,6 +245,15 @@ pub fn find(s: &str, dollar_braces: bool) -> Vec<Placeholder> {
         i += rest.chars().next().map_or(1, char::len_utf8);
     }
     found
+}
+
+/// At most the first `max` bytes of `s`, ending on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// The byte index of the `}` closing the `${` at the start of `s`, counting nested braces.
