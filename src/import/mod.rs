@@ -460,6 +460,19 @@ pub fn convert_sources(
             Err(e) => errors.push(e),
         }
     }
+    // The .tf files of a run form one module, evaluated with the global values only.
+    for (i, (path, input)) in inputs.iter().enumerate() {
+        if let (Input::Terraform(_), Some(key)) = (input, scoped[i].1.iter().next()) {
+            errors.push(error(
+                path,
+                None,
+                format!(
+                    "--param {}:{key}: the .tf files of one run form one module; give its values without FILE:",
+                    path.display()
+                ),
+            ));
+        }
+    }
     if !errors.is_empty() {
         return Err(ImportErrors(errors));
     }
@@ -982,18 +995,33 @@ fn finish(mut c: Collected, options: &ConvertOptions) -> Result<Conversion, Vec<
 
     // Hold-backs cascade: what refers to an object that is not written is not written either.
     let mut held: Vec<bool> = cands.iter().map(Candidate::held).collect();
+    let mut by_identity: BTreeMap<(Kind, String), Vec<usize>> = BTreeMap::new();
+    for (j, cand) in cands.iter().enumerate().filter(|(j, _)| keep[*j]) {
+        let mut ids = cand.identity();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            by_identity
+                .entry((cand.draft.kind, id))
+                .or_default()
+                .push(j);
+        }
+    }
+    let refs: Vec<Vec<(String, Kind, String)>> = cands
+        .iter()
+        .map(|c| references(c.draft.kind, &c.spec))
+        .collect();
     loop {
         let mut changed = false;
         for i in 0..cands.len() {
             if !keep[i] || held[i] {
                 continue;
             }
-            let refs = references(cands[i].draft.kind, &cands[i].spec);
-            for (field, kind, target) in refs {
-                let targets: Vec<usize> = (0..cands.len())
-                    .filter(|&j| j != i && keep[j] && cands[j].draft.kind == kind)
-                    .filter(|&j| cands[j].identity().contains(&target))
-                    .collect();
+            for (field, kind, target) in &refs[i] {
+                let targets: Vec<usize> = by_identity
+                    .get(&(*kind, target.clone()))
+                    .map(|t| t.iter().copied().filter(|&j| j != i).collect())
+                    .unwrap_or_default();
                 let Some(&t) = targets.first() else { continue };
                 if !targets.iter().all(|&j| held[j]) {
                     continue;
@@ -1016,8 +1044,8 @@ fn finish(mut c: Collected, options: &ConvertOptions) -> Result<Conversion, Vec<
                     }
                 );
                 let source = cands[i].draft.source.clone();
-                c.note_at(NoteKind::Unresolved, &source, Some(&field), message.clone());
-                cands[i].draft.unresolved.push((field, message));
+                c.note_at(NoteKind::Unresolved, &source, Some(field), message.clone());
+                cands[i].draft.unresolved.push((field.clone(), message));
                 held[i] = true;
                 changed = true;
                 break;
