@@ -122,9 +122,103 @@ fn objects_kept_with_placeholders_are_written_and_what_the_server_would_reject_i
         stderr.contains("spec.containerDefinitions[0].name: until its placeholders are filled in, the API server would reject TaskDefinition/web"),
         "{stderr}"
     );
-    // Without --keep-unresolved nothing is written, and the exit code is still 0: the gap is
-    // reported, not an error.
+    // Without --keep-unresolved nothing is written: exit code 3, the gap reported, not an
+    // error.
     let out = convert(&["-f", &input.display().to_string()]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing converted"));
+}
+
+const REALWORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/realworld");
+
+fn realworld(f: &str) -> Option<String> {
+    let p = PathBuf::from(REALWORLD).join(f);
+    if p.exists() {
+        Some(p.display().to_string())
+    } else {
+        eprintln!("notice: {} not found; skipping", p.display());
+        None
+    }
+}
+
+#[test]
+fn keep_unresolved_keeps_a_numeric_placeholder_instead_of_dropping_it() {
+    let Some(f) = realworld("cloudformation/copilot-backend-https-path-alias.yml") else {
+        return;
+    };
+    let out = convert(&["-f", &f, "--keep-unresolved"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("desiredCount: ${TaskCount}"), "{stdout}");
+    assert!(
+        stderr.contains("desiredCount: unresolved: parameter TaskCount has no Default"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("desiredCount: dropped"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "spec.desiredCount: until its placeholders are filled in, the API server would reject"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn nothing_converted_exits_three_naming_why() {
+    let Some(f) = realworld("json/ecs-blueprints-cicd-service-definition-codedeploy.json") else {
+        return;
+    };
+    let out = convert(&["-f", &f]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("taskDefinition: unresolved: unrendered placeholder <PLACEHOLDER>"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing converted"), "{stderr}");
+}
+
+#[test]
+fn a_device_is_refused_unread_instead_of_read_forever() {
+    let out = convert(&["-f", "/dev/zero"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/dev/zero: not a regular file"), "{stderr}");
+}
+
+#[test]
+fn a_param_file_scoped_to_its_stack_and_a_param_for_a_file_not_given() {
+    let (Some(stack), Some(params)) = (
+        realworld("cloudformation/copilot-svc-staging.stack.yml"),
+        realworld("cloudformation/copilot-svc-staging.params.json"),
+    ) else {
+        return;
+    };
+    let scoped = format!("copilot-svc-staging.stack.yml:{params}");
+    let out = convert(&[
+        "-f",
+        &stack,
+        "--param-file",
+        &scoped,
+        "--param",
+        "TaskCPU=512",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("has no Default"), "{stderr}");
+    // Given with -f, the parameter file is refused with the flag to use.
+    let out = convert(&["-f", &params]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("pass it with --param-file"), "{stderr}");
+    // A FILE:KEY for a file not among the inputs applies to nothing: an error, not ignored.
+    let out = convert(&["-f", &stack, "--param", "other.yaml:AppName=x"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("other.yaml is not one of the input files"),
+        "{stderr}"
+    );
 }

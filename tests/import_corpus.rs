@@ -1,7 +1,9 @@
-//! Every file of the shared ECS corpus converts, or fails with a message that names the
-//! problem; what each produces is pinned in a table. Converted objects round-trip through the
-//! API types, pass the validation `ecsplane render` and the API server apply, and what
-//! `ecsplane convert` writes renders with `ecsplane render`.
+//! Every file of the shared ECS corpus (`../shared/corpus/ecs`) and of the real-world inputs
+//! (`../shared/corpus/realworld`) converts, or fails with a message that names the problem;
+//! what each produces is pinned in a table. Converted objects round-trip through the API
+//! types, pass the validation `ecsplane render` and the API server apply, and what `ecsplane
+//! convert` writes renders with `ecsplane render` (or render refuses it naming file, object and
+//! field). The issue-14 behaviours are shown on the real files that exposed them.
 //!
 //! `ECSPLANE_PRINT_CORPUS=1 cargo test --test import_corpus -- --nocapture` prints the actual
 //! results as table rows (Rust and Markdown, for docs/import.md).
@@ -10,9 +12,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ecsplane::api::{EcsCluster, EcsService, Listener, TargetGroup, TaskDefinition};
-use ecsplane::import::{Conversion, ConvertOptions, convert_files};
+use ecsplane::import::{
+    Conversion, ConvertOptions, NoteKind, convert_files, convert_sources, read_param_file,
+};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/ecs");
+
+/// Table rows under this prefix are files of `../shared/corpus/realworld`.
+const REALWORLD: &str = "realworld/";
+
+/// A table row's `--param` pair with this key reads a parameter file (a path as rows are) the
+/// way `--param-file` does.
+const PARAM_FILE: &str = "--param-file";
 
 /// What a corpus file is expected to give.
 enum Expect {
@@ -50,13 +61,17 @@ fn corpus() -> Option<PathBuf> {
 
 fn files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    for sub in [
+    let subs = [
         "cloudformation",
         "services",
         "task-definitions",
         "terraform",
-    ] {
-        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+        "realworld/cloudformation",
+        "realworld/json",
+        "realworld/derived",
+    ];
+    for sub in subs {
+        let Ok(entries) = std::fs::read_dir(path_of(dir, sub)) else {
             continue;
         };
         for e in entries.flatten() {
@@ -67,21 +82,38 @@ fn files(dir: &Path) -> Vec<String> {
     out
 }
 
+/// A row's file: under the ECS corpus, or under `realworld/` beside it.
+fn path_of(dir: &Path, f: &str) -> PathBuf {
+    match f.strip_prefix(REALWORLD) {
+        Some(rest) => dir.join("../realworld").join(rest),
+        None => dir.join(f),
+    }
+}
+
 /// The inputs of a table row: one corpus file, or several joined by ` + ` (the `.tf` files of
-/// one Terraform directory, converted together as one module).
+/// one Terraform directory, converted together as one module; stacks that import from each
+/// other).
 fn paths(dir: &Path, row: &str) -> Vec<PathBuf> {
-    row.split(" + ").map(|f| dir.join(f)).collect()
+    row.split(" + ").map(|f| path_of(dir, f)).collect()
+}
+
+/// The options of a row: its `--param`s, with `--param-file` pairs read as the CLI reads them.
+fn options_of(dir: &Path, params: &[(&str, &str)]) -> ConvertOptions {
+    let mut all = std::collections::BTreeMap::new();
+    for (_, v) in params.iter().filter(|(k, _)| *k == PARAM_FILE) {
+        all.extend(read_param_file(&path_of(dir, v)).expect("the row's parameter file reads"));
+    }
+    for (k, v) in params.iter().filter(|(k, _)| *k != PARAM_FILE) {
+        all.insert((*k).to_owned(), (*v).to_owned());
+    }
+    ConvertOptions {
+        params: all,
+        namespace: Some("imported".into()),
+    }
 }
 
 fn run(dir: &Path, file: &str, params: &[(&str, &str)]) -> Result<Conversion, String> {
-    let options = ConvertOptions {
-        params: params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        namespace: Some("imported".into()),
-    };
-    convert_files(&paths(dir, file), &options).map_err(|e| e.to_string())
+    convert_files(&paths(dir, file), &options_of(dir, params)).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -128,7 +160,10 @@ fn every_corpus_file_converts_or_fails_with_a_message_naming_the_problem() {
                 }
             }
             (Fails(what), Err(message)) => {
-                if !message.contains(what) || !message.contains(file) {
+                let named = file
+                    .split(" + ")
+                    .any(|f| message.contains(f.trim_start_matches(REALWORLD)));
+                if !message.contains(what) || !named {
                     failures.push(format!(
                         "{file}: expected an error naming {what:?} and the file, got {message}"
                     ));
@@ -181,6 +216,10 @@ const TOGETHER: &[(&str, &[&str])] = &[
         "services/native-bluegreen-service-connect-backend.json",
         &["task-definitions/native-bluegreen-service-connect-backend.json"],
     ),
+    (
+        "realworld/derived/aws-cli-describe-listeners.output.json",
+        &["realworld/derived/aws-cli-describe-target-groups.output.json"],
+    ),
 ];
 
 /// Converted corpus output that `ecsplane render` refuses, and the reason it must give: valid
@@ -193,6 +232,10 @@ const RENDER_REFUSES: &[(&str, &str)] = &[
     (
         "services/native-bluegreen-lifecycle-hooks.json",
         "spec.loadBalancers[0].targetGroupArn: unresolved reference: target group \"BLUE_TARGET_GROUP_ARN\" is not in the input",
+    ),
+    (
+        "realworld/derived/aws-cli-describe-services.output.json",
+        "spec.taskDefinition: unresolved reference: EcsService my-http-service refers to task definition \"arn:aws:ecs:us-west-2:123456789012:task-definition/amazon-ecs-sample:1\", but no TaskDefinition of family \"amazon-ecs-sample\" is in the input",
     ),
 ];
 
@@ -229,12 +272,19 @@ fn what_convert_writes_for_the_corpus_renders() {
             .map_or(&[][..], |(_, c)| *c);
         let inputs = paths(&dir, file)
             .into_iter()
-            .chain(companions.iter().map(|c| dir.join(c)));
+            .chain(companions.iter().map(|c| path_of(&dir, c)));
         for f in inputs {
             args.extend(["-f".into(), f.display().to_string()]);
         }
         for (k, v) in *params {
-            args.extend(["--param".into(), format!("{k}={v}")]);
+            if *k == PARAM_FILE {
+                args.extend([
+                    "--param-file".into(),
+                    path_of(&dir, v).display().to_string(),
+                ]);
+            } else {
+                args.extend(["--param".into(), format!("{k}={v}")]);
+            }
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let converted = ecsplane(&args);
@@ -286,41 +336,640 @@ fn skipped_of(c: &Conversion) -> usize {
 fn print_row(file: &str, params: &[(&str, &str)], got: &Result<Conversion, String>) {
     match got {
         Ok(c) => {
-            let f = &c.files[0];
+            let objects: Vec<String> = c
+                .objects
+                .iter()
+                .map(|o| format!("{}/{}", o.kind, o.name))
+                .collect();
+            let held: Vec<String> = c
+                .incomplete
+                .iter()
+                .map(|i| format!("{}/{}", i.object.kind, i.object.name))
+                .collect();
             println!(
-                "RUST (\"{file}\", &{params:?}, Converts {{ objects: &{:?}, held_back: {}, skipped: {} }}),",
-                f.objects,
-                f.incomplete.len(),
-                f.skipped
+                "RUST (\"{file}\", &{params:?}, Converts {{ objects: &{objects:?}, held_back: {}, skipped: {} }}),",
+                held.len(),
+                skipped_of(c)
             );
             let unresolved = c
                 .notes
                 .iter()
-                .filter(|n| n.kind == ecsplane::import::NoteKind::Unresolved)
+                .filter(|n| n.kind == NoteKind::Unresolved)
                 .count();
-            let not_converted = f.not_converted;
+            let not_converted: usize = c.files.iter().map(|f| f.not_converted).sum();
+            let formats: Vec<&str> = c.files.iter().map(|f| f.format.as_str()).collect();
+            let list = |l: &[String]| {
+                if l.is_empty() {
+                    "–".to_owned()
+                } else {
+                    l.join(", ")
+                }
+            };
             println!(
-                "MD | `{file}` | {} | {} | {} | {} | {unresolved} | {not_converted} | |",
-                f.format,
-                if f.objects.is_empty() {
-                    "–".to_owned()
-                } else {
-                    f.objects.join(", ")
-                },
-                if f.incomplete.is_empty() {
-                    "–".to_owned()
-                } else {
-                    f.incomplete.join(", ")
-                },
-                f.skipped,
+                "MD | `{file}` | {} | {} | {} | {} | {unresolved} | {not_converted} |",
+                formats.join("; "),
+                list(&objects),
+                list(&held),
+                skipped_of(c),
             );
         }
         Err(e) => {
             println!("RUST (\"{file}\", &{params:?}, Fails(\"...\")),");
             println!(
-                "MD | `{file}` | error | {} | | | | | |",
+                "MD | `{file}` | error | {} | | | | |",
                 e.replace('|', "\\|")
             );
+        }
+    }
+}
+
+// ---- Issue 14, shown on the real files that exposed each problem. ----
+
+fn realworld(f: &str) -> Option<PathBuf> {
+    corpus().map(|dir| dir.join("../realworld").join(f))
+}
+
+fn convert_with(paths: &[PathBuf], params: &[(&str, &str)]) -> Conversion {
+    let dir = PathBuf::from(CORPUS);
+    convert_files(paths, &options_of(&dir, params)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn names(c: &Conversion) -> Vec<String> {
+    c.objects
+        .iter()
+        .map(|o| format!("{}/{}", o.kind, o.name))
+        .collect()
+}
+
+fn held_names(c: &Conversion) -> Vec<String> {
+    c.incomplete
+        .iter()
+        .map(|i| format!("{}/{}", i.object.kind, i.object.name))
+        .collect()
+}
+
+fn temp(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ecsplane-import-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_service_whose_task_definition_is_held_back_is_held_back_with_it_and_the_output_renders() {
+    let Some(f) = realworld("cloudformation/cdk-ext-all-service-addons.template.json") else {
+        return;
+    };
+    let c = convert_with(std::slice::from_ref(&f), &[]);
+    let families: Vec<&str> = c
+        .objects
+        .iter()
+        .filter(|o| o.kind.as_str() == "TaskDefinition")
+        .filter_map(|o| o.manifest["spec"]["family"].as_str())
+        .collect();
+    for o in c.objects.iter().filter(|o| o.kind.as_str() == "EcsService") {
+        let td = o.manifest["spec"]["taskDefinition"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            families.contains(&td),
+            "{} refers to {td}, which is not written",
+            o.name
+        );
+    }
+    let held: Vec<_> = c
+        .notes
+        .iter()
+        .filter(|n| n.location.path.as_deref() == Some("taskDefinition"))
+        .filter(|n| {
+            n.message.contains("refers to TaskDefinition") && n.message.contains("held back")
+        })
+        .collect();
+    assert_eq!(
+        held.len(),
+        3,
+        "one line per service saying why: {:?}",
+        c.notes
+    );
+    assert_eq!(
+        held_names(&c)
+            .iter()
+            .filter(|n| n.starts_with("EcsService/"))
+            .count(),
+        3
+    );
+    let out = temp("cascade");
+    let run = ecsplane(&[
+        "convert",
+        "-f",
+        &f.display().to_string(),
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let render = ecsplane(&["render", "-f", &out.display().to_string()]);
+    assert!(
+        render.status.success(),
+        "{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+}
+
+#[test]
+fn an_assumed_stack_name_too_long_for_a_target_group_name_holds_back_that_target_group_only() {
+    let Some(f) = realworld("cloudformation/cfnt-fargate-cluster-public-vpc.yaml") else {
+        return;
+    };
+    let c = convert_with(std::slice::from_ref(&f), &[]);
+    assert_eq!(
+        names(&c),
+        ["EcsCluster/cfnt-fargate-cluster-public-vpc-ecscluster-0be55164"]
+    );
+    let why = c
+        .notes
+        .iter()
+        .find(|n| n.location.path.as_deref() == Some("name") && n.kind == NoteKind::Unresolved)
+        .expect("the target group's name is unresolved");
+    assert!(
+        why.message
+            .contains("AWS::StackName=cfnt-fargate-cluster-public-vpc (from the file name)"),
+        "{}",
+        why.message
+    );
+    assert!(
+        why.message
+            .contains("--param cfnt-fargate-cluster-public-vpc.yaml:AWS::StackName=NAME"),
+        "{}",
+        why.message
+    );
+    assert!(why.message.contains("Too long"), "{}", why.message);
+    // The listener forwarding to it is held back with it, saying why.
+    assert!(held_names(&c).iter().any(|n| n.starts_with("Listener/")));
+    assert!(c.notes.iter().any(|n| {
+        n.message
+            .contains("refers to TargetGroup cfnt-fargate-cluster-public-vpc-drop-1")
+    }));
+    // Named as the stack is, everything converts.
+    let c = convert_with(
+        &[f],
+        &[(
+            "cfnt-fargate-cluster-public-vpc.yaml:AWS::StackName",
+            "prod",
+        )],
+    );
+    assert!(
+        names(&c).contains(&"TargetGroup/prod-drop-1".to_owned()),
+        "{:?}",
+        names(&c)
+    );
+    assert!(c.incomplete.is_empty(), "{:?}", held_names(&c));
+}
+
+#[test]
+fn names_from_logical_ids_are_stack_qualified_so_two_copilot_stacks_never_merge() {
+    let (Some(a), Some(b)) = (
+        realworld("cloudformation/copilot-svc-staging.stack.yml"),
+        realworld("cloudformation/copilot-backend-https-path-alias.yml"),
+    ) else {
+        return;
+    };
+    let c = convert_with(&[a, b], &[]);
+    let all: Vec<String> = names(&c).into_iter().chain(held_names(&c)).collect();
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "{all:?}");
+    for stack in ["copilot-svc-staging", "copilot-backend-https-path-alias"] {
+        // Target group names are shortened to ELB's 32 characters, with a hash.
+        for kind in ["EcsService", "TargetGroup", "TaskDefinition"] {
+            assert!(
+                all.iter()
+                    .any(|n| n.starts_with(&format!("{kind}/{}", &stack[..stack.len().min(19)]))),
+                "{kind} of {stack} in {all:?}"
+            );
+        }
+    }
+    assert!(
+        c.notes
+            .iter()
+            .all(|n| !n.message.contains("only the first is kept"))
+    );
+}
+
+#[test]
+fn two_different_objects_of_one_name_are_an_error_naming_both_files() {
+    let Some(dir) = corpus() else { return };
+    let product = dir.join("cloudformation/refarch-product-service.yaml");
+    let copy = temp("collision").join("product-copy.yaml");
+    let text = std::fs::read_to_string(&product)
+        .unwrap()
+        .replace("Memory: 128", "Memory: 256");
+    std::fs::write(&copy, text).unwrap();
+    let e = convert_files(&[product.clone(), copy.clone()], &ConvertOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("TaskDefinition product-service is also converted from"),
+        "{e}"
+    );
+    assert!(
+        e.contains("product-copy.yaml") && e.contains("refarch-product-service.yaml"),
+        "{e}"
+    );
+    // The same object twice is written once.
+    let c = convert_with(&[product.clone(), product], &[]);
+    assert_eq!(
+        names(&c)
+            .iter()
+            .filter(|n| *n == "TaskDefinition/product-service")
+            .count(),
+        1
+    );
+}
+
+/// The refarch stacks as upstream lays them out (master.yaml nests the others by URL).
+fn refarch_tree() -> Option<(PathBuf, Vec<PathBuf>)> {
+    let dir = corpus()?;
+    let root = temp("refarch");
+    let files = [
+        (
+            "../realworld/cloudformation/refarch-master-nested-stacks.yaml",
+            "master.yaml",
+        ),
+        (
+            "../realworld/cloudformation/refarch-ecs-cluster.yaml",
+            "infrastructure/ecs-cluster.yaml",
+        ),
+        (
+            "cloudformation/refarch-load-balancers.yaml",
+            "infrastructure/load-balancers.yaml",
+        ),
+        (
+            "cloudformation/refarch-product-service.yaml",
+            "services/product-service/service.yaml",
+        ),
+        (
+            "cloudformation/refarch-website-service-stepscaling.yaml",
+            "services/website-service/service.yaml",
+        ),
+    ];
+    let mut paths = Vec::new();
+    for (from, to) in files {
+        let to = root.join(to);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(dir.join(from), &to).unwrap();
+        paths.push(to);
+    }
+    Some((root, paths))
+}
+
+#[test]
+fn nested_stacks_are_followed_with_their_parameters_and_outputs_and_routes_stay_with_their_stack() {
+    let Some((root, paths)) = refarch_tree() else {
+        return;
+    };
+    let c = convert_with(&paths, &[("LoadBalancer.DNSName", "alb.example.com")]);
+    assert!(c.incomplete.is_empty(), "{:?}", c.notes);
+    let get = |kind: &str, name: &str| {
+        c.objects
+            .iter()
+            .find(|o| o.kind.as_str() == kind && o.name == name)
+            .unwrap_or_else(|| panic!("{kind}/{name} in {:?}", names(&c)))
+    };
+    // EnvironmentName is the master's stack name, passed down.
+    get("EcsCluster", "master");
+    let listener = c
+        .objects
+        .iter()
+        .find(|o| o.kind.as_str() == "Listener")
+        .unwrap();
+    let rules = listener.manifest["spec"]["rules"].as_array().unwrap();
+    let forward = |r: &serde_json::Value| {
+        r["actions"][0]["targetGroupArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert_eq!(rules[0]["conditions"][0]["values"][0], "/");
+    assert!(
+        forward(&rules[0]).starts_with("master-WebsiteService-"),
+        "{rules:?}"
+    );
+    assert_eq!(rules[1]["conditions"][0]["values"][0], "/products");
+    assert!(
+        forward(&rules[1]).starts_with("master-ProductService-"),
+        "{rules:?}"
+    );
+    let website = c
+        .objects
+        .iter()
+        .find(|o| o.kind.as_str() == "EcsService" && o.name.starts_with("master-websiteservice"))
+        .expect("the website service");
+    assert_eq!(website.manifest["spec"]["cluster"], "master");
+    assert!(
+        website.manifest["spec"]["autoScaling"]["scalingPolicies"].is_array(),
+        "its step scaling lands on it"
+    );
+    let product = c
+        .objects
+        .iter()
+        .find(|o| o.kind.as_str() == "EcsService" && o.name.starts_with("master-productservice"))
+        .expect("the product service");
+    assert!(product.manifest["spec"].get("autoScaling").is_none());
+    // What is not among the inputs is said, not dropped.
+    assert!(c.notes.iter().any(|n| {
+        n.message
+            .contains("its template (vpc.yaml) is not among the inputs")
+    }));
+    let out = root.join("out");
+    let mut args: Vec<String> = vec!["convert".into(), "-o".into(), out.display().to_string()];
+    for p in &paths {
+        args.extend(["-f".into(), p.display().to_string()]);
+    }
+    args.extend([
+        "--param".into(),
+        "LoadBalancer.DNSName=alb.example.com".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(ecsplane(&args).status.success());
+    let render = ecsplane(&["render", "-f", &out.display().to_string()]);
+    assert!(
+        render.status.success(),
+        "{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+}
+
+#[test]
+fn a_copilot_params_file_and_a_scoped_stack_name_supply_what_each_stack_needs() {
+    let (Some(stack), Some(params)) = (
+        realworld("cloudformation/copilot-svc-staging.stack.yml"),
+        realworld("cloudformation/copilot-svc-staging.params.json"),
+    ) else {
+        return;
+    };
+    let values = read_param_file(&params).unwrap();
+    assert!(values.contains(&("TaskCPU".to_owned(), "256".to_owned())));
+    let c = convert_with(
+        std::slice::from_ref(&stack),
+        &[(
+            PARAM_FILE,
+            "realworld/cloudformation/copilot-svc-staging.params.json",
+        )],
+    );
+    assert!(
+        c.notes
+            .iter()
+            .all(|n| !n.message.contains("has no Default")),
+        "{:?}",
+        c.notes
+    );
+    let td = c
+        .incomplete
+        .iter()
+        .map(|i| &i.object)
+        .chain(&c.objects)
+        .find(|o| o.kind.as_str() == "TaskDefinition")
+        .unwrap();
+    assert_eq!(td.manifest["spec"]["family"], "my-app-staging-fe");
+    assert_eq!(td.manifest["spec"]["cpu"], "256");
+    // npeck's service imports `production:…` from the VPC stack, named production on the
+    // command line for that file only.
+    let (Some(vpc), Some(svc)) = (
+        realworld("cloudformation/npeck-fargate-public-vpc.yml"),
+        realworld("cloudformation/npeck-fargate-public-subnet-public-lb-service.yml"),
+    ) else {
+        return;
+    };
+    let alone = convert_with(&[vpc.clone(), svc.clone()], &[]);
+    assert!(
+        alone.notes.iter().any(|n| n
+            .message
+            .contains("pass --param npeck-fargate-public-vpc.yml:AWS::StackName=production")),
+        "the hint names the stack name to pass: {:?}",
+        alone.notes
+    );
+    let c = convert_with(
+        &[vpc, svc],
+        &[("npeck-fargate-public-vpc.yml:AWS::StackName", "production")],
+    );
+    assert!(c.incomplete.is_empty(), "{:?}", held_names(&c));
+    let service = c
+        .objects
+        .iter()
+        .find(|o| o.kind.as_str() == "EcsService")
+        .unwrap();
+    assert_eq!(service.manifest["spec"]["cluster"], "production-ECSCluster");
+    let listener = c
+        .objects
+        .iter()
+        .find(|o| o.kind.as_str() == "Listener")
+        .unwrap();
+    assert!(
+        listener.manifest["spec"]["rules"].is_array(),
+        "the service's rule joins the imported listener"
+    );
+}
+
+#[test]
+fn describe_target_groups_output_keeps_the_target_group_name() {
+    let Some(f) = realworld("derived/aws-cli-describe-target-groups.output.json") else {
+        return;
+    };
+    let c = convert_with(&[f], &[]);
+    assert_eq!(c.objects[0].manifest["spec"]["name"], "my-targets");
+    assert!(
+        c.notes
+            .iter()
+            .all(|n| n.location.path.as_deref() != Some("TargetGroupName"))
+    );
+}
+
+#[test]
+fn angle_bracket_placeholders_of_the_blueprints_are_reported_as_placeholders() {
+    let Some(f) = realworld("json/ecs-blueprints-cicd-task-definition-placeholders.json") else {
+        return;
+    };
+    let c = convert_with(&[f], &[]);
+    assert_eq!(c.incomplete.len(), 1);
+    let placeholders = c
+        .notes
+        .iter()
+        .filter(|n| {
+            n.kind == NoteKind::Unresolved
+                && n.message.contains("unrendered placeholder <PLACEHOLDER>")
+        })
+        .count();
+    assert!(placeholders >= 4, "{:?}", c.notes);
+}
+
+// ---- Fuzzing: generated documents seeded with the corpus. ----
+
+mod fuzz {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Parsed corpus documents of one family.
+    fn seeds(family: &str) -> &'static [Value] {
+        static CFN: OnceLock<Vec<Value>> = OnceLock::new();
+        static CLI: OnceLock<Vec<Value>> = OnceLock::new();
+        let load = |cfn: bool| {
+            let Some(dir) = corpus() else {
+                return Vec::new();
+            };
+            let mut out = Vec::new();
+            for f in files(&dir) {
+                let path = path_of(&dir, &f);
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let doc: Option<Value> = if f.ends_with(".json") {
+                    serde_json::from_str(&text).ok()
+                } else if f.ends_with(".yaml") || f.ends_with(".yml") {
+                    ecsplane::import::yaml::parse(&text).ok()
+                } else {
+                    None
+                };
+                let Some(doc) = doc else { continue };
+                if doc.get("Resources").is_some() == cfn {
+                    out.push(doc);
+                }
+            }
+            out
+        };
+        match family {
+            "cfn" => CFN.get_or_init(|| load(true)),
+            _ => CLI.get_or_init(|| load(false)),
+        }
+    }
+
+    /// Values that break assumptions: non-objects, intrinsics with odd arguments,
+    /// self-references, placeholders and secrets.
+    fn hostile() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            Just(json!(1e308)),
+            "[a-zA-Z0-9:/${}<>_.-]{0,12}".prop_map(Value::from),
+            Just(json!("{{resolve:secretsmanager:s:SecretString:k}}")),
+            Just(json!("<IMAGE1_NAME>")),
+            Just(json!("${a}:${max(\"${b}\",\"${c}\")}")),
+            Just(json!({"Ref": "AWS::StackName"})),
+            Just(json!({"Ref": "Nope"})),
+            Just(json!({"Fn::FindInMap": ["M", "a", "b"]})),
+            Just(json!({"Fn::Split": ["", "abcdef"]})),
+            Just(json!({"Fn::GetAtt": ["Stack", "Outputs.X"]})),
+            Just(json!({"Fn::If": ["C", {"Ref": "AWS::NoValue"}, 1]})),
+            Just(json!({"Fn::Join": [5, 6]})),
+            Just(json!({"Fn::Sub": [1, 2]})),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[A-Za-z]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Every node of `v`, by pre-order index: replaces the `k`-th (mod the count) with `with`.
+    fn replace_nth(v: &mut Value, k: usize, with: Value) {
+        fn count(v: &Value) -> usize {
+            1 + match v {
+                Value::Array(a) => a.iter().map(count).sum(),
+                Value::Object(m) => m.values().map(count).sum(),
+                _ => 0,
+            }
+        }
+        fn walk(v: &mut Value, k: &mut usize, with: &mut Option<Value>) {
+            if *k == 0 {
+                if let Some(w) = with.take() {
+                    *v = w;
+                }
+                return;
+            }
+            *k -= 1;
+            match v {
+                Value::Array(a) => a.iter_mut().for_each(|c| walk(c, k, with)),
+                Value::Object(m) => m.values_mut().for_each(|c| walk(c, k, with)),
+                _ => {}
+            }
+        }
+        let mut k = k % count(v);
+        walk(v, &mut k, &mut Some(with));
+    }
+
+    /// A mutated seed: a few of its nodes replaced by hostile values.
+    fn mutated(family: &'static str) -> impl Strategy<Value = Value> {
+        let n = seeds(family).len().max(1);
+        (
+            0..n,
+            prop::collection::vec((any::<usize>(), hostile()), 1..5),
+        )
+            .prop_map(move |(i, edits)| {
+                let mut doc = seeds(family).get(i).cloned().unwrap_or_else(|| json!({}));
+                for (k, v) in edits {
+                    replace_nth(&mut doc, k, v);
+                }
+                doc
+            })
+    }
+
+    /// Converts `text` and checks that the output is bounded by the input.
+    fn converts_bounded(file: &str, text: &str) {
+        let options = ConvertOptions::default();
+        if let Ok(c) = convert_sources(&[(PathBuf::from(file), text.to_owned())], &options) {
+            let written: usize = c
+                .objects
+                .iter()
+                .chain(c.incomplete.iter().map(|i| &i.object))
+                .map(|o| o.manifest.to_string().len())
+                .sum();
+            assert!(
+                written <= 64 * text.len() + (1 << 20),
+                "{written} bytes written from {} bytes",
+                text.len()
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn generated_cloudformation_json_never_panics_and_stays_bounded(doc in mutated("cfn")) {
+            converts_bounded("stack.json", &doc.to_string());
+        }
+
+        #[test]
+        fn generated_cloudformation_yaml_never_panics_and_stays_bounded(
+            doc in mutated("cfn"),
+            anchors in prop::collection::vec(("[a-z]{1,3}", 0usize..4), 0..6),
+        ) {
+            // Block YAML of the document, plus anchors and aliases (some to unknown anchors)
+            // and short-form tags in a tail of extra resources.
+            let mut text = serde_saphyr::to_string(&doc).unwrap_or_default();
+            text.push_str("Extra:\n");
+            for (i, (name, use_)) in anchors.iter().enumerate() {
+                text.push_str(&format!("  a{i}: &{name} [!Ref {name}, !Sub '${{{name}}}', !GetAtt {name}.Arn]\n"));
+                text.push_str(&format!("  b{i}: [{}]\n", vec![format!("*{name}"); *use_].join(", ")));
+            }
+            converts_bounded("stack.yaml", &text);
+        }
+
+        #[test]
+        fn generated_aws_cli_json_never_panics_and_stays_bounded(doc in mutated("cli")) {
+            converts_bounded("output.json", &doc.to_string());
         }
     }
 }

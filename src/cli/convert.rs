@@ -1,4 +1,8 @@
 //! `ecsplane convert`: CloudFormation, AWS CLI JSON and Terraform into ecsplane manifests.
+//!
+//! Exit codes: 0 when objects were written; 1 when an input is invalid (nothing written); 2 for
+//! usage errors; 3 when the inputs were read but no object could be written (every object held
+//! back, skipped or not converted: the notes say why).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -6,7 +10,11 @@ use std::process::ExitCode;
 
 use crate::import::{
     Conversion, ConvertOptions, NoteKind, Object, convert_files, problems_as_written,
+    read_param_file,
 };
+
+/// The exit code when nothing could be written.
+const NOTHING_CONVERTED: u8 = 3;
 
 /// Arguments of `ecsplane convert`.
 #[derive(clap::Args, Debug)]
@@ -21,11 +29,17 @@ pub struct Args {
     /// Write one multi-document YAML stream on stdout (the default without --output-dir).
     #[arg(long)]
     stdout: bool,
-    /// A value for a CloudFormation parameter, pseudo parameter (AWS::Region), resource
-    /// (LogicalId or LogicalId.Attribute), Fn::ImportValue export name, Terraform variable or
-    /// unrendered placeholder. Repeatable.
-    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    /// A value for a CloudFormation parameter, pseudo parameter (AWS::Region,
+    /// AWS::StackName), resource (LogicalId or LogicalId.Attribute), Fn::ImportValue export
+    /// name, Terraform variable or unrendered placeholder; FILE:KEY=VALUE applies to the input
+    /// FILE only. Repeatable; wins over --param-file.
+    #[arg(long = "param", value_name = "[FILE:]KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
+    /// Values from a parameter file: CloudFormation parameter JSON (the `aws cloudformation`
+    /// [{"ParameterKey", "ParameterValue"}] shape or Copilot's {"Parameters": {…}});
+    /// INPUT:FILE applies them to the input INPUT only. Repeatable.
+    #[arg(long = "param-file", value_name = "[INPUT:]FILE")]
+    param_files: Vec<String>,
     /// Namespace to set on every object.
     #[arg(short = 'n', long)]
     namespace: Option<String>,
@@ -41,10 +55,39 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }
 
+/// The values of `--param-file [INPUT:]FILE`, keys scoped to INPUT when one is given.
+fn param_file(arg: &str) -> Result<Vec<(String, String)>, String> {
+    let (scope, file) = match arg.split_once(':') {
+        Some((scope, file)) if !Path::new(arg).exists() && Path::new(file).exists() => {
+            (Some(scope), file)
+        }
+        _ => (None, arg),
+    };
+    let values = read_param_file(Path::new(file)).map_err(|e| e.to_string())?;
+    Ok(values
+        .into_iter()
+        .map(|(k, v)| match scope {
+            Some(scope) => (format!("{scope}:{k}"), v),
+            None => (k, v),
+        })
+        .collect())
+}
+
 /// Converts, writes the manifests, and prints the summary and notes on stderr.
 pub fn run(args: Args) -> ExitCode {
+    let mut params = BTreeMap::new();
+    for arg in &args.param_files {
+        match param_file(arg) {
+            Ok(values) => params.extend(values),
+            Err(e) => {
+                eprintln!("error: nothing written:\n{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    params.extend(args.params.iter().cloned());
     let options = ConvertOptions {
-        params: args.params.iter().cloned().collect::<BTreeMap<_, _>>(),
+        params,
         namespace: args.namespace.clone(),
     };
     let conversion = match convert_files(&args.files, &options) {
@@ -67,6 +110,10 @@ pub fn run(args: Args) -> ExitCode {
         return ExitCode::FAILURE;
     }
     eprint!("{}", summary(&conversion, args.keep_unresolved));
+    if objects.is_empty() {
+        eprintln!("nothing converted: no object could be written (exit code {NOTHING_CONVERTED})");
+        return ExitCode::from(NOTHING_CONVERTED);
+    }
     ExitCode::SUCCESS
 }
 

@@ -4,12 +4,15 @@
 //! `application-autoscaling describe-scalable-targets` / `describe-scaling-policies`.
 //!
 //! Which shape a document has is told by the loader's recogniser ([`AwsShape`]), the one
-//! `render` uses; this module converts each shape.
+//! `render` uses; this module converts each shape. Whatever the JSON holds, nothing here
+//! panics: an item that is not an object where one is expected is *not converted*, with its
+//! place named.
 
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::placeholder::Syntax;
 use super::schema::{self, spec_schema};
 use super::{
     Collected, ConvertOptions, Draft, ImportError, Kind, Location, NoteKind, PendingRule,
@@ -47,6 +50,14 @@ pub(super) fn convert(
         ));
     };
     let entries = shape.entries(top);
+    let key = shape.list_key().unwrap_or_default();
+    // Items that are not objects are not converted, with their place named; the rest are.
+    let entries: Vec<&Value> = entries
+        .iter()
+        .enumerate()
+        .filter(|(i, item)| objects_only(file, key, *i, item, out))
+        .map(|(_, item)| item)
+        .collect();
     match shape {
         AwsShape::DescribeTaskDefinition => {
             let td = recognise::into_task_definition(top.clone());
@@ -65,15 +76,15 @@ pub(super) fn convert(
                     .and_then(Value::as_str)
                     .unwrap_or("target-group")
                     .to_owned();
-                object(
-                    file,
-                    Kind::TargetGroup,
-                    &name,
-                    tg.clone(),
-                    Vec::new(),
-                    options,
-                    out,
-                );
+                // describe-target-groups names the target group `TargetGroupName`; the
+                // API's field is `name`.
+                let mut tg = tg.clone();
+                if let Some(m) = tg.as_object_mut()
+                    && let Some(n) = m.remove("TargetGroupName")
+                {
+                    m.entry("Name").or_insert(n);
+                }
+                object(file, Kind::TargetGroup, &name, tg, Vec::new(), options, out);
             }
         }
         AwsShape::DescribeListeners => {
@@ -110,6 +121,21 @@ pub(super) fn convert(
     Ok(shape.name().into())
 }
 
+/// Whether item `i` of the list `key` is an object, as every item must be; a note when not.
+fn objects_only(file: &Path, key: &str, i: usize, item: &Value, out: &mut Collected) -> bool {
+    if item.is_object() {
+        return true;
+    }
+    out.note(
+        NoteKind::NotConverted,
+        file,
+        None,
+        Some(&format!("{key}[{i}]")),
+        "not an object",
+    );
+    false
+}
+
 /// Substitutes placeholders from `--param` and lists the ones left, with their paths.
 fn placeholders(
     value: &mut Value,
@@ -119,7 +145,11 @@ fn placeholders(
 ) {
     match value {
         Value::String(s) => {
-            *s = placeholder::substitute_reporting(s, &options.params, true, path, u);
+            let syntax = Syntax {
+                dollar_braces: true,
+                secrets_as_references: false,
+            };
+            *s = placeholder::substitute_reporting(s, &options.params, syntax, path, u);
         }
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
@@ -155,6 +185,10 @@ fn object(
         resource: Some(format!("{kind} {name}")),
         path: None,
     };
+    if !spec.is_object() {
+        out.note_at(NoteKind::NotConverted, &source, None, "not an object");
+        return;
+    }
     let mut unresolved = Vec::new();
     placeholders(&mut spec, "", options, &mut unresolved);
     out.rename_keys(&mut spec, spec_schema(kind), "", &source);
@@ -206,7 +240,9 @@ fn service(file: &Path, mut svc: Value, options: &ConvertOptions, out: &mut Coll
                 Some("serviceName"),
                 format!("the definition has no serviceName; using the file name: {n}"),
             );
-            svc["serviceName"] = Value::from(n.as_str());
+            if let Some(m) = svc.as_object_mut() {
+                m.insert("serviceName".into(), Value::from(n.as_str()));
+            }
             n
         }
     };

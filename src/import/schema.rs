@@ -28,6 +28,7 @@ pub struct Change {
 const RENAMES: &[(&str, &str)] = &[
     ("placementstrategies", "placementStrategy"),
     ("clustersettings", "settings"),
+    ("proxyconfigurationproperties", "properties"),
 ];
 
 /// The `spec` schema of a kind, from the generated CRD (fully inlined and structural).
