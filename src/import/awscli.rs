@@ -35,6 +35,13 @@ pub(super) fn convert(
         ));
     };
     let Some(shape) = AwsShape::of(top) else {
+        if top.contains_key("image") && top.contains_key("name") {
+            return Err(error(
+                file,
+                None,
+                "a single container definition (name, image), not a task definition: put it in the containerDefinitions of a task definition (with its family) to convert it",
+            ));
+        }
         let keys: Vec<&str> = top.keys().map(String::as_str).collect();
         return Err(error(
             file,
