@@ -154,11 +154,6 @@ pub async fn reconcile_children(
                 .collect(),
         );
     }
-    let claimant = Claimant {
-        kind: &owner.kind,
-        name: &owner.name,
-        uid: &owner.uid,
-    };
     let mut plan = Vec::new();
     for o in desired {
         let mut obj = to_json(&o, || o.id())?;
@@ -174,30 +169,19 @@ pub async fn reconcile_children(
         let live = live_by_kind.get(&kind).and_then(|m| m.get(&name)).cloned();
         let live = match live {
             Some(l) => Some(l),
-            None => {
-                if let Some(why) = security::reserved_child(&kind, &name) {
-                    out.conflicts.push(Conflict {
-                        kind: kind.clone(),
-                        name: name.clone(),
-                        holder: format!("reserved ({why})"),
-                    });
+            // Not among the owner's children: whose is the name?
+            None => match claim(ctx, owner, ar, &name).await? {
+                (Claim::Absent, _) => None,
+                (Claim::Ours, existing) => existing,
+                (Claim::Adoptable, _) => {
+                    tracing::info!(owner = %format!("{} {}/{}", owner.kind, owner.namespace, owner.name), child = %format!("{kind} {name}"), "adopting: annotated {}", ownership::ANNOTATION_ADOPT);
+                    None
+                }
+                (Claim::Conflict(c), _) => {
+                    out.conflicts.push(c);
                     continue;
                 }
-                // Not among the owner's children: whose is the name?
-                let existing = ctx.reader.object(&owner.namespace, ar, &name).await?;
-                match ownership::claim(claimant, &kind, existing.as_ref().map(|e| &e.metadata)) {
-                    Claim::Absent => None,
-                    Claim::Ours => existing,
-                    Claim::Adoptable => {
-                        tracing::info!(owner = %format!("{} {}/{}", owner.kind, owner.namespace, owner.name), child = %format!("{kind} {name}"), "adopting: annotated {}", ownership::ANNOTATION_ADOPT);
-                        None
-                    }
-                    Claim::Conflict(c) => {
-                        out.conflicts.push(c);
-                        continue;
-                    }
-                }
-            }
+            },
         };
         plan.push((ar, kind, name, obj, live));
     }
@@ -269,21 +253,21 @@ pub async fn reconcile_children(
     Ok(out)
 }
 
-/// The conflict, if the name `name` of kind `ar` in the owner's namespace is taken by an object
-/// `owner` may not write ([`ownership::claim`]); `None` when it is absent, the owner's, or
-/// annotated for adoption by it.
-pub async fn conflict(
+/// What `owner` may do with the name `name` of kind `ar` in its namespace
+/// ([`ownership::claim`]; a reserved name is always a conflict), and the object holding it.
+async fn claim(
     ctx: &Context,
     owner: &Owner,
     ar: &ApiResource,
     name: &str,
-) -> Result<Option<Conflict>, ReconcileError> {
+) -> Result<(Claim, Option<DynamicObject>), ReconcileError> {
     if let Some(why) = security::reserved_child(&ar.kind, name) {
-        return Ok(Some(Conflict {
+        let conflict = Conflict {
             kind: ar.kind.clone(),
             name: name.to_owned(),
             holder: format!("reserved ({why})"),
-        }));
+        };
+        return Ok((Claim::Conflict(conflict), None));
     }
     let existing = ctx.reader.object(&owner.namespace, ar, name).await?;
     let claimant = Claimant {
@@ -291,12 +275,23 @@ pub async fn conflict(
         name: &owner.name,
         uid: &owner.uid,
     };
-    Ok(
-        match ownership::claim(claimant, &ar.kind, existing.as_ref().map(|e| &e.metadata)) {
-            Claim::Conflict(c) => Some(c),
-            Claim::Absent | Claim::Ours | Claim::Adoptable => None,
-        },
-    )
+    let claim = ownership::claim(claimant, &ar.kind, existing.as_ref().map(|e| &e.metadata));
+    Ok((claim, existing))
+}
+
+/// The conflict, if the name `name` of kind `ar` in the owner's namespace is taken by an object
+/// `owner` may not write; `None` when it is absent, the owner's, or annotated for adoption by
+/// it.
+pub async fn conflict(
+    ctx: &Context,
+    owner: &Owner,
+    ar: &ApiResource,
+    name: &str,
+) -> Result<Option<Conflict>, ReconcileError> {
+    Ok(match claim(ctx, owner, ar, name).await?.0 {
+        Claim::Conflict(c) => Some(c),
+        Claim::Absent | Claim::Ours | Claim::Adoptable => None,
+    })
 }
 
 /// Publishes a Warning Event on `obj` for each conflict.
