@@ -418,7 +418,11 @@ pub fn convert_files(
             _ => None,
         })
         .collect();
-    let module = terraform::Module::new(&tf_files, options);
+    let (sources, module_errors) = terraform::Sources::load(&tf_files);
+    if !module_errors.is_empty() {
+        return Err(ImportErrors(module_errors));
+    }
+    let tree = terraform::Tree::build(&tf_files, &sources, options);
     let mut collected = Collected::default();
     for (path, _, input) in &inputs {
         let before = collected.skipped.values().sum::<usize>();
@@ -429,8 +433,10 @@ pub fn convert_files(
             }
             Input::Json(value) => awscli::convert(path, value, options, &mut collected),
             Input::Terraform(_) => {
-                terraform::convert(path, &module, &mut collected);
-                Ok("Terraform".to_owned())
+                terraform::convert(path, &tree, &mut collected).map(|()| "Terraform".to_owned())
+            }
+            Input::TerraformJson(value) => {
+                terraform::convert_show_json(path, value, &mut collected)
             }
         };
         match format {
@@ -451,6 +457,17 @@ pub fn convert_files(
     } else {
         Err(ImportErrors(invalid))
     }
+}
+
+/// Whether `path` is a Terraform variable file for `--param-file` (`.tfvars`, `.tfvars.json`).
+pub fn is_terraform_param_file(path: &Path) -> bool {
+    terraform::is_tfvars(path)
+}
+
+/// The variables of a Terraform variable file (`.tfvars` or `.tfvars.json`), as `--param`
+/// values (`var.NAME`; lists and maps as JSON text).
+pub fn terraform_param_file(path: &Path) -> Result<BTreeMap<String, String>, ImportError> {
+    terraform::read_tfvars(path)
 }
 
 /// Validates every object ready to be written exactly as `ecsplane render` and the API server
@@ -489,6 +506,8 @@ enum Input {
     CloudFormation(Value),
     Json(Value),
     Terraform(terraform::TfFile),
+    /// `terraform show -json` of a plan or a state.
+    TerraformJson(Value),
 }
 
 fn parse_input(path: &Path, text: &str) -> Result<Input, ImportError> {
@@ -521,6 +540,9 @@ fn parse_input(path: &Path, text: &str) -> Result<Input, ImportError> {
             )
         })?
     };
+    if terraform::is_show_json(&value) {
+        return Ok(Input::TerraformJson(value));
+    }
     let is_template = value.get("Resources").is_some_and(Value::is_object)
         || value.get("AWSTemplateFormatVersion").is_some();
     Ok(if is_template {

@@ -1,286 +1,631 @@
-//! HCL expression evaluation: the `.tf` files of one conversion as one module (variables,
-//! locals, resources) and the evaluation of expressions against it — literals, variables and
-//! `--param`s, locals, references to the module's own resources, string templates and
-//! heredocs, conditionals, operators and the built-in functions of `functions.rs`. What only
-//! Terraform knows becomes a `${...}` placeholder whose reason is kept, never a guess.
+//! HCL expression evaluation against the module tree: literals; variables (`--param`,
+//! `.tfvars`, the module block's arguments for a followed module, defaults, with the optional
+//! attributes of their `type`); locals; `count.index`, `each.key`, `each.value`; the module's
+//! own resources and their instances; outputs of followed modules; `data "template_file"`;
+//! string templates and heredocs with `%{ if }` / `%{ for }`; conditionals, operators, `for`
+//! expressions and splats; `dynamic` blocks; the built-in functions of `functions.rs` plus
+//! `file`, `templatefile`, `try`, `can` and `sensitive`. What only Terraform knows becomes a
+//! `${...}` placeholder whose gap (why, and of what kind) is kept, never a guess; a sensitive
+//! variable is always such a placeholder, whatever value it is given.
 //!
-//! Depends on `parse` (the blocks of each file), `functions` and `import`'s shared types;
-//! the converter (`convert`) and the entry points (`terraform`) depend on this file, never
-//! the reverse.
+//! Every reference (variable, local, output, resource attribute, `count`/`for_each`) is
+//! evaluated once and memoised; a reference cycle is found and named, and references nested
+//! deeper than [`MAX_REFERENCE_DEPTH`] stop there, so no input overflows the stack or takes
+//! exponential time. Values larger than [`MAX_VALUE_BYTES`] are not built.
+//!
+//! Depends on `tree` (the modules), `modules` (their sources), `files`, `functions`, `limits`
+//! and `import`'s shared types; the converter (`convert`) and the entry points (`terraform`)
+//! depend on this file, never the reverse.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use hcl::expr::{TemplateExpr, TraversalOperator, UnaryOperator};
-use hcl::template::{Element, Template};
-use hcl::{BlockLabel, Body, Expression, ObjectKey, Structure};
+use hcl::expr::{
+    BinaryOperator, ForExpr, FuncCall, Operation, TemplateExpr, Traversal, TraversalOperator,
+    UnaryOperator,
+};
+use hcl::template::{Directive, Element, Template};
+use hcl::{Body, Expression, ObjectKey, Structure};
 use serde_json::{Map, Value};
 
-use super::functions::{self, as_f64, binary, float};
+use super::files::{canonical_dir, read_inside};
+use super::functions::{self, Failure, as_bool, as_f64, binary, float, size_above};
+use super::limits::{MAX_INSTANCES, MAX_MODULES, MAX_REFERENCE_DEPTH, MAX_VALUE_BYTES};
+use super::modules::Sources;
 use super::parse::TfFile;
+use super::tree::{
+    Followed, Gap, GapKind, Gaps, Instance, InstanceKey, Node, Resource, Tree, attr, first_label,
+};
 use crate::import::{ConvertOptions, Kind, text};
 
 /// Stands for a listener in references (`aws_lb_listener.x.arn`), so its rules find it.
 pub(super) const LISTENER_MARKER: &str = "ecsplane:terraform-listener:";
 
-/// A resource of the module.
-pub(super) struct Resource<'a> {
-    /// The file that declares it.
-    pub(super) file: &'a Path,
-    /// Its type, such as `aws_ecs_service`.
-    pub(super) ty: String,
-    /// Its label, the second one of the block.
-    pub(super) name: String,
-    line: usize,
-    /// Its arguments and nested blocks, unevaluated.
-    pub(super) body: &'a Body,
+/// Where an expression is evaluated: a module instance, the instance of the block (for
+/// `count.index` and `each`), and the iteration variables in scope.
+#[derive(Debug, Clone)]
+pub(super) struct Scope {
+    node: usize,
+    instance: Option<Instance>,
+    vars: Vec<(String, Value)>,
+    /// Rendering a template file: only `vars` are visible.
+    template: bool,
 }
 
-impl Resource<'_> {
-    /// `TYPE.NAME (line N)`, as notes name the resource.
-    pub(super) fn location(&self) -> String {
-        format!("{}.{} (line {})", self.ty, self.name, self.line)
+impl Scope {
+    /// The scope of module instance `node`, inside the block instance `instance`.
+    pub(super) fn new(node: usize, instance: Option<Instance>) -> Self {
+        Scope {
+            node,
+            instance,
+            vars: Vec::new(),
+            template: false,
+        }
     }
 
-    /// The expression of the argument `key`, if the resource has it.
-    pub(super) fn attr(&self, key: &str) -> Option<&Expression> {
-        self.body
-            .attributes()
-            .find(|a| a.key.as_str() == key)
-            .map(|a| &a.expr)
+    fn with_var(&self, name: &str, value: Value) -> Self {
+        let mut s = self.clone();
+        s.vars.push((name.to_owned(), value));
+        s
     }
 }
 
-/// Every `.tf` file of the conversion, as one module.
-pub(in crate::import) struct Module<'a> {
-    /// Declared variables and their defaults.
-    variables: BTreeMap<String, Option<&'a Expression>>,
-    locals: BTreeMap<String, &'a Expression>,
-    resources: Vec<Resource<'a>>,
-    options: &'a ConvertOptions,
-    /// Placeholder text → why it is unresolved, for every unresolved expression met.
-    reasons: RefCell<BTreeMap<String, String>>,
-    /// References being evaluated (against cycles).
-    evaluating: RefCell<BTreeSet<String>>,
-    /// The `dynamic` blocks met in the resource being converted.
+/// An evaluation in progress: the tree, the scope, and the gaps met so far.
+pub(super) struct Ctx<'t, 'a> {
+    tree: &'t Tree<'a>,
+    scope: Scope,
+    gaps: RefCell<Gaps>,
+    /// The `dynamic` blocks that could not be expanded.
     dynamic: RefCell<Vec<String>>,
 }
 
-fn label(l: &BlockLabel) -> &str {
-    match l {
-        BlockLabel::Identifier(i) => i.as_str(),
-        BlockLabel::String(s) => s,
+impl<'a> Tree<'a> {
+    /// The tree of the root `files` and the local modules they call, each call's `count` or
+    /// `for_each` evaluated to its instances.
+    pub(in crate::import) fn build(
+        files: &'a [(&'a Path, &'a TfFile)],
+        sources: &'a Sources,
+        options: &'a ConvertOptions,
+    ) -> Self {
+        let dir_of = |p: &Path| p.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let root_dir = files
+            .first()
+            .map_or_else(|| PathBuf::from("."), |(p, _)| dir_of(p));
+        let mut root_dirs: Vec<PathBuf> = Vec::new();
+        for (p, _) in files {
+            if let Some(d) = canonical_dir(&dir_of(p))
+                && !root_dirs.contains(&d)
+            {
+                root_dirs.push(d);
+            }
+        }
+        let mut root = Node::new(
+            String::new(),
+            String::new(),
+            root_dir.clone(),
+            root_dirs.clone(),
+            files,
+        );
+        root.lineage = root_dirs.clone();
+        let mut tree = Tree {
+            nodes: vec![root],
+            options,
+            root_dir,
+            memo: RefCell::default(),
+            instances: RefCell::default(),
+            stack: RefCell::default(),
+            cycles: RefCell::default(),
+        };
+        let mut i = 0;
+        while i < tree.nodes.len() {
+            let mut followed = Vec::new();
+            for ci in 0..tree.nodes[i].calls.len() {
+                let f = tree.follow(i, ci, sources, &root_dirs);
+                followed.push(f);
+            }
+            tree.nodes[i].followed = followed;
+            i += 1;
+        }
+        // Values evaluated while the tree was incomplete may have missed modules.
+        tree.memo.borrow_mut().clear();
+        tree.instances
+            .borrow_mut()
+            .retain(|k, _| k.starts_with("module "));
+        tree
+    }
+
+    /// Follows call `ci` of node `i`: creates the nodes of its instances.
+    fn follow(
+        &mut self,
+        i: usize,
+        ci: usize,
+        sources: &'a Sources,
+        root_dirs: &[PathBuf],
+    ) -> Followed {
+        let (file, name) = {
+            let c = &self.nodes[i].calls[ci];
+            (c.file, c.name.clone())
+        };
+        let dir = match sources.resolve(file, &name) {
+            Ok(d) => d,
+            Err(why) => return Followed::Not(why),
+        };
+        if self.nodes[i].lineage.contains(&dir.path) {
+            return Followed::Not(format!(
+                "module \"{name}\": {} calls itself (directly or through other modules); not followed",
+                dir.path.display()
+            ));
+        }
+        let key = format!("module {}module.{name}", self.nodes[i].prefix);
+        let instances = match self.instances_of(i, self.nodes[i].calls[ci].body, &key) {
+            Ok(v) => v,
+            Err(why) => return Followed::Not(format!("module \"{name}\": {why}")),
+        };
+        if self.nodes.len() + instances.len() > MAX_MODULES {
+            return Followed::Not(format!(
+                "module \"{name}\": more than {MAX_MODULES} module instances in one conversion (MAX_MODULES); not followed"
+            ));
+        }
+        let files: Vec<(&'a Path, &'a TfFile)> =
+            dir.files.iter().map(|(p, tf)| (p.as_path(), tf)).collect();
+        let mut ids = Vec::new();
+        for inst in instances {
+            let parent = &self.nodes[i];
+            let prefix = format!("{}module.{name}{}.", parent.prefix, inst.key.address());
+            let qualifier = [
+                parent.qualifier.as_str(),
+                name.as_str(),
+                inst.key.suffix().as_deref().unwrap_or(""),
+            ]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("-");
+            let mut sandbox = vec![dir.path.clone()];
+            sandbox.extend(root_dirs.iter().cloned());
+            let mut lineage = parent.lineage.clone();
+            lineage.push(dir.path.clone());
+            let mut node = Node::new(prefix, qualifier, dir.path.clone(), sandbox, &files);
+            node.parent = Some((i, ci, inst.clone()));
+            node.lineage = lineage;
+            self.nodes.push(node);
+            ids.push((inst.key, self.nodes.len() - 1));
+        }
+        Followed::Instances(ids)
+    }
+
+    /// The instances of a block of node `node` (its `count` or `for_each`), memoised under
+    /// `key`, or why they are not known.
+    pub(super) fn instances_of(
+        &self,
+        node: usize,
+        body: &Body,
+        key: &str,
+    ) -> Result<Vec<Instance>, String> {
+        if let Some(known) = self.instances.borrow().get(key) {
+            return known.clone();
+        }
+        let ctx = Ctx::new(self, Scope::new(node, None));
+        let result = ctx.instances(body);
+        self.instances
+            .borrow_mut()
+            .insert(key.to_owned(), result.clone());
+        result
+    }
+
+    /// The instances of resource `r` of node `node`.
+    pub(super) fn resource_instances(
+        &self,
+        node: usize,
+        r: &Resource,
+    ) -> Result<Vec<Instance>, String> {
+        let key = format!("{}{}.{}", self.nodes[node].prefix, r.ty, r.name);
+        self.instances_of(node, r.body, &key)
+    }
+
+    /// The reference cycles found so far, each as `a → b → a`.
+    pub(super) fn cycles(&self) -> Vec<String> {
+        self.cycles.borrow().iter().cloned().collect()
+    }
+
+    /// The address of an instance of resource `r` of node `node`, as Terraform writes it.
+    pub(super) fn address(&self, node: usize, r: &Resource, key: &InstanceKey) -> String {
+        format!(
+            "{}{}.{}{}",
+            self.nodes[node].prefix,
+            r.ty,
+            r.name,
+            key.address()
+        )
     }
 }
 
-impl<'a> Module<'a> {
-    /// The module of the given files.
-    pub(in crate::import) fn new(
-        files: &'a [(&'a Path, &'a TfFile)],
-        options: &'a ConvertOptions,
-    ) -> Self {
-        let mut m = Module {
-            variables: BTreeMap::new(),
-            locals: BTreeMap::new(),
-            resources: Vec::new(),
-            options,
-            reasons: RefCell::default(),
-            evaluating: RefCell::default(),
+impl<'t, 'a> Ctx<'t, 'a> {
+    /// An evaluation in `scope`.
+    pub(super) fn new(tree: &'t Tree<'a>, scope: Scope) -> Self {
+        Ctx {
+            tree,
+            scope,
+            gaps: RefCell::default(),
             dynamic: RefCell::default(),
-        };
-        for (file, tf) in files {
-            for (b, line) in &tf.blocks {
-                let labels: Vec<&str> = b.labels.iter().map(label).collect();
-                match (b.identifier.as_str(), labels.as_slice()) {
-                    ("variable", [name]) => {
-                        let default = b
-                            .body
-                            .attributes()
-                            .find(|a| a.key.as_str() == "default")
-                            .map(|a| &a.expr);
-                        m.variables.insert((*name).to_owned(), default);
-                    }
-                    ("locals", []) => {
-                        for a in b.body.attributes() {
-                            m.locals.insert(a.key.to_string(), &a.expr);
-                        }
-                    }
-                    ("resource", [ty, name]) => m.resources.push(Resource {
-                        file,
-                        ty: (*ty).to_owned(),
-                        name: (*name).to_owned(),
-                        line: *line,
-                        body: &b.body,
-                    }),
-                    _ => {}
-                }
-            }
         }
-        m
     }
 
-    /// The resources declared in `file`, in the order of the file.
-    pub(super) fn resources_in<'s>(
-        &'s self,
-        file: &'s Path,
-    ) -> impl Iterator<Item = &'s Resource<'a>> {
-        self.resources.iter().filter(move |r| r.file == file)
+    fn sub(&self, scope: Scope) -> Self {
+        Ctx::new(self.tree, scope)
     }
 
-    /// Forgets the reasons of the placeholders met so far, before evaluating a new resource.
-    pub(super) fn clear_reasons(&self) {
-        self.reasons.borrow_mut().clear();
+    fn node(&self) -> &'t Node<'a> {
+        &self.tree.nodes[self.scope.node]
     }
 
-    /// Placeholder text → why it is unresolved, for the placeholders met since the last
-    /// [`Module::clear_reasons`].
+    /// Placeholder text → why it is unresolved, for the placeholders met so far.
     pub(super) fn reasons(&self) -> BTreeMap<String, String> {
-        self.reasons.borrow().clone()
+        self.gaps
+            .borrow()
+            .iter()
+            .map(|(k, g)| (k.clone(), g.why.clone()))
+            .collect()
     }
 
-    /// Why the placeholder `placeholder` is unresolved, if it was met.
-    pub(super) fn reason(&self, placeholder: &str) -> Option<String> {
-        self.reasons.borrow().get(placeholder).cloned()
+    /// The placeholders met so far that stand for sensitive values.
+    pub(super) fn sensitive(&self) -> BTreeSet<String> {
+        self.gaps
+            .borrow()
+            .iter()
+            .filter(|(_, g)| g.kind == GapKind::Sensitive)
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
-    /// The names of the `dynamic` blocks met since the last call, which are forgotten.
+    /// The names of the `dynamic` blocks that could not be expanded, which are forgotten.
     pub(super) fn take_dynamic(&self) -> Vec<String> {
         self.dynamic.take()
     }
 
-    fn resource(&self, ty: &str, name: &str) -> Option<&Resource<'a>> {
-        self.resources.iter().find(|r| r.ty == ty && r.name == name)
+    fn absorb(&self, gaps: Gaps) {
+        let mut mine = self.gaps.borrow_mut();
+        for (k, g) in gaps {
+            mine.entry(k).or_insert(g);
+        }
     }
 
-    /// Records an unresolved expression and returns its placeholder.
-    fn unresolved(&self, text: &str, why: String) -> Value {
+    fn absorb_ctx(&self, other: Ctx) {
+        self.absorb(other.gaps.into_inner());
+        self.dynamic.borrow_mut().extend(other.dynamic.into_inner());
+    }
+
+    /// Records a gap and returns its placeholder, `${text}`.
+    fn gap(&self, text: &str, why: String, kind: GapKind) -> Value {
+        let roots = vec![why.clone()];
+        self.gap_with(text, why, kind, roots)
+    }
+
+    fn gap_with(&self, text: &str, why: String, kind: GapKind, roots: Vec<String>) -> Value {
         let placeholder = format!("${{{text}}}");
-        self.reasons
+        self.gaps
             .borrow_mut()
             .entry(placeholder.clone())
-            .or_insert(why);
+            .or_insert(Gap { why, kind, roots });
         Value::String(placeholder)
     }
 
-    fn param(&self, key: &str) -> Option<Value> {
-        self.options
-            .params
-            .get(key)
-            .map(|v| Value::String(v.clone()))
+    /// A gap for `text` that depends on the unresolved parts of `values`: why is theirs (the
+    /// reasons at the root of the chain).
+    fn gap_from(&self, text: &str, values: &[&Value]) -> Value {
+        let (roots, kind) = self.why_of(values);
+        if roots.is_empty() {
+            let why =
+                format!("{text} depends on values only known to Terraform; pass them with --param");
+            return self.gap(text, why, kind);
+        }
+        let why = format!("{text} depends on {}", roots.join("; "));
+        self.gap_with(text, why, kind, roots)
     }
 
-    /// Evaluates an expression; unresolved parts become `${...}` placeholders whose reasons are
-    /// kept in `reasons`.
-    pub(super) fn eval(&self, e: &Expression, dir: &Path) -> Value {
+    /// The root reasons of the placeholders in `values`, and the kind that dominates
+    /// (sensitive, then error, then unknown).
+    fn why_of(&self, values: &[&Value]) -> (Vec<String>, GapKind) {
+        let mut found = Vec::new();
+        for v in values {
+            placeholders(v, &mut found);
+        }
+        let gaps = self.gaps.borrow();
+        let mut whys: Vec<String> = Vec::new();
+        let mut kind = GapKind::Unknown;
+        for p in found {
+            if let Some(g) = gaps.get(&p) {
+                for root in &g.roots {
+                    if !whys.contains(root) {
+                        whys.push(root.clone());
+                    }
+                }
+                kind = match (kind, g.kind) {
+                    (GapKind::Sensitive, _) | (_, GapKind::Sensitive) => GapKind::Sensitive,
+                    (GapKind::Error, _) | (_, GapKind::Error) => GapKind::Error,
+                    _ => GapKind::Unknown,
+                };
+            }
+        }
+        (whys, kind)
+    }
+
+    /// `key` as a reference of this module: `module.NAME.` + key in a followed module.
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.node().prefix)
+    }
+
+    /// A `--param` value: lists and maps written as JSON are read as JSON.
+    fn param(&self, key: &str) -> Option<Value> {
+        let v = self.tree.options.params.get(key)?;
+        if v.starts_with(['[', '{'])
+            && let Ok(parsed) = serde_json::from_str::<Value>(v)
+        {
+            return Some(parsed);
+        }
+        Some(Value::String(v.clone()))
+    }
+
+    /// Evaluates `f` in `scope` once for `key` (later calls get the memoised value and its
+    /// gaps), unless `key` is already being evaluated (a cycle) or references are nested
+    /// too deep.
+    fn memo(
+        &self,
+        key: &str,
+        shown: &str,
+        scope: Scope,
+        f: impl FnOnce(&Ctx<'t, 'a>) -> Value,
+    ) -> Value {
+        if let Some((v, gaps)) = self.tree.memo.borrow().get(key).cloned() {
+            self.absorb(gaps);
+            return v;
+        }
+        let cycle = {
+            let stack = self.tree.stack.borrow();
+            if stack.len() >= MAX_REFERENCE_DEPTH {
+                drop(stack);
+                return self.gap(
+                    shown,
+                    format!(
+                        "{shown}: references nested more than {MAX_REFERENCE_DEPTH} deep (the limit MAX_REFERENCE_DEPTH); not evaluated"
+                    ),
+                    GapKind::Unknown,
+                );
+            }
+            stack.iter().position(|k| k == key).map(|pos| {
+                let mut names: Vec<&str> = stack[pos..].iter().map(String::as_str).collect();
+                names.push(key);
+                names.join(" → ")
+            })
+        };
+        if let Some(cycle) = cycle {
+            self.tree.cycles.borrow_mut().insert(cycle.clone());
+            return self.gap(
+                shown,
+                format!("a reference cycle: {cycle} (Terraform refuses it too)"),
+                GapKind::Error,
+            );
+        }
+        self.tree.stack.borrow_mut().push(key.to_owned());
+        let sub = self.sub(scope);
+        let v = f(&sub);
+        self.tree.stack.borrow_mut().pop();
+        let gaps = sub.gaps.into_inner();
+        self.tree
+            .memo
+            .borrow_mut()
+            .insert(key.to_owned(), (v.clone(), gaps.clone()));
+        self.absorb(gaps);
+        v
+    }
+
+    /// A value built by this evaluation, unless it exceeds [`MAX_VALUE_BYTES`].
+    fn bounded(&self, shown: &str, v: Value) -> Value {
+        if size_above(&v, MAX_VALUE_BYTES) {
+            self.too_big(shown)
+        } else {
+            v
+        }
+    }
+
+    fn too_big(&self, shown: &str) -> Value {
+        self.gap(
+            &short(shown),
+            format!(
+                "{}: the value would be larger than {} KiB (the limit MAX_VALUE_BYTES); not evaluated",
+                short(shown),
+                MAX_VALUE_BYTES / 1024
+            ),
+            GapKind::Unknown,
+        )
+    }
+
+    /// Evaluates an expression; unresolved parts become `${...}` placeholders whose gaps are
+    /// kept.
+    pub(super) fn eval(&self, e: &Expression) -> Value {
         match e {
             Expression::Null => Value::Null,
             Expression::Bool(b) => Value::Bool(*b),
             Expression::Number(n) => number(n),
             Expression::String(s) => Value::String(s.clone()),
             Expression::Array(items) => {
-                Value::Array(items.iter().map(|i| self.eval(i, dir)).collect())
+                let mut out = Vec::with_capacity(items.len());
+                let mut size = 0;
+                for i in items {
+                    let v = self.eval(i);
+                    size += value_size(&v);
+                    if size > MAX_VALUE_BYTES {
+                        return self.too_big(&e.to_string());
+                    }
+                    out.push(v);
+                }
+                Value::Array(out)
             }
             Expression::Object(obj) => {
                 let mut out = Map::new();
+                let mut size = 0;
                 for (k, v) in obj {
                     let key = match k {
                         ObjectKey::Identifier(i) => i.to_string(),
-                        ObjectKey::Expression(e) => text(&self.eval(e, dir)),
+                        ObjectKey::Expression(e) => text(&self.eval(e)),
                         _ => k.to_string(),
                     };
-                    out.insert(key, self.eval(v, dir));
+                    let v = self.eval(v);
+                    size += value_size(&v) + key.len();
+                    if size > MAX_VALUE_BYTES {
+                        return self.too_big(&e.to_string());
+                    }
+                    out.insert(key, v);
                 }
                 Value::Object(out)
             }
-            Expression::TemplateExpr(t) => self.template(t, dir, false),
-            Expression::Parenthesis(inner) => self.eval(inner, dir),
+            Expression::TemplateExpr(t) => self.template(t, false),
+            Expression::Parenthesis(inner) => self.eval(inner),
             Expression::Variable(v) => {
                 let v = v.as_str();
+                if let Some((_, value)) = self.scope.vars.iter().rev().find(|(n, _)| n == v) {
+                    return value.clone();
+                }
+                if self.scope.template {
+                    return self.gap(
+                        v,
+                        format!("{v} is not one of the variables given to the template"),
+                        GapKind::Error,
+                    );
+                }
                 self.param(v).unwrap_or_else(|| {
-                    self.unresolved(
+                    self.gap(
                         v,
                         format!("{v} is only known to Terraform; pass --param {v}=VALUE"),
+                        GapKind::Unknown,
                     )
                 })
             }
-            Expression::Traversal(_) => self.traversal(e, dir),
-            Expression::FuncCall(call) => self.call(e, call, dir),
-            Expression::Conditional(c) => match self.eval(&c.cond_expr, dir) {
-                Value::Bool(true) => self.eval(&c.true_expr, dir),
-                Value::Bool(false) => self.eval(&c.false_expr, dir),
-                _ => self.unresolved(
-                    &e.to_string(),
-                    format!(
-                        "the condition of {e} is only known to Terraform; pass the variables it uses with --param"
-                    ),
+            Expression::Traversal(t) => self.traversal(e, t),
+            Expression::FuncCall(call) => self.call(e, call),
+            Expression::Conditional(c) => {
+                let cond = self.eval(&c.cond_expr);
+                match as_bool(&cond) {
+                    Some(true) if !has_placeholder(&cond) => self.eval(&c.true_expr),
+                    Some(false) if !has_placeholder(&cond) => self.eval(&c.false_expr),
+                    _ => self.gap_from(&e.to_string(), &[&cond]),
+                }
+            }
+            Expression::Operation(op) => self.operation(e, op),
+            Expression::ForExpr(f) => self.for_expr(e, f),
+            other => self.gap(
+                &short(&other.to_string()),
+                format!(
+                    "{} is evaluated by Terraform; not converted",
+                    short(&other.to_string())
                 ),
-            },
-            Expression::Operation(op) => self.operation(e, op, dir),
-            _ => self.unresolved(
-                &e.to_string(),
-                format!("{e} is evaluated by Terraform; not converted"),
+                GapKind::Unknown,
             ),
         }
     }
 
-    fn operation(&self, e: &Expression, op: &hcl::expr::Operation, dir: &Path) -> Value {
-        let result = match op {
-            hcl::expr::Operation::Unary(u) => match (u.operator, self.eval(&u.expr, dir)) {
-                (UnaryOperator::Not, Value::Bool(b)) => Some(Value::Bool(!b)),
-                (UnaryOperator::Neg, v) => as_f64(&v).map(|f| float(-f)),
-                _ => None,
-            },
-            hcl::expr::Operation::Binary(b) => {
-                let l = self.eval(&b.lhs_expr, dir);
-                let r = self.eval(&b.rhs_expr, dir);
-                if has_placeholder(&l) || has_placeholder(&r) {
-                    None
-                } else {
-                    binary(b.operator, &l, &r)
+    fn operation(&self, e: &Expression, op: &Operation) -> Value {
+        match op {
+            Operation::Unary(u) => {
+                let v = self.eval(&u.expr);
+                if has_placeholder(&v) {
+                    return self.gap_from(&e.to_string(), &[&v]);
                 }
+                let r = match u.operator {
+                    UnaryOperator::Not => as_bool(&v).map(|b| Value::Bool(!b)),
+                    UnaryOperator::Neg => as_f64(&v).map(|f| float(-f)),
+                };
+                r.unwrap_or_else(|| {
+                    self.gap(
+                        &e.to_string(),
+                        format!("{e}: an operand of the wrong type"),
+                        GapKind::Error,
+                    )
+                })
             }
-        };
-        result.unwrap_or_else(|| {
-            self.unresolved(
-                &e.to_string(),
-                format!("{e} depends on values only known to Terraform; pass them with --param"),
-            )
-        })
+            Operation::Binary(b) => {
+                let l = self.eval(&b.lhs_expr);
+                let r = self.eval(&b.rhs_expr);
+                let (lu, ru) = (has_placeholder(&l), has_placeholder(&r));
+                // A known operand decides `&&` and `||` on its own.
+                match (b.operator, lu, ru) {
+                    (BinaryOperator::And, true, false) if as_bool(&r) == Some(false) => {
+                        return Value::Bool(false);
+                    }
+                    (BinaryOperator::And, false, true) if as_bool(&l) == Some(false) => {
+                        return Value::Bool(false);
+                    }
+                    (BinaryOperator::Or, true, false) if as_bool(&r) == Some(true) => {
+                        return Value::Bool(true);
+                    }
+                    (BinaryOperator::Or, false, true) if as_bool(&l) == Some(true) => {
+                        return Value::Bool(true);
+                    }
+                    _ => {}
+                }
+                if lu || ru {
+                    return self.gap_from(&e.to_string(), &[&l, &r]);
+                }
+                binary(b.operator, &l, &r).unwrap_or_else(|| {
+                    self.gap(
+                        &e.to_string(),
+                        format!("{e}: operands of the wrong type"),
+                        GapKind::Error,
+                    )
+                })
+            }
+        }
     }
 
     /// A string template; in a JSON document (`json`), interpolations outside JSON strings
     /// stand for values, and unresolved ones become quoted placeholders so the JSON stays
     /// readable and the gap is reported.
-    pub(super) fn template(&self, t: &TemplateExpr, dir: &Path, json: bool) -> Value {
+    pub(super) fn template(&self, t: &TemplateExpr, json: bool) -> Value {
         let t = dedented(t);
-        let template = match Template::from_expr(&t) {
-            Ok(t) => t,
-            Err(err) => {
-                return self.unresolved(
-                    "template",
-                    format!("a string template Terraform would evaluate is not valid: {err}"),
-                );
-            }
-        };
+        match Template::from_expr(&t) {
+            Ok(template) => self.render(&template, json),
+            Err(err) => self.gap(
+                "template",
+                format!("a string template Terraform would evaluate is not valid: {err}"),
+                GapKind::Error,
+            ),
+        }
+    }
+
+    fn render(&self, template: &Template, json: bool) -> Value {
         let elements = template.elements();
-        // "${x}" alone keeps the type of x.
-        if !json && let [Element::Interpolation(i)] = elements {
-            return self.eval(&i.expr, dir);
+        // "${x}" alone keeps the type of x (and is the whole document in JSON).
+        if let [Element::Interpolation(i)] = elements {
+            return self.eval(&i.expr);
         }
         let mut out = String::new();
         let mut in_string = false;
+        match self.render_into(elements, json, &mut in_string, &mut out) {
+            Ok(()) => Value::String(out),
+            Err(gap) => gap,
+        }
+    }
+
+    fn render_into(
+        &self,
+        elements: &[Element],
+        json: bool,
+        in_string: &mut bool,
+        out: &mut String,
+    ) -> Result<(), Value> {
         for el in elements {
             match el {
                 Element::Literal(s) => {
                     if json {
-                        in_string = json_string_state(s, in_string);
+                        *in_string = json_string_state(s, *in_string);
                     }
                     out.push_str(s);
                 }
                 Element::Interpolation(i) => {
-                    let v = self.eval(&i.expr, dir);
-                    if json && !in_string {
+                    let v = self.eval(&i.expr);
+                    if json && !*in_string {
                         match &v {
                             Value::String(s) if has_placeholder(&v) => {
                                 out.push_str(&Value::String(s.clone()).to_string());
@@ -295,112 +640,291 @@ impl<'a> Module<'a> {
                         out.push_str(&text(&v));
                     }
                 }
-                Element::Directive(_) => {
-                    return self.unresolved(
-                        "template directive",
-                        "a %{ } template directive is evaluated by Terraform; not converted"
-                            .to_owned(),
-                    );
+                Element::Directive(d) => self.directive(d, json, in_string, out)?,
+            }
+            if out.len() > MAX_VALUE_BYTES {
+                return Err(self.too_big("a string template"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `%{ if }` and `%{ for }` of a template.
+    fn directive(
+        &self,
+        d: &Directive,
+        json: bool,
+        in_string: &mut bool,
+        out: &mut String,
+    ) -> Result<(), Value> {
+        match d {
+            Directive::If(i) => {
+                let cond = self.eval(&i.cond_expr);
+                match as_bool(&cond) {
+                    Some(true) if !has_placeholder(&cond) => {
+                        self.render_into(i.true_template.elements(), json, in_string, out)
+                    }
+                    Some(false) if !has_placeholder(&cond) => match &i.false_template {
+                        Some(f) => self.render_into(f.elements(), json, in_string, out),
+                        None => Ok(()),
+                    },
+                    _ => Err(self.gap_from("%{ if } template directive", &[&cond])),
                 }
             }
+            Directive::For(f) => {
+                let coll = self.eval(&f.collection_expr);
+                let Some(items) = self.iterable(&coll) else {
+                    return Err(self.gap_from("%{ for } template directive", &[&coll]));
+                };
+                for (k, v) in items {
+                    let mut scope = self.scope.with_var(f.value_var.as_str(), v);
+                    if let Some(kv) = &f.key_var {
+                        scope = scope.with_var(kv.as_str(), k);
+                    }
+                    let sub = self.sub(scope);
+                    let r = sub.render_into(f.template.elements(), json, in_string, out);
+                    self.absorb_ctx(sub);
+                    r?;
+                }
+                Ok(())
+            }
         }
-        Value::String(out)
     }
 
-    fn traversal(&self, e: &Expression, dir: &Path) -> Value {
-        let whole = e.to_string();
-        if let Some(v) = self.param(&whole) {
-            return v;
+    /// The (key, value) pairs a `for` iterates over: list index or map key.
+    fn iterable(&self, v: &Value) -> Option<Vec<(Value, Value)>> {
+        match v {
+            Value::Array(a) if !a.iter().any(is_placeholder) => Some(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, v)| (Value::from(i), v.clone()))
+                    .collect(),
+            ),
+            Value::Object(m) => Some(
+                m.iter()
+                    .map(|(k, v)| (Value::String(k.clone()), v.clone()))
+                    .collect(),
+            ),
+            _ => None,
         }
-        let Expression::Traversal(t) = e else {
-            unreachable!("called on traversals")
+    }
+
+    fn for_expr(&self, e: &Expression, f: &ForExpr) -> Value {
+        let coll = self.eval(&f.collection_expr);
+        let Some(items) = self.iterable(&coll) else {
+            if coll.is_null() {
+                return self.gap(
+                    &short(&e.to_string()),
+                    format!("{}: iterates over null", short(&e.to_string())),
+                    GapKind::Error,
+                );
+            }
+            return self.gap_from(&short(&e.to_string()), &[&coll]);
         };
+        let mut list = Vec::new();
+        let mut map = Map::new();
+        let mut size = 0;
+        for (k, v) in items {
+            let scope = match &f.key_var {
+                Some(kv) => self
+                    .scope
+                    .with_var(kv.as_str(), k)
+                    .with_var(f.value_var.as_str(), v),
+                None => self.scope.with_var(f.value_var.as_str(), v),
+            };
+            let sub = self.sub(scope);
+            if let Some(cond) = &f.cond_expr {
+                let c = sub.eval(cond);
+                match as_bool(&c) {
+                    Some(true) if !has_placeholder(&c) => {}
+                    Some(false) if !has_placeholder(&c) => {
+                        self.absorb_ctx(sub);
+                        continue;
+                    }
+                    _ => {
+                        let gap = sub.gap_from(&short(&e.to_string()), &[&c]);
+                        self.absorb_ctx(sub);
+                        return gap;
+                    }
+                }
+            }
+            let value = sub.eval(&f.value_expr);
+            size += value_size(&value);
+            match &f.key_expr {
+                Some(ke) => {
+                    let key = sub.eval(ke);
+                    if has_placeholder(&key) {
+                        let gap = sub.gap_from(&short(&e.to_string()), &[&key]);
+                        self.absorb_ctx(sub);
+                        return gap;
+                    }
+                    let key = text(&key);
+                    size += key.len();
+                    if f.grouping {
+                        if let Value::Array(group) =
+                            map.entry(key).or_insert_with(|| Value::Array(Vec::new()))
+                        {
+                            group.push(value);
+                        }
+                    } else {
+                        map.insert(key, value);
+                    }
+                }
+                None => list.push(value),
+            }
+            self.absorb_ctx(sub);
+            if size > MAX_VALUE_BYTES {
+                return self.too_big(&e.to_string());
+            }
+        }
+        if f.key_expr.is_some() {
+            Value::Object(map)
+        } else {
+            Value::Array(list)
+        }
+    }
+
+    fn traversal(&self, e: &Expression, t: &Traversal) -> Value {
+        let whole = e.to_string();
         let Expression::Variable(root) = &t.expr else {
             // An index into a computed value, such as split(...)[0].
-            let base = self.eval(&t.expr, dir);
-            return self.index(&base, &t.operators, &whole, dir);
+            let base = self.eval(&t.expr);
+            return self.index(base, &t.operators, &whole);
         };
-        let mut names = Vec::new();
-        let mut rest = t.operators.as_slice();
-        while let [TraversalOperator::GetAttr(a), tail @ ..] = rest {
-            names.push(a.as_str());
-            rest = tail;
-        }
         let root = root.as_str();
-        let (value, used) = match (root, names.as_slice()) {
-            ("var", [name, ..]) => (self.variable(name, dir), 1),
-            ("local", [name, ..]) => (self.local(name, &whole, dir), 1),
-            ("path", ["module" | "root" | "cwd", ..]) => {
-                (Value::String(dir.display().to_string()), 1)
-            }
-            ("data", _) => {
-                return self.unresolved(
-                    &whole,
-                    format!(
-                        "{whole} is read from a data source by Terraform; pass --param {whole}=VALUE"
-                    ),
-                );
-            }
-            ("module", _) => {
-                return self.unresolved(
-                    &whole,
-                    format!(
-                        "{whole} is an output of another Terraform module; pass --param {whole}=VALUE"
-                    ),
-                );
-            }
-            (ty, [name, attr, ..])
-                if ty.starts_with("aws_") || self.resource(ty, name).is_some() =>
-            {
-                (self.resource_attr(ty, name, attr, &whole, dir), 2)
-            }
-            _ => {
-                return self.unresolved(
-                    &whole,
-                    format!("{whole} is only known to Terraform; pass --param {whole}=VALUE"),
-                );
-            }
-        };
-        let mut ops: Vec<TraversalOperator> = names[used..]
-            .iter()
-            .map(|n| TraversalOperator::GetAttr((*n).into()))
-            .collect();
-        ops.extend(rest.iter().cloned());
-        self.index(&value, &ops, &whole, dir)
-    }
-
-    /// Applies attribute and index operators to a value.
-    fn index(&self, base: &Value, ops: &[TraversalOperator], whole: &str, dir: &Path) -> Value {
-        if has_placeholder(base) && !ops.is_empty() {
-            return self.unresolved(
-                whole,
-                format!(
-                    "{whole} depends on values only known to Terraform; pass --param {whole}=VALUE"
-                ),
+        if let Some((_, v)) = self.scope.vars.iter().rev().find(|(n, _)| n == root) {
+            return self.index(v.clone(), &t.operators, &whole);
+        }
+        if self.scope.template {
+            return self.gap(
+                &whole,
+                format!("{root} is not one of the variables given to the template"),
+                GapKind::Error,
             );
         }
-        let mut cur = base.clone();
-        for op in ops {
+        let ops = t.operators.as_slice();
+        let sensitive = root == "var"
+            && matches!(ops.first(), Some(TraversalOperator::GetAttr(a))
+                if self.node().variables.get(a.as_str()).is_some_and(|v| v.sensitive));
+        if !sensitive && let Some(v) = self.param(&self.key(&whole)) {
+            return v;
+        }
+        let (first, rest) = match ops {
+            [TraversalOperator::GetAttr(a), rest @ ..] => (Some(a.as_str()), rest),
+            _ => (None, ops),
+        };
+        match (root, first) {
+            ("var", Some(name)) => {
+                let v = self.variable(name);
+                self.index(v, rest, &whole)
+            }
+            ("local", Some(name)) => {
+                let v = self.local(name, &whole);
+                self.index(v, rest, &whole)
+            }
+            ("count", Some("index")) => match &self.scope.instance {
+                Some(Instance {
+                    key: InstanceKey::Index(i),
+                    ..
+                }) => self.index(Value::from(*i), rest, &whole),
+                _ => self.gap(
+                    &whole,
+                    format!("{whole} is only valid in a block with count"),
+                    GapKind::Error,
+                ),
+            },
+            ("each", Some(which @ ("key" | "value"))) => match &self.scope.instance {
+                Some(Instance {
+                    key: InstanceKey::Key(k),
+                    value,
+                }) => {
+                    let v = if which == "key" {
+                        Value::String(k.clone())
+                    } else {
+                        value.clone()
+                    };
+                    self.index(v, rest, &whole)
+                }
+                _ => self.gap(
+                    &whole,
+                    format!("{whole} is only valid in a block with for_each"),
+                    GapKind::Error,
+                ),
+            },
+            ("path", Some("module")) => {
+                Value::String(self.node().dir.display().to_string())
+            }
+            ("path", Some("root" | "cwd")) => {
+                Value::String(self.tree.root_dir.display().to_string())
+            }
+            ("terraform", Some("workspace")) => self.gap(
+                &whole,
+                "terraform.workspace is chosen when Terraform runs; pass --param terraform.workspace=NAME".to_owned(),
+                GapKind::Unknown,
+            ),
+            ("data", Some(ty)) => self.data(ty, rest, &whole),
+            ("module", Some(name)) => self.module(name, rest, &whole),
+            (ty, Some(name)) if ty != "self" => self.resource_ref(ty, name, rest, &whole),
+            _ => {
+                let key = self.key(&whole);
+                self.gap(
+                    &key,
+                    format!("{whole} is only known to Terraform; pass --param {key}=VALUE"),
+                    GapKind::Unknown,
+                )
+            }
+        }
+    }
+
+    /// Applies attribute, index and splat operators to a value.
+    fn index(&self, base: Value, ops: &[TraversalOperator], whole: &str) -> Value {
+        let mut cur = base;
+        for (i, op) in ops.iter().enumerate() {
+            if has_placeholder_here(&cur) {
+                return self.gap_from(whole, &[&cur]);
+            }
             let next = match op {
-                TraversalOperator::GetAttr(a) => cur.get(a.as_str()).cloned(),
-                TraversalOperator::Index(i) => match self.eval(i, dir) {
-                    Value::Number(n) => n
-                        .as_u64()
-                        .and_then(|n| cur.get(usize::try_from(n).ok()?).cloned()),
-                    Value::String(s) => cur.get(&s).cloned(),
+                TraversalOperator::GetAttr(a) => match &cur {
+                    Value::Object(m) => m.get(a.as_str()).cloned(),
                     _ => None,
                 },
+                TraversalOperator::Index(ix) => {
+                    let ix = self.eval(ix);
+                    if has_placeholder(&ix) {
+                        return self.gap_from(whole, &[&ix]);
+                    }
+                    match (&cur, &ix) {
+                        (Value::Array(a), _) => as_f64(&ix)
+                            .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                            .and_then(|f| a.get(f as usize).cloned()),
+                        (Value::Object(m), _) => m.get(&text(&ix)).cloned(),
+                        _ => None,
+                    }
+                }
                 TraversalOperator::LegacyIndex(n) => {
                     usize::try_from(*n).ok().and_then(|n| cur.get(n).cloned())
                 }
-                _ => None,
+                TraversalOperator::AttrSplat | TraversalOperator::FullSplat => {
+                    let items = match cur {
+                        Value::Array(a) => a,
+                        Value::Null => Vec::new(),
+                        other => vec![other],
+                    };
+                    let rest = &ops[i + 1..];
+                    let mapped = items
+                        .into_iter()
+                        .map(|item| self.index(item, rest, whole))
+                        .collect();
+                    return Value::Array(mapped);
+                }
             };
             match next {
                 Some(v) => cur = v,
                 None => {
-                    return self.unresolved(
+                    return self.gap(
                         whole,
-                        format!("{whole}: no such element, or a splat Terraform evaluates; pass --param {whole}=VALUE"),
+                        format!("{whole}: no such attribute or element"),
+                        GapKind::Error,
                     );
                 }
             }
@@ -408,139 +932,775 @@ impl<'a> Module<'a> {
         cur
     }
 
-    fn variable(&self, name: &str, dir: &Path) -> Value {
-        let key = format!("var.{name}");
-        if let Some(v) = self.param(&key).or_else(|| self.param(name)) {
-            return v;
-        }
-        match self.variables.get(name) {
-            Some(Some(default)) => self.eval(default, dir),
-            Some(None) => self.unresolved(
-                &key,
-                format!("variable {name} has no default; pass --param {key}=VALUE"),
-            ),
-            None => self.unresolved(
+    fn variable(&self, name: &str) -> Value {
+        let key = self.key(&format!("var.{name}"));
+        let node = self.node();
+        let Some(decl) = node.variables.get(name) else {
+            return self.gap(
                 &key,
                 format!(
                     "variable {name} is not declared in the Terraform files given; pass --param {key}=VALUE or add the file that declares it"
                 ),
-            ),
-        }
-    }
-
-    fn local(&self, name: &str, whole: &str, dir: &Path) -> Value {
-        let key = format!("local.{name}");
-        let Some(expr) = self.locals.get(name) else {
-            return self.unresolved(
-                whole,
-                format!(
-                    "{key} is not defined in the Terraform files given; pass --param {key}=VALUE"
-                ),
+                GapKind::Unknown,
             );
         };
-        self.guarded(&key, whole, || self.eval(expr, dir))
-    }
-
-    /// Evaluates `f` unless `key` is already being evaluated (a reference cycle).
-    fn guarded(&self, key: &str, whole: &str, f: impl FnOnce() -> Value) -> Value {
-        if !self.evaluating.borrow_mut().insert(key.to_owned()) {
-            return self.unresolved(whole, format!("{key} refers to itself"));
-        }
-        let v = f();
-        self.evaluating.borrow_mut().remove(key);
-        v
-    }
-
-    /// `TYPE.NAME.ATTR` of a resource: what ecsplane names it by for the ECS, ELBv2 and
-    /// autoscaling resources it converts, or an argument of the resource; otherwise only known
-    /// after `terraform apply`.
-    fn resource_attr(&self, ty: &str, name: &str, attr: &str, whole: &str, dir: &Path) -> Value {
-        let key = format!("{ty}.{name}.{attr}");
-        if let Some(v) = self.param(&key) {
-            return v;
-        }
-        let Some(r) = self.resource(ty, name) else {
-            return self.unresolved(
-                whole,
+        if decl.sensitive {
+            return self.gap(
+                &key,
                 format!(
-                    "{whole}: no resource {ty}.{name} in the Terraform files given; convert the file that defines it together with this one, or pass --param {key}=VALUE"
+                    "{key} is sensitive: its value is never written into a manifest (in a container's environment it becomes a Secret reference)"
                 ),
+                GapKind::Sensitive,
             );
-        };
-        self.guarded(&key, whole, || {
-            let v = match (resource_kind(ty), attr) {
-                (Some(Kind::Listener), "arn" | "id") => {
-                    Some(Value::String(format!("{LISTENER_MARKER}{ty}.{name}")))
-                }
-                (Some(Kind::TaskDefinition), "arn" | "id" | "family" | "arn_without_revision")
-                | (Some(Kind::EcsCluster), "arn" | "id" | "name")
-                | (Some(Kind::EcsService), "id" | "name")
-                | (Some(Kind::TargetGroup), "arn" | "id" | "name") => {
-                    Some(self.resource_name(r, dir))
-                }
-                (None, "arn" | "id" | "name") if is_load_balancer(ty) => {
-                    Some(self.resource_name(r, dir))
-                }
-                _ => r.attr(attr).map(|e| self.eval(e, dir)),
-            };
-            v.unwrap_or_else(|| {
-                self.unresolved(
-                    whole,
-                    format!(
-                        "{whole} is only known after terraform apply; pass --param {key}=VALUE"
-                    ),
-                )
-            })
+        }
+        let scope = Scope::new(self.scope.node, None);
+        self.memo(&key, &key, scope, |c| {
+            let v = c.variable_value(name, &key);
+            match decl.ty {
+                Some(ty) => c.conform(ty, v),
+                None => v,
+            }
         })
     }
 
-    /// The name ecsplane gives a resource: its name argument, or its Terraform label when it
-    /// has none (Terraform would generate one).
-    fn resource_name(&self, r: &Resource, dir: &Path) -> Value {
-        let arg = match resource_kind(&r.ty) {
-            Some(Kind::TaskDefinition) => "family",
-            _ => "name",
-        };
-        match r.attr(arg) {
-            Some(e) => self.eval(e, dir),
-            None => Value::String(r.name.clone()),
-        }
-    }
-
-    /// A function call: one of the pure functions of `functions.rs` when its arguments are
-    /// known (`jsonencode` also of unknown ones), otherwise unresolved.
-    fn call(&self, e: &Expression, call: &hcl::expr::FuncCall, dir: &Path) -> Value {
-        let name = call.name.to_string();
-        let args: Vec<Value> = call.args.iter().map(|a| self.eval(a, dir)).collect();
-        let unknown = args.iter().any(has_placeholder);
-        let result = if unknown && name != "jsonencode" {
-            Ok(None)
+    /// A variable's value: `--param` (and `.tfvars`) in the root module, the module block's
+    /// argument in a followed one, else its default.
+    fn variable_value(&self, name: &str, key: &str) -> Value {
+        let node = self.node();
+        let decl = &node.variables[name];
+        let given = if node.parent.is_none() {
+            self.param(key).or_else(|| self.param(name))
         } else {
-            functions::call(&name, &args, dir)
+            self.param(key)
         };
-        match result {
-            Ok(Some(v)) => v,
-            Err(why) => self.unresolved(&e.to_string(), format!("{e}: {why}")),
-            Ok(None) => {
-                let why = if unknown {
-                    format!("{e} depends on values only known to Terraform; pass them with --param")
-                } else {
-                    format!("the function {name} is evaluated by Terraform; not converted")
-                };
-                self.unresolved(&e.to_string(), why)
+        if let Some(v) = given {
+            return v;
+        }
+        if let Some((parent, ci, inst)) = &node.parent {
+            let call = &self.tree.nodes[*parent].calls[*ci];
+            if let Some(expr) = attr(call.body, name) {
+                let pc = self.sub(Scope::new(*parent, Some(inst.clone())));
+                let v = pc.eval(expr);
+                self.absorb_ctx(pc);
+                if !(v.is_null() && decl.not_nullable) {
+                    return v;
+                }
+            }
+        }
+        match (decl.default, &node.parent) {
+            (Some(default), _) => self.eval(default),
+            (None, None) => self.gap(
+                key,
+                format!(
+                    "variable {name} has no default; pass --param {key}=VALUE (or a .tfvars file with --param-file)"
+                ),
+                GapKind::Unknown,
+            ),
+            (None, Some((parent, ci, _))) => {
+                let call = &self.tree.nodes[*parent].calls[*ci].name;
+                self.gap(
+                    key,
+                    format!(
+                        "variable {name} of module \"{call}\" has no value: no argument {name} in the module block and no default"
+                    ),
+                    GapKind::Unknown,
+                )
             }
         }
     }
 
-    /// A resource's body as JSON: attributes evaluated, each nested block type a list of
-    /// objects; Terraform's meta-arguments left out.
-    pub(super) fn body(&self, body: &Body, dir: &Path) -> Map<String, Value> {
+    /// `v` with the optional attributes of object type `ty` filled in (null, or the default
+    /// `optional(T, DEFAULT)` gives), as Terraform converts a variable's value to its type.
+    fn conform(&self, ty: &Expression, v: Value) -> Value {
+        let Expression::FuncCall(f) = ty else {
+            return v;
+        };
+        let arg = f.args.first();
+        match (f.name.name.as_str(), v, arg) {
+            ("optional", v, Some(inner)) => {
+                let v = match (&v, f.args.get(1)) {
+                    (Value::Null, Some(default)) => self.eval(default),
+                    _ => v,
+                };
+                self.conform(inner, v)
+            }
+            ("object", Value::Object(mut m), Some(Expression::Object(attrs))) => {
+                for (k, aty) in attrs {
+                    let k = match k {
+                        ObjectKey::Identifier(i) => i.to_string(),
+                        ObjectKey::Expression(Expression::String(s)) => s.clone(),
+                        _ => continue,
+                    };
+                    let current = m.remove(&k).unwrap_or(Value::Null);
+                    m.insert(k, self.conform(aty, current));
+                }
+                Value::Object(m)
+            }
+            ("map", Value::Object(m), Some(inner)) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| (k, self.conform(inner, v)))
+                    .collect(),
+            ),
+            ("list" | "set", Value::Array(a), Some(inner)) => {
+                Value::Array(a.into_iter().map(|v| self.conform(inner, v)).collect())
+            }
+            (_, v, _) => v,
+        }
+    }
+
+    fn local(&self, name: &str, whole: &str) -> Value {
+        let key = self.key(&format!("local.{name}"));
+        let Some(expr) = self.node().locals.get(name) else {
+            return self.gap(
+                &self.key(whole),
+                format!(
+                    "local.{name} is not defined in the Terraform files given; pass --param {key}=VALUE"
+                ),
+                GapKind::Unknown,
+            );
+        };
+        let scope = Scope::new(self.scope.node, None);
+        self.memo(&key, &key, scope, |c| c.eval(expr))
+    }
+
+    /// `data.TYPE.NAME...`: `data "template_file"` renders its template; other data sources
+    /// are only known to Terraform.
+    fn data(&self, ty: &str, ops: &[TraversalOperator], whole: &str) -> Value {
+        let key = self.key(whole);
+        if ty == "template_file"
+            && let [
+                TraversalOperator::GetAttr(name),
+                TraversalOperator::GetAttr(attr),
+                rest @ ..,
+            ] = ops
+            && attr.as_str() == "rendered"
+            && let Some(d) = self.node().data_source(ty, name.as_str())
+            && d.attr("count").is_none()
+            && d.attr("for_each").is_none()
+        {
+            let memo_key = self.key(&format!("data.template_file.{name}.rendered"));
+            let scope = Scope::new(self.scope.node, None);
+            let v = self.memo(&memo_key, &memo_key, scope, |c| c.template_file(d));
+            return self.index(v, rest, whole);
+        }
+        self.gap(
+            &key,
+            format!("{whole} is read from a data source by Terraform; pass --param {key}=VALUE"),
+            GapKind::Unknown,
+        )
+    }
+
+    /// The `rendered` text of a `data "template_file"`: its `template` with its `vars`.
+    fn template_file(&self, d: &Resource) -> Value {
+        let shown = format!("data.template_file.{}.rendered", d.name);
+        let Some(template) = d.attr("template").map(|e| self.eval(e)) else {
+            return self.gap(&shown, format!("{shown}: no template"), GapKind::Error);
+        };
+        let Value::String(source) = &template else {
+            return self.gap(
+                &shown,
+                format!("{shown}: the template is not a string"),
+                GapKind::Error,
+            );
+        };
+        // The template's own `${...}` are its syntax: only placeholders of unresolved values
+        // (which have gaps) make it unknown.
+        if !self.why_of(&[&template]).0.is_empty() {
+            return self.gap_from(&shown, &[&template]);
+        }
+        let vars = match d.attr("vars") {
+            Some(e) => self.eval(e),
+            None => match d.body.blocks().find(|b| b.identifier.as_str() == "vars") {
+                Some(b) => Value::Object(self.body(&b.body)),
+                None => Value::Object(Map::new()),
+            },
+        };
+        self.render_source(&shown, source, &vars)
+    }
+
+    /// Renders template text (a template file's) with `vars` as its only variables; JSON
+    /// text (starting with `[` or `{`) is rendered as JSON, as container definitions are.
+    fn render_source(&self, shown: &str, source: &str, vars: &Value) -> Value {
+        let Value::Object(vars) = vars else {
+            return self.gap_from(shown, &[vars]);
+        };
+        let template: Template = match source.parse() {
+            Ok(t) => t,
+            Err(err) => {
+                return self.gap(
+                    shown,
+                    format!("{shown}: not a valid template: {err}"),
+                    GapKind::Error,
+                );
+            }
+        };
+        let scope = Scope {
+            node: self.scope.node,
+            instance: None,
+            vars: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            template: true,
+        };
+        let sub = self.sub(scope);
+        let json = source.trim_start().starts_with(['[', '{']);
+        let v = sub.render(&template, json);
+        self.absorb_ctx(sub);
+        v
+    }
+
+    /// `module.NAME...`: an output of a followed module (of one instance, or the map of its
+    /// instances' outputs).
+    fn module(&self, name: &str, ops: &[TraversalOperator], whole: &str) -> Value {
+        let key = self.key(whole);
+        let node = self.node();
+        let unknown = |why: String| {
+            self.gap(
+                &key,
+                format!(
+                    "{whole} is an output of module \"{name}\", {why}; pass --param {key}=VALUE"
+                ),
+                GapKind::Unknown,
+            )
+        };
+        let Some(ci) = node.call(name) else {
+            return self.gap(
+                &key,
+                format!(
+                    "{whole} is an output of another Terraform module; pass --param {key}=VALUE"
+                ),
+                GapKind::Unknown,
+            );
+        };
+        let instances = match node.followed.get(ci) {
+            Some(Followed::Instances(list)) => list,
+            Some(Followed::Not(why)) => return unknown(format!("which is not followed ({why})")),
+            None => return unknown("which is not read yet".to_owned()),
+        };
+        let (chosen, rest): (Vec<usize>, &[TraversalOperator]) = match ops {
+            [TraversalOperator::Index(ix), rest @ ..] => {
+                let ix = self.eval(ix);
+                if has_placeholder(&ix) {
+                    return self.gap_from(whole, &[&ix]);
+                }
+                let k = instance_key(&ix);
+                match instances.iter().find(|(key, _)| *key == k) {
+                    Some((_, n)) => (vec![*n], rest),
+                    None => {
+                        return self.gap(
+                            &key,
+                            format!("{whole}: module \"{name}\" has no instance {ix}"),
+                            GapKind::Error,
+                        );
+                    }
+                }
+            }
+            [TraversalOperator::LegacyIndex(i), rest @ ..] => {
+                match instances
+                    .iter()
+                    .find(|(key, _)| *key == InstanceKey::Index(*i as usize))
+                {
+                    Some((_, n)) => (vec![*n], rest),
+                    None => {
+                        return self.gap(
+                            &key,
+                            format!("{whole}: module \"{name}\" has no instance [{i}]"),
+                            GapKind::Error,
+                        );
+                    }
+                }
+            }
+            _ if matches!(instances.as_slice(), [(InstanceKey::Single, _)]) => {
+                (vec![instances[0].1], ops)
+            }
+            // The whole map (or list) of instances, each its outputs.
+            _ => {
+                let mut map = Map::new();
+                let mut list = Vec::new();
+                for (k, n) in instances {
+                    let outputs = self.outputs(*n);
+                    match k {
+                        InstanceKey::Key(k) => {
+                            map.insert(k.clone(), outputs);
+                        }
+                        _ => list.push(outputs),
+                    }
+                }
+                let all = if list.is_empty() {
+                    Value::Object(map)
+                } else {
+                    Value::Array(list)
+                };
+                return self.index(all, ops, whole);
+            }
+        };
+        let n = chosen[0];
+        match rest {
+            [TraversalOperator::GetAttr(out), rest @ ..] => {
+                let v = self.output(n, out.as_str(), whole);
+                self.index(v, rest, whole)
+            }
+            _ => {
+                let v = self.outputs(n);
+                self.index(v, rest, whole)
+            }
+        }
+    }
+
+    /// Every output of module instance `n`, as an object.
+    fn outputs(&self, n: usize) -> Value {
+        let mut names: Vec<&String> = self.tree.nodes[n].outputs.keys().collect();
+        names.sort();
+        let mut out = Map::new();
+        for name in names {
+            let v = self.output(n, name, name);
+            out.insert(name.clone(), v);
+        }
+        Value::Object(out)
+    }
+
+    fn output(&self, n: usize, name: &str, whole: &str) -> Value {
+        let child = &self.tree.nodes[n];
+        let key = format!("{}output.{name}", child.prefix);
+        let Some(expr) = child.outputs.get(name) else {
+            return self.gap(
+                &self.key(whole),
+                format!("{whole}: the module has no output {name}"),
+                GapKind::Error,
+            );
+        };
+        self.memo(&key, &key, Scope::new(n, None), |c| c.eval(expr))
+    }
+
+    /// `TYPE.NAME[KEY].ATTR...` of a resource of this module.
+    fn resource_ref(&self, ty: &str, name: &str, ops: &[TraversalOperator], whole: &str) -> Value {
+        let node = self.node();
+        let key = self.key(whole);
+        let Some(r) = node.resource(ty, name) else {
+            return self.gap(
+                &key,
+                format!(
+                    "{whole}: no resource {ty}.{name} in the Terraform files given; convert the file that defines it together with this one, or pass --param {key}=VALUE"
+                ),
+                GapKind::Unknown,
+            );
+        };
+        let instances = match self.tree.resource_instances(self.scope.node, r) {
+            Ok(i) => i,
+            Err(why) => {
+                return self.gap(
+                    &key,
+                    format!("{whole}: the instances of {ty}.{name} are not known: {why}"),
+                    GapKind::Unknown,
+                );
+            }
+        };
+        let pick = |k: &InstanceKey| instances.iter().find(|i| i.key == *k).cloned();
+        let (inst, rest) = match ops {
+            [TraversalOperator::Index(ix), rest @ ..] => {
+                let ix = self.eval(ix);
+                if has_placeholder(&ix) {
+                    return self.gap_from(whole, &[&ix]);
+                }
+                (pick(&instance_key(&ix)), rest)
+            }
+            [TraversalOperator::LegacyIndex(i), rest @ ..] => {
+                (pick(&InstanceKey::Index(*i as usize)), rest)
+            }
+            [
+                TraversalOperator::AttrSplat | TraversalOperator::FullSplat,
+                rest @ ..,
+            ] => {
+                let all = instances
+                    .iter()
+                    .map(|inst| self.instance_value(r, inst, rest, whole))
+                    .collect();
+                return Value::Array(all);
+            }
+            _ => match instances.as_slice() {
+                [single] if single.key == InstanceKey::Single => (Some(single.clone()), ops),
+                _ => {
+                    return self.gap(
+                        &key,
+                        format!(
+                            "{whole}: {ty}.{name} has count or for_each ({} instances); refer to one of them, such as {ty}.{name}[0]",
+                            instances.len()
+                        ),
+                        GapKind::Error,
+                    );
+                }
+            },
+        };
+        match inst {
+            Some(inst) => self.instance_value(r, &inst, rest, whole),
+            None => self.gap(
+                &key,
+                format!("{whole}: {ty}.{name} has no such instance"),
+                GapKind::Error,
+            ),
+        }
+    }
+
+    fn instance_value(
+        &self,
+        r: &Resource,
+        inst: &Instance,
+        ops: &[TraversalOperator],
+        whole: &str,
+    ) -> Value {
+        match ops {
+            [TraversalOperator::GetAttr(attr), rest @ ..] => {
+                let v = self.resource_attr(r, inst, attr.as_str(), whole);
+                self.index(v, rest, whole)
+            }
+            _ => {
+                let key = self.key(whole);
+                self.gap(
+                    &key,
+                    format!("{whole}: the whole resource object is only known to Terraform; pass --param {key}=VALUE"),
+                    GapKind::Unknown,
+                )
+            }
+        }
+    }
+
+    /// `TYPE.NAME.ATTR` of a resource instance: what ecsplane names it by for the ECS, ELBv2
+    /// and autoscaling resources it converts, or an argument of the resource; otherwise only
+    /// known after `terraform apply`.
+    fn resource_attr(&self, r: &Resource, inst: &Instance, attr: &str, whole: &str) -> Value {
+        let address = self.tree.address(self.scope.node, r, &inst.key);
+        let key = format!("{address}.{attr}");
+        if let Some(v) = self.param(&key) {
+            return v;
+        }
+        let scope = Scope::new(self.scope.node, Some(inst.clone()));
+        let whole = whole.to_owned();
+        self.memo(&key, &key, scope, |c| {
+            let named = match (resource_kind(&r.ty), attr) {
+                (Some(Kind::Listener), "arn" | "id") => {
+                    return Value::String(format!("{LISTENER_MARKER}{address}"));
+                }
+                (Some(Kind::TaskDefinition), "arn" | "id" | "family" | "arn_without_revision")
+                | (Some(Kind::EcsCluster), "arn" | "id" | "name")
+                | (Some(Kind::EcsService), "id" | "name")
+                | (Some(Kind::TargetGroup), "arn" | "id" | "name") => true,
+                (None, "arn" | "id" | "name") => is_load_balancer(&r.ty),
+                _ => false,
+            };
+            if named {
+                return c.instance_name(r, inst);
+            }
+            match r.attr(attr) {
+                Some(e) => c.eval(e),
+                None => c.gap(
+                    &key,
+                    format!(
+                        "{whole} is only known after terraform apply; pass --param {key}=VALUE"
+                    ),
+                    GapKind::Unknown,
+                ),
+            }
+        })
+    }
+
+    /// The name ecsplane gives a resource instance: its name argument (`family` for a task
+    /// definition), or its label qualified by the module path (Terraform would generate a
+    /// name); instances whose names would be the same get their `count.index` or
+    /// `each.key` appended (`NAME-0`, `NAME-KEY`), and in a module instantiated more than
+    /// once, a name another instance of the module gives the same resource is qualified by
+    /// the module path (`web-NAME`, `svc-0-NAME`).
+    pub(super) fn instance_name(&self, r: &Resource, inst: &Instance) -> Value {
+        let own = self.unqualified_name(r, inst);
+        let node = self.node();
+        let named = name_argument(&r.ty).and_then(|a| r.attr(a)).is_some();
+        if node.qualifier.is_empty() || !named || has_placeholder(&own) {
+            return own;
+        }
+        let clash = self
+            .tree
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| *i != self.scope.node && n.dir == node.dir)
+            .any(|(i, n)| {
+                let Some(other) = n.resource(&r.ty, &r.name) else {
+                    return false;
+                };
+                let Ok(instances) = self.tree.resource_instances(i, other) else {
+                    return false;
+                };
+                let c = self.sub(Scope::new(i, None));
+                instances
+                    .iter()
+                    .any(|oi| c.unqualified_name(other, oi) == own)
+            });
+        if clash {
+            Value::String(format!("{}-{}", node.qualifier, text(&own)))
+        } else {
+            own
+        }
+    }
+
+    /// [`Ctx::instance_name`] within its module instance only.
+    fn unqualified_name(&self, r: &Resource, inst: &Instance) -> Value {
+        let base = self.base_name(r, inst);
+        let Some(suffix) = inst.key.suffix() else {
+            return base;
+        };
+        let Ok(all) = self.tree.resource_instances(self.scope.node, r) else {
+            return base;
+        };
+        if all.len() < 2 || has_placeholder(&base) {
+            return base;
+        }
+        let names: BTreeSet<String> = all.iter().map(|i| text(&self.base_name(r, i))).collect();
+        if names.len() == all.len() {
+            base
+        } else {
+            Value::String(format!("{}-{suffix}", text(&base)))
+        }
+    }
+
+    fn base_name(&self, r: &Resource, inst: &Instance) -> Value {
+        let key = format!("{}#name", self.tree.address(self.scope.node, r, &inst.key));
+        let scope = Scope::new(self.scope.node, Some(inst.clone()));
+        let label = self.label_name(r);
+        self.memo(&key.clone(), &key, scope, |c| {
+            match name_argument(&r.ty).and_then(|a| r.attr(a)) {
+                Some(e) => c.eval(e),
+                None => Value::String(label),
+            }
+        })
+    }
+
+    /// A resource's label, qualified with its module's path in a followed module.
+    pub(super) fn label_name(&self, r: &Resource) -> String {
+        let q = &self.node().qualifier;
+        if q.is_empty() {
+            r.name.clone()
+        } else {
+            format!("{q}-{}", r.name)
+        }
+    }
+
+    /// The instances of a block (its `count` or `for_each`), in this scope.
+    fn instances(&self, body: &Body) -> Result<Vec<Instance>, String> {
+        if let Some(count) = attr(body, "count") {
+            let v = self.eval(count);
+            if has_placeholder(&v) {
+                return Err(format!(
+                    "count = {} cannot be evaluated: {}",
+                    short(&count.to_string()),
+                    self.why_of(&[&v]).0.join("; ")
+                ));
+            }
+            let n = as_f64(&v)
+                .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                .ok_or_else(|| format!("count = {count} is {v}, not a whole number"))?;
+            if n > MAX_INSTANCES as f64 {
+                return Err(format!(
+                    "count = {count} is {n}, more than {MAX_INSTANCES} instances (the limit MAX_INSTANCES); not converted"
+                ));
+            }
+            return Ok((0..n as usize)
+                .map(|i| Instance {
+                    key: InstanceKey::Index(i),
+                    value: Value::Null,
+                })
+                .collect());
+        }
+        let Some(for_each) = attr(body, "for_each") else {
+            return Ok(vec![Instance::single()]);
+        };
+        let v = self.eval(for_each);
+        if is_placeholder(&v) || matches!(&v, Value::Array(a) if a.iter().any(has_placeholder)) {
+            return Err(format!(
+                "for_each = {} cannot be evaluated: {}",
+                short(&for_each.to_string()),
+                self.why_of(&[&v]).0.join("; ")
+            ));
+        }
+        let instances: Vec<Instance> = match v {
+            Value::Object(m) => m
+                .into_iter()
+                .map(|(k, value)| Instance {
+                    key: InstanceKey::Key(k),
+                    value,
+                })
+                .collect(),
+            Value::Array(a) => {
+                let mut keys = BTreeSet::new();
+                for item in a {
+                    match item {
+                        Value::String(s) => {
+                            keys.insert(s);
+                        }
+                        other => {
+                            return Err(format!(
+                                "for_each over a set of {other}: Terraform takes a map or a set of strings"
+                            ));
+                        }
+                    }
+                }
+                keys.into_iter()
+                    .map(|k| Instance {
+                        value: Value::String(k.clone()),
+                        key: InstanceKey::Key(k),
+                    })
+                    .collect()
+            }
+            other => {
+                return Err(format!(
+                    "for_each = {} is {other}, not a map or a set of strings",
+                    short(&for_each.to_string())
+                ));
+            }
+        };
+        if instances.len() > MAX_INSTANCES {
+            return Err(format!(
+                "for_each gives {} instances, more than {MAX_INSTANCES} (the limit MAX_INSTANCES); not converted",
+                instances.len()
+            ));
+        }
+        Ok(instances)
+    }
+
+    /// A function call: `try`, `can`, `file`, `templatefile`, `sensitive` and `coalesce`
+    /// here; the others from `functions.rs` when their arguments are known.
+    fn call(&self, e: &Expression, call: &FuncCall) -> Value {
+        let name = call.name.to_string();
+        let shown = short(&e.to_string());
+        match name.as_str() {
+            "try" => return self.try_(&shown, &call.args),
+            "can" => {
+                let Some(arg) = call.args.first() else {
+                    return self.gap(
+                        &shown,
+                        format!("{shown}: can takes one argument"),
+                        GapKind::Error,
+                    );
+                };
+                let sub = self.sub(self.scope.clone());
+                let v = sub.eval(arg);
+                let (_, kind) = sub.why_of(&[&v]);
+                let failed = has_placeholder(&v) && kind == GapKind::Error;
+                let unknown = has_placeholder(&v) && kind != GapKind::Error;
+                if unknown {
+                    let gap = sub.gap_from(&shown, &[&v]);
+                    self.absorb_ctx(sub);
+                    return gap;
+                }
+                return Value::Bool(!failed);
+            }
+            "sensitive" => {
+                return self.gap(
+                    &shown,
+                    format!(
+                        "{shown} is marked sensitive: its value is never written into a manifest"
+                    ),
+                    GapKind::Sensitive,
+                );
+            }
+            _ => {}
+        }
+        let mut args: Vec<Value> = call.args.iter().map(|a| self.eval(a)).collect();
+        if call.expand_final
+            && let Some(Value::Array(last)) = args.pop()
+        {
+            args.extend(last);
+        }
+        if name == "coalesce" {
+            // The first argument that is not null or empty, even if it is not known yet.
+            if let Some(v) = args.iter().find(|v| !v.is_null() && v.as_str() != Some("")) {
+                return v.clone();
+            }
+        }
+        let unknown = args.iter().any(has_placeholder);
+        if unknown && !functions::preserves_unknowns(&name) {
+            let refs: Vec<&Value> = args.iter().collect();
+            return self.gap_from(&shown, &refs);
+        }
+        if args.iter().any(is_placeholder) {
+            let refs: Vec<&Value> = args.iter().collect();
+            return self.gap_from(&shown, &refs);
+        }
+        let result = match name.as_str() {
+            "file" => match args.as_slice() {
+                [Value::String(p)] => self.read(p).map(Value::String),
+                _ => Err(Failure::Invalid("file takes one path".into())),
+            },
+            "templatefile" => match args.as_slice() {
+                [Value::String(p), vars] => match self.read(p) {
+                    Ok(source) => return self.render_source(&shown, &source, vars),
+                    Err(f) => Err(f),
+                },
+                _ => Err(Failure::Invalid(
+                    "templatefile takes a path and an object of variables".into(),
+                )),
+            },
+            _ => functions::call(&name, &args),
+        };
+        match result {
+            Ok(v) => self.bounded(&shown, v),
+            Err(Failure::TooBig) => self.too_big(&shown),
+            Err(Failure::Invalid(why)) => {
+                self.gap(&shown, format!("{shown}: {why}"), GapKind::Error)
+            }
+            Err(Failure::Unsupported) => self.gap(
+                &shown,
+                format!("the function {name} is evaluated by Terraform; not converted"),
+                GapKind::Unknown,
+            ),
+        }
+    }
+
+    /// `try(a, b, ...)`: the first argument Terraform evaluates without an error (an unknown
+    /// value is not an error: Terraform would take it).
+    fn try_(&self, shown: &str, args: &[Expression]) -> Value {
+        let mut last = None;
+        for a in args {
+            let sub = self.sub(self.scope.clone());
+            let v = sub.eval(a);
+            let failed = has_placeholder(&v) && sub.why_of(&[&v]).1 == GapKind::Error;
+            if !failed {
+                self.absorb_ctx(sub);
+                return v;
+            }
+            last = Some((v, sub));
+        }
+        match last {
+            Some((v, sub)) => {
+                let gap = sub.gap_from(shown, &[&v]);
+                self.absorb_ctx(sub);
+                gap
+            }
+            None => self.gap(
+                shown,
+                format!("{shown}: try takes arguments"),
+                GapKind::Error,
+            ),
+        }
+    }
+
+    /// A file `file()` or `templatefile()` names, relative to `path.module` unless absolute,
+    /// read only inside the module's or the root module's directory tree.
+    fn read(&self, p: &str) -> Result<String, Failure> {
+        let path = self.node().dir.join(p);
+        read_inside(&path, &self.node().sandbox).map_err(Failure::Invalid)
+    }
+
+    /// A block's body as JSON: attributes evaluated (null ones left out, as Terraform leaves
+    /// them unset), each nested block type a list of objects, `dynamic` blocks expanded;
+    /// Terraform's meta-arguments left out.
+    pub(super) fn body(&self, body: &Body) -> Map<String, Value> {
         let mut out = Map::new();
         for s in body.iter() {
             match s {
                 Structure::Attribute(a) => {
-                    if !META_ARGUMENTS.contains(&a.key.as_str()) {
-                        out.insert(a.key.to_string(), self.eval(&a.expr, dir));
+                    if META_ARGUMENTS.contains(&a.key.as_str()) {
+                        continue;
+                    }
+                    let v = self.eval(&a.expr);
+                    if !v.is_null() {
+                        out.insert(a.key.to_string(), v);
                     }
                 }
                 Structure::Block(b) => {
@@ -548,31 +1708,87 @@ impl<'a> Module<'a> {
                         continue;
                     }
                     if b.identifier.as_str() == "dynamic" {
-                        let name = b.labels.first().map_or("?", label);
-                        self.dynamic.borrow_mut().push(name.to_owned());
+                        let name = first_label(&b.labels);
+                        for item in self.dynamic_block(name, &b.body) {
+                            push_block(&mut out, name, item);
+                        }
                         continue;
                     }
-                    let item = Value::Object(self.body(&b.body, dir));
-                    out.entry(b.identifier.to_string())
-                        .or_insert_with(|| Value::Array(Vec::new()))
-                        .as_array_mut()
-                        .expect("blocks are lists")
-                        .push(item);
+                    let item = Value::Object(self.body(&b.body));
+                    push_block(&mut out, b.identifier.as_str(), item);
                 }
             }
         }
         out
     }
+
+    /// The blocks a `dynamic "NAME"` block generates; none, and `NAME` remembered, when its
+    /// `for_each` is not known.
+    fn dynamic_block(&self, name: &str, body: &Body) -> Vec<Value> {
+        let collection = attr(body, "for_each").map(|e| self.eval(e));
+        let iterator = match attr(body, "iterator") {
+            Some(Expression::Variable(v)) => v.as_str().to_owned(),
+            _ => name.to_owned(),
+        };
+        let content = body.blocks().find(|b| b.identifier.as_str() == "content");
+        let (Some(collection), Some(content)) = (collection, content) else {
+            self.dynamic.borrow_mut().push(name.to_owned());
+            return Vec::new();
+        };
+        let Some(items) = self.iterable(&collection) else {
+            self.dynamic.borrow_mut().push(name.to_owned());
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in items {
+            let it = serde_json::json!({ "key": k, "value": v });
+            let sub = self.sub(self.scope.with_var(&iterator, it));
+            out.push(Value::Object(sub.body(&content.body)));
+            self.absorb_ctx(sub);
+        }
+        out
+    }
+}
+
+fn push_block(out: &mut Map<String, Value>, name: &str, item: Value) {
+    if let Value::Array(list) = out
+        .entry(name.to_owned())
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
+        list.push(item);
+    }
+}
+
+/// The instance key an index value names.
+fn instance_key(ix: &Value) -> InstanceKey {
+    match ix {
+        Value::Number(n) => n.as_u64().map_or_else(
+            || InstanceKey::Key(ix.to_string()),
+            |i| InstanceKey::Index(i as usize),
+        ),
+        other => InstanceKey::Key(text(other)),
+    }
 }
 
 /// Terraform's own arguments, not the resource's.
 const META_ARGUMENTS: &[&str] = &[
+    "count",
+    "for_each",
     "depends_on",
     "lifecycle",
     "provider",
     "timeouts",
     "provisioner",
 ];
+
+/// The argument a resource type is named by.
+fn name_argument(ty: &str) -> Option<&'static str> {
+    match resource_kind(ty) {
+        Some(Kind::TaskDefinition) => Some("family"),
+        Some(Kind::Listener) => None,
+        _ => Some("name"),
+    }
+}
 
 /// The kind of object a resource type converts to, for the types that become objects.
 pub(super) fn resource_kind(ty: &str) -> Option<Kind> {
@@ -588,6 +1804,19 @@ pub(super) fn resource_kind(ty: &str) -> Option<Kind> {
 
 fn is_load_balancer(ty: &str) -> bool {
     matches!(ty, "aws_lb" | "aws_alb")
+}
+
+/// An expression's text cut to a readable length for messages and placeholders.
+fn short(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 /// `<<-EOF` heredocs lose their common indentation, as in Terraform.
@@ -646,8 +1875,27 @@ fn number(n: &hcl::Number) -> Value {
     }
 }
 
+/// The JSON size of a value, roughly.
+fn value_size(v: &Value) -> usize {
+    if size_above(v, MAX_VALUE_BYTES) {
+        MAX_VALUE_BYTES + 1
+    } else {
+        match v {
+            Value::String(s) => s.len() + 2,
+            Value::Array(a) => a.iter().map(value_size).sum::<usize>() + 2,
+            Value::Object(m) => {
+                m.iter()
+                    .map(|(k, v)| k.len() + value_size(v))
+                    .sum::<usize>()
+                    + 2
+            }
+            _ => 4,
+        }
+    }
+}
+
 /// Whether a value contains a `${...}` placeholder of something unresolved.
-fn has_placeholder(v: &Value) -> bool {
+pub(super) fn has_placeholder(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains("${"),
         Value::Array(a) => a.iter().any(has_placeholder),
@@ -656,10 +1904,62 @@ fn has_placeholder(v: &Value) -> bool {
     }
 }
 
+/// Whether a value is a string with a placeholder (so its structure is not known).
+fn has_placeholder_here(v: &Value) -> bool {
+    matches!(v, Value::String(s) if s.contains("${"))
+}
+
+/// Whether a value is exactly one placeholder.
+fn is_placeholder(v: &Value) -> bool {
+    matches!(v, Value::String(s) if s.starts_with("${") && s.ends_with('}') && placeholder_end(s, 0) == Some(s.len()))
+}
+
+/// The end (exclusive) of the placeholder starting at byte `start` of `s` (`${`), braces
+/// inside it matched, so `${max("${a}", "${b}")}` is one placeholder.
+pub(super) fn placeholder_end(s: &str, start: usize) -> Option<usize> {
+    let b = s.as_bytes();
+    if !s[start..].starts_with("${") {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (i, c) in b.iter().enumerate().skip(start + 1) {
+        match c {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The placeholders of a value, each as written (`${...}`).
+pub(super) fn placeholders(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            let mut i = 0;
+            while let Some(start) = s[i..].find("${").map(|p| p + i) {
+                let end = placeholder_end(s, start).unwrap_or(s.len());
+                out.push(s[start..end].to_owned());
+                i = end;
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| placeholders(v, out)),
+        Value::Object(m) => m.values().for_each(|v| placeholders(v, out)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::import::NoteKind;
     use crate::import::terraform::tests::module_of;
+
+    use super::*;
 
     #[test]
     fn data_sources_module_outputs_and_computed_attributes_are_reported_never_guessed() {
@@ -699,5 +1999,15 @@ resource "aws_ecs_service" "web" {
                 .iter()
                 .all(|n| n.location.resource.as_deref() == Some("aws_ecs_service.web (line 2)"))
         );
+    }
+
+    #[test]
+    fn nested_placeholders_are_one_placeholder() {
+        let s = r#"web:${max("${a.revision}", "${b.revision}")}"#;
+        let mut found = Vec::new();
+        placeholders(&Value::from(s), &mut found);
+        assert_eq!(found, [r#"${max("${a.revision}", "${b.revision}")}"#]);
+        assert!(is_placeholder(&Value::from("${a.b}")));
+        assert!(!is_placeholder(&Value::from("${a}-${b}")));
     }
 }
