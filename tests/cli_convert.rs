@@ -122,9 +122,13 @@ fn objects_kept_with_placeholders_are_written_and_what_the_server_would_reject_i
         stderr.contains("spec.containerDefinitions[0].name: until its placeholders are filled in, the API server would reject TaskDefinition/web"),
         "{stderr}"
     );
-    // Without --keep-unresolved nothing is written, and the exit code is still 0: the gap is
-    // reported, not an error.
+    // Without --keep-unresolved nothing is written: the gap is reported, and the exit code
+    // says that nothing was converted.
     let out = convert(&["-f", &input.display().to_string()]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("error: nothing converted from 1 input file(s)")
+    );
 }

@@ -26,6 +26,10 @@ pub struct Args {
     /// unrendered placeholder. Repeatable.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
+    /// A file of parameter values, by extension: a Terraform variable file (`.tfvars`, HCL
+    /// assignments, or `.tfvars.json`). `--param` wins over a file. Repeatable.
+    #[arg(long = "param-file", value_name = "PATH")]
+    param_files: Vec<PathBuf>,
     /// Namespace to set on every object.
     #[arg(short = 'n', long)]
     namespace: Option<String>,
@@ -43,10 +47,16 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 
 /// Converts, writes the manifests, and prints the summary and notes on stderr.
 pub fn run(args: Args) -> ExitCode {
-    let options = ConvertOptions {
+    let mut options = ConvertOptions {
         params: args.params.iter().cloned().collect::<BTreeMap<_, _>>(),
         namespace: args.namespace.clone(),
     };
+    for file in &args.param_files {
+        if let Err(e) = param_file(file, &mut options.params) {
+            eprintln!("error: nothing written:\n{e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let conversion = match convert_files(&args.files, &options) {
         Ok(c) => c,
         Err(errors) => {
@@ -58,6 +68,11 @@ pub fn run(args: Args) -> ExitCode {
     if args.keep_unresolved {
         objects.extend(conversion.incomplete.iter().map(|i| &i.object));
     }
+    if let Some(why) = nothing_converted(&conversion, objects.len()) {
+        eprint!("{}", summary(&conversion, args.keep_unresolved));
+        eprintln!("error: {why}");
+        return ExitCode::FAILURE;
+    }
     let written = match &args.output_dir {
         Some(dir) => write_dir(dir, &objects),
         None => write_stdout(&objects),
@@ -68,6 +83,37 @@ pub fn run(args: Args) -> ExitCode {
     }
     eprint!("{}", summary(&conversion, args.keep_unresolved));
     ExitCode::SUCCESS
+}
+
+/// Reads one `--param-file` into `params` (values given with `--param` win), dispatched by
+/// extension: `.tfvars` and `.tfvars.json` are Terraform variable files.
+fn param_file(path: &Path, params: &mut BTreeMap<String, String>) -> Result<(), String> {
+    if !crate::import::is_terraform_param_file(path) {
+        return Err(format!(
+            "{}: --param-file takes a Terraform variable file (.tfvars or .tfvars.json)",
+            path.display()
+        ));
+    }
+    let values = crate::import::terraform_param_file(path).map_err(|e| e.to_string())?;
+    for (k, v) in values {
+        params.entry(k).or_insert(v);
+    }
+    Ok(())
+}
+
+/// Why the run is a failure though every input was read: inputs were given, but nothing at
+/// all is written (every object held back, skipped or not converted). `None` otherwise.
+fn nothing_converted(c: &Conversion, written: usize) -> Option<String> {
+    if written > 0 || c.files.is_empty() {
+        return None;
+    }
+    let held_back = c.incomplete.len();
+    let skipped: usize = c.files.iter().map(|f| f.skipped).sum();
+    let not_converted: usize = c.files.iter().map(|f| f.not_converted).sum();
+    Some(format!(
+        "nothing converted from {} input file(s): {held_back} object(s) held back for unresolved values, {skipped} resource(s) skipped, {not_converted} not converted (the notes above say why); nothing written",
+        c.files.len()
+    ))
 }
 
 /// One YAML document per object.
