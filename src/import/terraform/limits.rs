@@ -21,6 +21,11 @@ pub(in crate::import) const MAX_REFERENCE_DEPTH: usize = 48;
 /// parser and the evaluator cannot overflow the stack.
 pub(in crate::import) const MAX_NESTING: usize = 64;
 
+/// Expressions evaluated in one conversion: loops in loops (`for` expressions, `%{ for }`,
+/// `dynamic` blocks over `range(...)`) stop here, as unresolved with this limit as reason.
+/// Every value is evaluated once, so real configurations take a few thousand.
+pub(in crate::import) const MAX_EVALUATION_STEPS: usize = 1_000_000;
+
 /// Instances of one resource or module block (`count`, `for_each`).
 pub(in crate::import) const MAX_INSTANCES: usize = 512;
 
@@ -40,6 +45,7 @@ pub(super) const ALL: &[(&str, u64)] = &[
     ("MAX_FILE_BYTES", MAX_FILE_BYTES),
     ("MAX_VALUE_BYTES", MAX_VALUE_BYTES as u64),
     ("MAX_REFERENCE_DEPTH", MAX_REFERENCE_DEPTH as u64),
+    ("MAX_EVALUATION_STEPS", MAX_EVALUATION_STEPS as u64),
     ("MAX_NESTING", MAX_NESTING as u64),
     ("MAX_INSTANCES", MAX_INSTANCES as u64),
     ("MAX_MODULES", MAX_MODULES as u64),

@@ -18,7 +18,9 @@
 //! - `parse.rs`: one `.tf` file → its top-level blocks with their lines;
 //! - `modules.rs`: module calls followed to the `.tf` files of their source directory;
 //! - `tree.rs`: the module instances of a conversion and their blocks;
-//! - `evaluate.rs`: HCL expression evaluation against the tree (memoised, cycle-safe);
+//! - `evaluate/`: HCL expression evaluation against the tree (memoised, cycle-safe, bounded):
+//!   the expressions (`mod.rs`), what references name (`references.rs`), the tree's
+//!   construction from module calls (`build.rs`);
 //! - `functions.rs`: the built-in functions and operators on plain values;
 //! - `files.rs`: reading the files a configuration names, inside its directory tree only;
 //! - `convert.rs`: one resource's evaluated body → a draft, a listener rule or scaling, in the

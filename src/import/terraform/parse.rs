@@ -55,7 +55,7 @@ pub(in crate::import) fn parse(file: &Path, text: &str) -> Result<TfFile, Import
 }
 
 /// The line where brackets, braces and parentheses first nest deeper than [`MAX_NESTING`].
-fn too_deep(text: &str) -> Option<usize> {
+pub(super) fn too_deep(text: &str) -> Option<usize> {
     let mut depth = 0usize;
     let mut line = 1;
     for b in text.bytes() {

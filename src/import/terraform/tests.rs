@@ -703,6 +703,52 @@ resource "aws_ecs_task_definition" "zero" {{
 }
 
 #[test]
+fn loops_in_loops_stop_at_the_evaluation_limit_instead_of_running_for_hours() {
+    let c = module_of(
+        r#"
+locals {
+  xs      = range(100000)
+  product = [for a in local.xs : [for b in local.xs : b if false]]
+  text    = "%{ for a in local.xs }%{ for b in local.xs }%{ endfor }%{ endfor }"
+}
+resource "aws_ecs_cluster" "a" { name = length(local.product) }
+resource "aws_ecs_cluster" "b" { name = local.text }
+"#,
+        &[],
+    );
+    assert_eq!(c.incomplete.len(), 2, "{:#?}", c.notes);
+    assert!(
+        notes(&c, NoteKind::Unresolved)
+            .iter()
+            .all(|n| n.message.contains("the limit MAX_EVALUATION_STEPS")),
+        "{:#?}",
+        c.notes
+    );
+}
+
+#[test]
+fn a_template_file_that_renders_itself_is_a_cycle_not_a_stack_overflow() {
+    let dir = dir_of(&[
+        (
+            "self.tpl",
+            "[${templatefile(\"${dir}/self.tpl\", { dir = dir })}]",
+        ),
+        (
+            "main.tf",
+            r#"
+resource "aws_ecs_task_definition" "t" {
+  family                = "t"
+  container_definitions = templatefile("${path.module}/self.tpl", { dir = path.module })
+}
+"#,
+        ),
+    ]);
+    let err = convert_dir(&dir, &[]).unwrap_err().to_string();
+    assert!(err.contains("a reference cycle"), "{err}");
+    assert!(err.contains("self.tpl"), "{err}");
+}
+
+#[test]
 fn a_count_of_a_billion_is_refused_as_a_limit() {
     let c = module_of(
         "resource \"aws_ecs_cluster\" \"c\" {\n  count = 1000000000\n  name  = \"c-${count.index}\"\n}\n",

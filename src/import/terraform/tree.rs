@@ -7,7 +7,7 @@
 //!
 //! Depends on `parse` (the blocks of each file) and `import`'s shared types.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -308,6 +308,8 @@ pub(in crate::import) struct Tree<'a> {
     pub(super) stack: RefCell<Vec<String>>,
     /// The reference cycles found, each as `a → b → a`.
     pub(super) cycles: RefCell<BTreeSet<String>>,
+    /// Expressions evaluated so far (against [`super::limits::MAX_EVALUATION_STEPS`]).
+    pub(super) steps: Cell<usize>,
 }
 
 impl<'a> Tree<'a> {
