@@ -86,7 +86,9 @@ impl fmt::Display for Kind {
 pub struct ConvertOptions {
     /// Values for CloudFormation parameters, pseudo-parameters (`AWS::Region`), resources
     /// (`LogicalId`, `LogicalId.Attribute`), `Fn::ImportValue` export names, Terraform variables
-    /// (`var.name` or `name`) and placeholders (`REPLACE_ME_X`, the `NAME` of `$$$NAME$$$`).
+    /// (`var.name` or `name`; lists and maps as JSON text, as [`terraform_param_file`] gives
+    /// them), references (`aws_iam_role.app.arn`, `module.web.var.x`) and placeholders
+    /// (`REPLACE_ME_X`, the `NAME` of `$$$NAME$$$`).
     pub params: BTreeMap<String, String>,
     /// Namespace set on every object (none: the namespace of the `kubectl apply`).
     pub namespace: Option<String>,

@@ -2,12 +2,15 @@
 //! of the AWS API (blocks into the API's objects and lists, tags into key/value lists,
 //! Terraform's argument names into the API's), then renamed by the schema. `aws_ecs_*`,
 //! `aws_lb_target_group` and `aws_lb_listener` become drafts of objects (`reshape`, `object`,
-//! `container_definitions`); `aws_lb_listener_rule` a pending rule of its listener
-//! (`listener_rule`); `aws_appautoscaling_target` and `_policy` pending scaling of their
-//! service (`scalable_target`, `scaling_policy`).
+//! `container_definitions`), their environment values that hold a sensitive value turned into
+//! secret references (`secret_environment`, by `secret_parameter`'s rule);
+//! `aws_lb_listener_rule` a pending rule of its listener (`listener_rule`);
+//! `aws_appautoscaling_target` and `_policy` pending scaling of their service
+//! (`scalable_target`, `scaling_policy`). `.tf` resources and the resources of
+//! `terraform show -json` (`plan`) take the same path.
 //!
-//! Depends on `evaluate` (the module, its resources and placeholders) and `import`'s shared
-//! types; `evaluate` never depends on this file.
+//! Depends on `evaluate` (the evaluation context and placeholders), `tree` (resources) and
+//! `import`'s shared types; `evaluate` never depends on this file.
 
 use std::collections::{BTreeMap, BTreeSet};
 

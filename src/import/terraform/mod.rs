@@ -46,7 +46,7 @@ mod tree;
 use std::path::Path;
 
 use self::convert::Naming;
-use self::evaluate::{Ctx, LISTENER_MARKER, Scope, has_placeholder, resource_kind};
+use self::evaluate::{Ctx, LISTENER_MARKER, Scope, has_placeholder, resource_kind, supported};
 pub(super) use self::modules::Sources;
 pub(super) use self::parse::{TfFile, parse};
 pub(super) use self::plan::{convert as convert_show_json, is_show_json};
@@ -54,18 +54,6 @@ pub(super) use self::tfvars::{is_tfvars, read as read_tfvars};
 pub(super) use self::tree::Tree;
 use self::tree::{Followed, InstanceKey, Resource};
 use super::{Collected, ImportError, Kind, Location, NoteKind, error, text};
-
-/// Whether resources of type `ty` are converted.
-fn supported(ty: &str) -> bool {
-    resource_kind(ty).is_some()
-        || matches!(
-            ty,
-            "aws_lb_listener_rule"
-                | "aws_alb_listener_rule"
-                | "aws_appautoscaling_target"
-                | "aws_appautoscaling_policy"
-        )
-}
 
 /// Converts the resources of one `.tf` input file and of the modules it calls, resolving
 /// references against the whole tree. A reference cycle met while converting it is an error

@@ -21,8 +21,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::convert::{self, Naming};
-use super::evaluate::{LISTENER_MARKER, resource_kind};
-use super::supported;
+use super::evaluate::{LISTENER_MARKER, resource_kind, supported};
 use crate::import::{Collected, ImportError, Kind, Location, NoteKind, error};
 
 /// Attributes Terraform computes or keeps for itself, left out of the objects: identities

@@ -43,12 +43,12 @@ impl<'a> Tree<'a> {
         };
         let mut i = 0;
         while i < tree.nodes.len() {
-            let mut followed = Vec::new();
+            // In order, so a call's `count` or `for_each` may use the outputs of the calls
+            // before it.
             for ci in 0..tree.nodes[i].calls.len() {
                 let f = tree.follow(i, ci, sources, &root_dirs);
-                followed.push(f);
+                tree.nodes[i].followed.push(f);
             }
-            tree.nodes[i].followed = followed;
             i += 1;
         }
         // Values evaluated while the tree was incomplete may have missed modules.

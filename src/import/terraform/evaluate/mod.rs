@@ -1059,6 +1059,19 @@ pub(super) fn resource_kind(ty: &str) -> Option<Kind> {
     })
 }
 
+/// Whether resources of type `ty` are converted (to objects, rules of a listener, or the
+/// scaling of a service).
+pub(super) fn supported(ty: &str) -> bool {
+    resource_kind(ty).is_some()
+        || matches!(
+            ty,
+            "aws_lb_listener_rule"
+                | "aws_alb_listener_rule"
+                | "aws_appautoscaling_target"
+                | "aws_appautoscaling_policy"
+        )
+}
+
 fn is_load_balancer(ty: &str) -> bool {
     matches!(ty, "aws_lb" | "aws_alb")
 }
