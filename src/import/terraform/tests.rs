@@ -980,3 +980,118 @@ fn every_limit_is_listed_in_the_docs_with_its_value() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Generated input
+
+/// Expressions a generated module is made of: references that may form cycles, templates,
+/// loops, functions, files no conversion may read, and references nobody defines. `{k}` and
+/// `{j}` are other locals, `{v}` a variable.
+const FRAGMENTS: &[&str] = &[
+    "\"web\"",
+    "8080",
+    "local.l{k}",
+    "\"${local.l{k}}${local.l{j}}\"",
+    "[local.l{k}, local.l{j}, 1]",
+    "{ a = local.l{k}, b = [local.l{j}] }",
+    "length(local.l{k})",
+    "var.v{v}",
+    "try(local.l{k}.a, local.l{j}[0], \"d\")",
+    "[for x in local.l{k} : x if x != null]",
+    "{ for k, x in local.l{k} : k => [x, x] }",
+    "file(\"/proc/self/environ\")",
+    "file(\"${path.module}/../x.json\")",
+    "templatefile(\"${path.module}/t.tpl\", { a = local.l{k} })",
+    "range(local.l{k})",
+    "join(\",\", local.l{k})",
+    "split(\"\", local.l{k})",
+    "replace(local.l{k}, \"\", local.l{j})",
+    "local.l{k} ? local.l{j} : \"x\"",
+    "module.m.out",
+    "data.aws_x.y.z",
+    "jsonencode(local.l{k})",
+    "\"%{ for x in local.l{k} }${x}%{ endfor }\"",
+    "merge(local.l{k}, local.l{j})",
+    "coalesce(local.l{k}, var.v{v})",
+    "sensitive(local.l{k})",
+    "local.l{k}[*].a",
+];
+
+fn generated(picks: &[(usize, usize, usize, usize)], garbage: &str) -> String {
+    let n = picks.len().max(1);
+    let fill = |(f, k, j, v): (usize, usize, usize, usize)| {
+        FRAGMENTS[f % FRAGMENTS.len()]
+            .replace("{k}", &(k % n).to_string())
+            .replace("{j}", &(j % n).to_string())
+            .replace("{v}", &(v % 3).to_string())
+    };
+    let mut text = String::from("locals {\n");
+    for (i, p) in picks.iter().enumerate() {
+        text.push_str(&format!("  l{i} = {}\n", fill(*p)));
+    }
+    text.push_str("}\n");
+    for v in 0..3 {
+        let p = picks.get(v).copied().unwrap_or((0, 0, 0, 0));
+        text.push_str(&format!(
+            "variable \"v{v}\" {{\n  default = {}\n}}\n",
+            fill((p.1, p.2, p.3, p.0)).replace("var.", "local.")
+        ));
+    }
+    text.push_str(&format!(
+        r#"
+module "m" {{ source = "{}" }}
+resource "aws_ecs_cluster" "c" {{
+  count = length(local.l0) > 3 ? 2 : 1
+  name  = "c-${{count.index}}-${{local.l0}}"
+}}
+resource "aws_ecs_task_definition" "t" {{
+  for_each = toset([for x in [local.l1, "a"] : tostring(x)])
+  family   = each.key
+  container_definitions = jsonencode([{{ name = local.l2, image = local.l3 }}])
+}}
+resource "aws_ecs_service" "s" {{
+  name            = local.l0
+  task_definition = aws_ecs_task_definition.t["a"].family
+  dynamic "load_balancer" {{
+    for_each = local.l1
+    content {{ target_group_arn = load_balancer.value }}
+  }}
+}}
+{garbage}
+"#,
+        if picks.len().is_multiple_of(2) {
+            "./"
+        } else {
+            "./missing"
+        }
+    ));
+    text
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Whatever a module holds — cycles, doubling, loops, forbidden files, references to
+    /// nothing, garbage after the blocks — conversion returns (objects or an error naming the
+    /// problem) within seconds, without a panic.
+    #[test]
+    fn generated_modules_convert_or_fail_quickly_and_never_panic(
+        picks in proptest::collection::vec((0..64usize, 0..16usize, 0..16usize, 0..4usize), 1..10),
+        garbage in proptest::prop_oneof![
+            4 => proptest::strategy::Just(""),
+            1 => proptest::sample::select(vec!["}", "resource \"aws_ecs_cluster\" {", "x = ${", "\u{0}\u{ff}"]),
+        ],
+    ) {
+        let text = generated(&picks, garbage);
+        let dir = dir_of(&[("main.tf", text.as_str()), ("t.tpl", "${a}%{ if a != null }x%{ endif }")]);
+        let started = Instant::now();
+        let result = convert_dir(&dir, &[]);
+        proptest::prop_assert!(started.elapsed() < Duration::from_secs(10), "took {:?} on\n{text}", started.elapsed());
+        if let Ok(c) = result {
+            let written = serde_json::to_string(&c.objects.iter().map(|o| &o.manifest).collect::<Vec<_>>()).unwrap();
+            proptest::prop_assert!(written.len() < 16 * 1024 * 1024);
+            proptest::prop_assert!(!written.contains("PATH="));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
