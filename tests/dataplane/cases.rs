@@ -112,7 +112,7 @@ spec:
       actions: [{type: forward, targetGroupArn: images}]
     - priority: 60
       conditions: [{field: path-pattern, pathPatternConfig: {values: ["/old/*"]}}]
-      actions: [{type: redirect, redirectConfig: {protocol: HTTPS, port: "443"}}]
+      actions: [{type: redirect, redirectConfig: {protocol: HTTPS, port: "443", statusCode: HTTP_301}}]
 "#,
         ),
         (
@@ -210,13 +210,13 @@ spec:
   rules:
     - priority: 1
       conditions: [{field: path-pattern, pathPatternConfig: {values: [/old-shop]}}]
-      actions: [{type: redirect, redirectConfig: {path: /shop}}]
+      actions: [{type: redirect, redirectConfig: {path: /shop, statusCode: HTTP_301}}]
     - priority: 2
       conditions: [{field: host-header, hostHeaderConfig: {values: [legacy.example.com]}}]
       actions: [{type: redirect, redirectConfig: {protocol: HTTPS, host: WWW.example.com, port: "8443", statusCode: HTTP_302}}]
     - priority: 3
       conditions: [{field: path-pattern, pathPatternConfig: {values: [/x]}}]
-      actions: [{type: redirect, redirectConfig: {protocol: HTTPS}}]
+      actions: [{type: redirect, redirectConfig: {protocol: HTTPS, statusCode: HTTP_301}}]
 "#,
         ),
         (
@@ -321,6 +321,59 @@ pub async fn unit_test_listeners_route_like_the_alb(
         }
         world.remove_routes(&ns, profile, name).await;
         tally.add(t);
+    }
+    tally
+}
+
+/// The render test's listener with every condition kind (tests/render/many-rules.yaml), its
+/// target groups' ports from their TargetGroups.
+pub async fn the_many_rules_listener_routes_like_the_alb(
+    world: &World,
+    profile: Profile,
+    repeat: usize,
+) -> Tally {
+    let ns = format!("dp-many-rules-{profile}");
+    world.namespace(&ns).await;
+    let file = [PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/render/many-rules.yaml")];
+    let (bundle, errors) = ecsplane::input::load(&file);
+    assert!(errors.is_empty(), "many-rules.yaml loads: {errors}");
+    let ports = |tg: &str| {
+        bundle
+            .target_groups
+            .iter()
+            .find(|t| t.object.target_group_name() == tg)
+            .and_then(|t| t.object.spec.port)
+    };
+    let mut listener = bundle.listeners[0].object.clone();
+    listener.metadata.namespace = Some(ns.clone());
+    let compiled = routing::compile(&listener, &ports, &world.routing_options(profile));
+    world
+        .stand_in_services(&ns, &target_groups(&listener, &ports))
+        .await;
+    world
+        .apply_routes(&ns, profile, "many-rules", &compiled.objects)
+        .await;
+    let mut requests = request_pool(HOSTS, PATHS);
+    for h in ["shop.example.com", "api.example.com", "x.example.com"] {
+        for r in [
+            Request::get(h, "/api/x").with_header("X-Canary", "true"),
+            Request::get(h, "/api/orders/1").with_method("POST"),
+            Request::get(h, "/api/orders/1").with_method("PUT"),
+            Request::get(h, "/api/orders/1"),
+            Request::get(h, "/api/x").with_query("version", "2"),
+            Request::get(h, "/api/v1/x"),
+            Request::get(h, "/admin/x"),
+            Request::get(h, "/x").with_header("User-Agent", "Mozilla Mobile"),
+            Request::get(h, "/static/a.css"),
+        ] {
+            requests.push(world::local(r));
+        }
+    }
+    let mut tally =
+        world::check_requests(world, profile, &listener, &compiled, &requests, repeat).await;
+    world.remove_routes(&ns, profile, "many-rules").await;
+    for f in &mut tally.failures {
+        *f = format!("many-rules: {f}");
     }
     tally
 }

@@ -12,8 +12,8 @@
 //!
 //! Settings (environment): `ECSPLANE_DATA_PLANE` = `contour` (default) or `traefik`
 //! (`controlplane.sh build-traefik` first); `ECSPLANE_DATAPLANE_CASES` random listeners per
-//! profile (default 8), `ECSPLANE_DATAPLANE_REQUESTS` requests per listener (30),
-//! `ECSPLANE_DATAPLANE_REPEAT` requests per weighted forward (60), `ECSPLANE_DATAPLANE_SEED`.
+//! profile (default 12), `ECSPLANE_DATAPLANE_REQUESTS` requests per listener (30),
+//! `ECSPLANE_DATAPLANE_REPEAT` requests per weighted forward (200), `ECSPLANE_DATAPLANE_SEED`.
 //! docs/routing.md has the benchmark run's settings and counts.
 
 mod cases;
@@ -35,6 +35,7 @@ const INSIDE: &str = "ECSPLANE_DATAPLANE_INSIDE";
 #[derive(Clone, Copy, Debug)]
 enum Case {
     Examples(Profile),
+    ManyRules(Profile),
     UnitTestListeners(Profile),
     RandomListeners(Profile),
 }
@@ -45,6 +46,7 @@ impl Case {
         for p in [Profile::Ingress, Profile::Gateway] {
             out.extend([
                 Case::Examples(p),
+                Case::ManyRules(p),
                 Case::UnitTestListeners(p),
                 Case::RandomListeners(p),
             ]);
@@ -55,6 +57,7 @@ impl Case {
     fn name(self) -> String {
         match self {
             Case::Examples(p) => format!("the_examples_listener_routes_like_the_alb_in_{p}"),
+            Case::ManyRules(p) => format!("the_many_rules_listener_routes_like_the_alb_in_{p}"),
             Case::UnitTestListeners(p) => {
                 format!("the_routing_unit_test_listeners_route_like_the_alb_in_{p}")
             }
@@ -180,9 +183,9 @@ fn assert_isolated() {
 fn inside(dir: &Path, filter: Option<&str>) -> ExitCode {
     assert_isolated();
     let settings = Settings {
-        cases: number("ECSPLANE_DATAPLANE_CASES", 8) as usize,
+        cases: number("ECSPLANE_DATAPLANE_CASES", 12) as usize,
         requests: number("ECSPLANE_DATAPLANE_REQUESTS", 30) as usize,
-        repeat: number("ECSPLANE_DATAPLANE_REPEAT", 60) as usize,
+        repeat: number("ECSPLANE_DATAPLANE_REPEAT", 200) as usize,
         seed: number(
             "ECSPLANE_DATAPLANE_SEED",
             SystemTime::now()
@@ -285,6 +288,9 @@ async fn run(dir: &Path, filter: Option<&str>, settings: Settings) -> ExitCode {
 async fn run_case(world: &World, s: &Settings, case: Case) -> Tally {
     let tally = match case {
         Case::Examples(p) => cases::the_examples_route_like_the_alb(world, p).await,
+        Case::ManyRules(p) => {
+            cases::the_many_rules_listener_routes_like_the_alb(world, p, s.repeat).await
+        }
         Case::UnitTestListeners(p) => {
             cases::unit_test_listeners_route_like_the_alb(world, p, s.repeat).await
         }

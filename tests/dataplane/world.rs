@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -426,13 +427,31 @@ pub async fn send(proxy: SocketAddr, request: &Request) -> Result<Answer, String
             .write_all(head.as_bytes())
             .await
             .map_err(|e| format!("send: {e}"))?;
-        let mut raw = Vec::new();
-        stream
-            .read_to_end(&mut raw)
+        // Read the head, then exactly content-length bytes: Envoy keeps a connection it
+        // answered itself (a redirect) open for its delayed-close timeout of one second.
+        let head = read_head(&mut stream)
             .await
-            .map_err(|e| format!("read: {e}"))?;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+            .map_err(|e| format!("read: {e}"))?
+            .ok_or_else(|| "the proxy closed the connection without answering".to_owned())?;
+        let length = header_value(&head, "content-length").and_then(|v| v.parse::<usize>().ok());
+        let mut raw = Vec::new();
+        match length {
+            _ if request.method == "HEAD" => {}
+            Some(n) => {
+                raw.resize(n.min(1 << 20), 0);
+                stream
+                    .read_exact(&mut raw)
+                    .await
+                    .map_err(|e| format!("read body: {e}"))?;
+            }
+            None => {
+                stream
+                    .read_to_end(&mut raw)
+                    .await
+                    .map_err(|e| format!("read body: {e}"))?;
+            }
+        }
+        let body = String::from_utf8_lossy(&raw).into_owned();
         let status = head
             .split(' ')
             .nth(1)
@@ -447,7 +466,7 @@ pub async fn send(proxy: SocketAddr, request: &Request) -> Result<Answer, String
         Ok(Answer {
             status,
             headers,
-            body: body.to_owned(),
+            body,
         })
     };
     tokio::time::timeout(Duration::from_secs(10), work)
@@ -458,17 +477,32 @@ pub async fn send(proxy: SocketAddr, request: &Request) -> Result<Answer, String
 /// Sends `request`, retrying for a few seconds while the proxy answers 5xx itself (a backend
 /// it has not received endpoints for yet); the stand-in backends never answer 5xx.
 pub async fn send_settled(proxy: SocketAddr, request: &Request) -> Result<Answer, String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(10);
     loop {
         let answer = send(proxy, request).await;
         match &answer {
-            Ok(a) if a.status >= 500 && a.group().is_none() && Instant::now() < deadline => {}
-            Err(_) if Instant::now() < deadline => {}
-            _ => return answer,
+            Ok(a) if a.status >= 500 && a.group().is_none() && Instant::now() < deadline => {
+                RETRIES.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) if Instant::now() < deadline => {
+                RETRIES.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {
+                if std::env::var_os("ECSPLANE_DATAPLANE_DEBUG").is_some()
+                    && start.elapsed() > Duration::from_millis(300)
+                {
+                    eprintln!("settled after {:?}: {request}", start.elapsed());
+                }
+                return answer;
+            }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// How often [`send_settled`] had to ask again because the proxy answered 5xx itself.
+pub static RETRIES: AtomicUsize = AtomicUsize::new(0);
 
 /// `scheme://host:port/path?query` with the port made explicit and an empty query dropped.
 fn normalize_location(location: &str) -> String {
@@ -535,6 +569,9 @@ pub async fn check_requests(
     let proxy = world.proxy(profile);
     let (scheme, port) = alb::listener_endpoint(listener);
     let mut tally = Tally::default();
+    // A weighted forward's shares are measured once per rule; later requests to it are checked
+    // to reach one of its groups.
+    let mut measured = std::collections::BTreeSet::new();
     for r in requests {
         let routed = alb::route(listener, r);
         let exact = compiled.fate(routed.rule).is_some_and(|f| f.is_exact());
@@ -561,7 +598,12 @@ pub async fn check_requests(
                 }
             }
             Terminal::Forward(groups) => {
-                tally.weighted += 1;
+                let repeat = if measured.insert(routed.rule) {
+                    tally.weighted += 1;
+                    repeat
+                } else {
+                    1
+                };
                 let total: u32 = groups.iter().map(|g| g.weight).sum();
                 let mut counts: BTreeMap<String, usize> = BTreeMap::new();
                 let mut wrong = None;
@@ -582,7 +624,7 @@ pub async fn check_requests(
                     tally.failures.push(format!("{}, proxy {w}", context()));
                     continue;
                 }
-                for g in groups {
+                for g in groups.iter().filter(|_| repeat > 1) {
                     let want = f64::from(g.weight) / f64::from(total);
                     let got =
                         counts.get(&g.target_group).copied().unwrap_or(0) as f64 / repeat as f64;

