@@ -20,6 +20,7 @@ mod cases;
 mod property;
 mod world;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -52,6 +53,15 @@ impl Case {
             ]);
         }
         out
+    }
+
+    fn profile(self) -> Profile {
+        match self {
+            Case::Examples(p)
+            | Case::ManyRules(p)
+            | Case::UnitTestListeners(p)
+            | Case::RandomListeners(p) => p,
+        }
     }
 
     fn name(self) -> String {
@@ -102,10 +112,10 @@ fn main() -> ExitCode {
 fn outside(args: &[String]) -> ExitCode {
     let data_plane = std::env::var("ECSPLANE_DATA_PLANE").unwrap_or_else(|_| "contour".into());
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/harness/controlplane.sh");
-    let (dir, ours) = match std::env::var("ECSPLANE_TEST_DATAPLANE_DIR") {
+    let (dir, watcher) = match std::env::var("ECSPLANE_TEST_DATAPLANE_DIR") {
         Ok(d) => {
             eprintln!("using the data plane of ECSPLANE_TEST_DATAPLANE_DIR={d}");
-            (PathBuf::from(d), false)
+            (PathBuf::from(d), None)
         }
         Err(_) => {
             let dir = std::env::temp_dir().join(format!("ecsplane-test-dp.{}", std::process::id()));
@@ -113,8 +123,8 @@ fn outside(args: &[String]) -> ExitCode {
                 "starting a control plane with data plane {data_plane} in {}",
                 dir.display()
             );
-            // Stop it when this process exits, however it exits.
-            let _watcher = Command::new("setsid")
+            // Stops it if this process dies before its own `down` below.
+            let watcher = Command::new("setsid")
                 .args(["bash", "-c", r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; bash "$2" down "$3" >/dev/null 2>&1"#, "watch"])
                 .arg(std::process::id().to_string())
                 .arg(&script)
@@ -132,12 +142,19 @@ fn outside(args: &[String]) -> ExitCode {
                 .status()
                 .expect("run controlplane.sh up");
             if !up.success() {
+                // `up` stopped what it started and kept the state dir for inspection.
+                let mut watcher = watcher;
+                let _ = watcher.kill();
+                let _ = watcher.wait();
                 eprintln!(
-                    "controlplane.sh up --data-plane {data_plane} failed: see the lines above"
+                    "controlplane.sh up --data-plane {data_plane} failed: see the lines above; \
+                     remove the state with `{} down {}`",
+                    script.display(),
+                    dir.display()
                 );
                 return ExitCode::FAILURE;
             }
-            (dir, true)
+            (dir, Some(watcher))
         }
     };
     let status = Command::new("nsenter")
@@ -148,12 +165,15 @@ fn outside(args: &[String]) -> ExitCode {
         .env(INSIDE, &dir)
         .status()
         .expect("run the tests inside the data plane's network namespace");
-    if ours {
+    if let Some(mut watcher) = watcher {
         let _ = Command::new("bash")
             .arg(&script)
             .arg("down")
             .arg(&dir)
             .status();
+        // Stopped: the watcher (ours, by its id) has nothing left to do.
+        let _ = watcher.kill();
+        let _ = watcher.wait();
     }
     if status.success() {
         ExitCode::SUCCESS
@@ -223,11 +243,20 @@ async fn run(dir: &Path, filter: Option<&str>, settings: Settings) -> ExitCode {
     let start = Instant::now();
     let (mut passed, mut failed) = (0, 0);
     let mut total = Tally::default();
+    let mut per_profile: BTreeMap<String, BTreeMap<String, (usize, usize)>> = BTreeMap::new();
     for case in &selected {
         let t0 = Instant::now();
         let (w, s, c) = (world.clone(), settings.clone(), *case);
         let result = tokio::spawn(async move { run_case(&w, &s, c).await }).await;
         let secs = t0.elapsed().as_secs_f64();
+        if let Ok(tally) = &result {
+            let features = per_profile.entry(case.profile().to_string()).or_default();
+            for (k, (n, f)) in &tally.features {
+                let e = features.entry(k.clone()).or_default();
+                e.0 += n;
+                e.1 += f;
+            }
+        }
         match result {
             Ok(tally) if tally.failures.is_empty() => {
                 passed += 1;
@@ -272,6 +301,15 @@ async fn run(dir: &Path, filter: Option<&str>, settings: Settings) -> ExitCode {
         total.skipped,
         total.failures.len()
     );
+    // Per profile and feature, for docs/routing.md.
+    for (profile, features) in &per_profile {
+        for (feature, (n, f)) in features {
+            println!(
+                "{} {profile}: {feature}: {n} checked, {f} disagree",
+                world.data_plane
+            );
+        }
+    }
     println!(
         "\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
         if failed == 0 { "ok" } else { "FAILED" },

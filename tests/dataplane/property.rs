@@ -174,7 +174,7 @@ fn arb_conditions() -> impl Strategy<Value = Vec<RuleCondition>> {
 fn arb_action() -> impl Strategy<Value = Action> {
     prop_oneof![
         8 => prop::sample::select(TGS.to_vec()).prop_map(forward),
-        2 => prop::sample::select(vec![vec![("a", 1), ("b", 3)], vec![("b", 1), ("c", 1)], vec![("a", 2), ("c", 0)]])
+        3 => prop::sample::select(vec![vec![("a", 1), ("b", 3)], vec![("b", 1), ("c", 1)], vec![("a", 2), ("c", 0)]])
             .prop_map(|g| weighted(&g)),
         1 => Just(fixed("503")),
         1 => Just(redirect(RedirectConfig {

@@ -2,14 +2,15 @@
 //! API server, the stand-in backends, an HTTP/1.1 client, and the comparison of what the proxy
 //! answered with what the ALB model expects.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ecsplane::translate::routing::alb::{self, Request, Terminal};
+use ecsplane::api::ConditionField;
+use ecsplane::translate::routing::alb::{self, Request, RuleId, Terminal};
 use ecsplane::translate::routing::{CompiledRoutes, Profile, RoutingOptions};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -541,6 +542,8 @@ pub struct Tally {
     pub weighted: usize,
     /// Disagreements.
     pub failures: Vec<String>,
+    /// Per feature (condition kind, action, overlap): checked requests and disagreements.
+    pub features: BTreeMap<String, (usize, usize)>,
 }
 
 impl Tally {
@@ -551,6 +554,11 @@ impl Tally {
         self.sent += other.sent;
         self.weighted += other.weighted;
         self.failures.extend(other.failures);
+        for (k, (n, f)) in other.features {
+            let e = self.features.entry(k).or_default();
+            e.0 += n;
+            e.1 += f;
+        }
     }
 }
 
@@ -571,7 +579,7 @@ pub async fn check_requests(
     let mut tally = Tally::default();
     // A weighted forward's shares are measured once per rule; later requests to it are checked
     // to reach one of its groups.
-    let mut measured = std::collections::BTreeSet::new();
+    let mut measured = BTreeSet::new();
     for r in requests {
         let routed = alb::route(listener, r);
         let exact = compiled.fate(routed.rule).is_some_and(|f| f.is_exact());
@@ -585,6 +593,7 @@ pub async fn check_requests(
                 world.data_plane, routed.target, routed.rule
             )
         };
+        let failures_before = tally.failures.len();
         match &routed.target.terminal {
             Terminal::Forward(groups) if groups.len() == 1 => {
                 tally.sent += 1;
@@ -620,11 +629,10 @@ pub async fn check_requests(
                         Err(e) => wrong = Some(e),
                     }
                 }
-                if let Some(w) = wrong {
+                if let Some(w) = &wrong {
                     tally.failures.push(format!("{}, proxy {w}", context()));
-                    continue;
                 }
-                for g in groups.iter().filter(|_| repeat > 1) {
+                for g in groups.iter().filter(|_| repeat > 1 && wrong.is_none()) {
                     let want = f64::from(g.weight) / f64::from(total);
                     let got =
                         counts.get(&g.target_group).copied().unwrap_or(0) as f64 / repeat as f64;
@@ -671,10 +679,89 @@ pub async fn check_requests(
                     Err(e) => tally.failures.push(format!("{}, proxy: {e}", context())),
                 }
             }
-            Terminal::Missing => tally.skipped += 1,
+            Terminal::Missing => {
+                tally.skipped += 1;
+                continue;
+            }
+        }
+        let failed = usize::from(tally.failures.len() > failures_before);
+        for feature in features(listener, r, routed.rule, &routed.target) {
+            let entry = tally.features.entry(feature).or_default();
+            entry.0 += 1;
+            entry.1 += failed;
         }
     }
     tally
+}
+
+/// What a checked request exercised: the kinds of the matched rule's conditions, its action,
+/// and whether several rules matched it (so that only the priority order decides).
+fn features(
+    listener: &ecsplane::api::Listener,
+    request: &Request,
+    rule: RuleId,
+    target: &alb::Target,
+) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    let matching = alb::rules_in_order(listener)
+        .into_iter()
+        .filter(|r| alb::rule_matches(r, request))
+        .count();
+    match rule {
+        RuleId::Default => {
+            out.insert("default action".to_owned());
+        }
+        RuleId::Priority(p) => {
+            let conditions = listener
+                .spec
+                .rules
+                .iter()
+                .flatten()
+                .filter(|r| r.priority == p)
+                .flat_map(|r| r.conditions.iter());
+            for c in conditions {
+                out.insert(
+                    match c.field {
+                        ConditionField::HostHeader => {
+                            let (values, _) = alb::host_values(c);
+                            if values.iter().any(|v| v.contains(['*', '?'])) {
+                                "host-header with wildcards"
+                            } else {
+                                "host-header"
+                            }
+                        }
+                        ConditionField::PathPattern => {
+                            let (values, _) = alb::path_values(c);
+                            if values.iter().any(|v| v.contains(['*', '?'])) {
+                                "path-pattern with wildcards"
+                            } else {
+                                "path-pattern"
+                            }
+                        }
+                        ConditionField::HttpHeader => "http-header",
+                        ConditionField::HttpRequestMethod => "http-request-method",
+                        ConditionField::QueryString => "query-string",
+                        ConditionField::SourceIp => "source-ip",
+                    }
+                    .to_owned(),
+                );
+            }
+        }
+    }
+    if matching >= 2 || (rule == RuleId::Default && matching >= 1) {
+        out.insert("several rules match: priority decides".to_owned());
+    }
+    out.insert(
+        match &target.terminal {
+            Terminal::Forward(g) if g.len() > 1 => "weighted forward",
+            Terminal::Forward(_) => "forward",
+            Terminal::Redirect { .. } => "redirect",
+            Terminal::FixedResponse { .. } => "fixed response",
+            Terminal::Missing => "no action",
+        }
+        .to_owned(),
+    );
+    out.into_iter().collect()
 }
 
 fn describe(a: &Answer) -> String {

@@ -635,7 +635,9 @@ start_traefik() {
   dataplane_env_header traefik "traefik $TRAEFIK_VERSION"
   dataplane_common traefik traefik.io/gateway-controller
   # Traefik reads the client certificate from KUBECONFIG. No version checks, no usage
-  # statistics: it must not try to reach anything.
+  # statistics: it must not try to reach anything. Ingress Prefix paths match element-wise, as
+  # the Ingress API says, only with strictPrefixMatching (Traefik's default is false, a plain
+  # string prefix: ECSPLANE_TRAEFIK_STRICT_PREFIX=false shows the difference).
   start traefik env KUBECONFIG="$STATE/kubeconfig" "$TRAEFIK_BIN/traefik" \
     --global.checkNewVersion=false --global.sendAnonymousUsage=false \
     --log.level=INFO --providers.providersThrottleDuration=200ms \
@@ -643,6 +645,7 @@ start_traefik() {
     --entryPoints.ingress.address="127.0.0.1:$http" --entryPoints.ingress.asDefault=true \
     --entryPoints.gateway.address="127.0.0.1:$DP_GATEWAY_PORT" \
     --providers.kubernetesingress=true \
+    --providers.kubernetesingress.strictPrefixMatching="${ECSPLANE_TRAEFIK_STRICT_PREFIX:-true}" \
     --providers.kubernetesgateway=true
   wait_for "traefik /ping" "$UP_TIMEOUT" "$STATE/logs/traefik.log" \
     http_ok "http://127.0.0.1:$ping/ping"
