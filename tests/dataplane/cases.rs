@@ -310,9 +310,12 @@ pub async fn unit_test_listeners_route_like_the_alb(
         world
             .stand_in_services(&ns, &target_groups(&listener, &ports))
             .await;
-        world
+        if let Err(e) = world
             .apply_routes(&ns, profile, name, &compiled.objects)
-            .await;
+            .await
+        {
+            panic!("{name}: {e}");
+        }
         let requests = request_pool(HOSTS, PATHS);
         let mut t =
             world::check_requests(world, profile, &listener, &compiled, &requests, repeat).await;
@@ -350,9 +353,12 @@ pub async fn the_many_rules_listener_routes_like_the_alb(
     world
         .stand_in_services(&ns, &target_groups(&listener, &ports))
         .await;
-    world
+    if let Err(e) = world
         .apply_routes(&ns, profile, "many-rules", &compiled.objects)
-        .await;
+        .await
+    {
+        panic!("many-rules: {e}");
+    }
     let mut requests = request_pool(HOSTS, PATHS);
     for h in ["shop.example.com", "api.example.com", "x.example.com"] {
         for r in [
@@ -449,7 +455,9 @@ pub async fn the_examples_route_like_the_alb(world: &World, profile: Profile) ->
         fates: fates.fates,
         report: fates.report,
     };
-    world.apply_routes(&ns, profile, "examples", &routes).await;
+    if let Err(e) = world.apply_routes(&ns, profile, "examples", &routes).await {
+        panic!("examples: {e}");
+    }
     let requests = request_pool(HOSTS, PATHS);
     let mut tally = world::check_requests(world, profile, &listener, &compiled, &requests, 1).await;
     // Per-pod load balancing is real: the storefront's requests reach each of its pods.
