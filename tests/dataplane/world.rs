@@ -515,6 +515,18 @@ pub async fn send_settled(proxy: SocketAddr, request: &Request) -> Result<Answer
 /// How often [`send_settled`] had to ask again because the proxy answered 5xx itself.
 pub static RETRIES: AtomicUsize = AtomicUsize::new(0);
 
+/// A `Location` resolved against the request it answers, as a client does (RFC 9110 allows
+/// relative references): Traefik writes `//host/path` where Envoy writes `http://host/path`.
+fn absolute(location: &str, request: &Request) -> String {
+    if location.starts_with("//") {
+        format!("http:{location}")
+    } else if location.starts_with('/') {
+        format!("http://{}{location}", request.host)
+    } else {
+        location.to_owned()
+    }
+}
+
 /// `scheme://host:port/path?query` with the port made explicit and an empty query dropped.
 fn normalize_location(location: &str) -> String {
     let (scheme, rest) = location.split_once("://").unwrap_or(("", location));
@@ -672,7 +684,9 @@ pub async fn check_requests(
                 match send_settled(proxy, r).await {
                     Ok(a)
                         if a.status == want_status
-                            && a.header("location").map(normalize_location).as_deref()
+                            && a.header("location")
+                                .map(|l| normalize_location(&absolute(l, r)))
+                                .as_deref()
                                 == Some(want.as_str()) => {}
                     Ok(a) => tally.failures.push(format!(
                         "{}, expected {want_status} to {want}, proxy {}",

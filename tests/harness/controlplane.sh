@@ -634,6 +634,9 @@ start_traefik() {
   read -r ping http <<<"$(pick_ports 2)"
   dataplane_env_header traefik "traefik $TRAEFIK_VERSION"
   dataplane_common traefik traefik.io/gateway-controller
+  # An empty dynamic-configuration directory. It also puts the state dir into Traefik's
+  # arguments, which is how `down` recognises the process as ours.
+  mkdir -p "$STATE/dataplane/traefik-dynamic"
   # Traefik reads the client certificate from KUBECONFIG. No version checks, no usage
   # statistics: it must not try to reach anything. Ingress Prefix paths match element-wise, as
   # the Ingress API says, only with strictPrefixMatching (Traefik's default is false, a plain
@@ -646,7 +649,8 @@ start_traefik() {
     --entryPoints.gateway.address="127.0.0.1:$DP_GATEWAY_PORT" \
     --providers.kubernetesingress=true \
     --providers.kubernetesingress.strictPrefixMatching="${ECSPLANE_TRAEFIK_STRICT_PREFIX:-true}" \
-    --providers.kubernetesgateway=true
+    --providers.kubernetesgateway=true \
+    --providers.file.directory="$STATE/dataplane/traefik-dynamic"
   wait_for "traefik /ping" "$UP_TIMEOUT" "$STATE/logs/traefik.log" \
     http_ok "http://127.0.0.1:$ping/ping"
   wait_for "Gateway $DP_NAMESPACE/$DP_GATEWAY to be Accepted" "$UP_TIMEOUT" \
