@@ -25,6 +25,9 @@ pub const MANAGER: &str = "ecsplane-dataplane-tests";
 /// Port every stand-in backend listens on, on its own address.
 pub const BACKEND_PORT: u16 = 8080;
 
+/// The path of the sentinel route (see [`World::sentinel`]).
+pub const SENTINEL_PATH: &str = "/ecsplane-sentinel/ready";
+
 /// Label on every route object a case applies, so the case can delete exactly its own.
 pub const CASE_LABEL: &str = "dataplane.ecsplane.io/case";
 
@@ -172,9 +175,11 @@ impl World {
         }
     }
 
-    /// A route that sends host `case-N.sentinel.test` to the `sentinel` backend: applied after
-    /// a case's routes, it answers once the proxy has taken them in (same kind, same watch,
-    /// applied later), and stops answering once a deletion has been taken in.
+    /// A route that sends host `case-N.sentinel.test`, path [`SENTINEL_PATH`] (Exact) to the
+    /// `sentinel` backend: applied after a case's routes, it answers once the proxy has taken
+    /// them in (same kind, same watch, applied later), and stops answering once a deletion has
+    /// been taken in. The long Exact path keeps it first also on Traefik, which does not give
+    /// hostnames precedence over paths.
     pub fn sentinel(&self, profile: Profile, case: &str) -> (serde_json::Value, String) {
         let host = format!("{case}.sentinel.test");
         let service = "ecsplane-sentinel";
@@ -187,14 +192,17 @@ impl World {
                     "parentRefs": [{"name": self.settings["GATEWAY_NAME"],
                                     "namespace": self.settings["GATEWAY_NAMESPACE"]}],
                     "hostnames": [host],
-                    "rules": [{"backendRefs": [{"name": service, "port": 80}]}]
+                    "rules": [{
+                        "matches": [{"path": {"type": "Exact", "value": SENTINEL_PATH}}],
+                        "backendRefs": [{"name": service, "port": 80}]
+                    }]
                 }
             }),
             _ => serde_json::json!({
                 "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
                 "metadata": {"name": "ecsplane-sentinel", "labels": labels},
                 "spec": {"rules": [{"host": host, "http": {"paths": [{
-                    "path": "/", "pathType": "Prefix",
+                    "path": SENTINEL_PATH, "pathType": "Exact",
                     "backend": {"service": {"name": service, "port": {"number": 80}}}
                 }]}}]}
             }),
@@ -222,18 +230,23 @@ impl World {
         let (doc, host) = self.sentinel(profile, case);
         self.apply(ns, &doc).await;
         let proxy = self.proxy(profile);
-        let probe = Request::get(&host, "/");
+        let probe = Request::get(&host, SENTINEL_PATH);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(a) = send(proxy, &probe).await
+            let last = send(proxy, &probe).await;
+            if let Ok(a) = &last
                 && a.group() == Some("ecsplane-sentinel")
             {
                 return Ok(());
             }
             assert!(
                 Instant::now() < deadline,
-                "{}: the proxy at {proxy} did not serve {host} within 60 s",
-                self.data_plane
+                "{}: the proxy at {proxy} did not serve {host} within 60 s; last answer: {}",
+                self.data_plane,
+                match &last {
+                    Ok(a) => describe(a),
+                    Err(e) => e.clone(),
+                }
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -244,7 +257,7 @@ impl World {
         self.delete_routes(ns).await;
         let (_, host) = self.sentinel(profile, case);
         let proxy = self.proxy(profile);
-        let probe = Request::get(&host, "/");
+        let probe = Request::get(&host, SENTINEL_PATH);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             match send(proxy, &probe).await {
