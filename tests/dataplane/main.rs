@@ -101,7 +101,25 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let filter = args.iter().find(|a| !a.starts_with('-')).cloned();
+    // The first argument that is neither a libtest flag nor a flag's value filters by name.
+    let mut filter = None;
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        if [
+            "--test-threads",
+            "--skip",
+            "--format",
+            "--color",
+            "--logfile",
+            "-Z",
+        ]
+        .contains(&a.as_str())
+        {
+            rest.next();
+        } else if !a.starts_with('-') && filter.is_none() {
+            filter = Some(a.clone());
+        }
+    }
     match std::env::var_os(INSIDE) {
         Some(dir) => inside(Path::new(&dir), filter.as_deref()),
         None => outside(&args),
