@@ -102,18 +102,14 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // The first argument that is neither a libtest flag nor a flag's value filters by name.
+    // `--skip X` leaves out names containing X.
     let mut filter = None;
+    let mut skip = Vec::new();
     let mut rest = args.iter();
     while let Some(a) = rest.next() {
-        if [
-            "--test-threads",
-            "--skip",
-            "--format",
-            "--color",
-            "--logfile",
-            "-Z",
-        ]
-        .contains(&a.as_str())
+        if a == "--skip" {
+            skip.extend(rest.next().cloned());
+        } else if ["--test-threads", "--format", "--color", "--logfile", "-Z"].contains(&a.as_str())
         {
             rest.next();
         } else if !a.starts_with('-') && filter.is_none() {
@@ -121,7 +117,7 @@ fn main() -> ExitCode {
         }
     }
     match std::env::var_os(INSIDE) {
-        Some(dir) => inside(Path::new(&dir), filter.as_deref()),
+        Some(dir) => inside(Path::new(&dir), filter.as_deref(), &skip),
         None => outside(&args),
     }
 }
@@ -219,7 +215,7 @@ fn assert_isolated() {
     );
 }
 
-fn inside(dir: &Path, filter: Option<&str>) -> ExitCode {
+fn inside(dir: &Path, filter: Option<&str>, skip: &[String]) -> ExitCode {
     assert_isolated();
     let settings = Settings {
         cases: number("ECSPLANE_DATAPLANE_CASES", 12) as usize,
@@ -233,10 +229,10 @@ fn inside(dir: &Path, filter: Option<&str>) -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    runtime.block_on(run(dir, filter, settings))
+    runtime.block_on(run(dir, filter, skip, settings))
 }
 
-async fn run(dir: &Path, filter: Option<&str>, settings: Settings) -> ExitCode {
+async fn run(dir: &Path, filter: Option<&str>, skip: &[String], settings: Settings) -> ExitCode {
     let world = Arc::new(World::load(dir).await);
     let settings = Arc::new(settings);
     let all = Case::all();
@@ -244,6 +240,7 @@ async fn run(dir: &Path, filter: Option<&str>, settings: Settings) -> ExitCode {
         .iter()
         .copied()
         .filter(|c| filter.is_none_or(|f| c.name().contains(f)))
+        .filter(|c| !skip.iter().any(|s| c.name().contains(s.as_str())))
         .collect();
     println!(
         "\nrunning {} tests against {} (seed {}, {} random listeners x {} requests per profile, {} requests per weighted forward)",
