@@ -504,8 +504,8 @@ SH
 }
 
 # The standard Gateway API CRDs (v1.7.0), a namespace for the data plane and the Gateway
-# all gateway-profile routes attach to (one HTTP listener on port 80, routes from every
-# namespace).
+# all gateway-profile routes attach to (one HTTP listener on port 80, named `http-80` as
+# ecsplane names the Gateway listener of an HTTP :80 Listener; routes from every namespace).
 dataplane_common() { # GATEWAY_CLASS CONTROLLER_NAME
   log "installing the Gateway API CRDs and the data plane's Gateway ($DP_NAMESPACE/$DP_GATEWAY)"
   kc apply --server-side -f "$GATEWAY_DIR/standard-crds.yaml" >&2
@@ -532,7 +532,7 @@ metadata:
 spec:
   gatewayClassName: $1
   listeners:
-  - name: http
+  - name: http-$DP_GATEWAY_PORT
     protocol: HTTP
     port: $DP_GATEWAY_PORT
     allowedRoutes:
