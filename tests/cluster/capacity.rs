@@ -493,15 +493,19 @@ async fn an_hpa_on_the_ecs_service_scales_it_from_its_desired_count_and_the_spli
     .await;
 
     // The user's manifest again, unchanged (desiredCount 8), as `kubectl apply
-    // --server-side` sends it: the HPA now owns desiredCount, so the API server refuses to
-    // let the user's manager set it back (a conflict), as ECS keeps the autoscaler's count
-    // when an unchanged template is deployed again. Either way the count stays 10.
+    // --server-side` sends it: the HPA now owns desiredCount (its write through the scale
+    // subresource took the field over), so the API server refuses to let the user's manager
+    // set it back (a conflict on .spec.desiredCount), and the count stays 10.
     seen.lock().unwrap().clear();
-    let reapplied = crate::harness::apply(&client, &ns, &manifest, false).await;
-    eprintln!(
-        "re-applying the manifest: {:?}",
-        reapplied.as_ref().map(|_| "applied")
-    );
+    match crate::harness::apply(&client, &ns, &manifest, false).await {
+        Err(kube::Error::Api(e)) if e.code == 409 => {
+            assert!(e.message.contains(".spec.desiredCount"), "{}", e.message)
+        }
+        other => panic!(
+            "re-applying a different desiredCount than the HPA's must conflict: {:?}",
+            other.map(|_| "applied")
+        ),
+    }
     tokio::time::sleep(Duration::from_secs(15)).await;
     let s = services.get("busy").await.unwrap();
     assert_eq!(
