@@ -48,6 +48,8 @@ fn a_typical_service_renders_to_yaml_on_stdout_and_the_report_on_stderr() {
             "ServiceAccount",
             "Service",
             "Service",
+            // One per capacity provider: FARGATE and FARGATE_SPOT.
+            "Deployment",
             "Deployment",
             "HorizontalPodAutoscaler"
         ]
@@ -57,7 +59,7 @@ fn a_typical_service_renders_to_yaml_on_stdout_and_the_report_on_stderr() {
         stderr.contains("TaskDefinition web-7: spec.executionRoleArn: not carried"),
         "{stderr}"
     );
-    assert!(stderr.contains("rendered 5 object(s)"), "{stderr}");
+    assert!(stderr.contains("rendered 6 object(s)"), "{stderr}");
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Application Auto Scaling → a HorizontalPodAutoscaler (autoscaling/v2).
 //!
-//! **Scale target.** The HPA targets the generated Deployment (`apps/v1`), not the EcsService's
-//! scale subresource: the rendered objects must work when applied without the operator, and
-//! the Deployment is what actually runs the pods. So that server-side apply never fights the
-//! autoscaler, the Deployment then carries no `replicas` (desiredCount is only the starting
-//! point, as with ECS once a scalable target exists).
+//! **Scale target.** The HPA scales the EcsService itself, through the CRD's scale
+//! subresource (`spec.desiredCount`, with `status.runningCount` and `status.selector` for the
+//! pod metrics), exactly as Application Auto Scaling changes an ECS service's desiredCount.
+//! The operator turns that count, clamped to the scalable target's [min, max]
+//! ([`capacity_bounds`]), into the workload's replicas, split across capacity providers: one
+//! HPA scales a service of several per-provider Deployments, and a new service starts with
+//! desiredCount tasks, not one. Offline (`render`) the HPA needs the operator to act; the
+//! report says so.
 //!
 //! **Metrics.**
 //! - `ECSServiceAverageCPUUtilization` / `...MemoryUtilization`: ECS measures utilization
@@ -43,7 +46,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::report::{ObjectRef, Report};
 use super::units;
-use crate::api::{AutoScaling, PolicyType, PredefinedMetricType, ScalingPolicy};
+use kube::Resource;
+
+use crate::api::{AutoScaling, EcsService, PolicyType, PredefinedMetricType, ScalingPolicy};
 
 /// The scale-in cooldown Application Auto Scaling applies to an ECS service's target-tracking
 /// policy that sets none, in seconds.
@@ -56,7 +61,7 @@ const MAX_QUANTITY_MIB: u64 = (i64::MAX as u64) >> 20;
 pub struct HpaInput<'a> {
     /// The EcsService (findings).
     pub object: &'a ObjectRef,
-    /// Name of the HPA and of the Deployment it scales.
+    /// Name of the HPA and of the EcsService it scales.
     pub name: &'a str,
     /// Namespace.
     pub namespace: Option<&'a str>,
@@ -66,6 +71,18 @@ pub struct HpaInput<'a> {
     pub cpu_units: Option<u64>,
     /// MiB one task may use (task memory, else the sum of container memory).
     pub memory_mib: Option<u64>,
+    /// The scalable target's effective [min, max] when scheduled actions have changed them
+    /// (`status.autoScaling`); `None`: spec.autoScaling's.
+    pub effective_bounds: Option<(i32, i32)>,
+}
+
+/// The scalable target's [min, max]: `effective` (what scheduled actions set), else
+/// minCapacity and maxCapacity; max is never below min. The service's count stays within
+/// them, as Application Auto Scaling keeps it.
+pub fn capacity_bounds(a: &AutoScaling, effective: Option<(i32, i32)>) -> (i32, i32) {
+    let (min, max) = effective.unwrap_or((a.min_capacity, a.max_capacity));
+    let min = min.max(0);
+    (min, max.max(min))
 }
 
 fn metric_name(s: &str) -> String {
@@ -259,8 +276,8 @@ pub fn hpa(
 ) -> Option<HorizontalPodAutoscaler> {
     let obj = input.object;
     let AutoScaling {
-        min_capacity,
-        max_capacity,
+        min_capacity: _, // read through capacity_bounds, with the effective bounds
+        max_capacity: _,
         scaling_policies,
         scheduled_actions,
         suspended_state,
@@ -277,7 +294,7 @@ pub fn hpa(
         report.not_carried(obj, "spec.autoScaling", "no scaling policy can be expressed as an HPA metric, so no HPA is created and desiredCount applies");
         return None;
     }
-    let mut min = *min_capacity;
+    let (mut min, max) = capacity_bounds(a, input.effective_bounds);
     if min < 1 {
         min = 1;
         report.approximated(
@@ -286,7 +303,7 @@ pub fn hpa(
             "an HPA cannot scale to zero without the HPAScaleToZero feature gate: minReplicas is 1",
         );
     }
-    let max = (*max_capacity).max(min);
+    let max = max.max(min);
     let cooldown = scale_down_window(&carried);
     let no_scale_in = scaling_policies
         .iter()
@@ -323,7 +340,6 @@ pub fn hpa(
     {
         report.approximated(obj, "spec.autoScaling.scalingPolicies", "several target-tracking policies: the HPA follows the metric asking for the most replicas (ECS scales out if any policy asks and in only if all do, which agrees); per-policy cooldowns become one scale-down window (the largest)");
     }
-    report.note(obj, "spec.desiredCount", "with autoScaling the HPA owns the replica count: the Deployment carries no replicas, so reapplying never resets the autoscaler");
     Some(HorizontalPodAutoscaler {
         metadata: ObjectMeta {
             name: Some(input.name.to_owned()),
@@ -333,8 +349,8 @@ pub fn hpa(
         },
         spec: HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
-                api_version: Some("apps/v1".into()),
-                kind: "Deployment".into(),
+                api_version: Some(EcsService::api_version(&()).into_owned()),
+                kind: EcsService::kind(&()).into_owned(),
                 name: input.name.to_owned(),
             },
             min_replicas: Some(min),
@@ -370,6 +386,7 @@ mod tests {
                 labels: BTreeMap::new(),
                 cpu_units: Some(1024),
                 memory_mib: Some(2048),
+                effective_bounds: None,
             },
             &mut report,
         );
@@ -389,7 +406,7 @@ mod tests {
             h,
             json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
             "metadata": {"name": "web", "labels": {}},
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "spec": {"scaleTargetRef": {"apiVersion": "ecsplane.io/v1alpha1", "kind": "EcsService", "name": "web"},
                 "minReplicas": 2, "maxReplicas": 10,
                 "metrics": [
                     {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "AverageValue", "averageValue": "500m"}}},

@@ -13,7 +13,8 @@
 //!   (Listener → routes, through [`routing`]);
 //! - what they share: [`pod`] (task definition → pod template), [`placement`] (placement,
 //!   capacity providers and the cluster → scheduling fields, with [`cql`] for memberOf
-//!   expressions), [`identity`] (task role → ServiceAccount), [`rollout`]
+//!   expressions and [`capacity`] for the base/weight split of tasks among providers),
+//!   [`identity`] (task role → ServiceAccount), [`rollout`]
 //!   (deploymentConfiguration → rolling bounds and update strategies, daemon rules),
 //!   [`autoscaling`] (→ HPA), [`units`] (CPU and memory), [`names`] (references and
 //!   generated names), [`report`] (the fidelity report).
@@ -25,6 +26,7 @@
 
 pub mod autoscaling;
 pub mod bundle;
+pub mod capacity;
 pub mod cql;
 pub mod identity;
 pub mod listener;

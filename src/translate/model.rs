@@ -352,12 +352,13 @@ pub fn label_value(s: &str) -> String {
 pub struct Options {
     /// How Listeners become Kubernetes routing (profile, ingress class, Gateway).
     pub routing: RoutingOptions,
-    /// The task count the autoscaler has set for an autoscaled service (its live Deployment's
-    /// replicas), keyed by the EcsService's namespace and name. ECS computes a rolling
-    /// update's bounds from the service's current desired count, which the autoscaler
-    /// changes, so the operator passes the live count and the Deployment's bounds follow it.
-    /// Offline (`render`) there is none: the bounds are computed from desiredCount and the
-    /// report says so.
+    /// The current count of an autoscaled service under the operator (its desiredCount, which
+    /// the HPA writes through the EcsService's scale subresource), keyed by the EcsService's
+    /// namespace and name. Its presence says the operator turns the HPA's count into the
+    /// workload's replicas (clamped to [min, max] and split across capacity providers, the
+    /// rolling bounds computed from it as ECS computes them from the current desired count).
+    /// Offline (`render`) there is none: the count is desiredCount and the report says that
+    /// the HPA needs the operator.
     /// The keys are [`service_key`]s.
     pub autoscaled_counts: BTreeMap<(Option<String>, String), i32>,
     /// Which host-level fields the cluster admin allows (`--security-policy`): a task

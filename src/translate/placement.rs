@@ -241,7 +241,7 @@ fn capacity_providers(
 ) {
     let mappings = cluster.and_then(|c| c.spec.capacity_provider_mappings.as_ref());
     let mut mapped = Vec::new();
-    for item in items {
+    for item in placing(items) {
         match mappings.and_then(|m| m.iter().find(|x| x.capacity_provider == item.capacity_provider)) {
             Some(m) => mapped.push((item, m)),
             None => report.not_carried(obj, "spec.capacityProviderStrategy", format!(
@@ -252,7 +252,7 @@ fn capacity_providers(
         }
     }
     let mut tolerations: Vec<Toleration> = Vec::new();
-    for (_, m) in &mapped {
+    for &(_, m) in &mapped {
         for t in m.tolerations.iter().flatten() {
             if !tolerations.contains(t) {
                 tolerations.push(t.clone());
@@ -267,9 +267,24 @@ fn capacity_providers(
         [(_, m)] => out.node_selector = m.node_selector.clone().unwrap_or_default(),
         several => {
             prefer_by_weight(several, node_affinity);
-            report.approximated(obj, "spec.capacityProviderStrategy", "several capacity providers: pods may run on any of their nodes and prefer them by weight; the exact base/weight split of tasks is not enforced yet");
+            report.approximated(obj, "spec.capacityProviderStrategy", "several capacity providers for a task: its pods may run on any of their nodes (weight-0 providers without a base excluded) and prefer them by weight; ECS places each task by the base/weight split");
         }
     }
+}
+
+/// The providers of a strategy that can run tasks: those with a base or a weight above 0
+/// (a weight-0 provider runs its base and nothing more, [`super::capacity`]), or the first when none
+/// has a weight (a single provider runs every task whatever its weight).
+pub fn placing(items: &[CapacityProviderStrategyItem]) -> Vec<&CapacityProviderStrategyItem> {
+    let weighted = items.iter().any(|i| i.weight.unwrap_or(0) > 0);
+    items
+        .iter()
+        .enumerate()
+        .filter(|(n, i)| {
+            i.base.unwrap_or(0) > 0 || i.weight.unwrap_or(0) > 0 || (!weighted && *n == 0)
+        })
+        .map(|(_, i)| i)
+        .collect()
 }
 
 /// Pods of several capacity providers may run on any of the providers' nodes (ANDed with the
@@ -373,16 +388,17 @@ pub struct Where<'a> {
     pub selector: &'a BTreeMap<String, String>,
 }
 
-/// Sets the scheduling fields of `spec` (affinity, topology spread, tolerations, node
-/// selector) from placement and capacity: the explicit capacity provider strategy, else the
-/// launch type, else the cluster's default strategy, mapped through the EcsCluster in the
-/// input. Inexpressible constraints are refused.
-pub fn place_pods(
-    index: &Index<'_>,
-    spec: &mut PodSpec,
-    w: Where<'_>,
-    report: &mut Report,
-) -> Result<(), Vec<Refusal>> {
+/// The capacity provider strategy of `w`: the explicit strategy, else the launch type (as a
+/// provider), else the cluster's default strategy; with the cluster's name and the EcsCluster
+/// when it is in the input.
+fn strategy_of<'a>(
+    index: &Index<'a>,
+    w: &Where<'a>,
+) -> (
+    Option<Vec<CapacityProviderStrategyItem>>,
+    &'a str,
+    Option<&'a EcsCluster>,
+) {
     let cluster_name = names::cluster_name(w.cluster);
     let cluster = find_cluster(index, w.object.namespace(), cluster_name);
     let capacity = match (
@@ -401,6 +417,18 @@ pub fn place_pods(
             .and_then(|c| c.spec.default_capacity_provider_strategy.clone())
             .filter(|c| !c.is_empty()),
     };
+    (capacity.filter(|c| !c.is_empty()), cluster_name, cluster)
+}
+
+/// Sets the scheduling fields of `spec` from [`placement`], with `capacity` (the strategy
+/// and the cluster's name) as the providers whose nodes the pods may use.
+fn set_placement(
+    w: &Where<'_>,
+    capacity: Option<(Vec<CapacityProviderStrategyItem>, &str)>,
+    cluster: Option<&EcsCluster>,
+    spec: &mut PodSpec,
+    report: &mut Report,
+) -> Result<(), Vec<Refusal>> {
     let task_definition_expressions: Vec<&str> = w
         .task_definition
         .spec
@@ -417,9 +445,7 @@ pub fn place_pods(
             constraints: w.constraints,
             task_definition_expressions,
             selector: w.selector,
-            capacity: capacity
-                .filter(|c| !c.is_empty())
-                .map(|c| (c, cluster_name)),
+            capacity,
             cluster,
         },
         report,
@@ -433,6 +459,125 @@ pub fn place_pods(
             .extend(p.node_selector);
     }
     Ok(())
+}
+
+/// Sets the scheduling fields of `spec` (affinity, topology spread, tolerations, node
+/// selector) from placement and capacity: the explicit capacity provider strategy, else the
+/// launch type, else the cluster's default strategy, mapped through the EcsCluster in the
+/// input. Several providers (a task's pods) may use any of their nodes, preferring them by
+/// weight; a weight-0 provider without a base is left out, as it runs no task. Inexpressible
+/// constraints are refused.
+pub fn place_pods(
+    index: &Index<'_>,
+    spec: &mut PodSpec,
+    w: Where<'_>,
+    report: &mut Report,
+) -> Result<(), Vec<Refusal>> {
+    let (capacity, cluster_name, cluster) = strategy_of(index, &w);
+    set_placement(
+        &w,
+        capacity.map(|c| (c, cluster_name)),
+        cluster,
+        spec,
+        report,
+    )
+}
+
+/// The pod label of a per-provider Deployment's pods (and in its selector): the capacity
+/// provider's name.
+pub const LABEL_CAPACITY_PROVIDER: &str = "ecsplane.io/capacity-provider";
+
+/// A capacity provider of a service's strategy that runs tasks, and what it means on the
+/// cluster (`None`: no `capacityProviderMappings` entry, so its pods may use any node).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Provider {
+    /// The strategy item (name, base, weight).
+    pub item: CapacityProviderStrategyItem,
+    /// The cluster's mapping of it.
+    pub mapping: Option<CapacityProviderMapping>,
+}
+
+/// A REPLICA service's placement: the scheduling fields every pod shares are set on `spec`;
+/// with one provider that runs tasks its nodes too (one Deployment, as before), and the
+/// returned list is empty; with several, the providers that run tasks are returned, in
+/// strategy order, for one Deployment each ([`apply_provider`]), and `spec` carries none of
+/// their node selectors or tolerations. Unmapped providers are reported.
+pub fn place_service_pods(
+    index: &Index<'_>,
+    spec: &mut PodSpec,
+    w: Where<'_>,
+    report: &mut Report,
+) -> Result<Vec<Provider>, Vec<Refusal>> {
+    let (capacity, cluster_name, cluster) = strategy_of(index, &w);
+    let items = capacity.unwrap_or_default();
+    let runs: Vec<CapacityProviderStrategyItem> = placing(&items).into_iter().cloned().collect();
+    if runs.len() <= 1 {
+        set_placement(
+            &w,
+            (!items.is_empty()).then(|| (items.clone(), cluster_name)),
+            cluster,
+            spec,
+            report,
+        )?;
+        return Ok(Vec::new());
+    }
+    set_placement(&w, None, cluster, spec, report)?;
+    let mappings = cluster.and_then(|c| c.spec.capacity_provider_mappings.as_ref());
+    let providers = runs
+        .into_iter()
+        .map(|item| {
+            let mapping = mappings
+                .and_then(|m| m.iter().find(|x| x.capacity_provider == item.capacity_provider))
+                .cloned();
+            if mapping.is_none() {
+                report.not_carried(w.object, "spec.capacityProviderStrategy", format!(
+                    "capacity provider (or launch type) {:?} has no capacityProviderMappings entry in EcsCluster {cluster_name:?}{}; its tasks may run on any node",
+                    item.capacity_provider,
+                    if cluster.is_none() { " (the cluster is not in the input)" } else { "" }
+                ));
+            }
+            Provider { item, mapping }
+        })
+        .collect();
+    Ok(providers)
+}
+
+/// Adds provider `p`'s node selector and tolerations to a per-provider pod spec.
+pub fn apply_provider(spec: &mut PodSpec, p: &Provider) {
+    let Some(m) = &p.mapping else {
+        return;
+    };
+    if let Some(selector) = m.node_selector.as_ref().filter(|s| !s.is_empty()) {
+        spec.node_selector
+            .get_or_insert_with(BTreeMap::new)
+            .extend(selector.clone());
+    }
+    for t in m.tolerations.iter().flatten() {
+        let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
+        if !tolerations.contains(t) {
+            tolerations.push(t.clone());
+        }
+    }
+}
+
+/// The name of service `service`'s Deployment for provider `provider`: `SERVICE-PROVIDER`
+/// with the provider in lower case and `_` as `-` (`web-fargate-spot`), which is stable as
+/// long as the strategy names the provider. Where that is no DNS label of at most 63
+/// characters, or two providers of the strategy would share it, a hashed label
+/// ([`names::dns_label`]) of the same text.
+pub fn deployment_name(service: &str, provider: &str, strategy: &[Provider]) -> String {
+    let plain = |p: &str| format!("{service}-{}", p.to_ascii_lowercase().replace('_', "-"));
+    let candidate = plain(provider);
+    let clashes = strategy
+        .iter()
+        .filter(|o| plain(&o.item.capacity_provider) == candidate)
+        .count()
+        > 1;
+    if !clashes && names::dns_label(&candidate) == candidate {
+        candidate
+    } else {
+        names::dns_label(&format!("{service}-{provider}"))
+    }
 }
 
 #[cfg(test)]

@@ -242,31 +242,27 @@ pub fn replica_bounds(desired: i32, p: Percents) -> Result<Bounds, Refusal> {
         .map_err(|e| Refusal::new("spec.deploymentConfiguration", format!("{e}")))
 }
 
-/// The rolling bounds of an autoscaled service. ECS computes them from the service's current
-/// desired count, which the autoscaler changes: given the count the autoscaler has set
-/// (`autoscaled_count`, which the operator reads from the live Deployment), they are computed
-/// from it; without it (offline render, or before the Deployment exists) they stay those of
-/// desiredCount, and the report says so.
+/// The rolling bounds of an autoscaled service whose current count `count` differs from
+/// desiredCount (the autoscaler changed it, or desiredCount lies outside [min, max]): ECS
+/// computes the bounds from the service's current desired count, so they are those of
+/// `count`, unless they would leave a rollout stuck; then they stay those of desiredCount
+/// (`from_desired`), and the report says so.
 pub fn autoscaled_bounds(
     obj: &ObjectRef,
     from_desired: Bounds,
     desired: i32,
-    autoscaled_count: Option<i32>,
+    count: i32,
     p: Percents,
     report: &mut Report,
 ) -> Bounds {
     let field = "spec.deploymentConfiguration";
-    let Some(count) = autoscaled_count else {
-        report.approximated(obj, field, format!("rolling bounds are computed for desiredCount {desired}; ECS recomputes them whenever the autoscaler changes the count, as the operator does from the live count, but a rendered Deployment keeps these"));
-        return from_desired;
-    };
     match bounds(count, p.minimum_healthy, p.maximum) {
         Ok(b) => {
-            report.note(obj, field, format!("rolling bounds are computed for the autoscaler's current count {count}, as ECS computes them from the service's current desired count"));
+            report.note(obj, field, format!("rolling bounds are computed for the service's current count {count}, as ECS computes them from the service's current desired count"));
             b
         }
         Err(e) => {
-            report.approximated(obj, field, format!("for the autoscaler's current count {count} these bounds would leave a rollout stuck ({e}); they stay as computed for desiredCount {desired}"));
+            report.approximated(obj, field, format!("for the service's current count {count} these bounds would leave a rollout stuck ({e}); they stay as computed for desiredCount {desired}"));
             from_desired
         }
     }

@@ -1,10 +1,12 @@
-//! EcsService → Deployment (REPLICA) or DaemonSet (DAEMON), its ServiceAccount and its HPA.
+//! EcsService → Deployment (REPLICA; one per capacity provider when several run tasks) or
+//! DaemonSet (DAEMON), its ServiceAccount and its HPA.
 //!
 //! [`translate_service`] destructures the spec, so that every field has its place, and hands
 //! each concern to a named step: the task definition's pod template ([`super::pod`]), the
 //! load balancers (registrations, readiness probes, draining), placement
-//! ([`placement::place_pods`]), the fields with no Kubernetes counterpart, the task role
-//! ([`identity`]) and the workload, whose rollout follows [`rollout`].
+//! ([`placement::place_service_pods`]), the fields with no Kubernetes counterpart, the task
+//! role ([`identity`]) and the workload, whose rollout follows [`rollout`] and whose count is
+//! split across capacity providers by [`capacity`].
 
 use std::collections::BTreeMap;
 
@@ -18,10 +20,11 @@ use serde_json::Value;
 
 use super::autoscaling::{self, HpaInput};
 use super::bundle::Sourced;
+use super::capacity;
 use super::identity;
 use super::model::{Index, Object, Refusal, common_labels, label_value};
 use super::names;
-use super::placement::{self, Where};
+use super::placement::{self, Provider, Where};
 use super::pod::{self, PodTemplate, Workload};
 use super::report::{ObjectRef, Report};
 use super::rollout::{self, Percents};
@@ -84,8 +87,9 @@ fn find_container<'a>(spec: &'a mut PodSpec, name: &str) -> Option<&'a mut Conta
         .find(|c| c.name == name)
 }
 
-/// Translates one EcsService. On refusal returns the task definition it used (so it is not
-/// translated again on its own) and every refusal.
+/// Translates one EcsService. `autoscaled_count`: an autoscaled service's current count under
+/// the operator ([`super::Options::autoscaled_counts`]). On refusal returns the task
+/// definition it used (so it is not translated again on its own) and every refusal.
 pub fn translate_service(
     index: &Index<'_>,
     s: &Sourced<EcsService>,
@@ -166,25 +170,26 @@ pub fn translate_service(
         &mut refusals,
     );
 
-    let placed = placement::place_pods(
-        index,
-        &mut template.spec,
-        Where {
-            object: &obj,
-            is_service: !daemon,
-            cluster: cluster.as_deref().or(cluster_arn.as_deref()),
-            launch_type: launch_type.as_ref(),
-            capacity_provider_strategy: capacity_provider_strategy.as_deref(),
-            strategies: placement_strategy.as_deref(),
-            constraints: placement_constraints.as_deref(),
-            task_definition: td,
-            selector: &labels.selector,
-        },
-        report,
-    );
-    if let Err(r) = placed {
-        refusals.extend(r);
+    let where_ = Where {
+        object: &obj,
+        is_service: !daemon,
+        cluster: cluster.as_deref().or(cluster_arn.as_deref()),
+        launch_type: launch_type.as_ref(),
+        capacity_provider_strategy: capacity_provider_strategy.as_deref(),
+        strategies: placement_strategy.as_deref(),
+        constraints: placement_constraints.as_deref(),
+        task_definition: td,
+        selector: &labels.selector,
+    };
+    let providers = if daemon {
+        placement::place_pods(index, &mut template.spec, where_, report).map(|()| Vec::new())
+    } else {
+        placement::place_service_pods(index, &mut template.spec, where_, report)
     }
+    .unwrap_or_else(|r| {
+        refusals.extend(r);
+        Vec::new()
+    });
 
     if let Some(grace) = health_check_grace_period_seconds {
         grace_period(
@@ -220,6 +225,7 @@ pub fn translate_service(
         auto_scaling: auto_scaling.as_ref(),
         autoscaled_count,
         has_load_balancer: !registrations.is_empty(),
+        providers,
     };
     let objects = workload(&cx, template, labels, &settings, report, refusals)
         .map_err(|refusals| (vec![td_key.clone()], refusals))?;
@@ -574,10 +580,14 @@ struct Rollout<'a> {
     deployment_configuration: Option<&'a DeploymentConfiguration>,
     /// `autoScaling`.
     auto_scaling: Option<&'a AutoScaling>,
-    /// The count the autoscaler has set, when the operator knows it.
+    /// An autoscaled service's current count as the operator reads it (its desiredCount, which
+    /// the autoscaler writes); `None` offline.
     autoscaled_count: Option<i32>,
     /// Whether the pods register with a target group (their readiness is its health check).
     has_load_balancer: bool,
+    /// The capacity providers of a REPLICA service with several that run tasks, one
+    /// Deployment each; empty for one Deployment.
+    providers: Vec<Provider>,
 }
 
 /// The labels of a service's objects.
@@ -725,8 +735,10 @@ fn daemon_set(
     Ok(vec![Object::DaemonSet(Box::new(daemon_set))])
 }
 
-/// A REPLICA service's Deployment and, when auto scaled, its HPA (labelled `labels`), unless
-/// anything was refused.
+/// A REPLICA service's Deployment (one per capacity provider with several, [`split`]) and,
+/// when auto scaled, its HPA (labelled `labels`), unless anything was refused. The replicas
+/// are the service's count: desiredCount, clamped to the scalable target's
+/// [minCapacity, maxCapacity] when auto scaled ([`scaled_count`]).
 fn deployment(
     cx: &Ctx<'_>,
     parts: WorkloadParts,
@@ -750,31 +762,140 @@ fn deployment(
     let (Some(mut b), true) = (bounds, refusals.is_empty()) else {
         return Err(refusals);
     };
-    if hpa.is_some() {
-        b = rollout::autoscaled_bounds(obj, b, desired, scaling.autoscaled_count, percents, report);
+    let count = match scaling.auto_scaling {
+        Some(a) => scaled_count(
+            obj,
+            a,
+            desired,
+            scaling.autoscaled_count,
+            hpa.is_some(),
+            report,
+        ),
+        None => desired,
+    };
+    if count != desired {
+        b = rollout::autoscaled_bounds(obj, b, desired, count, percents, report);
     }
-    let WorkloadParts {
-        meta,
-        selector,
-        template,
-        min_ready_seconds,
-    } = parts;
-    let mut objects = vec![Object::Deployment(Box::new(Deployment {
-        metadata: meta,
-        spec: Some(DeploymentSpec {
-            replicas: if hpa.is_some() { None } else { Some(desired) },
+    let mut objects = if scaling.providers.is_empty() {
+        let WorkloadParts {
+            meta,
             selector,
             template,
             min_ready_seconds,
-            strategy: Some(rollout::deployment_strategy(b, desired)),
-            ..DeploymentSpec::default()
-        }),
-        status: None,
-    }))];
+        } = parts;
+        vec![Object::Deployment(Box::new(Deployment {
+            metadata: meta,
+            spec: Some(DeploymentSpec {
+                replicas: Some(count),
+                selector,
+                template,
+                min_ready_seconds,
+                strategy: Some(rollout::deployment_strategy(b, count)),
+                ..DeploymentSpec::default()
+            }),
+            status: None,
+        }))]
+    } else {
+        split(cx, &parts, &scaling.providers, count, b, report)
+    };
     if let Some(h) = hpa {
         objects.push(Object::HorizontalPodAutoscaler(Box::new(h)));
     }
     Ok(objects)
+}
+
+/// An autoscaled service's count: `live` (its desiredCount as the autoscaler last wrote it,
+/// under the operator) or desiredCount, clamped to [minCapacity, maxCapacity] as Application
+/// Auto Scaling keeps a scalable target's count; so the service starts with desiredCount
+/// tasks, not one (issue 19 point 1). Reports who owns the count.
+fn scaled_count(
+    obj: &ObjectRef,
+    a: &AutoScaling,
+    desired: i32,
+    live: Option<i32>,
+    has_hpa: bool,
+    report: &mut Report,
+) -> i32 {
+    let (min, max) = autoscaling::capacity_bounds(a, None);
+    let count = live.unwrap_or(desired).clamp(min, max);
+    if desired != desired.clamp(min, max) {
+        report.note(obj, "spec.desiredCount", format!("desiredCount {desired} is outside [minCapacity {min}, maxCapacity {max}]: the service runs {}, as Application Auto Scaling keeps the count within the scalable target's bounds", desired.clamp(min, max)));
+    }
+    if !has_hpa {
+        return count;
+    }
+    match live {
+        Some(_) => report.note(obj, "spec.desiredCount", format!("the HPA scales the EcsService itself (its scale subresource is spec.desiredCount), as Application Auto Scaling changes an ECS service's desiredCount; the operator makes the current count, {count}, the workload's replicas and rolling bounds")),
+        None => report.approximated(obj, "spec.autoScaling", format!("the HPA scales the EcsService itself (its scale subresource is spec.desiredCount), as Application Auto Scaling changes an ECS service's desiredCount; only the operator turns that count into replicas, so without it the rendered workload keeps {count} tasks and the HPA's changes reach no pod")),
+    }
+    count
+}
+
+/// A service with several capacity providers that run tasks: one Deployment per provider,
+/// named by [`placement::deployment_name`], labelled and selecting
+/// [`placement::LABEL_CAPACITY_PROVIDER`], on the provider's nodes only, with its share of
+/// `count` ([`capacity::split`]) and of the service's rolling bounds `b`
+/// ([`capacity::share_bounds`]), so that the Deployments rolling together keep the service's
+/// bounds.
+fn split(
+    cx: &Ctx<'_>,
+    parts: &WorkloadParts,
+    providers: &[Provider],
+    count: i32,
+    b: rollout::Bounds,
+    report: &mut Report,
+) -> Vec<Object> {
+    let strategy: Vec<_> = providers.iter().map(|p| p.item.clone()).collect();
+    let shares = capacity::split(&strategy, count);
+    let (bounds, extra) = capacity::share_bounds(b, &shares);
+    let mut objects = Vec::new();
+    let mut described = Vec::new();
+    for ((p, &replicas), &pb) in providers.iter().zip(&shares).zip(&bounds) {
+        let name = placement::deployment_name(cx.name, &p.item.capacity_provider, providers);
+        let provider_label = (
+            placement::LABEL_CAPACITY_PROVIDER.to_owned(),
+            label_value(&p.item.capacity_provider),
+        );
+        let mut meta = parts.meta.clone();
+        meta.name = Some(name.clone());
+        meta.labels
+            .get_or_insert_with(BTreeMap::new)
+            .extend([provider_label.clone()]);
+        let mut selector = parts.selector.clone();
+        selector
+            .match_labels
+            .get_or_insert_with(BTreeMap::new)
+            .extend([provider_label.clone()]);
+        let mut template = parts.template.clone();
+        template
+            .metadata
+            .get_or_insert_with(ObjectMeta::default)
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .extend([provider_label]);
+        if let Some(spec) = template.spec.as_mut() {
+            placement::apply_provider(spec, p);
+        }
+        described.push(format!("{} {replicas} ({name})", p.item.capacity_provider));
+        objects.push(Object::Deployment(Box::new(Deployment {
+            metadata: meta,
+            spec: Some(DeploymentSpec {
+                replicas: Some(replicas),
+                selector,
+                template,
+                min_ready_seconds: parts.min_ready_seconds,
+                strategy: Some(rollout::deployment_strategy(pb, replicas)),
+                ..DeploymentSpec::default()
+            }),
+            status: None,
+        })));
+    }
+    let field = "spec.capacityProviderStrategy";
+    report.note(cx.obj, field, format!("{count} tasks split as ECS splits them (each base first, then by weight; a weight-0 provider runs only its base): {}; one Deployment per provider, on that provider's nodes only, with maxUnavailable and maxSurge adding up to the service's {} and {}", described.join(", "), b.max_unavailable, b.max_surge));
+    if extra > 0 {
+        report.approximated(cx.obj, "spec.deploymentConfiguration", format!("the service's rolling bounds (maxUnavailable {}, maxSurge {}) leave fewer pods of room than there are provider Deployments with pods, and a Deployment needs one: during a deployment up to {extra} more tasks than maximumPercent allows may run", b.max_unavailable, b.max_surge));
+    }
+    objects
 }
 
 /// The HPA of an auto scaled service. Utilisation targets are relative to the task's size:
@@ -825,6 +946,7 @@ fn hpa(
             labels: labels.clone(),
             cpu_units,
             memory_mib,
+            effective_bounds: None,
         },
         report,
     )
@@ -934,13 +1056,19 @@ mod tests {
         ((int(ru.max_unavailable), int(ru.max_surge)), finding)
     }
 
-    const AUTOSCALED: &str = "{taskDefinition: web, desiredCount: 2, \
-        deploymentConfiguration: {minimumHealthyPercent: 100, maximumPercent: 150}, \
-        autoScaling: {minCapacity: 1, maxCapacity: 10, scalingPolicies: [{policyName: cpu, \
-        policyType: TargetTrackingScaling, targetTrackingScalingPolicyConfiguration: \
-        {targetValue: 50, predefinedMetricSpecification: \
-        {predefinedMetricType: ECSServiceAverageCPUUtilization}}}]}}";
+    fn autoscaled(desired: i32, min: i32, max: i32) -> String {
+        format!(
+            "{{taskDefinition: web, desiredCount: {desired}, \
+             deploymentConfiguration: {{minimumHealthyPercent: 100, maximumPercent: 150}}, \
+             autoScaling: {{minCapacity: {min}, maxCapacity: {max}, scalingPolicies: [{{policyName: cpu, \
+             policyType: TargetTrackingScaling, targetTrackingScalingPolicyConfiguration: \
+             {{targetValue: 50, predefinedMetricSpecification: \
+             {{predefinedMetricType: ECSServiceAverageCPUUtilization}}}}}}]}}}}"
+        )
+    }
 
+    /// Under the operator: the service's current count (its desiredCount, which the HPA
+    /// writes through the scale subresource).
     fn with_count(count: i32) -> Options {
         Options {
             autoscaled_counts: [((None, "web".to_owned()), count)].into(),
@@ -948,30 +1076,114 @@ mod tests {
         }
     }
 
-    /// ECS computes the bounds from the current desired count, which the autoscaler sets:
-    /// at 7 tasks and 100/150 %, none may stop and floor(10.5) − 7 = 3 may start.
+    fn deployments(t: &Translation) -> Vec<&k8s_openapi::api::apps::v1::Deployment> {
+        t.objects
+            .iter()
+            .filter_map(|o| match o {
+                Object::Deployment(d) => Some(d.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn replicas(t: &Translation) -> Vec<(String, Option<i32>)> {
+        deployments(t)
+            .iter()
+            .map(|d| {
+                (
+                    d.metadata.name.clone().unwrap_or_default(),
+                    d.spec.as_ref().unwrap().replicas,
+                )
+            })
+            .collect()
+    }
+
+    /// Issue 19 point 1: ECS starts desiredCount tasks, within the scalable target's bounds,
+    /// and only then lets Application Auto Scaling act; an HPA-scaled Deployment without
+    /// replicas would start with 1.
     #[test]
-    fn an_autoscaled_services_rolling_bounds_follow_the_autoscalers_count() {
-        let ((unavailable, surge), finding) =
-            rolling_bounds(&render_with(AUTOSCALED, &with_count(7)));
-        assert_eq!((unavailable, surge), (0, 3));
-        let (fidelity, message) = finding.expect("reported");
-        assert_eq!(fidelity, Fidelity::Exact);
+    fn an_autoscaled_service_starts_with_desired_count_clamped_to_its_capacity_not_one() {
+        assert_eq!(
+            replicas(&render(&autoscaled(8, 2, 10))),
+            [("web".into(), Some(8))]
+        );
+        assert_eq!(
+            replicas(&render(&autoscaled(0, 2, 10))),
+            [("web".into(), Some(2))]
+        );
+        let t = render(&autoscaled(20, 2, 10));
+        assert_eq!(replicas(&t), [("web".into(), Some(10))]);
         assert!(
-            message.contains("autoscaler's current count 7"),
-            "{message}"
+            t.report.to_string().contains(
+                "desiredCount 20 is outside [minCapacity 2, maxCapacity 10]: the service runs 10"
+            ),
+            "{}",
+            t.report
         );
     }
 
-    /// Offline there is no live count: the bounds of desiredCount 2 (floor(3) − 2 = 1 may
-    /// start), reported as an approximation because a rendered Deployment keeps them.
+    /// The HPA scales the EcsService, as Application Auto Scaling changes an ECS service's
+    /// desiredCount; one HPA then serves any number of per-provider Deployments.
     #[test]
-    fn without_the_autoscalers_count_the_bounds_of_desired_count_are_kept_and_reported() {
-        let ((unavailable, surge), finding) = rolling_bounds(&render(AUTOSCALED));
-        assert_eq!((unavailable, surge), (0, 1));
+    fn the_hpa_scales_the_ecs_service_itself() {
+        let t = render(&autoscaled(2, 1, 10));
+        let hpa = t
+            .objects
+            .iter()
+            .find_map(|o| match o {
+                Object::HorizontalPodAutoscaler(h) => Some(h),
+                _ => None,
+            })
+            .expect("an HPA");
+        assert_eq!(
+            serde_json::to_value(&hpa.spec.scale_target_ref).unwrap(),
+            json!({"apiVersion": "ecsplane.io/v1alpha1", "kind": "EcsService", "name": "web"})
+        );
+    }
+
+    /// Offline nothing turns the HPA's count into pods: the report says so, rather than
+    /// calling the autoscaling exact.
+    #[test]
+    fn a_rendered_hpa_is_reported_as_needing_the_operator() {
+        let t = render(&autoscaled(2, 1, 10));
+        let f = t
+            .report
+            .findings
+            .iter()
+            .find(|f| f.field == "spec.autoScaling")
+            .expect("reported");
+        assert_eq!(f.fidelity, Fidelity::Approximated);
+        assert!(
+            f.message
+                .contains("only the operator turns that count into replicas"),
+            "{}",
+            f.message
+        );
+        let t = render_with(&autoscaled(2, 1, 10), &with_count(2));
+        assert!(
+            t.report
+                .findings
+                .iter()
+                .all(|f| f.field != "spec.autoScaling"),
+            "{}",
+            t.report
+        );
+    }
+
+    /// ECS computes the bounds from the current desired count, which the autoscaler sets:
+    /// at 7 tasks and 100/150 %, none may stop and floor(10.5) − 7 = 3 may start.
+    #[test]
+    fn an_autoscaled_services_rolling_bounds_follow_its_current_count() {
+        let ((unavailable, surge), _) =
+            rolling_bounds(&render_with(&autoscaled(7, 1, 10), &with_count(7)));
+        assert_eq!((unavailable, surge), (0, 3));
+        let t = render_with(&autoscaled(2, 1, 10), &with_count(7));
+        assert_eq!(replicas(&t), [("web".into(), Some(7))]);
+        let ((unavailable, surge), finding) = rolling_bounds(&t);
+        assert_eq!((unavailable, surge), (0, 3));
         let (fidelity, message) = finding.expect("reported");
-        assert_eq!(fidelity, Fidelity::Approximated);
-        assert!(message.contains("desiredCount 2"), "{message}");
+        assert_eq!(fidelity, Fidelity::Exact);
+        assert!(message.contains("current count 7"), "{message}");
     }
 
     /// At 1 task, 100/150 % allow neither stopping nor starting one (floor(1.5) − 1 = 0):
@@ -979,13 +1191,172 @@ mod tests {
     #[test]
     fn an_autoscaled_count_that_would_leave_a_rollout_stuck_keeps_the_bounds_of_desired_count() {
         let ((unavailable, surge), finding) =
-            rolling_bounds(&render_with(AUTOSCALED, &with_count(1)));
+            rolling_bounds(&render_with(&autoscaled(2, 1, 10), &with_count(1)));
         assert_eq!((unavailable, surge), (0, 1));
         let (fidelity, message) = finding.expect("reported");
         assert_eq!(fidelity, Fidelity::Approximated);
         assert!(
             message.contains("current count 1 these bounds would leave a rollout stuck"),
             "{message}"
+        );
+    }
+
+    const CLUSTER: &str = "apiVersion: ecsplane.io/v1alpha1\nkind: EcsCluster\nmetadata: {name: default}\n\
+        spec:\n  capacityProviderMappings:\n  - {capacityProvider: FARGATE, nodeSelector: {pool: on-demand}}\n  \
+        - {capacityProvider: FARGATE_SPOT, nodeSelector: {pool: spot}, tolerations: [{key: spot, operator: Exists, effect: NoSchedule}]}\n  \
+        - {capacityProvider: BIG, nodeSelector: {pool: big}, tolerations: [{key: big, operator: Exists, effect: NoSchedule}]}\n";
+
+    fn render_in_cluster(service_spec: &str, options: &Options) -> Translation {
+        let text = format!(
+            "{CLUSTER}---\napiVersion: ecsplane.io/v1alpha1\nkind: TaskDefinition\nmetadata: {{name: web}}\nspec:\n  family: web\n  containerDefinitions:\n  - {{name: app, image: nginx, cpu: 256}}\n---\n\
+             apiVersion: ecsplane.io/v1alpha1\nkind: EcsService\nmetadata: {{name: web}}\nspec: {service_spec}\n"
+        );
+        let (bundle, errors) = crate::load::load_str("web.yaml", &text);
+        assert!(errors.is_empty(), "{errors}");
+        translate_with(&bundle, options).expect("translates")
+    }
+
+    const SPLIT: &str = "capacityProviderStrategy: [{capacityProvider: FARGATE, base: 2, weight: 1}, \
+        {capacityProvider: FARGATE_SPOT, weight: 3}, {capacityProvider: BIG, weight: 0}], \
+        deploymentConfiguration: {minimumHealthyPercent: 50, maximumPercent: 150}";
+
+    /// Issue 17's example: base 2 + weights 1:3 at 10 tasks → FARGATE 4, FARGATE_SPOT 6, each
+    /// Deployment on its provider's nodes only; the weight-0 provider runs nothing, so it has
+    /// no Deployment and its taint is tolerated nowhere (issue 19 point 7).
+    #[test]
+    fn several_capacity_providers_get_a_deployment_each_with_ecss_split() {
+        let t = render_in_cluster(
+            &format!("{{taskDefinition: web, desiredCount: 10, {SPLIT}}}"),
+            &Options::default(),
+        );
+        assert_eq!(
+            replicas(&t),
+            [
+                ("web-fargate".into(), Some(4)),
+                ("web-fargate-spot".into(), Some(6))
+            ]
+        );
+        let placement: Vec<serde_json::Value> = deployments(&t)
+            .iter()
+            .map(|d| {
+                let spec = d.spec.as_ref().unwrap();
+                let pod = spec.template.spec.as_ref().unwrap();
+                json!({
+                    "selector": spec.selector.match_labels,
+                    "podLabel": spec.template.metadata.as_ref().unwrap().labels.as_ref().unwrap()["ecsplane.io/capacity-provider"],
+                    "nodeSelector": pod.node_selector,
+                    "tolerations": pod.tolerations,
+                    "affinity": pod.affinity,
+                })
+            })
+            .collect();
+        assert_eq!(
+            placement,
+            [
+                json!({"selector": {"ecsplane.io/service": "web", "ecsplane.io/capacity-provider": "FARGATE"},
+                    "podLabel": "FARGATE", "nodeSelector": {"pool": "on-demand"}, "tolerations": null, "affinity": null}),
+                json!({"selector": {"ecsplane.io/service": "web", "ecsplane.io/capacity-provider": "FARGATE_SPOT"},
+                    "podLabel": "FARGATE_SPOT", "nodeSelector": {"pool": "spot"},
+                    "tolerations": [{"key": "spot", "operator": "Exists", "effect": "NoSchedule"}], "affinity": null}),
+            ]
+        );
+        // 14 tasks: 2 + 12 · 1/4 = 5 and 9.
+        let t = render_in_cluster(
+            &format!("{{taskDefinition: web, desiredCount: 14, {SPLIT}}}"),
+            &Options::default(),
+        );
+        assert_eq!(
+            replicas(&t),
+            [
+                ("web-fargate".into(), Some(5)),
+                ("web-fargate-spot".into(), Some(9))
+            ]
+        );
+    }
+
+    /// 10 tasks at 50/150 %: ECS lets 5 stop and 5 start; the two Deployments rolling at
+    /// once may together do exactly that (2 + 3 each way for 4 and 6 replicas).
+    #[test]
+    fn the_per_provider_rolling_bounds_add_up_to_the_services() {
+        let t = render_in_cluster(
+            &format!("{{taskDefinition: web, desiredCount: 10, {SPLIT}}}"),
+            &Options::default(),
+        );
+        let bounds: Vec<(i32, i32)> = deployments(&t)
+            .iter()
+            .map(|d| {
+                let ru = d
+                    .spec
+                    .as_ref()
+                    .unwrap()
+                    .strategy
+                    .as_ref()
+                    .unwrap()
+                    .rolling_update
+                    .clone()
+                    .unwrap();
+                let int = |v: Option<IntOrString>| match v {
+                    Some(IntOrString::Int(i)) => i,
+                    other => panic!("{other:?}"),
+                };
+                (int(ru.max_unavailable), int(ru.max_surge))
+            })
+            .collect();
+        assert_eq!(bounds, [(2, 2), (3, 3)]);
+        let note = t
+            .report
+            .findings
+            .iter()
+            .find(|f| f.field == "spec.capacityProviderStrategy")
+            .expect("reported");
+        assert_eq!(note.fidelity, Fidelity::Exact);
+        assert!(
+            note.message
+                .contains("FARGATE 4 (web-fargate), FARGATE_SPOT 6 (web-fargate-spot)"),
+            "{}",
+            note.message
+        );
+    }
+
+    /// One provider that runs tasks (the other has weight 0 and no base) keeps the one
+    /// Deployment named after the service, as before the split existed.
+    #[test]
+    fn a_single_provider_that_runs_tasks_keeps_the_one_deployment_named_after_the_service() {
+        let t = render_in_cluster(
+            "{taskDefinition: web, desiredCount: 3, capacityProviderStrategy: [{capacityProvider: FARGATE_SPOT, weight: 1}, {capacityProvider: BIG, weight: 0}]}",
+            &Options::default(),
+        );
+        assert_eq!(replicas(&t), [("web".into(), Some(3))]);
+        let d = deployments(&t)[0];
+        let spec = d.spec.as_ref().unwrap();
+        assert_eq!(
+            serde_json::to_value(&spec.selector).unwrap(),
+            json!({"matchLabels": {"ecsplane.io/service": "web"}})
+        );
+        let pod = spec.template.spec.as_ref().unwrap();
+        assert_eq!(
+            serde_json::to_value(&pod.node_selector).unwrap(),
+            json!({"pool": "spot"})
+        );
+        assert_eq!(
+            serde_json::to_value(&pod.tolerations).unwrap(),
+            json!([{"key": "spot", "operator": "Exists", "effect": "NoSchedule"}])
+        );
+    }
+
+    /// An autoscaled service with several providers: the split follows the current count.
+    #[test]
+    fn the_split_of_an_autoscaled_service_follows_its_current_count() {
+        let spec = format!(
+            "{{taskDefinition: web, desiredCount: 10, {SPLIT}, autoScaling: {{minCapacity: 2, maxCapacity: 20, scalingPolicies: [{{policyName: cpu, policyType: TargetTrackingScaling, targetTrackingScalingPolicyConfiguration: {{targetValue: 50, predefinedMetricSpecification: {{predefinedMetricType: ECSServiceAverageCPUUtilization}}}}}}]}}}}"
+        );
+        let t = render_in_cluster(&spec, &with_count(18));
+        assert_eq!(
+            replicas(&t),
+            [
+                ("web-fargate".into(), Some(6)),
+                ("web-fargate-spot".into(), Some(12))
+            ]
         );
     }
 

@@ -288,21 +288,29 @@ async fn the_examples_converge_to_steady_services_with_ecs_status() {
     );
     assert!(agent.desired_number_scheduled >= 1);
 
-    // worker has autoScaling: the HPA owns the replica count, the Deployment states none.
+    // worker has autoScaling: the HPA scales the EcsService (its scale subresource is
+    // spec.desiredCount), and the operator writes the Deployment's replicas from that count.
     let hpa: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &ns);
     let worker_hpa = hpa.get("worker").await.unwrap();
-    assert_eq!(worker_hpa.spec.scale_target_ref.name, "worker");
-    let worker = deployments.get("worker").await.unwrap();
-    assert!(
-        !worker
-            .managed_fields()
-            .iter()
-            .any(|m| m.manager.as_deref() == Some("ecsplane")
-                && m.fields_v1
-                    .as_ref()
-                    .is_some_and(|f| f.0.pointer("/f:spec/f:replicas").is_some())),
-        "ecsplane never owns the replicas of an autoscaled service"
+    assert_eq!(
+        (
+            worker_hpa.spec.scale_target_ref.kind.as_str(),
+            worker_hpa.spec.scale_target_ref.name.as_str()
+        ),
+        ("EcsService", "worker")
     );
+    let worker = deployments.get("worker").await.unwrap();
+    assert_eq!(
+        worker.spec.as_ref().unwrap().replicas,
+        by_name("worker").desired_count
+    );
+
+    // api runs on FARGATE (base 1, weight 1) and FARGATE_SPOT (weight 3): 2 tasks are 1 + 1,
+    // one Deployment per provider.
+    for provider in ["api-fargate", "api-fargate-spot"] {
+        let d = deployments.get(provider).await.unwrap();
+        assert_eq!(d.spec.as_ref().unwrap().replicas, Some(1), "{provider}");
+    }
 
     // Target groups: a Service per group, with every registered pod healthy.
     let svcs: Api<Service> = Api::namespaced(client.clone(), &ns);
@@ -523,7 +531,7 @@ async fn a_converged_system_stays_idle_and_changes_flow_through_like_ecs() {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     deployments
         .patch(
-            "api",
+            "api-fargate",
             &PatchParams::apply("someone").force(),
             &Patch::Apply(
                 json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 5}}),
@@ -534,9 +542,12 @@ async fn a_converged_system_stays_idle_and_changes_flow_through_like_ecs() {
     eventually("the hand edit is reverted", CONVERGE, || {
         let deployments = deployments.clone();
         async move {
-            let d = deployments.get("api").await.map_err(|e| e.to_string())?;
+            let d = deployments
+                .get("api-fargate")
+                .await
+                .map_err(|e| e.to_string())?;
             let v = d.spec.unwrap().replicas;
-            if v == Some(2) {
+            if v == Some(1) {
                 Ok(())
             } else {
                 Err(format!("replicas {v:?}"))

@@ -271,6 +271,80 @@ pub fn observe_deployment(d: &Deployment, replica_sets: Vec<ReplicaSet>) -> Obse
     }
 }
 
+/// What a REPLICA service's Deployments show: one Deployment as [`observe_deployment`]; one
+/// per capacity provider as one service. The counts add up; the rollout has failed if one
+/// has, is in progress if one is, else completed; the ReplicaSets of the same task
+/// definition and status make one ECS deployment, whose id joins their template hashes
+/// (`ecs-svc/HASH+HASH`, see [`deployment_includes`]).
+pub fn observe_deployments(ds: &[Deployment], replica_sets: Vec<ReplicaSet>) -> Observed {
+    match ds {
+        [] => Observed::default(),
+        [d] => observe_deployment(d, replica_sets),
+        several => merge_observed(
+            several
+                .iter()
+                .map(|d| observe_deployment(d, replica_sets.clone()))
+                .collect(),
+        ),
+    }
+}
+
+fn merge_observed(parts: Vec<Observed>) -> Observed {
+    let rollout = parts
+        .iter()
+        .find(|o| o.rollout.0 == RolloutState::Failed)
+        .or_else(|| {
+            parts
+                .iter()
+                .find(|o| o.rollout.0 == RolloutState::InProgress)
+        })
+        .map(|o| o.rollout.clone())
+        .unwrap_or_else(|| (RolloutState::Completed, COMPLETED_REASON.to_owned()));
+    let mut deployments: Vec<ServiceDeployment> = Vec::new();
+    for d in parts.iter().flat_map(|o| &o.deployments) {
+        match deployments
+            .iter_mut()
+            .find(|m| m.status == d.status && m.task_definition == d.task_definition)
+        {
+            Some(m) => {
+                let hash = d.id.strip_prefix("ecs-svc/").unwrap_or(&d.id);
+                m.id = format!("{}+{hash}", m.id);
+                m.desired_count += d.desired_count;
+                m.running_count += d.running_count;
+                m.pending_count += d.pending_count;
+                m.created_at = match (m.created_at.take(), d.created_at.clone()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => deployments.push(d.clone()),
+        }
+    }
+    let primary = DeploymentStatus::Primary.as_str();
+    deployments.sort_by_key(|d| d.status != primary);
+    for d in deployments.iter_mut().filter(|d| d.status == primary) {
+        d.rollout_state = Some(rollout.0.as_str().to_owned());
+        d.rollout_state_reason = Some(rollout.1.clone());
+    }
+    Observed {
+        desired: parts.iter().map(|o| o.desired).sum(),
+        running: parts.iter().map(|o| o.running).sum(),
+        pending: parts.iter().map(|o| o.pending).sum(),
+        deployments,
+        rollout,
+    }
+}
+
+/// Whether a task of ReplicaSet deployment id `task` (`ecs-svc/HASH`) belongs to the
+/// service deployment `id`, which may span one ReplicaSet per capacity provider.
+pub fn deployment_includes(id: &str, task: &str) -> bool {
+    id == task
+        || match (id.strip_prefix("ecs-svc/"), task.strip_prefix("ecs-svc/")) {
+            (Some(hashes), Some(hash)) => hashes.split('+').any(|h| h == hash),
+            _ => false,
+        }
+}
+
 /// What a DAEMON service's DaemonSet shows: counts, the rollout, and its one deployment.
 pub fn observe_daemon_set(ds: &DaemonSet) -> Observed {
     let st = ds.status.clone().unwrap_or_default();
@@ -335,7 +409,10 @@ pub fn track_deployments(
 ) -> Option<String> {
     let failed_state = Some(RolloutState::Failed.as_str());
     for d in &mut observed.deployments {
-        let failed_now = failed.iter().filter(|id| **id == d.id).count() as i32;
+        let failed_now = failed
+            .iter()
+            .filter(|id| deployment_includes(&d.id, id))
+            .count() as i32;
         let Some(before) = previous.deployments.iter().find(|p| p.id == d.id) else {
             d.failed_tasks = failed_now;
             continue;
@@ -606,6 +683,56 @@ mod tests {
             "status": status
         }))
         .unwrap()
+    }
+
+    fn provider_deployment(
+        uid: &str,
+        replicas: i32,
+        ready: i32,
+        hash: &str,
+    ) -> (Deployment, ReplicaSet) {
+        let d: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": format!("web-{uid}"), "uid": uid, "generation": 1,
+                "annotations": {"deployment.kubernetes.io/revision": "1"}},
+            "spec": {"replicas": replicas, "selector": {}, "template": {}},
+            "status": {"observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
+                "readyReplicas": ready, "availableReplicas": ready}
+        }))
+        .unwrap();
+        let rs: ReplicaSet = serde_json::from_value(json!({
+            "metadata": {"name": format!("web-{uid}-{hash}"),
+                "labels": {"pod-template-hash": hash},
+                "annotations": {"deployment.kubernetes.io/revision": "1"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": uid}]},
+            "spec": {"replicas": replicas, "selector": {}, "template": {"metadata": {"annotations": {"ecsplane.io/task-definition": "web:1"}}}},
+            "status": {"replicas": replicas, "readyReplicas": ready}
+        }))
+        .unwrap();
+        (d, rs)
+    }
+
+    /// One Deployment per capacity provider is still one ECS service: 4 on FARGATE and 6 on
+    /// FARGATE_SPOT are 10 tasks in one PRIMARY deployment, in progress until both are done.
+    #[test]
+    fn per_provider_deployments_are_observed_as_one_service() {
+        let (a, rs_a) = provider_deployment("a", 4, 4, "aaa");
+        let (b, rs_b) = provider_deployment("b", 6, 5, "bbb");
+        let o = observe_deployments(&[a, b], vec![rs_a, rs_b]);
+        assert_eq!((o.desired, o.running, o.pending), (10, 9, 1));
+        assert_eq!(o.rollout.0, RolloutState::InProgress);
+        assert_eq!(o.deployments.len(), 1);
+        let d = &o.deployments[0];
+        assert_eq!(
+            (
+                d.id.as_str(),
+                d.status.as_str(),
+                d.desired_count,
+                d.running_count
+            ),
+            ("ecs-svc/aaa+bbb", "PRIMARY", 10, 9)
+        );
+        assert!(deployment_includes(&d.id, "ecs-svc/bbb"));
+        assert!(!deployment_includes(&d.id, "ecs-svc/ccc"));
     }
 
     #[test]

@@ -182,7 +182,8 @@ struct Resolved {
     /// The service (its task definition resolved), that revision, the namespace's target
     /// groups and the service's cluster.
     bundle: Bundle,
-    /// The autoscaler's current count, for an autoscaled service.
+    /// The current count of an autoscaled service (its desiredCount, as the autoscaler
+    /// writes it), which tells the translation the operator acts on the HPA's count.
     options: translate::Options,
 }
 
@@ -214,29 +215,19 @@ async fn resolve(
         security_policy: ctx.options.security_policy,
         ..translate::Options::default()
     };
-    if let Some(count) = autoscaled_count(ctx, svc).await? {
-        options
-            .autoscaled_counts
-            .insert(translate::service_key(svc), count);
+    if svc.spec.auto_scaling.is_some() {
+        // The service's count is its desiredCount, which the autoscaler writes through the
+        // scale subresource; the translation clamps and splits it.
+        options.autoscaled_counts.insert(
+            translate::service_key(svc),
+            svc.spec.desired_count.unwrap_or(1),
+        );
     }
     Ok(Ok(Resolved {
         family_revision: revision.family_revision,
         bundle,
         options,
     }))
-}
-
-/// The task count the autoscaler has set for an autoscaled service: its Deployment's replicas,
-/// from which ECS-style rolling bounds are computed. `None` for a service without autoScaling
-/// or before its Deployment exists.
-async fn autoscaled_count(ctx: &Context, svc: &EcsService) -> Result<Option<i32>, ReconcileError> {
-    if svc.spec.auto_scaling.is_none() {
-        return Ok(None);
-    }
-    let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
-    let name = svc.metadata.name.as_deref().unwrap_or_default();
-    let live = ctx.reader.deployment(ns, name).await?;
-    Ok(live.and_then(|d| d.spec?.replicas))
 }
 
 /// The service's children and how faithfully it translated.
@@ -323,19 +314,26 @@ async fn observe(
 ) -> Result<Observed, ReconcileError> {
     let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
     let name = svc.metadata.name.as_deref().unwrap_or_default();
-    // The applied copy may be older than the workload controller's last status update: read
-    // it again (the applied copy stands in if it is gone meanwhile).
-    if let Some(applied) = applied.children.child("Deployment") {
-        let child = applied.metadata.name.as_deref().unwrap_or_default();
-        let d = match ctx.reader.deployment(ns, child).await? {
-            Some(d) => d,
-            None => match applied.clone().try_parse::<Deployment>() {
-                Ok(d) => d,
-                Err(_) => return Ok(Observed::default()),
-            },
-        };
+    // The applied copies may be older than the workload controller's last status update:
+    // read them again (an applied copy stands in if it is gone meanwhile). A service with
+    // several capacity providers has one Deployment each.
+    let mut ds = Vec::new();
+    for ((kind, child), applied) in &applied.children.live {
+        if kind != "Deployment" {
+            continue;
+        }
+        match ctx.reader.deployment(ns, child).await? {
+            Some(d) => ds.push(d),
+            None => {
+                if let Ok(d) = applied.clone().try_parse::<Deployment>() {
+                    ds.push(d);
+                }
+            }
+        }
+    }
+    if !ds.is_empty() {
         let replica_sets: Vec<ReplicaSet> = ctx.reader.replica_sets_of_service(ns, name).await?;
-        return Ok(deployments::observe_deployment(&d, replica_sets));
+        return Ok(deployments::observe_deployments(&ds, replica_sets));
     }
     if let Some(applied) = applied.children.child("DaemonSet") {
         let child = applied.metadata.name.as_deref().unwrap_or_default();
