@@ -32,11 +32,13 @@ struct Timing {
 }
 
 impl Timing {
-    /// Short, for tests that wait for a lease to expire.
+    /// Short, for tests that wait for a lease to expire; long enough that a renewal delayed by
+    /// a busy machine (API latency of a second or two, seen with load 20 on two cores) does
+    /// not cost a healthy leader its lease.
     const SHORT: Timing = Timing {
-        lease_duration: 4,
-        renew_deadline_ms: 3000,
-        retry_period_ms: 500,
+        lease_duration: 10,
+        renew_deadline_ms: 8000,
+        retry_period_ms: 1000,
     };
     /// Long, so that a takeover well within it can only come from a released lease.
     const LONG: Timing = Timing {
