@@ -759,3 +759,154 @@ async fn faults_the_api_server_restarted_readyz_goes_false_then_true_and_changes
     drop(op);
     drop(cp);
 }
+
+/// A counter of the API server's own metrics, summed over the series whose labels contain
+/// `labels` (`flow_schema="NAME"`).
+async fn apiserver_counter(client: &Client, name: &str, labels: &str) -> f64 {
+    let request = axum::http::Request::get("/metrics")
+        .body(Vec::new())
+        .expect("a request");
+    let text = client
+        .request_text(request)
+        .await
+        .expect("read the API server's metrics");
+    text.lines()
+        .filter(|l| l.starts_with(name) && l.contains(labels))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+/// The operator's user gets a priority level of one concurrency share that rejects (429)
+/// whatever does not fit (API Priority and Fairness), and 20 services are applied at once: the
+/// API server throttles it, it converges anyway, and once converged it makes (almost) no
+/// requests: no retry storm, no hot loop. Requests are counted by the API server
+/// (`apiserver_flowcontrol_*_requests_total` of the operator's flow schema), not by time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_a_throttled_operator_converges_and_does_not_storm() {
+    use k8s_openapi::api::flowcontrol::v1::{FlowSchema, PriorityLevelConfiguration};
+    let client = harness::client().await;
+    harness::install_crds(&client).await;
+    let (ns, _cleanup) = test_namespace(&client, "faults-429").await;
+    let role = grant_all_but_gateway(&client, &ns, "ecsplane").await;
+    let name = format!("ecsplane-faults-{ns}");
+    let level: PriorityLevelConfiguration = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"type": "Limited", "limited": {
+            "nominalConcurrencyShares": 1,
+            "lendablePercent": 0,
+            "limitResponse": {"type": "Reject"},
+        }},
+    }))
+    .expect("a priority level");
+    Api::<PriorityLevelConfiguration>::all(client.clone())
+        .create(&PostParams::default(), &level)
+        .await
+        .expect("create the priority level");
+    let schema: FlowSchema = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {
+            "priorityLevelConfiguration": {"name": name},
+            "matchingPrecedence": 100,
+            "distinguisherMethod": {"type": "ByUser"},
+            "rules": [{
+                "subjects": [{"kind": "ServiceAccount", "serviceAccount": {"name": "ecsplane", "namespace": ns}}],
+                "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "namespaces": ["*"], "clusterScope": true}],
+                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            }],
+        },
+    }))
+    .expect("a flow schema");
+    Api::<FlowSchema>::all(client.clone())
+        .create(&PostParams::default(), &schema)
+        .await
+        .expect("create the flow schema");
+    let ours = format!("flow_schema=\"{name}\"");
+
+    let kubeconfig = impersonating_kubeconfig(&ns, "ecsplane");
+    let op = Process::start(&kubeconfig, &ns, &[]);
+    apply(
+        &client,
+        &ns,
+        task_definition("public.ecr.aws/docker/library/busybox:1.36", "v1"),
+    )
+    .await;
+    const SERVICES: usize = 20;
+    for i in 0..SERVICES {
+        let mut svc = service("web", 1);
+        svc["metadata"]["name"] = json!(format!("web-{i}"));
+        svc["spec"]["serviceName"] = json!(format!("web-{i}"));
+        apply(&client, &ns, svc).await;
+    }
+    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
+    eventually(
+        "every service steady under throttling",
+        CONVERGE * 2,
+        || {
+            let services = services.clone();
+            async move {
+                let list = services
+                    .list(&ListParams::default())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let waiting = list
+                    .items
+                    .iter()
+                    .filter(|s| {
+                        let st = s.status.clone().unwrap_or_default();
+                        !condition(&st.common.conditions, "Ready").starts_with("True")
+                            || st.running_count != Some(1)
+                    })
+                    .count();
+                if list.items.len() == SERVICES && waiting == 0 {
+                    Ok(())
+                } else {
+                    Err(format!("{waiting} of {} not steady", list.items.len()))
+                }
+            }
+        },
+    )
+    .await;
+    let dispatched = "apiserver_flowcontrol_dispatched_requests_total";
+    let rejected = "apiserver_flowcontrol_rejected_requests_total";
+    let served = apiserver_counter(&client, dispatched, &ours).await;
+    let refused = apiserver_counter(&client, rejected, &ours).await;
+    assert!(
+        served > 0.0,
+        "the flow schema classifies the operator's requests"
+    );
+    eprintln!("throttled: {served} requests served, {refused} rejected (429) while converging");
+    // Converged: wait longer than the longest backoff step a hot loop would hide behind
+    // (kube-rs retries of 429 start at 5 ms), then count again.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let served_idle = apiserver_counter(&client, dispatched, &ours).await - served;
+    let refused_idle = apiserver_counter(&client, rejected, &ours).await - refused;
+    assert!(
+        served_idle <= SERVICES as f64,
+        "a converged operator makes at most a request or so per object in 30 s: {served_idle}\n{}",
+        op.log()
+    );
+    assert!(
+        refused_idle <= 5.0,
+        "no retry storm: {refused_idle} rejected while idle"
+    );
+    let per_service = (served + refused) / SERVICES as f64;
+    assert!(
+        per_service < 500.0,
+        "bounded work per service while throttled: {per_service}"
+    );
+
+    drop(op);
+    let _ = Api::<FlowSchema>::all(client.clone())
+        .delete(&name, &DeleteParams::default())
+        .await;
+    let _ = Api::<PriorityLevelConfiguration>::all(client.clone())
+        .delete(&name, &DeleteParams::default())
+        .await;
+    let _ = Api::<ClusterRole>::all(client.clone())
+        .delete(&role, &DeleteParams::default())
+        .await;
+    let _ = Api::<ClusterRoleBinding>::all(client.clone())
+        .delete(&role, &DeleteParams::default())
+        .await;
+    let _ = std::fs::remove_file(kubeconfig);
+}
