@@ -228,6 +228,18 @@ mod tests {
     use crate::api::{EcsCluster, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition};
 
     #[test]
+    fn a_watch_expired_by_compaction_is_routine_and_a_forbidden_one_is_not() {
+        let gone =
+            kube::core::Status::failure("too old resource version", "Expired").with_code(410);
+        assert!(watch_expired(&watcher::Error::WatchError(Box::new(gone))));
+        let forbidden =
+            kube::core::Status::failure("httproutes is forbidden", "Forbidden").with_code(403);
+        assert!(!watch_expired(&watcher::Error::InitialListFailed(
+            kube::Error::Api(Box::new(forbidden))
+        )));
+    }
+
+    #[test]
     fn every_primary_kind_is_named_as_the_api_names_it() {
         assert_eq!(
             [
