@@ -1,6 +1,6 @@
 //! Faults survived, on the real control plane with the real `ecsplane run` binary: a child the
 //! API server refuses, a permission missing for a watch, the operator killed mid-rollout, the
-//! API server restarted. Every test asserts what the operator does and shows (conditions,
+//! API server restarted, the operator throttled by API Priority and Fairness. Every test asserts what the operator does and shows (conditions,
 //! Events, `/readyz`, metrics, the children it leaves), never how fast; the bounds are
 //! generous limits for a loaded two-core machine.
 //!
