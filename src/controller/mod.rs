@@ -44,6 +44,7 @@ use wiring::{ReadyCounter, Wiring};
 pub mod apply;
 pub mod cluster;
 pub mod conditions;
+pub mod errors;
 pub mod listener;
 pub mod ownership;
 pub mod reader;
@@ -66,8 +67,16 @@ pub enum ErrorCategory {
     Invalid,
     /// The object refers to another that does not exist (yet).
     Reference,
-    /// The API server refused or failed a request.
+    /// The API server refused or failed a request, or could not be reached.
     Api,
+    /// The API server throttled a request (429).
+    Throttled,
+    /// The operator lacks a permission (403).
+    Forbidden,
+    /// The API server refused a child as invalid (422).
+    Rejected,
+    /// A child the object would write belongs to somebody else.
+    Conflict,
 }
 
 impl ErrorCategory {
@@ -77,6 +86,10 @@ impl ErrorCategory {
             ErrorCategory::Invalid => "invalid",
             ErrorCategory::Reference => "reference",
             ErrorCategory::Api => "api",
+            ErrorCategory::Throttled => "throttled",
+            ErrorCategory::Forbidden => "forbidden",
+            ErrorCategory::Rejected => "rejected",
+            ErrorCategory::Conflict => "conflict",
         }
     }
 }
@@ -90,6 +103,19 @@ pub trait Telemetry: Send + Sync + 'static {
     fn queue_depth(&self, kind: &'static str, depth: i64);
     /// Every controller's watches have listed once: the operator is ready.
     fn ready(&self);
+    /// A reconcile of `kind` started; the ticket is handed back to
+    /// [`Telemetry::reconcile_finished`] (liveness: a reconcile that never finishes).
+    fn reconcile_started(&self, _kind: &'static str) -> u64 {
+        0
+    }
+    /// The reconcile of `ticket` finished.
+    fn reconcile_finished(&self, _ticket: u64) {}
+    /// A reconcile of `kind` ended blocked in `category` (an invalid spec, a dangling
+    /// reference, a child conflict: written to the object, not a reconcile error).
+    fn failed(&self, _kind: &'static str, _category: ErrorCategory) {}
+    /// A watch of the controller of `kind` failed with `reason` and is being restarted;
+    /// `expected` when it is routine (410 Gone after a compaction: the watch relists).
+    fn watch_failed(&self, _kind: &'static str, _reason: &str, _expected: bool) {}
 }
 
 /// Errors that stop the operator (not those of a single reconcile, which are retried).
@@ -125,10 +151,7 @@ pub enum ReconcileError {
 impl ReconcileError {
     /// The metrics category.
     pub fn category(&self) -> ErrorCategory {
-        match self {
-            ReconcileError::Api { .. } => ErrorCategory::Api,
-            ReconcileError::Serialize { .. } => ErrorCategory::Invalid,
-        }
+        errors::category(self)
     }
 }
 
@@ -185,6 +208,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Options.
     pub options: Options,
+    /// The error policy's memory of failing objects ([`errors`]).
+    pub failures: errors::Memory,
 }
 
 impl Context {
@@ -277,6 +302,7 @@ pub async fn run_with(
             client: client.clone(),
             telemetry: telemetry.clone(),
             options,
+            failures: errors::Memory::default(),
         });
         let wiring = Wiring {
             ready: ready.clone(),

@@ -8,12 +8,12 @@
 //! yet only) → observe (its pods) → `update_status`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 
 use super::apply::{self, LABEL_OWNER, Owner, stamp};
@@ -26,20 +26,36 @@ use super::vocabulary::{
     TaskStatus,
 };
 use super::wiring::Wiring;
-use super::{Context, RESYNC, ReconcileError, status};
-use crate::api::{CommonStatus, ContainerStatus, EcsTask, EcsTaskStatus, TaskInstanceStatus};
+use super::{Context, RESYNC, ReconcileError, errors, status};
+use crate::api::{
+    CommonStatus, ContainerStatus, EcsTask, EcsTaskStatus, TaskDefinition, TaskInstanceStatus,
+};
 use crate::translate::bundle::Bundle;
-use crate::translate::{self, Object};
-
-/// How often a task whose task definition is missing or invalid looks again (a watch usually
-/// wakes it sooner).
-const MISSING_RETRY: Duration = Duration::from_secs(30);
+use crate::translate::{self, Object, names};
 
 /// Runs the EcsTask controller until shutdown.
 pub(crate) async fn controller(wiring: Wiring) {
     let ctrl = wiring.controller::<EcsTask>().owns(
         wiring.ctx.api::<Pod>(),
         watcher::Config::default().labels(LABEL_OWNER),
+    );
+    // A task waiting for its task definition starts when the family registers (no timer).
+    let by_family = ctrl.store();
+    let ctrl = ctrl.watches(
+        wiring.ctx.api::<TaskDefinition>(),
+        watcher::Config::default(),
+        move |td| {
+            let ns = td.metadata.namespace.clone();
+            by_family
+                .state()
+                .into_iter()
+                .filter(|t| {
+                    t.metadata.namespace == ns
+                        && names::task_definition_ref(&t.spec.task_definition).0 == td.spec.family
+                })
+                .map(|t| ObjectRef::from_obj(t.as_ref()))
+                .collect::<Vec<_>>()
+        },
     );
     wiring.run(ctrl, reconcile).await;
 }
@@ -257,16 +273,17 @@ async fn stop(ctx: &Context, task: &EcsTask, pods: &[Pod]) -> Result<(), Reconci
     Ok(())
 }
 
-/// Writes the status of a task that cannot start as specified; it looks again soon.
+/// Writes the status of a task that cannot start as specified; it looks again when it or its
+/// task definition changes ([`errors::blocked`]).
 async fn block(
     ctx: &Context,
     task: &EcsTask,
     previous: &EcsTaskStatus,
     blocked: Blocked,
 ) -> Result<Action, ReconcileError> {
-    let status = pending_status(task, previous, blocked, &conditions::now());
+    let status = pending_status(task, previous, blocked.clone(), &conditions::now());
     status::write(ctx, task, previous, &status).await?;
-    Ok(Action::requeue(MISSING_RETRY))
+    Ok(errors::blocked(ctx, task, &blocked).await)
 }
 
 /// One task instance's status from its pod (`None`: the pod is gone).

@@ -3,17 +3,21 @@
 //! TaskDefinition, named `NAME-N`, holding the spec, so `family:N` keeps meaning the same
 //! thing after the TaskDefinition changes.
 //!
+//! Old revisions are pruned as ECS treats INACTIVE ones: the newest [`REVISION_HISTORY`]
+//! revisions are kept (the history one can roll back to), an older one is INACTIVE and is
+//! deleted only once nothing refers to it ([`prunable`]).
+//!
 //! The reconcile is the pipeline `resolve` (its revisions) → `translate` (the revision the
-//! spec is, and how faithfully it translates) → `apply` (register a new revision) →
-//! `task_definition_status`.
+//! spec is, and how faithfully it translates) → `apply` (register a new revision, prune
+//! unreferenced INACTIVE ones) → `task_definition_status`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::Resource as _;
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
-use kube::api::ObjectMeta;
+use kube::api::{Api, DeleteParams, ObjectMeta, Preconditions};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::watcher;
@@ -24,8 +28,8 @@ use super::conditions::{self, Desired};
 use super::resolve::LABEL_TASK_DEFINITION;
 use super::vocabulary::{ACTIVE, ConditionType, EventAction, EventReason, Reason};
 use super::wiring::Wiring;
-use super::{Context, RESYNC, ReconcileError, status};
-use crate::api::{CommonStatus, TaskDefinition, TaskDefinitionStatus};
+use super::{Context, RESYNC, ReconcileError, api_err, status};
+use crate::api::{CommonStatus, EcsService, EcsTask, TaskDefinition, TaskDefinitionStatus};
 use crate::translate::names;
 use crate::translate::pod::{self, Workload};
 use crate::translate::report::Report;
@@ -50,6 +54,7 @@ async fn reconcile(td: Arc<TaskDefinition>, ctx: Arc<Context>) -> Result<Action,
     let revisions = resolve(&ctx, &td).await?;
     let translated = translate(&td, &revisions);
     let current = apply(&ctx, &td, translated.revision).await?;
+    prune(&ctx, &td, &revisions, current).await?;
     let previous = td.status.clone().unwrap_or_default();
     let status = task_definition_status(&td, &previous, current, translated.fidelity);
     status::write(&ctx, td.as_ref(), &previous, &status).await?;
@@ -160,6 +165,98 @@ async fn apply(
     Ok(number)
 }
 
+/// How many of a TaskDefinition's newest revisions are kept whatever refers to them (as a
+/// Deployment's `revisionHistoryLimit` keeps ReplicaSets). Older revisions are INACTIVE.
+pub const REVISION_HISTORY: usize = 10;
+
+/// The revision numbers of `family` that `services` and `tasks` refer to: a service's
+/// `spec.taskDefinition` naming a revision, its `status.taskDefinition` and every
+/// `status.deployments[].taskDefinition` (the revisions its tasks run, the rollback target of
+/// the circuit breaker); a task's `spec.taskDefinition` and `status.taskDefinition`. A
+/// reference without a revision resolves to the newest, which is always kept.
+pub fn referenced(family: &str, services: &[EcsService], tasks: &[EcsTask]) -> BTreeSet<i64> {
+    let mut refs: Vec<&str> = Vec::new();
+    for s in services {
+        refs.push(&s.spec.task_definition);
+        if let Some(status) = &s.status {
+            refs.extend(status.task_definition.as_deref());
+            refs.extend(
+                status
+                    .deployments
+                    .iter()
+                    .filter_map(|d| d.task_definition.as_deref()),
+            );
+        }
+    }
+    for t in tasks {
+        refs.push(&t.spec.task_definition);
+        refs.extend(t.status.as_ref().and_then(|s| s.task_definition.as_deref()));
+    }
+    refs.into_iter()
+        .filter_map(|r| match names::task_definition_ref(r) {
+            (f, Some(n)) if f == family => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The revisions to delete: neither `current` (the spec's revision) nor among the newest
+/// [`REVISION_HISTORY`], nor in `referenced` (INACTIVE revisions something still uses).
+pub fn prunable<'a>(
+    revisions: &'a [ControllerRevision],
+    current: i64,
+    referenced: &BTreeSet<i64>,
+) -> Vec<&'a ControllerRevision> {
+    let mut newest_first: Vec<&ControllerRevision> = revisions.iter().collect();
+    newest_first.sort_by_key(|r| std::cmp::Reverse(r.revision));
+    newest_first
+        .into_iter()
+        .skip(REVISION_HISTORY)
+        .filter(|r| r.revision != current && !referenced.contains(&r.revision))
+        .collect()
+}
+
+/// Deletes the INACTIVE revisions nothing refers to. Services and tasks are read only when
+/// there are revisions beyond the history to consider.
+async fn prune(
+    ctx: &Context,
+    td: &TaskDefinition,
+    revisions: &[ControllerRevision],
+    current: i64,
+) -> Result<(), ReconcileError> {
+    if prunable(revisions, current, &BTreeSet::new()).is_empty() {
+        return Ok(());
+    }
+    let ns = td.metadata.namespace.as_deref().unwrap_or_default();
+    let services = ctx.reader.services(ns).await?;
+    let tasks = ctx.reader.tasks(ns).await?;
+    let family = &td.spec.family;
+    let referenced = referenced(family, &services, &tasks);
+    let api = Api::<ControllerRevision>::namespaced(ctx.client.clone(), ns);
+    for r in prunable(revisions, current, &referenced) {
+        let name = r.metadata.name.as_deref().unwrap_or_default();
+        let params = DeleteParams {
+            preconditions: r.metadata.uid.clone().map(|uid| Preconditions {
+                uid: Some(uid),
+                resource_version: None,
+            }),
+            ..DeleteParams::background()
+        };
+        match api.delete(name, &params).await {
+            Ok(_) => {
+                tracing::info!(revision = %format!("{family}:{}", r.revision), "pruned: INACTIVE and referred to by nothing")
+            }
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+            Err(e) => {
+                return Err(api_err(format!("prune revision {family}:{}", r.revision))(
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The status: the registered revision, Ready, and how faithfully it translates.
 fn task_definition_status(
     td: &TaskDefinition,
@@ -189,5 +286,100 @@ fn task_definition_status(
                 &conditions::now(),
             ),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revision(n: i64) -> ControllerRevision {
+        ControllerRevision {
+            metadata: ObjectMeta {
+                name: Some(format!("web-{n}")),
+                ..ObjectMeta::default()
+            },
+            data: None,
+            revision: n,
+        }
+    }
+
+    fn numbers(rs: Vec<&ControllerRevision>) -> Vec<i64> {
+        let mut out: Vec<i64> = rs.into_iter().map(|r| r.revision).collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_newest_revisions_are_kept_whatever_refers_to_them() {
+        let revisions: Vec<_> = (1..=REVISION_HISTORY as i64).map(revision).collect();
+        assert!(prunable(&revisions, REVISION_HISTORY as i64, &BTreeSet::new()).is_empty());
+    }
+
+    #[test]
+    fn an_inactive_revision_is_pruned_only_once_nothing_refers_to_it() {
+        let revisions: Vec<_> = (1..=14).map(revision).collect();
+        let referenced = BTreeSet::from([2]);
+        assert_eq!(
+            numbers(prunable(&revisions, 14, &referenced)),
+            vec![1, 3, 4]
+        );
+    }
+
+    #[test]
+    fn the_current_revision_is_never_pruned_even_when_a_stated_revision_is_old() {
+        let mut revisions: Vec<_> = (20..=31).map(revision).collect();
+        revisions.push(revision(3));
+        assert_eq!(
+            numbers(prunable(&revisions, 3, &BTreeSet::new())),
+            vec![20, 21]
+        );
+    }
+
+    fn service(spec_ref: &str, status_ref: Option<&str>, deployed: &[&str]) -> EcsService {
+        let mut svc: EcsService = serde_json::from_value(serde_json::json!({
+            "apiVersion": "ecsplane.io/v1alpha1",
+            "kind": "EcsService",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"taskDefinition": spec_ref},
+        }))
+        .expect("a service");
+        let mut status = crate::api::EcsServiceStatus {
+            task_definition: status_ref.map(str::to_owned),
+            ..Default::default()
+        };
+        for d in deployed {
+            status.deployments.push(crate::api::ServiceDeployment {
+                task_definition: Some((*d).to_owned()),
+                ..Default::default()
+            });
+        }
+        svc.status = Some(status);
+        svc
+    }
+
+    #[test]
+    fn services_refer_to_revisions_by_spec_status_and_every_deployment_of_the_family_only() {
+        let services = [
+            service("web", Some("web:7"), &["web:7", "web:5"]),
+            service("web:2", None, &[]),
+            service("api:3", Some("api:3"), &[]),
+            service(
+                "arn:aws:ecs:us-east-1:123456789012:task-definition/web:9",
+                None,
+                &[],
+            ),
+        ];
+        let task: EcsTask = serde_json::from_value(serde_json::json!({
+            "apiVersion": "ecsplane.io/v1alpha1",
+            "kind": "EcsTask",
+            "metadata": {"name": "once", "namespace": "shop"},
+            "spec": {"taskDefinition": "web:1"},
+        }))
+        .expect("a task");
+        assert_eq!(
+            referenced("web", &services, &[task]),
+            BTreeSet::from([1, 2, 5, 7, 9])
+        );
     }
 }

@@ -100,6 +100,20 @@ words! {
         ChildConflict,
         /// The security policy the cluster admin chose refuses a field.
         PolicyViolation,
+        /// A request to the API server failed or it could not be reached; retried with
+        /// exponential backoff.
+        ApiError,
+        /// The API server throttles the operator (429 TooManyRequests); retried after the
+        /// `Retry-After` it asked for.
+        Throttled,
+        /// The operator's permissions do not allow a request (403 Forbidden); retried with
+        /// exponential backoff until the permission is granted.
+        Forbidden,
+        /// The API server refused a child as invalid (422): the spec produces a child the API
+        /// server does not accept; retried only when the object (or the child) changes.
+        ChildRejected,
+        /// A generated object could not be serialized (a bug in ecsplane).
+        InternalError,
     }
 }
 

@@ -16,7 +16,6 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use futures::StreamExt;
 use futures::future::{BoxFuture, Shared};
@@ -28,16 +27,14 @@ use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use super::{Context, ReconcileError, Telemetry};
-
-/// How long to wait before retrying after a failed reconcile.
-pub(crate) const RETRY: Duration = Duration::from_secs(5);
+use super::{Context, ReconcileError, Telemetry, errors};
 
 /// The kinds a controller can have as its primary kind: namespaced, statically typed.
 pub(crate) trait Primary:
     Resource<Scope = NamespaceResourceScope, DynamicType = ()>
     + Clone
     + DeserializeOwned
+    + serde::Serialize
     + std::fmt::Debug
     + Send
     + Sync
@@ -49,6 +46,7 @@ impl<K> Primary for K where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + Clone
         + DeserializeOwned
+        + serde::Serialize
         + std::fmt::Debug
         + Send
         + Sync
@@ -85,8 +83,8 @@ impl Wiring {
     }
 
     /// Runs `controller` with `reconcile` until shutdown: each reconcile in its own span,
-    /// timed and reported, failures retried after [`RETRY`]; readiness reported once `K` has
-    /// been listed.
+    /// timed and reported, under the error policy of [`errors`]; readiness reported once `K`
+    /// has been listed.
     pub async fn run<K, R, F>(self, controller: Controller<K>, mut reconcile: R)
     where
         K: Primary,
@@ -107,13 +105,15 @@ impl Wiring {
                 namespace = obj.meta().namespace.as_deref().unwrap_or_default(),
                 name = obj.meta().name.as_deref().unwrap_or_default(),
             );
-            let work = reconcile(obj, ctx.clone());
-            async move { timed(&ctx, kind, work).await }.instrument(span)
+            let work = reconcile(obj.clone(), ctx.clone());
+            async move { errors::guarded(&ctx, kind, obj.as_ref(), timed(&ctx, kind, work)).await }
+                .instrument(span)
         };
+        let telemetry = ctx.telemetry.clone();
         let stream = controller
             .graceful_shutdown_on(shutdown)
             .run(reconcile, error_policy, ctx);
-        drive(kind, stream).await;
+        drive(kind, telemetry.as_ref(), stream).await;
     }
 }
 
@@ -159,9 +159,10 @@ impl ReadyCounter {
     }
 }
 
-/// Drives a kube-runtime controller's output stream: logs each outcome. `kind` names the
-/// primary kind.
-async fn drive<K, S>(kind: &'static str, stream: S)
+/// Drives a kube-runtime controller's output stream: logs each outcome, and reports every
+/// failed watch (of the primary kind, an owned or a watched one) to telemetry, which keeps
+/// `/readyz` false while watches fail. `kind` names the primary kind.
+async fn drive<K, S>(kind: &'static str, telemetry: &dyn Telemetry, stream: S)
 where
     K: Resource,
     S: futures::Stream<
@@ -172,13 +173,32 @@ where
         .for_each(|res| async move {
             match res {
                 Ok((obj, _)) => tracing::debug!(kind, object = %obj, "reconciled"),
+                // Logged by the error policy with its decision.
                 Err(ControllerError::ReconcilerFailed(e, obj)) => {
-                    tracing::warn!(kind, object = %obj, error = %e, "reconcile failed")
+                    tracing::debug!(kind, object = %obj, error = %e, "reconcile failed")
+                }
+                Err(ControllerError::QueueError(e)) => {
+                    let expected = watch_expired(&e);
+                    if expected {
+                        tracing::info!(kind, error = %e, "watch expired: relisting");
+                    } else {
+                        tracing::warn!(kind, error = %e, "watch failed: restarting it with backoff");
+                    }
+                    telemetry.watch_failed(kind, &e.to_string(), expected);
                 }
                 Err(e) => tracing::debug!(kind, error = %e, "controller"),
             }
         })
         .await;
+}
+
+/// Whether a watch error is the routine end of a watch whose resourceVersion was compacted
+/// away (410 Gone): the watcher relists and nothing is wrong.
+fn watch_expired(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::WatchError(status) => status.code == 410 || status.reason == "Expired",
+        _ => false,
+    }
 }
 
 /// Runs one reconcile, timing it and reporting to telemetry.
@@ -196,15 +216,28 @@ where
     res
 }
 
-/// Error policy shared by every controller: retry soon.
-fn error_policy<K>(_obj: Arc<K>, _err: &ReconcileError, _ctx: Arc<Context>) -> Action {
-    Action::requeue(RETRY)
+/// Error policy shared by every controller: what [`errors::decide`] decided for the failure
+/// (backoff, `Retry-After`, or waiting for a change).
+fn error_policy<K: Primary>(obj: Arc<K>, _err: &ReconcileError, ctx: Arc<Context>) -> Action {
+    errors::action(&ctx, kind_of::<K>(), obj.as_ref())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::{EcsCluster, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition};
+
+    #[test]
+    fn a_watch_expired_by_compaction_is_routine_and_a_forbidden_one_is_not() {
+        let gone =
+            kube::core::Status::failure("too old resource version", "Expired").with_code(410);
+        assert!(watch_expired(&watcher::Error::WatchError(Box::new(gone))));
+        let forbidden =
+            kube::core::Status::failure("httproutes is forbidden", "Forbidden").with_code(403);
+        assert!(!watch_expired(&watcher::Error::InitialListFailed(
+            kube::Error::Api(Box::new(forbidden))
+        )));
+    }
 
     #[test]
     fn every_primary_kind_is_named_as_the_api_names_it() {

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 use super::Observability;
+use super::health::Readiness;
 use super::metrics::CONTENT_TYPE;
 
 /// Where a server listens, in the notation of Kubernetes operators' bind-address flags.
@@ -65,24 +67,42 @@ pub fn health_routes(state: Arc<Observability>) -> Router {
 }
 
 async fn metrics(State(state): State<Arc<Observability>>) -> impl IntoResponse {
+    let failing: Vec<&'static str> = state
+        .health
+        .failing_watches(Instant::now())
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect();
+    state.metrics.set_watches_failing(&failing);
     (
         [(header::CONTENT_TYPE, CONTENT_TYPE)],
         state.metrics.encode(),
     )
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+async fn healthz(State(state): State<Arc<Observability>>) -> impl IntoResponse {
+    match state.health.liveness(Instant::now()) {
+        Ok(()) => (StatusCode::OK, "ok\n".to_owned()),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
+    }
 }
 
+/// `/readyz`: the readiness word, then one line per failing watch (`watch KIND: REASON`).
 async fn readyz(State(state): State<Arc<Observability>>) -> impl IntoResponse {
-    let readiness = state.health.readiness();
+    let now = Instant::now();
+    let readiness = state.health.readiness_at(now);
     let status = if readiness.is_ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, format!("{}\n", readiness.as_str()))
+    let mut body = format!("{}\n", readiness.as_str());
+    if readiness != Readiness::ShuttingDown {
+        for (kind, reason) in state.health.failing_watches(now) {
+            body.push_str(&format!("watch {kind}: {reason}\n"));
+        }
+    }
+    (status, body)
 }
 
 /// Serves `routes` on `listener` until the process ends. Errors of single connections are
@@ -148,7 +168,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn readyz_turns_200_once_the_controllers_are_ready_and_503_when_shutting_down() {
+    async fn readyz_turns_200_once_the_controllers_are_ready_and_503_while_a_watch_fails_or_when_shutting_down()
+     {
         let state = Arc::new(Observability::default());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
@@ -158,6 +179,19 @@ mod tests {
         assert_eq!(get(address, "/readyz").await, (503, "starting\n".into()));
         state.ready();
         assert_eq!(get(address, "/readyz").await, (200, "ready\n".into()));
+        state.health.watch_failed(
+            "Listener",
+            "httproutes.gateway.networking.k8s.io is forbidden",
+            Instant::now(),
+        );
+        assert_eq!(
+            get(address, "/readyz").await,
+            (
+                503,
+                "watch failing\nwatch Listener: httproutes.gateway.networking.k8s.io is forbidden\n"
+                    .into()
+            )
+        );
         state.health.set_shutting_down();
         assert_eq!(
             get(address, "/readyz").await,
@@ -205,6 +239,24 @@ mod tests {
             "{response}"
         );
         assert!(response.ends_with("# EOF\n"), "{response}");
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn healthz_turns_503_naming_the_reconcile_that_is_stuck() {
+        let state = Arc::new(Observability::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let server = tokio::spawn(serve(listener, health_routes(state.clone())));
+        let long_ago = Instant::now()
+            .checked_sub(super::super::health::STUCK_AFTER + Duration::from_secs(1))
+            .expect("the clock runs long enough");
+        let ticket = state.health.started("EcsService", long_ago);
+        let (status, body) = get(address, "/healthz").await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("EcsService"), "{body}");
+        state.health.finished(ticket);
+        assert_eq!(get(address, "/healthz").await, (200, "ok\n".into()));
         server.abort();
     }
 }

@@ -35,10 +35,14 @@ pub const KINDS: [&str; 6] = [
     "EcsCluster",
 ];
 
-const CATEGORIES: [ErrorCategory; 3] = [
+const CATEGORIES: [ErrorCategory; 7] = [
     ErrorCategory::Invalid,
     ErrorCategory::Reference,
     ErrorCategory::Api,
+    ErrorCategory::Throttled,
+    ErrorCategory::Forbidden,
+    ErrorCategory::Rejected,
+    ErrorCategory::Conflict,
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -60,6 +64,8 @@ pub struct Metrics {
     errors: Family<ErrorLabels, Counter>,
     duration: Family<KindLabels, Histogram, fn() -> Histogram>,
     queue_depth: Family<KindLabels, Gauge>,
+    watch_restarts: Family<KindLabels, Counter>,
+    watch_failing: Family<KindLabels, Gauge>,
     leader: Gauge,
 }
 
@@ -82,7 +88,7 @@ impl Metrics {
         let errors = Family::<ErrorLabels, Counter>::default();
         registry.register(
             "reconcile_errors",
-            "Reconciles that failed, by kind and error category (invalid, reference, api)",
+            "Reconciles that failed or were blocked, by kind and category (invalid, reference, api, throttled, forbidden, rejected, conflict)",
             errors.clone(),
         );
         let duration: Family<KindLabels, Histogram, fn() -> Histogram> =
@@ -95,8 +101,20 @@ impl Metrics {
         let queue_depth = Family::<KindLabels, Gauge>::default();
         registry.register(
             "queue_depth",
-            "Objects waiting to be reconciled, by kind",
+            "Objects being reconciled or waiting for a retry after an API failure, by kind",
             queue_depth.clone(),
+        );
+        let watch_restarts = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "watch_restarts",
+            "Watches of a controller that failed or expired and were restarted, by the controller's kind",
+            watch_restarts.clone(),
+        );
+        let watch_failing = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "watch_failing",
+            "1 while a watch of the controller of this kind is failing (/readyz is 503), else 0",
+            watch_failing.clone(),
         );
         let leader = Gauge::default();
         registry.register(
@@ -109,6 +127,8 @@ impl Metrics {
             let _series = reconciles.get_or_create_owned(&labels);
             let _series = duration.get_or_create_owned(&labels);
             let _series = queue_depth.get_or_create_owned(&labels);
+            let _series = watch_restarts.get_or_create_owned(&labels);
+            let _series = watch_failing.get_or_create_owned(&labels);
             for category in CATEGORIES {
                 let _series = errors.get_or_create_owned(&ErrorLabels {
                     kind,
@@ -122,7 +142,41 @@ impl Metrics {
             errors,
             duration,
             queue_depth,
+            watch_restarts,
+            watch_failing,
             leader,
+        }
+    }
+
+    /// Counts a blocked reconcile (or any failure not already counted by
+    /// [`Metrics::reconciled`]) in its category.
+    pub fn failed(&self, kind: &'static str, category: ErrorCategory) {
+        self.errors
+            .get_or_create(&ErrorLabels {
+                kind,
+                category: category.as_str(),
+            })
+            .inc();
+    }
+
+    /// Counts one restarted watch of the controller of `kind`.
+    pub fn watch_restarted(&self, kind: &'static str) {
+        self.watch_restarts
+            .get_or_create(&KindLabels { kind })
+            .inc();
+    }
+
+    /// Sets `ecsplane_watch_failing`: 1 for the kinds in `failing`, 0 for every other.
+    pub fn set_watches_failing(&self, failing: &[&'static str]) {
+        for kind in KINDS {
+            self.watch_failing
+                .get_or_create(&KindLabels { kind })
+                .set(i64::from(failing.contains(&kind)));
+        }
+        for kind in failing.iter().filter(|k| !KINDS.contains(k)) {
+            self.watch_failing
+                .get_or_create(&KindLabels { kind })
+                .set(1);
         }
     }
 
@@ -197,6 +251,11 @@ mod tests {
             "# TYPE ecsplane_reconcile_duration_seconds histogram",
             "# TYPE ecsplane_queue_depth gauge",
             "# TYPE ecsplane_leader gauge",
+            "# TYPE ecsplane_watch_restarts counter",
+            "# TYPE ecsplane_watch_failing gauge",
+            r#"ecsplane_watch_restarts_total{kind="Listener"} 0"#,
+            r#"ecsplane_watch_failing{kind="Listener"} 0"#,
+            r#"ecsplane_reconcile_errors_total{kind="EcsService",category="throttled"} 0"#,
             "ecsplane_leader 0",
             "# EOF",
         ] {
@@ -280,5 +339,27 @@ mod tests {
 
     fn lines_of(metrics: &Metrics) -> Vec<String> {
         metrics.encode().lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn watch_restarts_count_by_kind_and_failing_watches_follow_the_last_report() {
+        let metrics = Metrics::new();
+        metrics.watch_restarted("Listener");
+        metrics.watch_restarted("Listener");
+        metrics.set_watches_failing(&["Listener"]);
+        metrics.failed("EcsService", ErrorCategory::Reference);
+        let text = lines_of(&metrics);
+        for line in [
+            r#"ecsplane_watch_restarts_total{kind="Listener"} 2"#,
+            r#"ecsplane_watch_failing{kind="Listener"} 1"#,
+            r#"ecsplane_watch_failing{kind="EcsService"} 0"#,
+            r#"ecsplane_reconcile_errors_total{kind="EcsService",category="reference"} 1"#,
+        ] {
+            assert!(text.contains(&line.to_owned()), "missing {line:?}");
+        }
+        metrics.set_watches_failing(&[]);
+        assert!(
+            lines_of(&metrics).contains(&r#"ecsplane_watch_failing{kind="Listener"} 0"#.to_owned())
+        );
     }
 }

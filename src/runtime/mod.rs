@@ -121,6 +121,26 @@ impl Telemetry for Observability {
         }
         self.health.set_synced();
     }
+
+    fn reconcile_started(&self, kind: &'static str) -> u64 {
+        self.health.started(kind, std::time::Instant::now())
+    }
+
+    fn reconcile_finished(&self, ticket: u64) {
+        self.health.finished(ticket);
+    }
+
+    fn failed(&self, kind: &'static str, category: ErrorCategory) {
+        self.metrics.failed(kind, category);
+    }
+
+    fn watch_failed(&self, kind: &'static str, reason: &str, expected: bool) {
+        self.metrics.watch_restarted(kind);
+        if !expected {
+            self.health
+                .watch_failed(kind, reason, std::time::Instant::now());
+        }
+    }
 }
 
 /// The namespace of the pod's service account when running in a cluster, else `default`.

@@ -9,6 +9,7 @@ mod chart;
 mod convert;
 mod crds;
 mod examples;
+mod faults;
 mod operator;
 mod operator_process;
 mod ownership;

@@ -13,6 +13,9 @@
 #                                docs/control-plane.md, "Data plane")
 #   controlplane.sh down [DIR]   stop exactly what `up` started, then remove DIR
 #   controlplane.sh env [DIR]    print `export KUBECONFIG=...` for a running DIR again
+#   controlplane.sh restart-apiserver DIR [GAP]
+#                                stop DIR's kube-apiserver, wait GAP seconds (default 0),
+#                                start it again with the same flags and wait for /readyz
 #   controlplane.sh paths        print where the cached binaries live
 #
 # The binaries are cached outside the repository, keyed by component version:
@@ -854,6 +857,31 @@ cmd_env() {
   echo "export KUBECONFIG=$STATE/kubeconfig"
 }
 
+# Restarts the kube-apiserver of a running DIR with exactly the command line it runs
+# with (read from /proc), GAP seconds after stopping it: for tests of what clients do
+# while the API server is away. etcd keeps its data, so nothing is lost.
+cmd_restart_apiserver() { # DIR [GAP]
+  [[ -n ${1:-} ]] || die "restart-apiserver needs the state dir"
+  resolve_state "$1"
+  [[ -f $STATE/$MARKER ]] || die "$STATE does not exist or was not made by \`up\`"
+  STATE=$(cd "$STATE" && pwd -P)
+  local gap=${2:-0} pidfile=$STATE/pids/kube-apiserver.pid pid t0=$SECONDS
+  [[ $gap =~ ^[0-9]+$ ]] || die "GAP must be whole seconds (got $gap)"
+  [[ -f $pidfile ]] || die "no kube-apiserver pid file in $STATE"
+  pid=$(<"$pidfile")
+  is_ours "$pid" || die "kube-apiserver (pid $pid) is not running"
+  local -a args
+  mapfile -d '' -t args < "/proc/$pid/cmdline"
+  stop_one kube-apiserver
+  log "kube-apiserver stopped; starting it again in $gap s"
+  sleep "$gap"
+  log "starting kube-apiserver again (log: $STATE/logs/kube-apiserver.log)"
+  "${args[@]}" < /dev/null >> "$STATE/logs/kube-apiserver.log" 2>&1 &
+  echo $! > "$pidfile"
+  wait_for "kube-apiserver /readyz" "$UP_TIMEOUT" "$STATE/logs/kube-apiserver.log" kc get --raw /readyz
+  log "kube-apiserver back after $((SECONDS - t0)) s"
+}
+
 case "${1:-}" in
   build) cmd_build ;;
   build-traefik) cmd_build_traefik ;;
@@ -861,5 +889,6 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
   env) shift; cmd_env "$@" ;;
-  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  restart-apiserver) shift; cmd_restart_apiserver "$@" ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -26,7 +26,7 @@ use super::conditions::{self, Desired};
 use super::resolve::{self, Blocked};
 use super::vocabulary::{ConditionType, EventAction, EventReason};
 use super::wiring::Wiring;
-use super::{Context, RESYNC, ReconcileError, status};
+use super::{Context, RESYNC, ReconcileError, errors, status};
 use crate::api::{EcsCluster, EcsService, EcsServiceStatus, TargetGroup, TaskDefinition};
 use crate::translate::bundle::Bundle;
 use crate::translate::{self, Object, names};
@@ -36,9 +36,6 @@ pub mod deployments;
 
 pub use deployments::{circuit_breaker_threshold, exited_essential_container};
 
-/// How often a service whose references are missing looks again (a watch usually wakes it
-/// sooner).
-const MISSING_RETRY: Duration = Duration::from_secs(30);
 /// How often a service that is not steady yet is looked at again.
 const ROLLING_RETRY: Duration = Duration::from_secs(10);
 
@@ -372,14 +369,15 @@ async fn update_status(
     Ok(Action::requeue(if steady { RESYNC } else { ROLLING_RETRY }))
 }
 
-/// Writes the status of a service that cannot run as specified; it looks again soon.
+/// Writes the status of a service that cannot run as specified; it looks again when it or
+/// what it refers to changes ([`errors::blocked`]).
 async fn block(
     ctx: &Context,
     svc: &EcsService,
     previous: &EcsServiceStatus,
     blocked: Blocked,
 ) -> Result<Action, ReconcileError> {
-    let status = deployments::blocked(svc, previous, blocked, &conditions::now());
+    let status = deployments::blocked(svc, previous, blocked.clone(), &conditions::now());
     status::write(ctx, svc, previous, &status).await?;
-    Ok(Action::requeue(MISSING_RETRY))
+    Ok(errors::blocked(ctx, svc, &blocked).await)
 }
