@@ -100,6 +100,9 @@ words! {
         ChildConflict,
         /// The security policy the cluster admin chose refuses a field.
         PolicyViolation,
+        /// EcsService: the deploymentConfiguration lets the deployment neither stop nor
+        /// start a task (ECS's "unable to stop or start tasks during a deployment").
+        DeploymentConfigurationStuck,
     }
 }
 
@@ -253,6 +256,9 @@ words! {
         Registered,
         /// A child the object would write belongs to somebody else; nothing was written.
         ChildConflict,
+        /// A service's deployment cannot progress: its deploymentConfiguration lets no task
+        /// stop or start.
+        DeploymentConfigurationStuck,
     }
 }
 

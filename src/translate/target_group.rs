@@ -390,7 +390,11 @@ mod tests {
             .iter()
             .find(|f| f.field == "spec.healthyThresholdCount")
             .expect("the threshold of a target that failed is reported");
-        assert!(finding.message.contains("5 consecutive passes"), "{}", finding.message);
+        assert!(
+            finding.message.contains("5 consecutive passes"),
+            "{}",
+            finding.message
+        );
     }
 
     #[test]
