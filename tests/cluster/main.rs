@@ -7,6 +7,7 @@ mod bad_input;
 mod chart;
 mod convert;
 mod crds;
+mod deployment_settings;
 mod examples;
 mod operator;
 mod operator_process;

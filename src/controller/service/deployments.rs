@@ -17,7 +17,7 @@ use crate::controller::vocabulary::{
     ConditionType, DeploymentStatus, ESSENTIAL_CONTAINER_EXITED, Reason, RolloutState,
 };
 use crate::translate::report::{ObjectRef as ReportRef, Report};
-use crate::translate::{Object, names, rollout};
+use crate::translate::{Object, names, pod, rollout};
 
 /// How many ECS-style events `status.events` keeps.
 pub const EVENTS_KEPT: usize = 10;
@@ -111,13 +111,19 @@ pub fn tasks_to_stop(pods: &[Pod]) -> Vec<StoppedTask> {
 
 /// The essential container of `pod` that exited (terminated now, or restarted in place), with
 /// its exit code.
+///
+/// Essential containers are the pod's regular containers except those the translation names
+/// in the pod annotation [`pod::ANNOTATION_NON_ESSENTIAL`] (non-essential containers kept as
+/// regular containers, e.g. because another depends on their START): ECS ignores their exit.
 pub fn exited_essential_container(pod: &Pod) -> Option<String> {
+    let non_essential = non_essential_containers(&pod.metadata);
     let essential: Vec<&str> = pod
         .spec
         .as_ref()?
         .containers
         .iter()
         .map(|c| c.name.as_str())
+        .filter(|name| !non_essential.contains(name))
         .collect();
     pod.status
         .as_ref()?
@@ -141,6 +147,21 @@ pub fn exited_essential_container(pod: &Pod) -> Option<String> {
                 None => None,
             }
         })
+}
+
+/// The regular containers the pod annotation [`pod::ANNOTATION_NON_ESSENTIAL`] names
+/// (comma-separated).
+pub fn non_essential_containers(meta: &ObjectMeta) -> Vec<&str> {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(pod::ANNOTATION_NON_ESSENTIAL))
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What the workload, its ReplicaSets and the autoscaler show.
@@ -504,7 +525,12 @@ pub fn observed_status(
 ) -> EcsServiceStatus {
     let name = svc.metadata.name.clone().unwrap_or_default();
     let stuck = stuck_rollout(svc, &observed);
-    let (state, reason) = observed.rollout;
+    // The deployment that cannot progress is the primary one on ECS, IN_PROGRESS; the
+    // paused Deployment still counts the old ReplicaSet as its current one.
+    let (state, reason) = match stuck {
+        Some(_) => (RolloutState::InProgress, IN_PROGRESS_REASON.to_owned()),
+        None => observed.rollout,
+    };
     let steady = state == RolloutState::Completed && observed.running == observed.desired;
     let in_progress = state == RolloutState::InProgress;
     let failed = state == RolloutState::Failed;
@@ -720,6 +746,32 @@ mod tests {
             "status": status
         }))
         .unwrap()
+    }
+
+    /// A non-essential container kept as a regular container exits: ECS ignores it, so the
+    /// task is not stopped; an essential one beside it still stops the task.
+    #[test]
+    fn a_non_essential_regular_container_that_exits_stops_nothing() {
+        let status = |name: &str| {
+            json!({"name": name, "image": "x", "imageID": "", "ready": false, "restartCount": 1,
+            "state": {"running": {}}, "lastState": {"terminated": {"exitCode": 1}}})
+        };
+        let mut p: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "web-1", "annotations": {"ecsplane.io/non-essential-containers": "warmer"}},
+            "spec": {"containers": [{"name": "web"}, {"name": "warmer"}]},
+            "status": {"containerStatuses": [status("warmer")]}
+        }))
+        .unwrap();
+        assert_eq!(exited_essential_container(&p), None);
+        assert!(tasks_to_stop(std::slice::from_ref(&p)).is_empty());
+        p.status.as_mut().unwrap().container_statuses = Some(vec![
+            serde_json::from_value(status("warmer")).unwrap(),
+            serde_json::from_value(status("web")).unwrap(),
+        ]);
+        assert_eq!(
+            exited_essential_container(&p).as_deref(),
+            Some("web exited with code 1")
+        );
     }
 
     #[test]
@@ -1183,6 +1235,25 @@ mod tests {
             &at("2026-01-01T00:01:00Z"),
         );
         assert!(again.warnings.is_empty() && again.events.is_empty());
+        let completed_before = Observed {
+            rollout: (RolloutState::Completed, COMPLETED_REASON.into()),
+            ..observed()
+        };
+        let held = service_status(
+            &svc,
+            &again.status,
+            "web:2",
+            Desired::new(ConditionType::Translated, true, Reason::Exact, ""),
+            &[],
+            completed_before,
+            &at("2026-01-01T00:02:00Z"),
+        );
+        assert!(
+            held.events.is_empty(),
+            "no steady state while held: {:?}",
+            held.events
+        );
+        assert_eq!(held.status.rollout_state.as_deref(), Some("IN_PROGRESS"));
     }
 
     /// The first rollout of a new service has no older tasks: nothing is stuck.
