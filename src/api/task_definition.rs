@@ -48,7 +48,7 @@ use super::common::{CommonStatus, KeyValuePair, Tag, any_json};
         .message("with networkMode awsvpc or host, a portMapping's hostPort must be omitted or equal its containerPort")
         .field_path(".containerDefinitions"),
     validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, self.containerDefinitions.exists(o, o.name == d.containerName)))")
-        .message("dependsOn must name a container of this task definition")
+        .message(Message::Expression("'dependsOn must name a container of this task definition: ' + self.containerDefinitions.filter(c, has(c.dependsOn) && c.dependsOn.exists(d, !self.containerDefinitions.exists(o, o.name == d.containerName))).map(c, 'container ' + c.name + ' depends on ' + c.dependsOn.filter(d, !self.containerDefinitions.exists(o, o.name == d.containerName))[0].containerName + ', which is not one')[0]".into()))
         .field_path(".containerDefinitions"),
     validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, !(d.condition in ['COMPLETE', 'SUCCESS']) || self.containerDefinitions.exists(o, o.name == d.containerName && has(o.essential) && !o.essential)))")
         .message("dependsOn conditions COMPLETE and SUCCESS cannot be set on an essential container")
