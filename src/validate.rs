@@ -141,9 +141,52 @@ pub fn validate(object: &Value) -> Vec<Problem> {
                 }),
         );
     }
+    name_unknown_dependencies(&object, &mut problems);
     problems.sort();
     problems.dedup();
     problems
+}
+
+/// Adds to the rule problem of a `dependsOn` on an unknown container which container depends
+/// on which (the CRD's message cannot say, see
+/// [`crate::api::task_definition::DEPENDS_ON_UNKNOWN_MESSAGE`]).
+fn name_unknown_dependencies(object: &Value, problems: &mut [Problem]) {
+    use crate::api::task_definition::DEPENDS_ON_UNKNOWN_MESSAGE;
+    let Some(p) = problems
+        .iter_mut()
+        .find(|p| p.kind == ProblemKind::Rule && p.message == DEPENDS_ON_UNKNOWN_MESSAGE)
+    else {
+        return;
+    };
+    let containers = object
+        .pointer("/spec/containerDefinitions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let name = |c: &Value| {
+        c.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let known: Vec<String> = containers.iter().map(name).collect();
+    let unknown: Vec<String> = containers
+        .iter()
+        .flat_map(|c| {
+            let from = name(c);
+            c.get("dependsOn")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.get("containerName").and_then(Value::as_str))
+                .filter(|d| !known.iter().any(|k| k == d))
+                .map(move |d| format!("container {from:?} depends on {d:?}, which is not one"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !unknown.is_empty() {
+        p.message = format!("{}: {}", p.message, unknown.join("; "));
+    }
 }
 
 fn validate_metadata(object: &Value, problems: &mut Vec<Problem>) {
@@ -500,6 +543,19 @@ mod tests {
             problems
                 .iter()
                 .any(|p| p.message.contains("essential container")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_dependency_on_an_unknown_container_names_it() {
+        let problems = validate(&td(json!({"family": "web", "containerDefinitions": [
+            {"name": "app", "image": "nginx",
+             "dependsOn": [{"containerName": "envoy", "condition": "START"}]}]})));
+        assert!(
+            problems.iter().any(|p| p
+                .message
+                .ends_with("container \"app\" depends on \"envoy\", which is not one")),
             "{problems:?}"
         );
     }
