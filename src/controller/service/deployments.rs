@@ -1212,7 +1212,7 @@ mod tests {
             observed(),
             &at("2026-01-01T00:00:00Z"),
         );
-        assert_eq!(first.warnings, [message.clone()]);
+        assert_eq!(first.warnings, std::slice::from_ref(&message));
         assert!(first.events.contains(&message));
         assert_eq!(first.status.rollout_state.as_deref(), Some("IN_PROGRESS"));
         let progressing = first
