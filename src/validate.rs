@@ -114,23 +114,79 @@ pub fn validate(object: &Value) -> Vec<Problem> {
         m.remove("status");
     }
     structural(schema, &object, "", &mut problems);
-    if problems.is_empty()
-        && let Err(errors) = CEL.with(|(validator, compiled)| {
-            let compiled = compiled
-                .get(kind)
-                .expect("every kind with a schema has compiled rules");
-            validator.validate_compiled(compiled, &object, None)
-        })
-    {
-        problems.extend(errors.into_iter().map(|e| Problem {
-            path: e.field_path.clone(),
-            kind: ProblemKind::Rule,
-            message: e.message.clone(),
-        }));
+    // The rules run on a structurally invalid object too, so one run shows every problem
+    // (the API server stops at the schema); a rule over a field the schema refused says
+    // nothing more about it and is left out.
+    if let Err(errors) = CEL.with(|(validator, compiled)| {
+        let compiled = compiled
+            .get(kind)
+            .expect("every kind with a schema has compiled rules");
+        validator.validate_compiled(compiled, &object, None)
+    }) {
+        let refused: Vec<String> = problems.iter().map(|p| p.path.clone()).collect();
+        let schema_clean = refused.is_empty();
+        problems.extend(
+            errors
+                .into_iter()
+                .filter(|e| {
+                    schema_clean
+                        || !refused.iter().any(|r| inside(r, &e.field_path))
+                            && !e.message.contains("no such overload")
+                            && !e.message.contains("failed to evaluate")
+                })
+                .map(|e| Problem {
+                    path: e.field_path.clone(),
+                    kind: ProblemKind::Rule,
+                    message: e.message.clone(),
+                }),
+        );
     }
+    name_unknown_dependencies(&object, &mut problems);
     problems.sort();
     problems.dedup();
     problems
+}
+
+/// Adds to the rule problem of a `dependsOn` on an unknown container which container depends
+/// on which (the CRD's message cannot say, see
+/// [`crate::api::task_definition::DEPENDS_ON_UNKNOWN_MESSAGE`]).
+fn name_unknown_dependencies(object: &Value, problems: &mut [Problem]) {
+    use crate::api::task_definition::DEPENDS_ON_UNKNOWN_MESSAGE;
+    let Some(p) = problems
+        .iter_mut()
+        .find(|p| p.kind == ProblemKind::Rule && p.message == DEPENDS_ON_UNKNOWN_MESSAGE)
+    else {
+        return;
+    };
+    let containers = object
+        .pointer("/spec/containerDefinitions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let name = |c: &Value| {
+        c.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let known: Vec<String> = containers.iter().map(name).collect();
+    let unknown: Vec<String> = containers
+        .iter()
+        .flat_map(|c| {
+            let from = name(c);
+            c.get("dependsOn")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.get("containerName").and_then(Value::as_str))
+                .filter(|d| !known.iter().any(|k| k == d))
+                .map(move |d| format!("container {from:?} depends on {d:?}, which is not one"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !unknown.is_empty() {
+        p.message = format!("{}: {}", p.message, unknown.join("; "));
+    }
 }
 
 fn validate_metadata(object: &Value, problems: &mut Vec<Problem>) {
@@ -174,6 +230,14 @@ pub fn is_dns_label(s: &str) -> bool {
 /// Whether `s` is a DNS-1123 subdomain (what Kubernetes requires of custom resource names).
 pub fn is_dns_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// Whether field path `inner` is `outer` or lies inside it: `spec.a[0].b` in `spec.a`, not
+/// `spec.ab`.
+fn inside(outer: &str, inner: &str) -> bool {
+    inner == outer
+        || inner.starts_with(outer)
+            && matches!(inner.as_bytes().get(outer.len()), Some(b'.' | b'['))
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -464,6 +528,36 @@ mod tests {
 
     fn paths(problems: &[Problem]) -> Vec<(&str, ProblemKind)> {
         problems.iter().map(|p| (p.path.as_str(), p.kind)).collect()
+    }
+
+    /// One run shows both: the schema problem of one field and a rule broken elsewhere.
+    #[test]
+    fn schema_and_rule_problems_of_one_object_are_reported_together() {
+        let problems = validate(&td(json!({"family": "web", "containerDefinitions": [
+            {"name": "app", "image": "nginx", "essential": false,
+             "portMappings": [{"containerPort": "x"}]}]})));
+        let kinds: Vec<ProblemKind> = problems.iter().map(|p| p.kind).collect();
+        assert!(kinds.contains(&ProblemKind::Schema), "{problems:?}");
+        assert!(kinds.contains(&ProblemKind::Rule), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains("essential container")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_dependency_on_an_unknown_container_names_it() {
+        let problems = validate(&td(json!({"family": "web", "containerDefinitions": [
+            {"name": "app", "image": "nginx",
+             "dependsOn": [{"containerName": "envoy", "condition": "START"}]}]})));
+        assert!(
+            problems.iter().any(|p| p
+                .message
+                .ends_with("container \"app\" depends on \"envoy\", which is not one")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -14,6 +14,12 @@ use serde::{Deserialize, Serialize};
 use super::common::any_object;
 use super::common::{CommonStatus, KeyValuePair, Tag, any_json};
 
+/// The message of the rule that a `dependsOn` names a container of the task definition (the
+/// API server's CEL cost budget leaves no room for a messageExpression naming it;
+/// [`crate::validate`] adds the name offline).
+pub const DEPENDS_ON_UNKNOWN_MESSAGE: &str =
+    "dependsOn must name a container of this task definition";
+
 /// An ECS task definition: one or more containers that run together as a task (a Pod).
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[kube(
@@ -48,7 +54,7 @@ use super::common::{CommonStatus, KeyValuePair, Tag, any_json};
         .message("with networkMode awsvpc or host, a portMapping's hostPort must be omitted or equal its containerPort")
         .field_path(".containerDefinitions"),
     validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, self.containerDefinitions.exists(o, o.name == d.containerName)))")
-        .message("dependsOn must name a container of this task definition")
+        .message(DEPENDS_ON_UNKNOWN_MESSAGE)
         .field_path(".containerDefinitions"),
     validation = Rule::new("self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, !(d.condition in ['COMPLETE', 'SUCCESS']) || self.containerDefinitions.exists(o, o.name == d.containerName && has(o.essential) && !o.essential)))")
         .message("dependsOn conditions COMPLETE and SUCCESS cannot be set on an essential container")

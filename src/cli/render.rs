@@ -49,7 +49,7 @@ pub struct Args {
     #[arg(long = "report", value_enum, default_value_t)]
     pub report: ReportFormat,
     /// Namespace for input objects that do not name one.
-    #[arg(short = 'n', long = "namespace")]
+    #[arg(short = 'n', long = "namespace", value_parser = kubernetes_name(crate::validate::is_dns_label, "a namespace: a DNS label (lower-case letters, digits and '-', at most 63)"))]
     pub namespace: Option<String>,
     /// What Listeners become: portable Ingress, Ingresses for the AWS Load Balancer
     /// Controller, or Gateway API HTTPRoutes.
@@ -57,7 +57,7 @@ pub struct Args {
     pub routing: Routing,
     /// `spec.ingressClassName` of the Ingresses (default: unset for `ingress`, `alb` for
     /// `alb`).
-    #[arg(long = "ingress-class", value_name = "CLASS")]
+    #[arg(long = "ingress-class", value_name = "CLASS", value_parser = kubernetes_name(crate::validate::is_dns_subdomain, "an IngressClass name: a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253)"))]
     pub ingress_class: Option<String>,
     /// The Gateway the HTTPRoutes attach to, as NAME (in each listener's namespace) or
     /// NAMESPACE/NAME.
@@ -84,6 +84,21 @@ pub struct Args {
 pub(super) fn security_policy() -> impl TypedValueParser<Value = SecurityPolicy> {
     PossibleValuesParser::new(SecurityPolicy::ALL.map(SecurityPolicy::as_str))
         .try_map(|s| s.parse::<SecurityPolicy>())
+}
+
+/// A flag whose value becomes a Kubernetes name: refused unless `valid`, saying what it must
+/// be (`what`), so a bad value fails here and not at `kubectl apply`.
+pub(super) fn kubernetes_name(
+    valid: fn(&str) -> bool,
+    what: &'static str,
+) -> impl Fn(&str) -> Result<String, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        if valid(s) {
+            Ok(s.to_owned())
+        } else {
+            Err(format!("{s:?} is not {what}"))
+        }
+    }
 }
 
 /// `--gateway`: NAME or NAMESPACE/NAME, each a DNS label (Gateway names are DNS subdomains;

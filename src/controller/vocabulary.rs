@@ -114,6 +114,9 @@ words! {
         ChildRejected,
         /// A generated object could not be serialized (a bug in ecsplane).
         InternalError,
+        /// EcsService: the deploymentConfiguration lets the deployment neither stop nor
+        /// start a task (ECS's "unable to stop or start tasks during a deployment").
+        DeploymentConfigurationStuck,
     }
 }
 
@@ -267,6 +270,9 @@ words! {
         Registered,
         /// A child the object would write belongs to somebody else; nothing was written.
         ChildConflict,
+        /// A service's deployment cannot progress: its deploymentConfiguration lets no task
+        /// stop or start.
+        DeploymentConfigurationStuck,
     }
 }
 

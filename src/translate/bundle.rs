@@ -120,8 +120,11 @@ impl From<ProblemKind> for ErrorKind {
 }
 
 /// One problem with the input, naming the file, the object and the field.
+///
+/// Written `ORIGIN: OBJECT: FIELD: KIND: MESSAGE`; a problem with a whole file or directory
+/// (object and field the same placeholder, `(file)`) names it once.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, thiserror::Error)]
-#[error("{origin}: {object}: {field}: {kind}: {message}")]
+#[error("{origin}: {object}: {}{kind}: {message}", if field == object { String::new() } else { format!("{field}: ") })]
 pub struct Error {
     /// The file and document, or the cluster object.
     pub origin: Origin,

@@ -18,7 +18,6 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::model::Refusal;
 use super::report::{ObjectRef, Report};
 use crate::api::DeploymentConfiguration;
 
@@ -186,13 +185,14 @@ pub fn min_ready_seconds(
 }
 
 /// The update strategy of a DAEMON service's DaemonSet, and the rules of a daemon: it runs
-/// one task per node (no desiredCount), surges no pod, and must be able to stop one.
+/// one task per node (no desiredCount) and surges no pod; one that may stop no task is
+/// updated on delete.
 pub fn daemon_update_strategy(
     desired_count: Option<i32>,
     p: Percents,
     obj: &ObjectRef,
     report: &mut Report,
-) -> Result<DaemonSetUpdateStrategy, Refusal> {
+) -> DaemonSetUpdateStrategy {
     let Percents {
         minimum_healthy: min_pct,
         maximum: max_pct,
@@ -208,23 +208,22 @@ pub fn daemon_update_strategy(
         report.approximated(obj, "spec.deploymentConfiguration.maximumPercent", "a DaemonSet surges at most one pod per node at a time; maxSurge is 0 as for an ECS daemon");
     }
     if min_pct >= 100 {
-        return Err(Refusal::new(
-            "spec.deploymentConfiguration",
-            format!(
-                "minimumHealthyPercent {min_pct} and maximumPercent {max_pct} allow a daemon service neither to stop nor to start a task: the service {STUCK_MESSAGE}"
-            ),
-        ));
+        report.approximated(obj, "spec.deploymentConfiguration", format!("minimumHealthyPercent {min_pct} and maximumPercent {max_pct} allow a daemon service neither to stop nor to start a task: ECS registers it, runs a task on every node and, at every later deployment, says the service {STUCK_MESSAGE} The DaemonSet gets updateStrategy OnDelete, the closest to it: a changed template replaces no running pod, and nodes added later run the new template; a pod deleted by hand comes back with the new template, where ECS starts no task of the stuck deployment. Under the operator the service shows Progressing=False, reason DeploymentConfigurationStuck, with ECS's message and a Warning Event"));
+        return DaemonSetUpdateStrategy {
+            type_: Some("OnDelete".into()),
+            rolling_update: None,
+        };
     }
     if min_pct > 0 {
         report.approximated(obj, "spec.deploymentConfiguration.minimumHealthyPercent", format!("the node count is not known in advance, so maxUnavailable is {}%: Kubernetes rounds it up where ECS rounds down", 100 - min_pct));
     }
-    Ok(DaemonSetUpdateStrategy {
+    DaemonSetUpdateStrategy {
         type_: Some("RollingUpdate".into()),
         rolling_update: Some(RollingUpdateDaemonSet {
             max_unavailable: Some(IntOrString::String(format!("{}%", 100 - min_pct))),
             max_surge: Some(IntOrString::Int(0)),
         }),
-    })
+    }
 }
 
 /// A REPLICA service's desired count: desiredCount, else 1 as CloudFormation assumes.
@@ -235,11 +234,47 @@ pub fn desired_count(desired_count: Option<i32>, obj: &ObjectRef, report: &mut R
     desired_count.unwrap_or(1)
 }
 
-/// The bounds of a REPLICA service for `desired` tasks, or the refusal of a configuration
-/// that lets no deployment progress.
-pub fn replica_bounds(desired: i32, p: Percents) -> Result<Bounds, Refusal> {
-    bounds(desired, p.minimum_healthy, p.maximum)
-        .map_err(|e| Refusal::new("spec.deploymentConfiguration", format!("{e}")))
+/// The bounds of a REPLICA service for `desired` tasks.
+///
+/// ECS registers a configuration that lets a deployment neither stop nor start a task (100/100
+/// with 2 tasks, 95/105 with 10, 100/150 with 1) and only reports, once a deployment has to
+/// replace tasks, that it [`STUCK_MESSAGE`]. Kubernetes refuses maxSurge 0 with
+/// maxUnavailable 0, so such a service gets [`STUCK_SUBSTITUTE`]: its first rollout (from no
+/// pods) starts every task as ECS does, and the report says exactly what differs later. The
+/// operator holds any later rollout instead (it pauses the Deployment, the closest to ECS).
+pub fn replica_bounds(desired: i32, p: Percents, obj: &ObjectRef, report: &mut Report) -> Bounds {
+    match bounds(desired, p.minimum_healthy, p.maximum) {
+        Ok(b) => b,
+        Err(e) => {
+            report.approximated(obj, "spec.deploymentConfiguration", format!("{e} ECS registers the service, starts its {desired} tasks and shows that event at every later deployment, which never progresses: the old tasks keep running. Kubernetes refuses maxSurge 0 with maxUnavailable 0, so the Deployment gets maxSurge 1 and maxUnavailable 0: its first rollout starts the {desired} pods as ECS does, but applying a changed template later replaces the pods one at a time with one pod above maximumPercent (ECS: nothing changes). The operator instead pauses the Deployment once it runs, so a changed template is not rolled out (it shows Progressing=False, reason DeploymentConfigurationStuck, with ECS's message and a Warning Event) while scaling still applies, as on ECS"));
+            STUCK_SUBSTITUTE
+        }
+    }
+}
+
+/// The bounds a Deployment gets when ECS's would let no task stop or start: one pod above the
+/// desired count, none below it (closer to ECS's minimumHealthyPercent, which keeps the tasks
+/// serving, than one pod below it).
+pub const STUCK_SUBSTITUTE: Bounds = Bounds {
+    max_unavailable: 0,
+    max_surge: 1,
+};
+
+/// Whether a service's deploymentConfiguration lets no deployment of `desired` tasks (a
+/// REPLICA service) or of a daemon progress: ECS's "unable to stop or start tasks".
+pub fn is_stuck(p: Percents, daemon: bool, desired: i32) -> bool {
+    if daemon {
+        p.minimum_healthy >= 100
+    } else {
+        bounds(desired, p.minimum_healthy, p.maximum).is_err()
+    }
+}
+
+/// Pods draining through a preStop hook are not counted against maxSurge (a Deployment counts
+/// only pods that are not terminating; Kubernetes 1.36 has no field to change that), while
+/// ECS counts STOPPING tasks against maximumPercent.
+pub fn report_draining_pods(obj: &ObjectRef, drain_seconds: i64, report: &mut Report) {
+    report.approximated(obj, "spec.deploymentConfiguration.maximumPercent", format!("pods draining through the preStop sleep ({drain_seconds} s) do not count against maxSurge: the Deployment starts their replacements at once, so during a rollout the draining pods come on top of the desired count plus maxSurge, where ECS counts STOPPING tasks against maximumPercent and waits for them"));
 }
 
 /// The rolling bounds of an autoscaled service whose current count `count` differs from
@@ -314,8 +349,82 @@ mod tests {
         );
     }
 
+    fn report() -> (ObjectRef, Report) {
+        (ObjectRef::new("EcsService", None, "web"), Report::default())
+    }
+
+    /// ECS registers every one of these and only says so when a deployment cannot progress.
     #[test]
-    fn bounds_that_allow_no_progress_are_refused_with_the_ecs_message() {
+    fn configurations_ecs_accepts_but_cannot_deploy_get_one_surge_pod_and_a_report() {
+        for (desired, min, max) in [(2, 100, 100), (10, 95, 105), (1, 100, 150)] {
+            let (obj, mut report) = report();
+            let p = Percents {
+                minimum_healthy: min,
+                maximum: max,
+            };
+            assert!(is_stuck(p, false, desired));
+            assert_eq!(
+                replica_bounds(desired, p, &obj, &mut report),
+                STUCK_SUBSTITUTE
+            );
+            let strategy = deployment_strategy(STUCK_SUBSTITUTE, desired);
+            let ru = strategy.rolling_update.unwrap();
+            assert_eq!(ru.max_surge, Some(IntOrString::Int(1)));
+            assert_eq!(ru.max_unavailable, Some(IntOrString::Int(0)));
+            let f = &report.findings[0];
+            assert_eq!(f.field, "spec.deploymentConfiguration");
+            assert!(f.message.contains(STUCK_MESSAGE), "{}", f.message);
+            assert!(f.message.contains("pauses the Deployment"), "{}", f.message);
+        }
+    }
+
+    #[test]
+    fn a_daemon_that_may_stop_no_task_is_updated_on_delete() {
+        let (obj, mut report) = report();
+        let p = Percents {
+            minimum_healthy: 100,
+            maximum: 200,
+        };
+        assert!(is_stuck(p, true, 0));
+        let s = daemon_update_strategy(None, p, &obj, &mut report);
+        assert_eq!(s.type_.as_deref(), Some("OnDelete"));
+        assert!(s.rolling_update.is_none());
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.message.contains(STUCK_MESSAGE))
+        );
+    }
+
+    #[test]
+    fn configurations_that_can_progress_are_not_stuck() {
+        let p = Percents {
+            minimum_healthy: 100,
+            maximum: 200,
+        };
+        assert!(!is_stuck(p, false, 2));
+        let (obj, mut report) = report();
+        assert_eq!(
+            replica_bounds(2, p, &obj, &mut report),
+            Bounds {
+                max_unavailable: 0,
+                max_surge: 2
+            }
+        );
+        assert!(report.findings.is_empty());
+        assert!(!is_stuck(
+            Percents {
+                minimum_healthy: 50,
+                maximum: 100
+            },
+            true,
+            0
+        ));
+    }
+
+    #[test]
+    fn bounds_that_allow_no_progress_carry_the_ecs_message() {
         let err = bounds(3, 100, 125).unwrap_err();
         assert!(
             err.to_string()

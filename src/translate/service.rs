@@ -411,6 +411,7 @@ fn drain_on_stop(
     }
     template.spec.termination_grace_period_seconds = Some(max_delay + template.stop_timeout);
     report.approximated(obj, "spec.loadBalancers", format!("the target group's deregistration delay ({max_delay} s) becomes a preStop sleep and a grace period of delay + stopTimeout ({} s); unlike ALB draining it does not end early when no request is in flight", max_delay + template.stop_timeout));
+    rollout::report_draining_pods(obj, max_delay, report);
 }
 
 /// `deploymentController`: ECS's own is the rolling update, CodeDeploy's blue/green becomes
@@ -696,18 +697,13 @@ fn daemon_set(
     settings: &Rollout<'_>,
     percents: Percents,
     report: &mut Report,
-    mut refusals: Vec<Refusal>,
+    refusals: Vec<Refusal>,
 ) -> Result<Vec<Object>, Vec<Refusal>> {
     let desired_count = settings.desired_count;
-    let update_strategy =
-        match rollout::daemon_update_strategy(desired_count, percents, cx.obj, report) {
-            Ok(s) if refusals.is_empty() => s,
-            Ok(_) => return Err(refusals),
-            Err(r) => {
-                refusals.push(r);
-                return Err(refusals);
-            }
-        };
+    let update_strategy = rollout::daemon_update_strategy(desired_count, percents, cx.obj, report);
+    if !refusals.is_empty() {
+        return Err(refusals);
+    }
     let WorkloadParts {
         meta,
         selector,
@@ -745,23 +741,17 @@ fn deployment(
     (scaling, labels): (&Rollout<'_>, &BTreeMap<String, String>),
     percents: Percents,
     report: &mut Report,
-    mut refusals: Vec<Refusal>,
+    refusals: Vec<Refusal>,
 ) -> Result<Vec<Object>, Vec<Refusal>> {
     let obj = cx.obj;
     let desired = rollout::desired_count(scaling.desired_count, obj, report);
-    let bounds = match rollout::replica_bounds(desired, percents) {
-        Ok(b) => Some(b),
-        Err(r) => {
-            refusals.push(r);
-            None
-        }
-    };
+    let mut b = rollout::replica_bounds(desired, percents, obj, report);
     let hpa = scaling
         .auto_scaling
         .and_then(|a| hpa(cx, a, labels, report));
-    let (Some(mut b), true) = (bounds, refusals.is_empty()) else {
+    if !refusals.is_empty() {
         return Err(refusals);
-    };
+    }
     let count = match scaling.auto_scaling {
         Some(a) => scaled_count(
             obj,

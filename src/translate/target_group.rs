@@ -127,10 +127,12 @@ pub fn readiness_probe(
     let mut probe = Probe {
         period_seconds: Some(s.health_check_interval_seconds.unwrap_or(30)),
         timeout_seconds: Some(s.health_check_timeout_seconds.unwrap_or(5)),
-        success_threshold: Some(s.healthy_threshold_count.unwrap_or(5)),
+        // ALB counts a newly registered target healthy after one passing check.
+        success_threshold: Some(1),
         failure_threshold: Some(s.unhealthy_threshold_count.unwrap_or(2)),
         ..Probe::default()
     };
+    report.approximated(&obj, "spec.healthyThresholdCount", format!("ALB counts a newly registered target healthy after one passing check, so the readiness probe of {service} needs one success (successThreshold 1); the {} consecutive passes ALB needs before a target that failed is back in service have no probe equivalent (a readiness probe has one success threshold for both), so a pod that failed is ready again after one passing probe", s.healthy_threshold_count.unwrap_or(5)));
     match protocol {
         ElbProtocol::Http | ElbProtocol::Https => {
             let grpc = s.protocol_version == Some(ProtocolVersion::Grpc);
@@ -361,11 +363,37 @@ mod tests {
         assert_eq!(
             serde_json::to_value(probe).unwrap(),
             json!({"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"},
-            "periodSeconds": 30, "timeoutSeconds": 5, "successThreshold": 5, "failureThreshold": 2})
+            "periodSeconds": 30, "timeoutSeconds": 5, "successThreshold": 1, "failureThreshold": 2})
         );
-        assert_eq!(
-            report.findings[0].field, "spec.matcher",
+        assert!(
+            report.findings.iter().any(|f| f.field == "spec.matcher"),
             "the default matcher 200 is narrower than 200-399"
+        );
+    }
+
+    /// ALB puts a newly registered target in service after one passing check; the healthy
+    /// threshold only applies to a target that failed, which a probe cannot tell apart.
+    #[test]
+    fn a_new_pod_is_ready_after_one_passing_check_whatever_the_healthy_threshold() {
+        let mut report = Report::default();
+        let svc = ObjectRef::new("EcsService", None, "web");
+        let probe = readiness_probe(
+            &tg(json!({"protocol": "HTTP", "healthyThresholdCount": 5, "healthCheckIntervalSeconds": 30})),
+            8080,
+            &svc,
+            &mut report,
+        )
+        .unwrap();
+        assert_eq!(probe.success_threshold, Some(1));
+        let finding = report
+            .findings
+            .iter()
+            .find(|f| f.field == "spec.healthyThresholdCount")
+            .expect("the threshold of a target that failed is reported");
+        assert!(
+            finding.message.contains("5 consecutive passes"),
+            "{}",
+            finding.message
         );
     }
 

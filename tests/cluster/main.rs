@@ -8,6 +8,7 @@ mod capacity;
 mod chart;
 mod convert;
 mod crds;
+mod deployment_settings;
 mod examples;
 mod faults;
 mod operator;

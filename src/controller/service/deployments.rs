@@ -8,13 +8,16 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::ObjectMeta;
 
-use crate::api::{CommonStatus, EcsService, EcsServiceStatus, ServiceDeployment, ServiceEvent};
+use crate::api::{
+    CommonStatus, EcsService, EcsServiceStatus, SchedulingStrategy, ServiceDeployment, ServiceEvent,
+};
 use crate::controller::conditions::{self, Desired};
 use crate::controller::resolve::Blocked;
 use crate::controller::vocabulary::{
     ConditionType, DeploymentStatus, ESSENTIAL_CONTAINER_EXITED, Reason, RolloutState,
 };
-use crate::translate::names;
+use crate::translate::report::{ObjectRef as ReportRef, Report};
+use crate::translate::{Object, names, pod, rollout};
 
 /// How many ECS-style events `status.events` keeps.
 pub const EVENTS_KEPT: usize = 10;
@@ -108,13 +111,19 @@ pub fn tasks_to_stop(pods: &[Pod]) -> Vec<StoppedTask> {
 
 /// The essential container of `pod` that exited (terminated now, or restarted in place), with
 /// its exit code.
+///
+/// Essential containers are the pod's regular containers except those the translation names
+/// in the pod annotation [`pod::ANNOTATION_NON_ESSENTIAL`] (non-essential containers kept as
+/// regular containers, e.g. because another depends on their START): ECS ignores their exit.
 pub fn exited_essential_container(pod: &Pod) -> Option<String> {
+    let non_essential = non_essential_containers(&pod.metadata);
     let essential: Vec<&str> = pod
         .spec
         .as_ref()?
         .containers
         .iter()
         .map(|c| c.name.as_str())
+        .filter(|name| !non_essential.contains(name))
         .collect();
     pod.status
         .as_ref()?
@@ -140,6 +149,21 @@ pub fn exited_essential_container(pod: &Pod) -> Option<String> {
         })
 }
 
+/// The regular containers the pod annotation [`pod::ANNOTATION_NON_ESSENTIAL`] names
+/// (comma-separated).
+pub fn non_essential_containers(meta: &ObjectMeta) -> Vec<&str> {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(pod::ANNOTATION_NON_ESSENTIAL))
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// What the workload, its ReplicaSets and the autoscaler show.
 #[derive(Debug)]
 pub struct Observed {
@@ -153,6 +177,8 @@ pub struct Observed {
     pub deployments: Vec<ServiceDeployment>,
     /// The primary deployment's rollout state, and why.
     pub rollout: (RolloutState, String),
+    /// Tasks of an older template still run beside (or instead of) the current one's.
+    pub outdated: bool,
 }
 
 impl Default for Observed {
@@ -164,6 +190,7 @@ impl Default for Observed {
             pending: 0,
             deployments: Vec::new(),
             rollout: (RolloutState::InProgress, String::new()),
+            outdated: false,
         }
     }
 }
@@ -268,6 +295,7 @@ pub fn observe_deployment(d: &Deployment, replica_sets: Vec<ReplicaSet>) -> Obse
         pending: (st.replicas.unwrap_or(0) - running).max(0),
         deployments,
         rollout,
+        outdated: st.replicas.unwrap_or(0) > st.updated_replicas.unwrap_or(0),
     }
 }
 
@@ -332,6 +360,7 @@ fn merge_observed(parts: Vec<Observed>) -> Observed {
         pending: parts.iter().map(|o| o.pending).sum(),
         deployments,
         rollout,
+        outdated: parts.iter().any(|o| o.outdated),
     }
 }
 
@@ -382,7 +411,67 @@ pub fn observe_daemon_set(ds: &DaemonSet) -> Observed {
         pending,
         deployments: vec![deployment],
         rollout,
+        outdated: st.current_number_scheduled > st.updated_number_scheduled.unwrap_or(0),
     }
+}
+
+/// Whether the service's deploymentConfiguration lets no deployment of `desired` tasks (or,
+/// for a daemon, any deployment) stop or start a task ([`rollout::is_stuck`]). ECS registers
+/// such a service and says so only when a deployment has tasks to replace.
+pub fn stuck_configuration(svc: &EcsService, desired: i32) -> bool {
+    let daemon = svc.spec.scheduling_strategy == Some(SchedulingStrategy::Daemon);
+    // The findings are the translation's to report; only the percents matter here.
+    let mut scratch = Report::default();
+    let obj = ReportRef::new("EcsService", None, "");
+    let p = rollout::percents(
+        svc.spec.deployment_configuration.as_ref(),
+        daemon,
+        &obj,
+        &mut scratch,
+    );
+    rollout::is_stuck(p, daemon, desired)
+}
+
+/// Holds the rollout of a service whose configuration lets no task stop or start, as ECS
+/// does: once the Deployment exists and its controller has seen it (so its first ReplicaSet
+/// runs, as ECS starts a new service's tasks), the translated Deployment in `children` is
+/// applied paused, so a changed template is not rolled out while scaling still applies.
+/// Returns whether it was held. A DaemonSet needs nothing: the translation updates it on
+/// delete.
+pub fn hold_rollout(svc: &EcsService, children: &mut [Object], live: Option<&Deployment>) -> bool {
+    let Some(live) = live.filter(|d| {
+        d.status
+            .as_ref()
+            .is_some_and(|s| s.observed_generation.is_some())
+    }) else {
+        return false;
+    };
+    let Some(spec) = children.iter_mut().find_map(|o| match o {
+        Object::Deployment(d) => d.spec.as_mut(),
+        _ => None,
+    }) else {
+        return false;
+    };
+    let desired = spec
+        .replicas
+        .or_else(|| live.spec.as_ref().and_then(|s| s.replicas))
+        .unwrap_or(1);
+    if !stuck_configuration(svc, desired) {
+        return false;
+    }
+    spec.paused = Some(true);
+    true
+}
+
+/// The ECS service event of a deployment that cannot progress: the configuration lets no
+/// task stop or start ([`stuck_configuration`]) and tasks of an older template still run.
+/// `None` while the deployment can progress (a new service's first tasks always can).
+pub fn stuck_rollout(svc: &EcsService, observed: &Observed) -> Option<String> {
+    if !observed.outdated || !stuck_configuration(svc, observed.desired) {
+        return None;
+    }
+    let name = svc.metadata.name.as_deref().unwrap_or_default();
+    Some(format!("(service {name}) {}", rollout::STUCK_MESSAGE))
 }
 
 /// The number of failed tasks at which ECS's deployment circuit breaker fails a deployment:
@@ -481,6 +570,27 @@ pub fn track_deployments(
     target.task_definition.clone()
 }
 
+/// The conditions of a service whose deployment cannot progress: not Ready, not Progressing,
+/// Degraded, each with ECS's message; the old tasks keep running.
+fn stuck_conditions(message: &str, running: i32, desired: i32) -> Vec<Desired> {
+    let reason = Reason::DeploymentConfigurationStuck;
+    vec![
+        Desired::new(
+            ConditionType::Ready,
+            false,
+            reason,
+            format!("{running} of {desired} tasks running an older task definition; {message}"),
+        ),
+        Desired::new(
+            ConditionType::Progressing,
+            false,
+            reason,
+            message.to_owned(),
+        ),
+        Desired::new(ConditionType::Degraded, true, reason, message.to_owned()),
+    ]
+}
+
 /// The status of a service that runs as translated: counts, deployments and conditions. New
 /// ECS-style messages are pushed to `events`.
 pub fn observed_status(
@@ -492,7 +602,13 @@ pub fn observed_status(
     now: &Time,
 ) -> EcsServiceStatus {
     let name = svc.metadata.name.clone().unwrap_or_default();
-    let (state, reason) = observed.rollout;
+    let stuck = stuck_rollout(svc, &observed);
+    // The deployment that cannot progress is the primary one on ECS, IN_PROGRESS; the
+    // paused Deployment still counts the old ReplicaSet as its current one.
+    let (state, reason) = match stuck {
+        Some(_) => (RolloutState::InProgress, IN_PROGRESS_REASON.to_owned()),
+        None => observed.rollout,
+    };
     let steady = state == RolloutState::Completed && observed.running == observed.desired;
     let in_progress = state == RolloutState::InProgress;
     let failed = state == RolloutState::Failed;
@@ -543,6 +659,19 @@ pub fn observed_status(
             },
         ),
     ];
+    let desired = match &stuck {
+        None => desired,
+        Some(message) => {
+            let newly = !previous.common.conditions.iter().any(|c| {
+                c.type_ == ConditionType::Progressing.as_str()
+                    && c.reason == Reason::DeploymentConfigurationStuck.as_str()
+            });
+            if newly {
+                events.push(message.clone());
+            }
+            stuck_conditions(message, observed.running, observed.desired)
+        }
+    };
     if steady && !conditions::is_true(&previous.common.conditions, ConditionType::Ready) {
         events.push(format!("(service {name}) has reached a steady state."));
     }
@@ -630,6 +759,9 @@ pub struct ServiceStatus {
     pub status: EcsServiceStatus,
     /// The events added this reconcile, oldest first.
     pub events: Vec<String>,
+    /// Those of them that warn (a deployment that cannot progress), to be published as
+    /// Warning Events.
+    pub warnings: Vec<String>,
 }
 
 /// The status of a service that runs as translated, from everything the earlier steps
@@ -665,7 +797,16 @@ pub fn service_status(
         now,
     ));
     status.events = merge_events(&previous.events, events.clone(), now);
-    ServiceStatus { status, events }
+    let warnings = events
+        .iter()
+        .filter(|e| e.ends_with(rollout::STUCK_MESSAGE))
+        .cloned()
+        .collect();
+    ServiceStatus {
+        status,
+        events,
+        warnings,
+    }
 }
 
 #[cfg(test)]
@@ -733,6 +874,32 @@ mod tests {
         );
         assert!(deployment_includes(&d.id, "ecs-svc/bbb"));
         assert!(!deployment_includes(&d.id, "ecs-svc/ccc"));
+    }
+
+    /// A non-essential container kept as a regular container exits: ECS ignores it, so the
+    /// task is not stopped; an essential one beside it still stops the task.
+    #[test]
+    fn a_non_essential_regular_container_that_exits_stops_nothing() {
+        let status = |name: &str| {
+            json!({"name": name, "image": "x", "imageID": "", "ready": false, "restartCount": 1,
+            "state": {"running": {}}, "lastState": {"terminated": {"exitCode": 1}}})
+        };
+        let mut p: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "web-1", "annotations": {"ecsplane.io/non-essential-containers": "warmer"}},
+            "spec": {"containers": [{"name": "web"}, {"name": "warmer"}]},
+            "status": {"containerStatuses": [status("warmer")]}
+        }))
+        .unwrap();
+        assert_eq!(exited_essential_container(&p), None);
+        assert!(tasks_to_stop(std::slice::from_ref(&p)).is_empty());
+        p.status.as_mut().unwrap().container_statuses = Some(vec![
+            serde_json::from_value(status("warmer")).unwrap(),
+            serde_json::from_value(status("web")).unwrap(),
+        ]);
+        assert_eq!(
+            exited_essential_container(&p).as_deref(),
+            Some("web exited with code 1")
+        );
     }
 
     #[test]
@@ -1080,5 +1247,151 @@ mod tests {
             again.status, first.status,
             "a converged service writes nothing"
         );
+    }
+
+    fn stuck_service() -> EcsService {
+        serde_json::from_value(json!({"metadata": {"name": "web"}, "spec": {
+            "taskDefinition": "web:2", "desiredCount": 2,
+            "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 100}
+        }}))
+        .unwrap()
+    }
+
+    fn translated_deployment(replicas: i32) -> Object {
+        Object::Deployment(Box::new(
+            serde_json::from_value(json!({"metadata": {"name": "web"}, "spec": {
+                "replicas": replicas, "selector": {}, "template": {}
+            }}))
+            .unwrap(),
+        ))
+    }
+
+    fn paused(children: &[Object]) -> Option<bool> {
+        match &children[0] {
+            Object::Deployment(d) => d.spec.as_ref().and_then(|s| s.paused),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn settings_that_let_no_task_stop_or_start_are_stuck_as_on_ecs() {
+        assert!(stuck_configuration(&stuck_service(), 2));
+        assert!(!stuck_configuration(&service(None), 4));
+        let daemon: EcsService =
+            serde_json::from_value(json!({"metadata": {"name": "agent"}, "spec": {
+                "taskDefinition": "agent", "schedulingStrategy": "DAEMON",
+                "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 200}
+            }}))
+            .unwrap();
+        assert!(stuck_configuration(&daemon, 3));
+    }
+
+    /// A new service's first tasks start (ECS starts them too); once the Deployment runs, a
+    /// stuck configuration holds every later rollout by pausing it.
+    #[test]
+    fn a_stuck_configuration_pauses_the_deployment_only_once_it_runs() {
+        let svc = stuck_service();
+        let mut children = vec![translated_deployment(2)];
+        assert!(!hold_rollout(&svc, &mut children, None));
+        assert_eq!(paused(&children), None);
+        let created: Deployment = serde_json::from_value(
+            json!({"metadata": {"name": "web"}, "spec": {"selector": {}, "template": {}}}),
+        )
+        .unwrap();
+        assert!(
+            !hold_rollout(&svc, &mut children, Some(&created)),
+            "not seen by its controller yet"
+        );
+        let running: Deployment = serde_json::from_value(json!({"metadata": {"name": "web"},
+            "spec": {"replicas": 2, "selector": {}, "template": {}},
+            "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2}}))
+        .unwrap();
+        assert!(hold_rollout(&svc, &mut children, Some(&running)));
+        assert_eq!(paused(&children), Some(true));
+        let mut unstuck = vec![translated_deployment(2)];
+        assert!(!hold_rollout(&service(None), &mut unstuck, Some(&running)));
+        assert_eq!(
+            paused(&unstuck),
+            None,
+            "a fixed configuration rolls out again"
+        );
+    }
+
+    /// Old tasks still running under a stuck configuration: not Ready, not Progressing,
+    /// Degraded with ECS's message, published once as a service event and a warning.
+    #[test]
+    fn a_deployment_that_cannot_progress_says_so_with_the_ecs_message_once() {
+        let svc = stuck_service();
+        let observed = || Observed {
+            desired: 2,
+            running: 2,
+            rollout: (RolloutState::InProgress, IN_PROGRESS_REASON.into()),
+            outdated: true,
+            ..Observed::default()
+        };
+        let translated = Desired::new(ConditionType::Translated, true, Reason::Exact, "");
+        let message = format!("(service web) {}", rollout::STUCK_MESSAGE);
+        let first = service_status(
+            &svc,
+            &EcsServiceStatus::default(),
+            "web:2",
+            translated.clone(),
+            &[],
+            observed(),
+            &at("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(first.warnings, std::slice::from_ref(&message));
+        assert!(first.events.contains(&message));
+        assert_eq!(first.status.rollout_state.as_deref(), Some("IN_PROGRESS"));
+        let progressing = first
+            .status
+            .common
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Progressing")
+            .unwrap();
+        assert_eq!(progressing.status, "False");
+        assert_eq!(progressing.reason, "DeploymentConfigurationStuck");
+        assert_eq!(progressing.message, message);
+        let again = service_status(
+            &svc,
+            &first.status,
+            "web:2",
+            translated,
+            &[],
+            observed(),
+            &at("2026-01-01T00:01:00Z"),
+        );
+        assert!(again.warnings.is_empty() && again.events.is_empty());
+        let completed_before = Observed {
+            rollout: (RolloutState::Completed, COMPLETED_REASON.into()),
+            ..observed()
+        };
+        let held = service_status(
+            &svc,
+            &again.status,
+            "web:2",
+            Desired::new(ConditionType::Translated, true, Reason::Exact, ""),
+            &[],
+            completed_before,
+            &at("2026-01-01T00:02:00Z"),
+        );
+        assert!(
+            held.events.is_empty(),
+            "no steady state while held: {:?}",
+            held.events
+        );
+        assert_eq!(held.status.rollout_state.as_deref(), Some("IN_PROGRESS"));
+    }
+
+    /// The first rollout of a new service has no older tasks: nothing is stuck.
+    #[test]
+    fn the_first_rollout_of_a_stuck_configuration_is_not_stuck() {
+        let observed = Observed {
+            desired: 2,
+            rollout: (RolloutState::InProgress, IN_PROGRESS_REASON.into()),
+            ..Observed::default()
+        };
+        assert_eq!(stuck_rollout(&stuck_service(), &observed), None);
     }
 }

@@ -271,8 +271,9 @@ struct Applied {
 async fn apply(
     ctx: &Context,
     svc: &EcsService,
-    children: Vec<Object>,
+    mut children: Vec<Object>,
 ) -> Result<Applied, ReconcileError> {
+    hold_stuck_rollout(ctx, svc, &mut children).await?;
     let children =
         apply::reconcile_children(ctx, &Owner::of(svc), &owned_kinds(), children).await?;
     if !children.conflicts.is_empty() {
@@ -301,6 +302,29 @@ async fn apply(
         stopped.push(task);
     }
     Ok(Applied { children, stopped })
+}
+
+/// Pauses the Deployment of a service whose configuration lets no task stop or start, once
+/// it runs ([`deployments::hold_rollout`]); reads the live Deployment only for such a service.
+async fn hold_stuck_rollout(
+    ctx: &Context,
+    svc: &EcsService,
+    children: &mut [Object],
+) -> Result<(), ReconcileError> {
+    let desired = svc.spec.desired_count.unwrap_or(1);
+    let Some(name) = children.iter().find_map(|o| match o {
+        Object::Deployment(d) => d.metadata.name.clone(),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    if !deployments::stuck_configuration(svc, desired) && svc.spec.auto_scaling.is_none() {
+        return Ok(());
+    }
+    let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
+    let live = ctx.reader.deployment(ns, &name).await?;
+    deployments::hold_rollout(svc, children, live.as_ref());
+    Ok(())
 }
 
 /// Reads what the workload and its ReplicaSets show now.
@@ -354,6 +378,16 @@ async fn update_status(
     previous: &EcsServiceStatus,
     decided: deployments::ServiceStatus,
 ) -> Result<Action, ReconcileError> {
+    for message in decided.warnings {
+        ctx.event(
+            svc,
+            EventType::Warning,
+            EventReason::DeploymentConfigurationStuck,
+            EventAction::Reconcile,
+            message,
+        )
+        .await;
+    }
     for message in decided.events {
         ctx.event(
             svc,
