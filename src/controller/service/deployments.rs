@@ -493,6 +493,8 @@ pub fn observed_status(
         selector: Some(format!("{}={name}", names::LABEL_SERVICE)),
         deployments: observed.deployments,
         events: previous.events.clone(),
+        // The scaler's (field manager ecsplane-autoscaler): carried as read.
+        auto_scaling: previous.auto_scaling.clone(),
         common: CommonStatus {
             observed_generation: svc.metadata.generation,
             conditions,
