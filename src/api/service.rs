@@ -895,6 +895,9 @@ pub struct PolicyStatus {
     /// computed from it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity_before: Option<i32>,
+    /// The desired count that change set (above capacityBefore: a scale-out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjusted_to: Option<i32>,
 }
 
 /// One alarm's state.

@@ -68,14 +68,19 @@ pub struct HpaInput<'a> {
     pub memory_mib: Option<u64>,
 }
 
-fn metric_name(s: &str) -> String {
+/// The External metric name of a CloudWatch metric: lowercase, every character other than a
+/// letter or digit as `_` (`AWS/SQS` + `ApproximateNumberOfMessagesVisible` →
+/// `aws_sqs_approximatenumberofmessagesvisible`). The operator's scaler reads alarms' metrics
+/// under the same name.
+pub fn metric_name(s: &str) -> String {
     s.to_ascii_lowercase()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
 }
 
-fn label_ok(v: &str) -> bool {
+/// Whether `v` can be a label value (so a metric dimension can select by it).
+pub fn label_ok(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 63
         && v.bytes()
