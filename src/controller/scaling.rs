@@ -47,13 +47,13 @@ use kube::runtime::events::EventType;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
-use super::service::deployments::merge_events;
+use super::service::deployments::{EVENTS_KEPT, merge_events};
 use super::vocabulary::{EventAction, EventReason};
 use super::wiring::Wiring;
 use super::{Context, ReconcileError, api_err};
 use crate::api::{
     AlarmStatus, AutoScaling, AutoScalingStatus, EcsService, MetricAlarm, PolicyStatus, PolicyType,
-    ScheduledActionStatus,
+    ScheduledActionStatus, ServiceEvent,
 };
 use crate::translate::autoscaling::{label_ok, metric_name};
 use crate::translate::names;
@@ -85,7 +85,14 @@ struct Memory {
     series: HashMap<String, Series>,
     /// spec.autoScaling's (min, max) last seen, by `namespace/service`.
     spec_bounds: HashMap<String, (i32, i32)>,
+    /// The service events this scaler wrote lately, by `namespace/service`: written again
+    /// should a concurrent status write of the service controller (which read the events
+    /// before them) have dropped them.
+    recent: HashMap<String, Vec<ServiceEvent>>,
 }
+
+/// How long the scaler makes sure its events stay in status.events.
+const KEEP_EVENTS: SignedDuration = SignedDuration::from_secs(600);
 
 /// Runs the scaler until the operator stops.
 pub(crate) async fn run(wiring: Wiring) {
@@ -129,7 +136,11 @@ async fn pass(ctx: &Context, memory: &mut Memory) -> Result<(), ReconcileError> 
         };
         let key = format!("{}/{}", svc.namespace().unwrap_or_default(), svc.name_any());
         live.insert(key.clone());
-        if let Err(e) = scale(ctx, memory, &key, svc, a, Timestamp::now()).await {
+        // Whole seconds: what status keeps of a time, so what is written compares equal to
+        // what is read back.
+        let now = Timestamp::from_second(Timestamp::now().as_second())
+            .unwrap_or_else(|_| Timestamp::now());
+        if let Err(e) = scale(ctx, memory, &key, svc, a, now).await {
             tracing::warn!(service = %key, error = %e, "scaling failed; retrying next tick");
         }
     }
@@ -137,6 +148,7 @@ async fn pass(ctx: &Context, memory: &mut Memory) -> Result<(), ReconcileError> 
         .series
         .retain(|k, _| live.iter().any(|l| k.starts_with(&format!("{l}/"))));
     memory.spec_bounds.retain(|k, _| live.contains(k));
+    memory.recent.retain(|k, _| live.contains(k));
     Ok(())
 }
 
@@ -364,13 +376,65 @@ async fn scale(
         policies.push(ps);
     }
 
-    // 3. The desired count, through the scale subresource.
+    // 3. Status and events first, on the copy just read (a conflict retries next tick,
+    //    before anything was changed), then the desired count.
     let (ns, name) = (svc.namespace().unwrap_or_default(), svc.name_any());
     let api: Api<EcsService> = Api::namespaced(ctx.client.clone(), &ns);
     let pp = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_owned()),
         ..PatchParams::default()
     };
+    let next = AutoScalingStatus {
+        min_capacity: Some(bounds.0),
+        max_capacity: Some(bounds.1),
+        policies,
+        scheduled_actions: actions,
+        last_activity: activities
+            .last()
+            .map(|x| format!("{}: {}", x.cause, fulfilled(x.to)))
+            .or(prev.last_activity.clone()),
+    };
+    let recent = memory.recent.entry(key.to_owned()).or_default();
+    recent.retain(|e| {
+        e.created_at
+            .as_ref()
+            .is_some_and(|t| t.0.checked_add(KEEP_EVENTS).is_ok_and(|end| now < end))
+    });
+    let messages: Vec<String> = activities.iter().map(|x| fulfilled(x.to)).collect();
+    let mut events = merge_events(&status.events, messages.clone(), &Time(now));
+    let added: Vec<ServiceEvent> = events.iter().take(messages.len()).cloned().collect();
+    // Ours that a concurrent write dropped, back in their place (newest first).
+    let dropped: Vec<ServiceEvent> = recent
+        .iter()
+        .filter(|e| !status.events.contains(e))
+        .cloned()
+        .collect();
+    if !dropped.is_empty() {
+        events.extend(dropped);
+        events.sort_by(|a, b| {
+            b.created_at
+                .as_ref()
+                .map(|t| t.0)
+                .cmp(&a.created_at.as_ref().map(|t| t.0))
+        });
+        events.truncate(EVENTS_KEPT);
+    }
+    if next == prev && events == status.events {
+        return Ok(());
+    }
+    let mut body = json!({"status": {"autoScaling": merge_patch_value(&next)}});
+    if events != status.events {
+        body["status"]["events"] = json!(events);
+    }
+    if let Some(rv) = svc.resource_version() {
+        body["metadata"] = json!({"resourceVersion": rv});
+    }
+    api.patch_status(&name, &pp, &Patch::Merge(body))
+        .await
+        .map_err(api_err(format!(
+            "write status.autoScaling of EcsService {ns}/{name}"
+        )))?;
+    recent.extend(added);
     if desired != current {
         api.patch_scale(
             &name,
@@ -382,35 +446,6 @@ async fn scale(
             "scale EcsService {ns}/{name} to {desired}"
         )))?;
     }
-
-    // 4. Status and events.
-    let next = AutoScalingStatus {
-        min_capacity: Some(bounds.0),
-        max_capacity: Some(bounds.1),
-        policies,
-        scheduled_actions: actions,
-        last_activity: activities
-            .last()
-            .map(|x| format!("{}: {}", x.cause, fulfilled(x.to)))
-            .or(prev.last_activity.clone()),
-    };
-    if next == prev && activities.is_empty() {
-        return Ok(());
-    }
-    let messages: Vec<String> = activities.iter().map(|x| fulfilled(x.to)).collect();
-    let mut patch_status = json!({"autoScaling": merge_patch_value(&next)});
-    if !messages.is_empty() {
-        patch_status["events"] = json!(merge_events(&status.events, messages, &Time(now)));
-    }
-    let mut body = json!({"status": patch_status});
-    if let Some(rv) = svc.resource_version() {
-        body["metadata"] = json!({"resourceVersion": rv});
-    }
-    api.patch_status(&name, &pp, &Patch::Merge(body))
-        .await
-        .map_err(api_err(format!(
-            "write status.autoScaling of EcsService {ns}/{name}"
-        )))?;
     for x in &activities {
         ctx.event(
             svc,
