@@ -16,7 +16,18 @@ use ecsplane::import::{
     Conversion, ConvertOptions, NoteKind, convert_files, convert_sources, read_param_file,
 };
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/ecs");
+/// Where the shared corpus is looked for: `../shared/corpus` of the checkout, or of any
+/// directory above it (a worktree one level deeper finds the same corpus).
+const CHECKOUT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The shared corpus (`shared/corpus`, holding `ecs/` and `realworld/`), if present.
+fn corpus_root() -> Option<PathBuf> {
+    Path::new(CHECKOUT)
+        .ancestors()
+        .skip(1)
+        .map(|d| d.join("shared/corpus"))
+        .find(|d| d.join("ecs").is_dir())
+}
 
 /// Table rows under this prefix are files of `../shared/corpus/realworld`.
 const REALWORLD: &str = "realworld/";
@@ -50,12 +61,12 @@ type Case = (
 const CASES: &[Case] = &include!("import_corpus_table.in");
 
 fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(CORPUS);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("notice: corpus not found at {CORPUS}; skipping");
-        None
+    match corpus_root() {
+        Some(root) => Some(root.join("ecs")),
+        None => {
+            eprintln!("notice: no shared/corpus above {CHECKOUT}; skipping");
+            None
+        }
     }
 }
 
@@ -173,6 +184,59 @@ fn every_corpus_file_converts_or_fails_with_a_message_naming_the_problem() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// One row per directory of `realworld/terraform`: its `.tf` files together, one module, as
+/// Terraform reads a directory.
+fn realworld_terraform_rows(dir: &Path) -> Vec<String> {
+    let Some(base) = dir.parent().map(|r| r.join("realworld/terraform")) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(&base) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs.iter()
+        .filter_map(|d| {
+            let mut tf: Vec<String> = std::fs::read_dir(d)
+                .ok()?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".tf"))
+                .collect();
+            tf.sort();
+            let name = d.file_name()?.to_string_lossy().into_owned();
+            Some(
+                tf.iter()
+                    .map(|f| format!("realworld/terraform/{name}/{f}"))
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_realworld_terraform_directory_is_pinned_as_one_module() {
+    let Some(dir) = corpus() else { return };
+    let print = std::env::var_os("ECSPLANE_PRINT_CORPUS").is_some();
+    let rows = realworld_terraform_rows(&dir);
+    assert!(rows.len() >= 7, "{rows:?}");
+    let mut missing = Vec::new();
+    for row in rows {
+        if print {
+            print_row(&row, &[], &run(&dir, &row, &[]));
+        }
+        if !CASES.iter().any(|(f, ..)| *f == row) {
+            missing.push(row);
+        }
+    }
+    assert!(missing.is_empty(), "not in the table: {missing:#?}");
 }
 
 #[test]
@@ -390,7 +454,7 @@ fn realworld(f: &str) -> Option<PathBuf> {
 }
 
 fn convert_with(paths: &[PathBuf], params: &[(&str, &str)]) -> Conversion {
-    let dir = PathBuf::from(CORPUS);
+    let dir = corpus().expect("the corpus is present");
     convert_files(paths, &options_of(&dir, params)).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -971,5 +1035,183 @@ mod fuzz {
         fn generated_aws_cli_json_never_panics_and_stays_bounded(doc in mutated("cli")) {
             converts_bounded("output.json", &doc.to_string());
         }
+    }
+}
+/// A directory of `realworld/terraform` and its `.tf` files.
+fn realworld_terraform(name: &str) -> Option<(PathBuf, Vec<String>)> {
+    let dir = corpus_root()?.join("realworld/terraform").join(name);
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    Some((dir, files))
+}
+
+fn fixture(name: &str) -> String {
+    format!("{CHECKOUT}/tests/fixtures/terraform/{name}")
+}
+
+fn temp_out(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ecsplane-tf-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// `ecsplane convert ARGS -o OUT`, then `ecsplane render -f OUT`: both succeed.
+fn converts_and_renders(test: &str, args: &[&str]) -> (String, String) {
+    let out = temp_out(test);
+    let out_s = out.display().to_string();
+    let mut all = vec!["convert", "-o", out_s.as_str()];
+    all.extend_from_slice(args);
+    let converted = ecsplane(&all);
+    let stderr = String::from_utf8_lossy(&converted.stderr).into_owned();
+    assert!(converted.status.success(), "{stderr}");
+    let rendered = ecsplane(&["render", "-f", &out_s]);
+    let report = String::from_utf8_lossy(&rendered.stderr).into_owned();
+    assert!(rendered.status.success(), "{report}");
+    (
+        stderr,
+        String::from_utf8_lossy(&rendered.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn convert_fails_when_nothing_is_converted_and_names_the_modules_it_did_not_follow() {
+    let Some((_, files)) = realworld_terraform("ecs-blueprints-lb-service") else {
+        return;
+    };
+    let out = temp_out("nothing");
+    let out_s = out.display().to_string();
+    let run = ecsplane(&["convert", "-f", &files[0], "-o", &out_s]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("module.ecs_service (line 22): not converted: module \"ecs_service\": source \"terraform-aws-modules/ecs/aws//modules/service\" is a Terraform Registry module, downloaded by `terraform init`; not followed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("nothing converted: no object could be written (exit code 3)"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is written");
+    let run = ecsplane(&["convert", "-f", &files[0]]);
+    assert_eq!(run.status.code(), Some(3));
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn a_tfvars_file_supplies_the_variables_of_a_real_module_and_the_output_renders() {
+    let Some((_, files)) = realworld_terraform("knappek-ecs-module") else {
+        return;
+    };
+    let resources = [
+        "aws_ecr_repository.docker.repository_url=123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
+        "aws_iam_role.ecs_execution_role.arn=arn:aws:iam::123456789012:role/ecs_task_execution_role",
+        "aws_ecs_task_definition.task.revision=3",
+        "data.aws_ecs_task_definition.task.revision=2",
+    ];
+    for (vars, service) in [
+        ("knappek-ecs-module.tfvars", "web"),
+        ("knappek-ecs-module.tfvars.json", "api"),
+    ] {
+        let vars = fixture(vars);
+        let mut args: Vec<&str> = Vec::new();
+        for f in &files {
+            args.extend(["-f", f.as_str()]);
+        }
+        args.extend(["--param-file", vars.as_str()]);
+        // --param wins over the file.
+        args.extend(["--param", "var.cluster_name=staging"]);
+        for r in &resources {
+            args.extend(["--param", r]);
+        }
+        let (stderr, rendered) = converts_and_renders(service, &args);
+        assert!(
+            stderr.contains("main.tf (Terraform): 5 converted, 0 held back"),
+            "{stderr}"
+        );
+        assert!(
+            rendered.contains(&format!("name: {service}\n")),
+            "{rendered}"
+        );
+        let out =
+            std::env::temp_dir().join(format!("ecsplane-tf-cli-{}-{service}", std::process::id()));
+        let cluster = std::fs::read_to_string(out.join("ecscluster-staging.yaml")).unwrap();
+        assert!(cluster.contains("clusterName: staging"), "{cluster}");
+    }
+    let refused = ecsplane(&["convert", "-f", &files[0], "--param-file", "values.txt"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("values.txt: cannot read"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+#[test]
+fn a_terraform_plan_in_json_converts_and_renders() {
+    let plan = fixture("plan-knappek-module.json");
+    let (stderr, rendered) = converts_and_renders("plan", &["-f", &plan]);
+    assert!(
+        stderr.contains(
+            "plan-knappek-module.json (terraform show -json (plan)): 5 converted, 0 held back"
+        ),
+        "{stderr}"
+    );
+    assert!(rendered.contains("kind: Deployment"), "{rendered}");
+}
+
+#[test]
+fn a_real_module_called_twice_from_a_local_source_converts_and_renders() {
+    let Some((module, _)) = realworld_terraform("knappek-ecs-module") else {
+        return;
+    };
+    let caller = temp_out("caller-src");
+    std::fs::create_dir_all(&caller).unwrap();
+    let mut text = String::new();
+    let mut params = Vec::new();
+    let source = format!(
+        "{}{}",
+        "../".repeat(caller.components().count() - 1),
+        module.display().to_string().trim_start_matches('/')
+    );
+    for name in ["web", "api"] {
+        text.push_str(&format!(
+            "module \"{name}\" {{\n  source = \"{source}\"\n  service_name = \"{name}\"\n  cluster_name = \"{name}\"\n  repository_name = \"{name}\"\n  vpc_id = \"vpc-0a1b\"\n  availability_zones = [\"us-east-1a\"]\n  security_groups_ids = [\"sg-0base\"]\n  subnets_ids = [\"subnet-0priv1\"]\n  public_subnet_ids = [\"subnet-0pub1\"]\n}}\n"
+        ));
+        for p in [
+            format!(
+                "module.{name}.aws_ecr_repository.docker.repository_url=123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}"
+            ),
+            format!(
+                "module.{name}.aws_iam_role.ecs_execution_role.arn=arn:aws:iam::123456789012:role/exec"
+            ),
+            format!("module.{name}.aws_ecs_task_definition.task.revision=1"),
+            format!("module.{name}.data.aws_ecs_task_definition.task.revision=1"),
+        ] {
+            params.push(p);
+        }
+    }
+    let main = caller.join("main.tf");
+    std::fs::write(&main, text).unwrap();
+    let main = main.display().to_string();
+    let mut args = vec!["-f", main.as_str()];
+    for p in &params {
+        args.extend(["--param", p.as_str()]);
+    }
+    let (stderr, rendered) = converts_and_renders("caller", &args);
+    assert!(
+        stderr.contains("main.tf (Terraform): 10 converted, 0 held back"),
+        "{stderr}"
+    );
+    for name in ["web-alb-target-group", "api-alb-target-group"] {
+        assert!(
+            rendered.contains(&format!("name: {name}\n")),
+            "{name}: {rendered}"
+        );
     }
 }

@@ -101,6 +101,12 @@ pub fn run(args: Args) -> ExitCode {
     if args.keep_unresolved {
         objects.extend(conversion.incomplete.iter().map(|i| &i.object));
     }
+    if objects.is_empty() {
+        // Decided before anything is written: not even an empty output directory is made.
+        eprint!("{}", summary(&conversion, args.keep_unresolved));
+        eprintln!("nothing converted: no object could be written (exit code {NOTHING_CONVERTED})");
+        return ExitCode::from(NOTHING_CONVERTED);
+    }
     let written = match &args.output_dir {
         Some(dir) => write_dir(dir, &objects),
         None => write_stdout(&objects),
@@ -110,10 +116,6 @@ pub fn run(args: Args) -> ExitCode {
         return ExitCode::FAILURE;
     }
     eprint!("{}", summary(&conversion, args.keep_unresolved));
-    if objects.is_empty() {
-        eprintln!("nothing converted: no object could be written (exit code {NOTHING_CONVERTED})");
-        return ExitCode::from(NOTHING_CONVERTED);
-    }
     ExitCode::SUCCESS
 }
 

@@ -75,9 +75,8 @@ pub fn is_true(conditions: &[Condition], type_: ConditionType) -> bool {
 
 /// The `Translated` condition of an object whose (finished) translation report is `report`.
 pub fn translated(report: &Report) -> Desired {
-    // As every release so far has counted them: `counts()` is (exact, approximated, not
-    // carried), so notes count as approximated and approximations as not carried here.
-    let (approximated, not_carried, _) = report.counts();
+    // `counts()` is (exact, approximated, not carried); exact findings are notes.
+    let (_, approximated, not_carried) = report.counts();
     Desired::new(
         ConditionType::Translated,
         true,
@@ -101,6 +100,26 @@ pub fn now() -> Time {
 mod tests {
     use super::*;
     use crate::controller::vocabulary::{ConditionType::Ready, Reason};
+    use crate::translate::report::{Fidelity, ObjectRef};
+
+    #[test]
+    fn translated_counts_approximations_and_fields_not_carried_and_ignores_notes() {
+        let object = ObjectRef::new("EcsService", Some("team-a"), "web");
+        let mut report = Report::default();
+        report.note(&object, "spec.a", "exact, a note");
+        assert_eq!(translated(&report).reason, Reason::Exact);
+        report.push(&object, "spec.b", Fidelity::Approximated, "close");
+        report.push(&object, "spec.c", Fidelity::NotCarried, "gone");
+        report.push(&object, "spec.d", Fidelity::NotCarried, "gone too");
+        let t = translated(&report);
+        assert_eq!(t.reason, Reason::WithDifferences);
+        assert!(
+            t.message
+                .starts_with("1 field(s) approximated, 2 not carried"),
+            "{}",
+            t.message
+        );
+    }
 
     fn at(s: &str) -> Time {
         Time(s.parse().unwrap())

@@ -102,8 +102,10 @@ impl fmt::Display for Kind {
 pub struct ConvertOptions {
     /// Values for CloudFormation parameters, pseudo-parameters (`AWS::Region`,
     /// `AWS::StackName`), resources (`LogicalId`, `LogicalId.Attribute`), `Fn::ImportValue`
-    /// export names, Terraform variables (`var.name` or `name`) and placeholders
-    /// (`REPLACE_ME_X`, the `NAME` of `$$$NAME$$$` or `<NAME>`). A key `FILE:KEY`, where `FILE`
+    /// export names, Terraform variables (`var.name` or `name`; lists and maps as JSON text, as
+    /// a `.tfvars` file gives them), Terraform references (`aws_iam_role.app.arn`,
+    /// `module.web.var.x`) and placeholders (`REPLACE_ME_X`, the `NAME` of `$$$NAME$$$` or
+    /// `<NAME>`). A key `FILE:KEY`, where `FILE`
     /// is an input as given or its file name, applies to that input only and wins over the
     /// same key without `FILE:` (and, for a nested stack, over what its parent passes).
     pub params: BTreeMap<String, String>,
@@ -503,15 +505,21 @@ pub fn convert_sources(
             _ => None,
         })
         .collect();
-    let module = terraform::Module::new(&tf_files, options);
+    let (sources, module_errors) = terraform::Sources::load(&tf_files);
+    if !module_errors.is_empty() {
+        return Err(ImportErrors(module_errors));
+    }
+    let tree = terraform::Tree::build(&tf_files, &sources, options);
     for (i, (path, input)) in inputs.iter().enumerate() {
         let before = collected.skipped.values().sum::<usize>();
         let format = match input {
             Input::CloudFormation(_) => continue,
             Input::Json(value) => awscli::convert(path, value, &scoped[i].0, &mut collected),
             Input::Terraform(_) => {
-                terraform::convert(path, &module, &mut collected);
-                Ok("Terraform".to_owned())
+                terraform::convert(path, &tree, &mut collected).map(|()| "Terraform".to_owned())
+            }
+            Input::TerraformJson(value) => {
+                terraform::convert_show_json(path, value, &mut collected)
             }
         };
         match format {
@@ -548,10 +556,14 @@ fn read_input(path: &Path) -> Result<String, ImportError> {
     std::fs::read_to_string(path).map_err(|e| error(path, None, format!("cannot read: {e}")))
 }
 
-/// The values of a `--param-file`: CloudFormation parameter JSON (`aws cloudformation`'s
-/// `[{"ParameterKey", "ParameterValue"}]` or Copilot's `{"Parameters": {…}}`), as `(KEY,
-/// VALUE)` in file order.
+/// The values of a `--param-file`, as `(KEY, VALUE)`: a Terraform variable file (`.tfvars`,
+/// `.tfvars.json`: `var.NAME`, lists and maps as JSON text) by its extension, else
+/// CloudFormation parameter JSON (`aws cloudformation`'s `[{"ParameterKey",
+/// "ParameterValue"}]` or Copilot's `{"Parameters": {…}}`) in file order.
 pub fn read_param_file(path: &Path) -> Result<Vec<(String, String)>, ImportError> {
+    if terraform::is_tfvars(path) {
+        return terraform::read_tfvars(path).map(|values| values.into_iter().collect());
+    }
     let text = read_input(path)?;
     cfn::parameter_file(path, &text)
 }
@@ -648,6 +660,8 @@ enum Input {
     CloudFormation(Value),
     Json(Value),
     Terraform(terraform::TfFile),
+    /// `terraform show -json` of a plan or a state.
+    TerraformJson(Value),
 }
 
 fn parse_input(path: &Path, text: &str) -> Result<Input, ImportError> {
@@ -691,6 +705,9 @@ fn parse_input(path: &Path, text: &str) -> Result<Input, ImportError> {
             error(path, None, message)
         })?
     };
+    if terraform::is_show_json(&value) {
+        return Ok(Input::TerraformJson(value));
+    }
     if cfn::is_parameter_file(&value) {
         return Err(error(
             path,

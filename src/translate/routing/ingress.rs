@@ -187,7 +187,19 @@ pub fn compile(
         "metadata": metadata,
         "spec": spec,
     });
-    let objects = vec![ingress];
+    // An Ingress needs rules or a default backend (the API server refuses one with neither).
+    // A listener none of whose rules can be carried and whose default action is not a forward
+    // gets no Ingress: every request then gets the controller's own default answer, which the
+    // fates below report (nothing it answers is what ALB would answer).
+    let routable = !rules.is_empty() || spec.get("defaultBackend").is_some();
+    let objects = if routable { vec![ingress] } else { Vec::new() };
+    if !routable {
+        report.note(
+            &object,
+            "spec",
+            "no rule and no default action of this listener can be carried by an Ingress, so none is written (the API server refuses an Ingress with neither rules nor a default backend); requests get the ingress controller's default answer",
+        );
+    }
 
     let model = IngressModel::from_objects(&objects);
     plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);

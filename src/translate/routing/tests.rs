@@ -351,6 +351,27 @@ fn a_default_fixed_response_is_reported_and_gets_no_backend() {
 }
 
 #[test]
+fn a_listener_with_nothing_an_ingress_can_carry_gets_no_ingress_the_api_server_would_refuse() {
+    // Only a fixed-response rule and a fixed-response default: an Ingress would have neither
+    // rules nor a default backend, which the API server refuses. Found through Contour.
+    let l = listener(
+        vec![(1, vec![path(&["/api/*"])], fixed("503"))],
+        fixed("404"),
+    );
+    let out = compile(&l, &ports, &opts(Profile::Ingress));
+    assert!(out.objects.is_empty(), "{:?}", out.objects);
+    assert!(matches!(
+        out.fate(RuleId::Default),
+        Some(Fate::NotRepresentable { .. })
+    ));
+    assert!(
+        format!("{:?}", out.report).contains("none is written"),
+        "{:?}",
+        out.report
+    );
+}
+
+#[test]
 fn a_rule_covered_by_a_single_higher_rule_is_shadowed_even_when_not_representable() {
     let l = listener(
         vec![
