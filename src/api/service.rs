@@ -429,6 +429,7 @@ pub struct AutoScaling {
 #[x_kube(
     validation = Rule::new("self.policyType != 'TargetTrackingScaling' || has(self.targetTrackingScalingPolicyConfiguration)").message("a TargetTrackingScaling policy needs targetTrackingScalingPolicyConfiguration"),
     validation = Rule::new("self.policyType != 'StepScaling' || has(self.stepScalingPolicyConfiguration)").message("a StepScaling policy needs stepScalingPolicyConfiguration"),
+    validation = Rule::new("!has(self.alarms) || size(self.alarms) == 0 || self.policyType == 'StepScaling'").message("only a StepScaling policy is invoked by alarms (target tracking creates its own)").field_path(".alarms"),
 )]
 pub struct ScalingPolicy {
     /// Policy name, unique per service.
@@ -446,6 +447,111 @@ pub struct ScalingPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "any_object")]
     pub predictive_scaling_policy_configuration: Option<serde_json::Value>,
+    /// The CloudWatch alarms whose `AlarmActions` name this StepScaling policy, as
+    /// `PutMetricAlarm` (ecsplane extension: on AWS the alarm is a separate resource). Under
+    /// the operator each alarm is evaluated on the service's metrics; while one is in ALARM the
+    /// policy is invoked once per alarm period, as CloudWatch does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["alarmName".into()]))]
+    pub alarms: Option<Vec<MetricAlarm>>,
+}
+
+/// A CloudWatch metric alarm, as `PutMetricAlarm` with a single metric (no metric math, no
+/// anomaly detection band, no extended statistic).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("!has(self.datapointsToAlarm) || self.datapointsToAlarm <= self.evaluationPeriods").message("datapointsToAlarm cannot exceed evaluationPeriods").field_path(".datapointsToAlarm"),
+    validation = Rule::new("self.period >= 3600 || self.period * self.evaluationPeriods <= 86400").message("with a period under one hour, period x evaluationPeriods cannot exceed one day (86400 s)").field_path(".evaluationPeriods"),
+    validation = Rule::new("self.period * self.evaluationPeriods <= 604800").message("period x evaluationPeriods cannot exceed seven days (604800 s)").field_path(".evaluationPeriods"),
+)]
+pub struct MetricAlarm {
+    /// Alarm name (1–255 characters), unique per policy.
+    #[schemars(length(min = 1, max = 255))]
+    pub alarm_name: String,
+    /// Metric namespace (1–255 characters), for example `AWS/ECS`.
+    #[schemars(length(min = 1, max = 255))]
+    pub namespace: String,
+    /// Metric name (1–255 characters), for example `CPUUtilization`.
+    #[schemars(length(min = 1, max = 255))]
+    pub metric_name: String,
+    /// Metric dimensions (up to 30), for example `ClusterName` and `ServiceName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 30))]
+    pub dimensions: Option<Vec<MetricDimension>>,
+    /// How the samples of one period become its datapoint: `SampleCount`, `Average`, `Sum`,
+    /// `Minimum` or `Maximum`.
+    pub statistic: AlarmStatistic,
+    /// Seconds of one period: 10, 20, 30 or a multiple of 60.
+    #[x_kube(validation = Rule::new("self in [10, 20, 30] || (self >= 60 && self % 60 == 0)").message("period must be 10, 20, 30 or a multiple of 60"))]
+    pub period: i32,
+    /// Number of most recent periods the alarm looks at (N of "M out of N").
+    #[schemars(range(min = 1))]
+    pub evaluation_periods: i32,
+    /// Breaching datapoints among those periods that put the alarm in ALARM (M of "M out of
+    /// N"; default evaluationPeriods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub datapoints_to_alarm: Option<i32>,
+    /// Value the datapoints are compared with; step bounds are relative to it.
+    pub threshold: f64,
+    /// How a datapoint is compared with the threshold.
+    pub comparison_operator: ComparisonOperator,
+    /// How periods without a datapoint count: `missing` (the default: they are skipped),
+    /// `notBreaching`, `breaching` or `ignore` (the alarm keeps its state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treat_missing_data: Option<TreatMissingData>,
+    /// Whether the alarm's actions run (default true); false evaluates it without invoking
+    /// the policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_enabled: Option<bool>,
+}
+
+/// CloudWatch statistic of an alarm.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum AlarmStatistic {
+    /// The number of samples.
+    SampleCount,
+    /// The mean of the samples.
+    #[default]
+    Average,
+    /// The sum of the samples.
+    Sum,
+    /// The smallest sample.
+    Minimum,
+    /// The largest sample.
+    Maximum,
+}
+
+/// CloudWatch comparison of a datapoint with the threshold (the anomaly-detection operators
+/// need a band model and are not accepted).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ComparisonOperator {
+    /// datapoint >= threshold.
+    #[default]
+    GreaterThanOrEqualToThreshold,
+    /// datapoint > threshold.
+    GreaterThanThreshold,
+    /// datapoint < threshold.
+    LessThanThreshold,
+    /// datapoint <= threshold.
+    LessThanOrEqualToThreshold,
+}
+
+/// CloudWatch `TreatMissingData`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TreatMissingData {
+    /// Periods without data are skipped: the alarm looks further back for datapoints.
+    #[default]
+    Missing,
+    /// A period without data counts as within the threshold.
+    NotBreaching,
+    /// A period without data counts as breaching.
+    Breaching,
+    /// The alarm keeps its current state.
+    Ignore,
 }
 
 /// Type of scaling policy.
@@ -561,11 +667,18 @@ pub struct StepScalingConfiguration {
     /// `ChangeInCapacity`, `ExactCapacity` or `PercentChangeInCapacity`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adjustment_type: Option<AdjustmentType>,
-    /// Steps relative to the alarm threshold.
+    /// Steps relative to the alarm threshold: no gaps or overlaps, at most one without a
+    /// lower bound and at most one without an upper bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 20))]
+    #[x_kube(
+        validation = Rule::new("self.filter(s, !has(s.metricIntervalLowerBound)).size() <= 1").message("at most one step adjustment may have no lower bound"),
+        validation = Rule::new("self.filter(s, !has(s.metricIntervalUpperBound)).size() <= 1").message("at most one step adjustment may have no upper bound"),
+    )]
     pub step_adjustments: Option<Vec<StepAdjustment>>,
-    /// Smallest change for PercentChangeInCapacity.
+    /// Smallest change for PercentChangeInCapacity, in tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub min_adjustment_magnitude: Option<i32>,
     /// Seconds to wait after a scaling activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -590,11 +703,17 @@ pub enum AdjustmentType {
 /// Application Auto Scaling `StepAdjustment`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("has(self.metricIntervalLowerBound) || has(self.metricIntervalUpperBound)").message("a step adjustment needs a lower or an upper bound"),
+    validation = Rule::new("!has(self.metricIntervalLowerBound) || !has(self.metricIntervalUpperBound) || self.metricIntervalLowerBound < self.metricIntervalUpperBound").message("a step's lower bound must be below its upper bound"),
+)]
 pub struct StepAdjustment {
-    /// Lower bound (inclusive) relative to the alarm threshold.
+    /// Lower bound relative to the alarm threshold: inclusive when the metric is above the
+    /// threshold, exclusive below it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric_interval_lower_bound: Option<f64>,
-    /// Upper bound (exclusive) relative to the alarm threshold.
+    /// Upper bound relative to the alarm threshold: exclusive when the metric is above the
+    /// threshold, inclusive below it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric_interval_upper_bound: Option<f64>,
     /// Adjustment applied in this step.
@@ -681,6 +800,10 @@ pub struct EcsServiceStatus {
     /// Recent ECS-style service events, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<ServiceEvent>,
+    /// The scalable target as the operator's scaler sees it: effective bounds, alarms,
+    /// cooldowns and scheduled actions (written by field manager `ecsplane-autoscaler`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<AutoScalingStatus>,
     /// Generation and conditions (Ready, Progressing, Degraded).
     #[serde(flatten)]
     pub common: CommonStatus,
@@ -730,4 +853,187 @@ pub struct ServiceEvent {
     pub created_at: Option<Time>,
     /// What happened, for example `(service web) has reached a steady state.`
     pub message: String,
+}
+
+/// The scalable target's state under the operator's scaler, as `DescribeScalableTargets`,
+/// `DescribeAlarms` and `DescribeScheduledActions` would show it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoScalingStatus {
+    /// Effective minimum capacity (spec.autoScaling.minCapacity until a scheduled action
+    /// changes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_capacity: Option<i32>,
+    /// Effective maximum capacity (spec.autoScaling.maxCapacity until a scheduled action
+    /// changes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_capacity: Option<i32>,
+    /// The step scaling policies' alarms and cooldowns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyStatus>,
+    /// The scheduled actions' last and next runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduled_actions: Vec<ScheduledActionStatus>,
+    /// The last scaling activity, as Application Auto Scaling's `StatusMessage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity: Option<String>,
+}
+
+/// One step scaling policy under the operator.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyStatus {
+    /// The policy.
+    pub policy_name: String,
+    /// Its alarms' states.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<AlarmStatus>,
+    /// When the policy last changed the desired count (its cooldown starts then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_adjusted_at: Option<Time>,
+    /// The desired count before that change (a larger scale-out during the cooldown is
+    /// computed from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_before: Option<i32>,
+    /// The desired count that change set (above capacityBefore: a scale-out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjusted_to: Option<i32>,
+}
+
+/// One alarm's state.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmStatus {
+    /// The alarm.
+    pub alarm_name: String,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    /// Why, in CloudWatch's words, or why the metric cannot be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One scheduled action under the operator.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledActionStatus {
+    /// The action.
+    pub scheduled_action_name: String,
+    /// When the operator first saw the schedule (runs before it are not made up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Time>,
+    /// When it last ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<Time>,
+    /// When it runs next, if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<Time>,
+    /// Why it cannot run (an expression or time zone that does not parse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod alarm_rules_tests {
+    use serde_json::{Value, json};
+
+    use crate::validate::validate;
+
+    fn step_service(alarm: Value, steps: Value) -> Value {
+        json!({"apiVersion": "ecsplane.io/v1alpha1", "kind": "EcsService",
+               "metadata": {"name": "web"},
+               "spec": {"taskDefinition": "web", "autoScaling": {"minCapacity": 1, "maxCapacity": 10,
+                 "scalingPolicies": [{"policyName": "out", "policyType": "StepScaling",
+                   "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity",
+                     "stepAdjustments": steps},
+                   "alarms": [alarm]}]}}})
+    }
+
+    fn alarm(extra: Value) -> Value {
+        let mut a = json!({"alarmName": "cpu-high", "namespace": "AWS/ECS",
+                           "metricName": "CPUUtilization", "statistic": "Average",
+                           "period": 60, "evaluationPeriods": 3, "threshold": 70,
+                           "comparisonOperator": "GreaterThanOrEqualToThreshold"});
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            a[k] = v.clone();
+        }
+        a
+    }
+
+    fn messages(doc: &Value) -> String {
+        validate(doc)
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn one_step() -> Value {
+        json!([{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}])
+    }
+
+    #[test]
+    fn an_alarm_as_cloudwatch_registers_it_is_accepted() {
+        let doc = step_service(alarm(json!({"datapointsToAlarm": 2})), one_step());
+        assert_eq!(messages(&doc), "");
+    }
+
+    #[test]
+    fn cloudwatch_takes_periods_of_10_20_30_or_a_multiple_of_60_only() {
+        for ok in [10, 20, 30, 60, 300] {
+            let doc = step_service(alarm(json!({"period": ok})), one_step());
+            assert_eq!(messages(&doc), "", "period {ok}");
+        }
+        for bad in [5, 45, 90] {
+            let doc = step_service(alarm(json!({"period": bad})), one_step());
+            assert!(messages(&doc).contains("period must be"), "period {bad}");
+        }
+    }
+
+    #[test]
+    fn more_datapoints_to_alarm_than_evaluation_periods_is_refused() {
+        let doc = step_service(alarm(json!({"datapointsToAlarm": 4})), one_step());
+        assert!(messages(&doc).contains("datapointsToAlarm cannot exceed evaluationPeriods"));
+    }
+
+    #[test]
+    fn an_evaluation_window_of_more_than_a_day_at_minute_periods_is_refused() {
+        let doc = step_service(
+            alarm(json!({"period": 60, "evaluationPeriods": 1441})),
+            one_step(),
+        );
+        assert!(messages(&doc).contains("cannot exceed one day"));
+        let doc = step_service(
+            alarm(json!({"period": 3600, "evaluationPeriods": 168})),
+            one_step(),
+        );
+        assert_eq!(messages(&doc), "");
+        let doc = step_service(
+            alarm(json!({"period": 3600, "evaluationPeriods": 169})),
+            one_step(),
+        );
+        assert!(messages(&doc).contains("cannot exceed seven days"));
+    }
+
+    #[test]
+    fn a_step_without_either_bound_or_two_open_ended_steps_are_refused() {
+        let doc = step_service(alarm(json!({})), json!([{"scalingAdjustment": 1}]));
+        assert!(messages(&doc).contains("needs a lower or an upper bound"));
+        let doc = step_service(
+            alarm(json!({})),
+            json!([{"metricIntervalLowerBound": 0, "scalingAdjustment": 1},
+                   {"metricIntervalLowerBound": 10, "scalingAdjustment": 2}]),
+        );
+        assert!(messages(&doc).contains("at most one step adjustment may have no upper bound"));
+    }
+
+    #[test]
+    fn an_alarm_on_a_target_tracking_policy_is_refused() {
+        let mut doc = step_service(alarm(json!({})), one_step());
+        doc["spec"]["autoScaling"]["scalingPolicies"][0]["policyType"] =
+            json!("TargetTrackingScaling");
+        doc["spec"]["autoScaling"]["scalingPolicies"][0]["targetTrackingScalingPolicyConfiguration"] = json!({
+            "targetValue": 50, "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}});
+        assert!(messages(&doc).contains("only a StepScaling policy is invoked by alarms"));
+    }
 }

@@ -49,6 +49,7 @@ pub mod listener;
 pub mod ownership;
 pub mod reader;
 pub mod resolve;
+pub mod scaling;
 pub mod service;
 pub mod status;
 pub mod target_group;
@@ -315,6 +316,8 @@ pub async fn run_with(
             target_group::controller(wiring.clone()).boxed(),
             listener::controller(wiring.clone()).boxed(),
             task::controller(wiring.clone()).boxed(),
+            // Step and scheduled scaling: not a watch, so not counted by `ready`.
+            scaling::run(wiring.clone()).boxed(),
             cluster::controller(wiring).boxed(),
         ]);
     }

@@ -285,6 +285,8 @@ words! {
         StopTask,
         /// Registering a task definition revision.
         RegisterTaskDefinition,
+        /// Setting a service's desired count or capacity bounds (step or scheduled scaling).
+        Scale,
     }
 }
 

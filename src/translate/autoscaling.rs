@@ -85,14 +85,19 @@ pub fn capacity_bounds(a: &AutoScaling, effective: Option<(i32, i32)>) -> (i32, 
     (min, max.max(min))
 }
 
-fn metric_name(s: &str) -> String {
+/// The External metric name of a CloudWatch metric: lowercase, every character other than a
+/// letter or digit as `_` (`AWS/SQS` + `ApproximateNumberOfMessagesVisible` →
+/// `aws_sqs_approximatenumberofmessagesvisible`). The operator's scaler reads alarms' metrics
+/// under the same name.
+pub fn metric_name(s: &str) -> String {
     s.to_ascii_lowercase()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
 }
 
-fn label_ok(v: &str) -> bool {
+/// Whether `v` can be a label value (so a metric dimension can select by it).
+pub fn label_ok(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 63
         && v.bytes()
@@ -105,7 +110,10 @@ fn metric(p: &ScalingPolicy, input: &HpaInput<'_>, report: &mut Report) -> Optio
     let obj = input.object;
     match p.policy_type {
         PolicyType::StepScaling => {
-            report.not_carried(obj, field.clone(), "step scaling (alarm-driven steps) has no HPA equivalent yet; the operator will implement it");
+            report.not_carried(obj, field.clone(), "step scaling needs the operator: its scaler evaluates the policy's alarms and sets desiredCount through the scale subresource (docs/operator.md, Step scaling); an offline manifest has no alarm evaluation, so the rendered objects keep desiredCount");
+            if p.alarms.as_ref().is_none_or(|a| a.is_empty()) {
+                report.note(obj, format!("{field}.alarms"), "no alarm invokes this policy, so it never acts (on AWS the CloudWatch alarm's AlarmActions name it)");
+            }
             return None;
         }
         PolicyType::PredictiveScaling => {
@@ -288,7 +296,13 @@ pub fn hpa(
         .filter_map(|p| metric(p, input, report).map(|m| (m, p)))
         .unzip();
     if scheduled_actions.as_ref().is_some_and(|s| !s.is_empty()) {
-        report.not_carried(obj, "spec.autoScaling.scheduledActions", "scheduled scaling is not carried yet: the operator will change the HPA's bounds on schedule");
+        for (i, action) in scheduled_actions.iter().flatten().enumerate() {
+            let field = format!("spec.autoScaling.scheduledActions[{i}]");
+            match crate::translate::scaling::schedule::Timing::of(action) {
+                Ok(_) => report.not_carried(obj, field, format!("scheduled action {} ({}) needs the operator: its scaler runs it on schedule and sets the effective min/max (status.autoScaling) and desiredCount (docs/operator.md, Scheduled scaling); an offline manifest keeps spec.autoScaling's bounds", action.scheduled_action_name, action.schedule)),
+                Err(e) => report.not_carried(obj, field, format!("scheduled action {} never runs: {e}", action.scheduled_action_name)),
+            }
+        }
     }
     if metrics.is_empty() {
         report.not_carried(obj, "spec.autoScaling", "no scaling policy can be expressed as an HPA metric, so no HPA is created and desiredCount applies");
@@ -444,7 +458,41 @@ mod tests {
             {"policyName": "step", "policyType": "StepScaling", "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity"}}]}),
         );
         assert_eq!(h, json!(null));
-        assert_eq!(report.counts(), (0, 0, 2));
+        assert_eq!(report.counts(), (1, 0, 2));
+    }
+
+    #[test]
+    fn step_and_scheduled_scaling_are_reported_as_needing_the_operator_by_field() {
+        let (_, report) = run(json!({"minCapacity": 1, "maxCapacity": 3,
+            "scalingPolicies": [{"policyName": "out", "policyType": "StepScaling",
+                "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity"}}],
+            "scheduledActions": [
+                {"scheduledActionName": "opening", "schedule": "cron(0 8 ? * MON-FRI *)",
+                 "timezone": "Europe/Paris", "scalableTargetAction": {"minCapacity": 3}},
+                {"scheduledActionName": "typo", "schedule": "cron(0 8 * * *)",
+                 "scalableTargetAction": {"minCapacity": 3}}]}));
+        let says = |field: &str, words: &str| {
+            report
+                .findings
+                .iter()
+                .any(|f| f.field == field && f.message.contains(words))
+        };
+        assert!(says(
+            "spec.autoScaling.scalingPolicies[out]",
+            "step scaling needs the operator"
+        ));
+        assert!(says(
+            "spec.autoScaling.scalingPolicies[out].alarms",
+            "never acts"
+        ));
+        assert!(says(
+            "spec.autoScaling.scheduledActions[0]",
+            "opening (cron(0 8 ? * MON-FRI *)) needs the operator"
+        ));
+        assert!(says(
+            "spec.autoScaling.scheduledActions[1]",
+            "never runs: cron(0 8 * * *): 5 fields"
+        ));
     }
 
     /// The replica count the HPA controller computes for one External metric (Kubernetes'

@@ -37,6 +37,7 @@ pub mod pod;
 pub mod report;
 pub mod rollout;
 pub mod routing;
+pub mod scaling;
 pub mod security;
 pub mod service;
 pub mod target_group;

@@ -15,4 +15,5 @@ mod operator;
 mod operator_process;
 mod ownership;
 mod render;
+mod scaling;
 mod service_semantics;

@@ -699,6 +699,9 @@ pub fn observed_status(
         selector: Some(format!("{}={name}", names::LABEL_SERVICE)),
         deployments: observed.deployments,
         events: previous.events.clone(),
+        // The scaler's alone (field manager ecsplane-autoscaler): never applied here, so a
+        // reconcile that read an older copy cannot put an older one back.
+        auto_scaling: None,
         common: CommonStatus {
             observed_generation: svc.metadata.generation,
             conditions,
@@ -731,6 +734,7 @@ pub fn blocked(
             observed_generation: previous.common.observed_generation,
             conditions,
         },
+        auto_scaling: None,
         ..previous.clone()
     }
 }

@@ -399,7 +399,7 @@ async fn update_status(
         .await;
     }
     let steady = conditions::is_true(&decided.status.common.conditions, ConditionType::Ready);
-    status::write(ctx, svc, previous, &decided.status).await?;
+    status::write(ctx, svc, &ours(previous), &decided.status).await?;
     Ok(Action::requeue(if steady { RESYNC } else { ROLLING_RETRY }))
 }
 
@@ -412,6 +412,15 @@ async fn block(
     blocked: Blocked,
 ) -> Result<Action, ReconcileError> {
     let status = deployments::blocked(svc, previous, blocked.clone(), &conditions::now());
-    status::write(ctx, svc, previous, &status).await?;
+    status::write(ctx, svc, &ours(previous), &status).await?;
     Ok(errors::blocked(ctx, svc, &blocked).await)
+}
+
+/// The part of a service's status this controller writes: all but `autoScaling`, which is
+/// the scaler's (`controller::scaling`).
+fn ours(previous: &EcsServiceStatus) -> EcsServiceStatus {
+    EcsServiceStatus {
+        auto_scaling: None,
+        ..previous.clone()
+    }
 }
