@@ -14,9 +14,8 @@ use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::watcher;
 
-use super::apply::{self, LABEL_OWNER, Owner, stamp};
+use super::apply::{self, Owner, stamp};
 use super::conditions::{self, Desired};
 use super::ownership::Conflict;
 use super::resolve::{self, Blocked};
@@ -37,10 +36,9 @@ const MISSING_RETRY: Duration = Duration::from_secs(30);
 
 /// Runs the EcsTask controller until shutdown.
 pub(crate) async fn controller(wiring: Wiring) {
-    let ctrl = wiring.controller::<EcsTask>().owns(
-        wiring.ctx.api::<Pod>(),
-        watcher::Config::default().labels(LABEL_OWNER),
-    );
+    let ctrl = wiring
+        .controller::<EcsTask>()
+        .owns_stream(wiring.changes::<Pod>());
     wiring.run(ctrl, reconcile).await;
 }
 

@@ -253,6 +253,9 @@ words! {
         Registered,
         /// A child the object would write belongs to somebody else; nothing was written.
         ChildConflict,
+        /// The object does not parse as its kind (after a schema change, or written past the
+        /// schema); it is not reconciled until it does.
+        Malformed,
     }
 }
 
