@@ -615,3 +615,168 @@ pub fn malformed_note(error: &str) -> String {
     }
     note
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex as StdMutex;
+
+    use serde_json::json;
+
+    fn service(name: &str, scheduling: &str) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "ecsplane.io/v1alpha1",
+            "kind": "EcsService",
+            "metadata": {"name": name, "namespace": "shop", "uid": format!("u-{name}"), "resourceVersion": "7"},
+            "spec": {"taskDefinition": "web", "desiredCount": 2, "schedulingStrategy": scheduling},
+        }))
+        .expect("a dynamic object")
+    }
+
+    /// Parses the events through a store, as the watch of a custom resource does.
+    fn run(
+        events: Vec<watcher::Event<DynamicObject>>,
+    ) -> (
+        Vec<watcher::Event<EcsService>>,
+        Vec<String>,
+        Store<EcsService>,
+    ) {
+        let mut writer: Writer<EcsService> = Writer::new(());
+        let store = writer.as_reader();
+        let reported = StdMutex::new(Vec::new());
+        let mut out = Vec::new();
+        for event in events {
+            let parsed = parse_event(event, &store, &|o: &DynamicObject, e: String| {
+                if let Ok(mut r) = reported.lock() {
+                    r.push(format!(
+                        "{}: {e}",
+                        o.metadata.name.as_deref().unwrap_or_default()
+                    ));
+                }
+            });
+            if let Some(p) = parsed {
+                writer.apply_watcher_event(&p);
+                out.push(p);
+            }
+        }
+        let reported = reported.into_inner().unwrap_or_default();
+        (out, reported, store)
+    }
+
+    #[test]
+    fn a_malformed_custom_resource_is_reported_and_the_others_still_list() {
+        let (_, reported, store) = run(vec![
+            watcher::Event::Init,
+            watcher::Event::InitApply(service("good", "REPLICA")),
+            watcher::Event::InitApply(service("bad", "SOMETIMES")),
+            watcher::Event::InitDone,
+        ]);
+        assert_eq!(store.len(), 1);
+        assert!(store.get(&ObjectRef::new("good").within("shop")).is_some());
+        assert_eq!(reported.len(), 1);
+        assert!(reported[0].starts_with("bad: "), "{reported:?}");
+        assert!(
+            reported[0].contains("SOMETIMES"),
+            "serde names the value: {reported:?}"
+        );
+    }
+
+    #[test]
+    fn an_object_that_stops_parsing_leaves_the_store_and_comes_back_when_fixed() {
+        let (out, reported, store) = run(vec![
+            watcher::Event::Init,
+            watcher::Event::InitApply(service("web", "REPLICA")),
+            watcher::Event::InitDone,
+            watcher::Event::Apply(service("web", "SOMETIMES")),
+        ]);
+        assert!(matches!(out.last(), Some(watcher::Event::Delete(_))));
+        assert_eq!(store.len(), 0);
+        assert_eq!(reported.len(), 1);
+        let (_, reported, store) = run(vec![
+            watcher::Event::Init,
+            watcher::Event::InitDone,
+            watcher::Event::Apply(service("web", "SOMETIMES")),
+            watcher::Event::Apply(service("web", "DAEMON")),
+        ]);
+        assert_eq!(store.len(), 1);
+        assert_eq!(
+            reported.len(),
+            1,
+            "a malformed object never in the store is only reported"
+        );
+    }
+
+    #[test]
+    fn caches_keep_neither_managed_fields_nor_the_last_applied_copy() {
+        let mut meta = ObjectMeta {
+            managed_fields: Some(vec![Default::default()]),
+            annotations: Some(BTreeMap::from([(LAST_APPLIED.to_owned(), "{}".to_owned())])),
+            ..ObjectMeta::default()
+        };
+        strip(&mut meta);
+        assert_eq!(meta, ObjectMeta::default());
+        let mut meta = ObjectMeta {
+            annotations: Some(BTreeMap::from([
+                (LAST_APPLIED.to_owned(), "{}".to_owned()),
+                ("keep".to_owned(), "me".to_owned()),
+            ])),
+            ..ObjectMeta::default()
+        };
+        strip(&mut meta);
+        assert_eq!(
+            meta.annotations,
+            Some(BTreeMap::from([("keep".to_owned(), "me".to_owned())]))
+        );
+    }
+
+    #[test]
+    fn a_cached_pod_keeps_its_container_names_and_status_only() {
+        let mut pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "web-1", "labels": {"ecsplane.io/service": "web"}, "managedFields": [{}]},
+            "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "nginx", "env": [{"name": "A", "value": "1"}]}],
+                     "volumes": [{"name": "v", "emptyDir": {}}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "app", "ready": true, "restartCount": 1, "image": "nginx", "imageID": ""}]},
+        }))
+        .expect("a pod");
+        let status = pod.status.clone();
+        trim_pod(&mut pod);
+        let spec = pod.spec.clone().unwrap_or_default();
+        assert_eq!(
+            spec.containers,
+            vec![Container {
+                name: "app".into(),
+                ..Container::default()
+            }]
+        );
+        assert_eq!(spec.volumes, None);
+        assert_eq!(spec.node_name.as_deref(), Some("n1"));
+        assert_eq!(pod.status, status);
+        assert_eq!(pod.metadata.managed_fields, None);
+        assert_eq!(pod.metadata.labels.map(|l| l.len()), Some(1));
+    }
+
+    #[test]
+    fn a_cached_node_keeps_what_decides_container_instances() {
+        let mut node: Node = serde_json::from_value(json!({
+            "metadata": {"name": "n1", "uid": "u", "resourceVersion": "3", "labels": {"zone": "a"}, "annotations": {"x": "y"}},
+            "spec": {"unschedulable": true, "podCIDR": "10.0.0.0/24"},
+            "status": {"capacity": {"cpu": "8"}},
+        }))
+        .expect("a node");
+        trim_node(&mut node);
+        assert_eq!(
+            serde_json::to_value(&node).expect("serializes"),
+            json!({"apiVersion": "v1", "kind": "Node",
+                   "metadata": {"name": "n1", "uid": "u", "resourceVersion": "3", "labels": {"zone": "a"}},
+                   "spec": {"unschedulable": true}})
+        );
+    }
+
+    #[test]
+    fn a_malformed_objects_event_note_fits_an_event() {
+        let note = malformed_note(&"é".repeat(2000));
+        assert!(note.len() <= 1000);
+        assert!(note.starts_with("the object does not parse as its kind"));
+    }
+}
