@@ -123,7 +123,10 @@ where
 {
     store: Store<K>,
     dyntype: K::DynamicType,
-    pending: Mutex<Option<Pending<K>>>,
+    pending: Arc<Mutex<Option<Pending<K>>>>,
+    /// Turns true once the first list is complete. (The store's own readiness wakes only
+    /// one waiter, which is the controller of the kind.)
+    listed: watch::Sender<bool>,
 }
 
 impl<K> Cache<K>
@@ -136,11 +139,18 @@ where
         Self {
             store: writer.as_reader(),
             dyntype,
-            pending: Mutex::new(Some(Pending {
+            pending: Arc::new(Mutex::new(Some(Pending {
                 writer,
                 subscribers: Vec::new(),
-            })),
+            }))),
+            listed: watch::Sender::new(false),
         }
+    }
+
+    /// Waits until the first list of the kind is complete (at once afterwards).
+    pub async fn listed(&self) {
+        let mut rx = self.listed.subscribe();
+        let _ = rx.wait_for(|listed| *listed).await;
     }
 
     /// The store (a read-only view; empty until the first list completes).
@@ -181,26 +191,29 @@ where
     where
         S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
     {
-        let Some(Pending {
-            writer,
-            subscribers,
-        }) = self.pending.lock().ok().and_then(|mut p| p.take())
-        else {
-            return;
-        };
+        let pending = self.pending.clone();
         let store = self.store.clone();
-        tokio::spawn(async move {
-            if store.wait_until_ready().await.is_ok() {
-                tracing::debug!(kind, objects = store.len(), "cache listed");
-                ready.one_ready();
-            }
-        });
+        let listed = self.listed.clone();
         tokio::spawn(async move {
             gate.opened().await;
+            // Every subscriber has registered by now; later ones are refused.
+            let Some(Pending {
+                writer,
+                subscribers,
+            }) = pending.lock().ok().and_then(|mut p| p.take())
+            else {
+                return;
+            };
             let events = reflector::reflector(writer, events);
             let mut events = std::pin::pin!(events);
             while let Some(event) = events.next().await {
                 match event {
+                    Ok(watcher::Event::InitDone) => {
+                        if !listed.send_replace(true) {
+                            tracing::debug!(kind, objects = store.len(), "cache listed");
+                            ready.one_ready();
+                        }
+                    }
                     Ok(event) => {
                         if let Some(obj) = touched(event) {
                             for s in &subscribers {

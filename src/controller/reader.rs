@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -206,11 +207,12 @@ impl Expectations {
     }
 
     /// Drops the expectations of `kind` in `namespace` that `lookup` meets (or that expired);
-    /// whether none is left.
+    /// whether none is left (of the object `only`, when given).
     fn settled(
         &self,
         kind: &str,
         namespace: &str,
+        only: Option<&str>,
         lookup: impl Fn(&str) -> Option<ObjectMeta>,
     ) -> bool {
         let Ok(mut p) = self.pending.lock() else {
@@ -220,12 +222,13 @@ impl Expectations {
             if at.elapsed() > EXPECTATION_TTL {
                 return false;
             }
-            if k != kind || ns != namespace {
+            if k != kind || ns != namespace || only.is_some_and(|o| o != name) {
                 return true;
             }
             !expect.met_by(lookup(name).as_ref())
         });
-        !p.keys().any(|(k, ns, _)| k == kind && ns == namespace)
+        !p.keys()
+            .any(|(k, ns, name)| k == kind && ns == namespace && only.is_none_or(|o| o == name))
     }
 }
 
@@ -290,14 +293,14 @@ impl Reader {
         &self,
         kind: &str,
         namespace: &str,
+        only: Option<&str>,
         get: impl Fn(&str) -> Option<Arc<K>>,
     ) -> bool {
         let start = Instant::now();
         loop {
-            if self
-                .expectations
-                .settled(kind, namespace, |name| get(name).map(|o| o.meta().clone()))
-            {
+            if self.expectations.settled(kind, namespace, only, |name| {
+                get(name).map(|o| o.meta().clone())
+            }) {
                 return true;
             }
             if start.elapsed() >= STALE_WAIT {
@@ -313,12 +316,13 @@ impl Reader {
     }
 
     /// The store of `K` in `namespace`, once it has listed and caught up with this operator's
-    /// writes; `None` when it cannot be trusted (the caller reads from the API server).
-    async fn store<K: Cached>(&self, namespace: &str) -> Option<&Cache<K>> {
+    /// writes (to the object `only`, when given; else to any of the kind there); `None` when
+    /// it cannot be trusted (the caller reads from the API server).
+    async fn store<K: Cached>(&self, namespace: &str, only: Option<&str>) -> Option<&Cache<K>> {
         let cache = K::cache(&self.caches)?;
-        cache.store().wait_until_ready().await.ok()?;
+        cache.listed().await;
         let ns = (!namespace.is_empty()).then_some(namespace);
-        self.caught_up(&K::kind(&()), namespace, |name| cache.get(ns, name))
+        self.caught_up(&K::kind(&()), namespace, only, |name| cache.get(ns, name))
             .await
             .then_some(cache)
     }
@@ -329,7 +333,7 @@ impl Reader {
         namespace: &str,
         keep: impl Fn(&K) -> bool,
     ) -> Option<Vec<K>> {
-        let cache = self.store::<K>(namespace).await?;
+        let cache = self.store::<K>(namespace, None).await?;
         Some(
             cache
                 .store()
@@ -422,7 +426,7 @@ impl Reader {
     where
         K: Cached + Resource<Scope = NamespaceResourceScope>,
     {
-        if let Some(cache) = self.store::<K>(namespace).await {
+        if let Some(cache) = self.store::<K>(namespace, Some(name)).await {
             return Ok(cache.get(Some(namespace), name).map(|o| o.as_ref().clone()));
         }
         self.api::<K>(namespace)
@@ -477,9 +481,9 @@ impl Reader {
                     .http_routes
                     .as_ref()
                     .filter(|_| ar.kind == "HTTPRoute")
-                    && routes.store().wait_until_ready().await.is_ok()
+                    && routes.listed().then(|()| async { true }).await
                     && self
-                        .caught_up(&ar.kind, ns, |name| routes.get(Some(ns), name))
+                        .caught_up(&ar.kind, ns, None, |name| routes.get(Some(ns), name))
                         .await
                 {
                     return Ok(routes
@@ -556,9 +560,11 @@ impl Reader {
     ) -> Option<Result<DynamicObject, ReconcileError>> {
         let cache = K::cache(&self.caches)?;
         let kind = K::kind(&());
-        let settled = self.expectations.settled(&kind, namespace, |n| {
-            cache.get(Some(namespace), n).map(|o| o.meta().clone())
-        });
+        let settled = self
+            .expectations
+            .settled(&kind, namespace, Some(name), |n| {
+                cache.get(Some(namespace), n).map(|o| o.meta().clone())
+            });
         if !settled {
             return None;
         }
@@ -645,20 +651,13 @@ impl Reader {
     /// Every Node.
     pub async fn nodes(&self) -> Result<Vec<Node>, ReconcileError> {
         let cache = &self.caches.nodes;
-        if cache.store().wait_until_ready().await.is_ok() {
-            return Ok(cache
-                .store()
-                .state()
-                .into_iter()
-                .map(|n| n.as_ref().clone())
-                .collect());
-        }
-        self.list(
-            Api::all(self.client.clone()),
-            &ListParams::default(),
-            || "list Nodes".to_owned(),
-        )
-        .await
+        cache.listed().await;
+        Ok(cache
+            .store()
+            .state()
+            .into_iter()
+            .map(|n| n.as_ref().clone())
+            .collect())
     }
 
     /// The Deployment `name` in `namespace`, if it exists.
