@@ -234,13 +234,13 @@ async fn a_converged_operator_sends_no_reads_and_no_writes_while_idle() {
 }
 
 /// The etcd the test control plane's API server uses, from the harness's record of its
-/// process (`DIR/pids/etcd` and its `--listen-client-urls`).
+/// process (`DIR/pids/etcd.pid` and its `--listen-client-urls`).
 fn etcd_url() -> String {
     let dir = harness::kubeconfig_path()
         .parent()
         .expect("the kubeconfig is in the state dir");
     let pid =
-        std::fs::read_to_string(dir.join("pids/etcd")).expect("the harness records etcd's PID");
+        std::fs::read_to_string(dir.join("pids/etcd.pid")).expect("the harness records etcd's PID");
     let cmdline =
         std::fs::read(format!("/proc/{}/cmdline", pid.trim())).expect("etcd runs on this machine");
     let args: Vec<String> = cmdline
