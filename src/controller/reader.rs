@@ -780,18 +780,23 @@ mod tests {
         x.expect("EcsService", "shop", "web", Expect::Version(10));
         let older = |_: &str| Some(meta("9", "u"));
         let newer = |_: &str| Some(meta("10", "u"));
-        assert!(!x.settled("EcsService", "shop", older));
+        assert!(!x.settled("EcsService", "shop", None, older));
+        assert!(!x.settled("EcsService", "shop", Some("web"), older));
         assert!(
-            x.settled("EcsService", "other", older),
+            x.settled("EcsService", "shop", Some("api"), older),
+            "a read of another object is not held"
+        );
+        assert!(
+            x.settled("EcsService", "other", None, older),
             "another namespace is not held"
         );
         assert!(
-            x.settled("Deployment", "shop", older),
+            x.settled("Deployment", "shop", None, older),
             "another kind is not held"
         );
-        assert!(x.settled("EcsService", "shop", newer));
+        assert!(x.settled("EcsService", "shop", None, newer));
         assert!(
-            x.settled("EcsService", "shop", older),
+            x.settled("EcsService", "shop", None, older),
             "a met expectation is dropped"
         );
     }
