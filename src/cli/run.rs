@@ -141,6 +141,25 @@ pub struct Args {
         value_parser = render::security_policy()
     )]
     security_policy: SecurityPolicy,
+
+    /// How many objects of one kind are reconciled at the same time (per kind, per watched
+    /// namespace set; 0: no bound).
+    #[arg(long, env = "ECSPLANE_CONCURRENCY", default_value_t = 16)]
+    concurrency: u16,
+
+    /// How long a wakeup of an object waits for more changes before its reconcile runs, so a
+    /// burst of events (a rollout's pods) is one reconcile (0s: none).
+    #[arg(long, env = "ECSPLANE_DEBOUNCE", default_value = "500ms", value_parser = runtime::parse_duration)]
+    debounce: Duration,
+
+    /// Requests per second the operator sends the API server on average (watches included;
+    /// 0: no limit).
+    #[arg(long, env = "ECSPLANE_KUBE_API_QPS", default_value_t = 50.0)]
+    kube_api_qps: f64,
+
+    /// Requests the operator may send at once above --kube-api-qps before it waits.
+    #[arg(long, env = "ECSPLANE_KUBE_API_BURST", default_value_t = 100)]
+    kube_api_burst: u32,
 }
 
 /// `--namespace`: a namespace name, which Kubernetes requires to be a DNS label.
@@ -194,6 +213,8 @@ impl Args {
             },
             namespaces,
             security_policy: self.security_policy,
+            concurrency: self.concurrency,
+            debounce: self.debounce,
         };
         Options {
             controllers,
@@ -201,6 +222,10 @@ impl Args {
             health: self.health_probe_bind_address,
             leader_election,
             kubeconfig: self.kubeconfig,
+            rate_limit: runtime::RateLimit {
+                qps: self.kube_api_qps,
+                burst: self.kube_api_burst,
+            },
         }
     }
 }

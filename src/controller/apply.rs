@@ -212,6 +212,7 @@ pub async fn reconcile_children(
             )
             .await
             .map_err(api_err(format!("apply {kind} {}/{name}", owner.namespace)))?;
+        ctx.reader.wrote_meta(&kind, &applied.metadata);
         tracing::info!(owner = %format!("{} {}/{}", owner.kind, owner.namespace, owner.name), child = %format!("{kind} {name}"), "applied");
         out.writes += 1;
         out.live.insert((kind, name), applied);
@@ -237,7 +238,10 @@ pub async fn reconcile_children(
                 ..DeleteParams::background()
             };
             match api.delete(name, &params).await {
-                Ok(_) => {}
+                Ok(_) => {
+                    ctx.reader
+                        .deleted(&ar.kind, &owner.namespace, name, obj.metadata.uid.clone())
+                }
                 Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
                 Err(e) => {
                     return Err(api_err(format!(
@@ -328,14 +332,16 @@ where
         + DeserializeOwned
         + std::fmt::Debug,
 {
-    Api::<K>::namespaced(ctx.client.clone(), namespace)
+    let applied = Api::<K>::namespaced(ctx.client.clone(), namespace)
         .patch(
             name,
             &PatchParams::apply(FIELD_MANAGER).force(),
             &Patch::Apply(obj),
         )
         .await
-        .map_err(|e| api_err(action())(e))
+        .map_err(|e| api_err(action())(e))?;
+    ctx.reader.wrote(&applied);
+    Ok(applied)
 }
 
 /// Stops a task: deletes Pod `name` in `namespace`. `Ok(false)` when it was already gone.
@@ -344,7 +350,10 @@ pub async fn stop_pod(ctx: &Context, namespace: &str, name: &str) -> Result<bool
         .delete(name, &DeleteParams::default())
         .await
     {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            ctx.reader.deleted("Pod", namespace, name, None);
+            Ok(true)
+        }
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
         Err(e) => Err(api_err(format!("stop task {namespace}/{name}"))(e)),
     }

@@ -3,15 +3,17 @@
 //! provider mappings select).
 //!
 //! The reconcile is the pipeline `observe` (its services, tasks and nodes) →
-//! `cluster_status`: a cluster translates to nothing and applies nothing.
+//! `cluster_status`: a cluster translates to nothing and applies nothing. Nodes do not wake a
+//! cluster one event at a time: their changes are coalesced into at most one wakeup of every
+//! cluster per [`NODE_INTERVAL`], and only when what decides the count changed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Node;
-use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::Store;
 
 use super::conditions::{self, Desired};
 use super::vocabulary::{ACTIVE, ConditionType, Reason, TaskStatus};
@@ -24,32 +26,69 @@ use crate::translate::names;
 pub(crate) async fn controller(wiring: Wiring) {
     let ctx = &wiring.ctx;
     let ctrl = wiring.controller::<EcsCluster>();
-    let store = ctrl.store();
-    let all = store.clone();
+    let nodes = ctx.reader.caches().nodes.store().clone();
     let ctrl = ctrl
-        .watches(ctx.api::<EcsService>(), watcher::Config::default(), |s| {
+        .watches_stream(wiring.changes::<EcsService>(), |s| {
             Some(
                 ObjectRef::new(names::cluster_name(s.spec.cluster.as_deref()))
                     .within(s.metadata.namespace.as_deref()?),
             )
         })
-        .watches(ctx.api::<EcsTask>(), watcher::Config::default(), |t| {
+        .watches_stream(wiring.changes::<EcsTask>(), |t| {
             Some(
                 ObjectRef::new(names::cluster_name(t.spec.cluster.as_deref()))
                     .within(t.metadata.namespace.as_deref()?),
             )
         })
-        .watches(
-            Api::<Node>::all(ctx.client.clone()),
-            watcher::Config::default(),
-            move |_node: Node| {
-                all.state()
-                    .into_iter()
-                    .map(|c| ObjectRef::from_obj(c.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        );
+        .reconcile_all_on(node_changes(nodes, NODE_INTERVAL));
     wiring.run(ctrl, reconcile).await;
+}
+
+/// How often the Nodes are looked at for a change that matters to a cluster's count of
+/// container instances: all of a period's Node changes are one status update of each cluster.
+pub const NODE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Once per `interval`, one wakeup of every cluster if the container-instance view of the
+/// Nodes (their names, labels and whether they are schedulable) changed since the last look.
+/// Node heartbeats change none of that, so a steady fleet wakes nothing.
+fn node_changes(
+    nodes: Store<Node>,
+    interval: Duration,
+) -> impl futures::Stream<Item = ()> + Send + 'static {
+    let ticks = tokio::time::interval(interval);
+    futures::stream::unfold((ticks, None::<u64>), move |(mut ticks, mut last)| {
+        let nodes = nodes.clone();
+        async move {
+            loop {
+                ticks.tick().await;
+                let now = Some(fleet_fingerprint(&nodes.state()));
+                let changed = last.is_some() && now != last;
+                last = now;
+                if changed {
+                    return Some(((), (ticks, last)));
+                }
+            }
+        }
+    })
+}
+
+/// A hash of what of the Nodes decides container-instance counts (order-independent).
+pub fn fleet_fingerprint(nodes: &[Arc<Node>]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut seen: Vec<u64> = nodes
+        .iter()
+        .map(|n| {
+            let mut h = fnv::FnvHasher::default();
+            n.metadata.name.hash(&mut h);
+            n.metadata.labels.hash(&mut h);
+            n.spec.as_ref().and_then(|s| s.unschedulable).hash(&mut h);
+            h.finish()
+        })
+        .collect();
+    seen.sort_unstable();
+    let mut h = fnv::FnvHasher::default();
+    seen.hash(&mut h);
+    h.finish()
 }
 
 async fn reconcile(c: Arc<EcsCluster>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {

@@ -29,7 +29,6 @@ use crate::translate::Object;
 use crate::translate::listener::{ListenerRoutes, forwarded_target_groups, translate_listener};
 use crate::translate::names;
 use crate::translate::routing::{self, Profile, RuleId};
-use crate::translate::target_group::LABEL_TARGET_GROUP;
 
 /// Runs the Listener controller until shutdown.
 pub(crate) async fn controller(wiring: Wiring) {
@@ -40,48 +39,40 @@ pub(crate) async fn controller(wiring: Wiring) {
         let ar = apply::http_route();
         ctrl.owns_with(ctx.api_with(&ar), ar, owned())
     } else {
-        ctrl.owns(ctx.api::<Ingress>(), owned())
+        ctrl.owns_stream(wiring.changes::<Ingress>())
     };
     let store = ctrl.store();
     let by_target_group = store.clone();
     let by_service = store.clone();
     let ctrl = ctrl
-        .watches(
-            ctx.api::<TargetGroup>(),
-            watcher::Config::default(),
-            move |tg| {
-                let ns = tg.metadata.namespace.clone();
-                let name = tg.target_group_name().to_owned();
-                by_target_group
-                    .state()
-                    .into_iter()
-                    .filter(|l| {
-                        l.metadata.namespace == ns && forwarded_target_groups(l).contains(&name)
-                    })
-                    .map(|l| ObjectRef::from_obj(l.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_stream(wiring.changes::<TargetGroup>(), move |tg| {
+            let ns = tg.metadata.namespace.clone();
+            let name = tg.target_group_name().to_owned();
+            by_target_group
+                .state()
+                .into_iter()
+                .filter(|l| {
+                    l.metadata.namespace == ns && forwarded_target_groups(l).contains(&name)
+                })
+                .map(|l| ObjectRef::from_obj(l.as_ref()))
+                .collect::<Vec<_>>()
+        })
         // A target group's Service carries the port its backends use.
-        .watches(
-            ctx.api::<Service>(),
-            watcher::Config::default().labels(LABEL_TARGET_GROUP),
-            move |service| {
-                let ns = service.metadata.namespace.clone();
-                let name = service.metadata.name.clone().unwrap_or_default();
-                by_service
-                    .state()
-                    .into_iter()
-                    .filter(|l| {
-                        l.metadata.namespace == ns
-                            && forwarded_target_groups(l)
-                                .iter()
-                                .any(|tg| names::target_group_service_name(tg) == name)
-                    })
-                    .map(|l| ObjectRef::from_obj(l.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        );
+        .watches_stream(wiring.changes::<Service>(), move |service| {
+            let ns = service.metadata.namespace.clone();
+            let name = service.metadata.name.clone().unwrap_or_default();
+            by_service
+                .state()
+                .into_iter()
+                .filter(|l| {
+                    l.metadata.namespace == ns
+                        && forwarded_target_groups(l)
+                            .iter()
+                            .any(|tg| names::target_group_service_name(tg) == name)
+                })
+                .map(|l| ObjectRef::from_obj(l.as_ref()))
+                .collect::<Vec<_>>()
+        });
     wiring.run(ctrl, reconcile).await;
 }
 

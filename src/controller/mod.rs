@@ -37,11 +37,13 @@ use kube::runtime::events::{EventType, Recorder, Reporter};
 
 use crate::translate::routing::RoutingOptions;
 use crate::translate::security::SecurityPolicy;
+use cache::Caches;
 use reader::Reader;
 use vocabulary::{EventAction, EventReason};
 use wiring::{ReadyCounter, Wiring};
 
 pub mod apply;
+pub mod cache;
 pub mod cluster;
 pub mod conditions;
 pub mod errors;
@@ -177,6 +179,11 @@ pub struct Options {
     pub namespaces: Vec<String>,
     /// Which host-level ECS fields the translation allows (`--security-policy`).
     pub security_policy: SecurityPolicy,
+    /// How many objects of one kind are reconciled at once (`--concurrency`; 0: no bound).
+    pub concurrency: u16,
+    /// How long a wakeup waits for more of its kind before the reconcile runs, so that a
+    /// burst of changes (a rollout's pod events) is one reconcile (`--debounce`; zero: none).
+    pub debounce: Duration,
 }
 
 impl Options {
@@ -279,13 +286,19 @@ pub async fn run_with(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    // One set of the six controllers per watched namespace (or one for every namespace);
-    // ready once every set is.
+    // One set of the six controllers per watched namespace (or one for every namespace), each
+    // with its caches; ready once every cache of every set has listed.
     let sets = options.per_namespace();
     let shutdown = shutdown.boxed().shared();
-    let ready = Arc::new(ReadyCounter::new(6 * sets.len(), telemetry.clone()));
-    let mut controllers = Vec::with_capacity(6 * sets.len());
-    for options in sets {
+    let gateway = options.routing.profile == crate::translate::routing::Profile::Gateway;
+    let caches: Vec<Arc<Caches>> = sets
+        .iter()
+        .map(|_| Arc::new(Caches::new(gateway)))
+        .collect();
+    let stores = caches.iter().map(|c| c.count()).sum();
+    let ready = Arc::new(ReadyCounter::new(stores, telemetry.clone()));
+    let mut controllers = Vec::with_capacity(cache::CONTROLLERS * sets.len());
+    for (options, caches) in sets.into_iter().zip(caches) {
         // Fail early and clearly when the CRDs are missing or the API is unreachable.
         match &options.namespace {
             Some(ns) => kube::Api::<crate::api::EcsService>::namespaced(client.clone(), ns),
@@ -297,16 +310,22 @@ pub async fn run_with(
             controller: FIELD_MANAGER.to_owned(),
             instance: options.instance.clone(),
         };
+        let recorder = Recorder::new(client.clone(), reporter);
+        caches.start(
+            &client,
+            options.namespace.as_deref(),
+            recorder.clone(),
+            &ready,
+        );
         let ctx = Arc::new(Context {
-            recorder: Recorder::new(client.clone(), reporter),
-            reader: Reader::new(client.clone()),
+            recorder,
+            reader: Reader::new(client.clone(), caches),
             client: client.clone(),
             telemetry: telemetry.clone(),
             options,
             failures: errors::Memory::default(),
         });
         let wiring = Wiring {
-            ready: ready.clone(),
             ctx,
             shutdown: shutdown.clone(),
         };

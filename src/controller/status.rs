@@ -31,7 +31,7 @@ where
     let ns = obj.meta().namespace.as_deref().unwrap_or_default();
     let name = obj.meta().name.as_deref().unwrap_or_default();
     let kind = K::kind(&());
-    Api::<K>::namespaced(ctx.client.clone(), ns)
+    let written = Api::<K>::namespaced(ctx.client.clone(), ns)
         .patch_status(
             name,
             &PatchParams::apply(FIELD_MANAGER).force(),
@@ -43,5 +43,7 @@ where
         )
         .await
         .map_err(api_err(format!("write status of {kind} {ns}/{name}")))?;
+    // The caches lag this write: reads of the kind wait until they show it.
+    ctx.reader.wrote(&written);
     Ok(())
 }

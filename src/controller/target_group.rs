@@ -11,9 +11,8 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 
-use super::apply::{self, LABEL_OWNER, Owner};
+use super::apply::{self, Owner};
 use super::conditions::{self, Desired};
 use super::ownership::Conflict;
 use super::reader::LABEL_SERVICE_NAME;
@@ -28,61 +27,51 @@ use crate::translate::{Object, names};
 
 /// Runs the TargetGroup controller until shutdown.
 pub(crate) async fn controller(wiring: Wiring) {
-    let ctx = &wiring.ctx;
-    let ctrl = wiring.controller::<TargetGroup>().owns(
-        ctx.api::<Service>(),
-        watcher::Config::default().labels(LABEL_OWNER),
-    );
+    let ctrl = wiring
+        .controller::<TargetGroup>()
+        .owns_stream(wiring.changes::<Service>());
     let store = ctrl.store();
     let tgs = store.clone();
     let slices = store.clone();
     let ctrl = ctrl
-        .watches(
-            ctx.api::<EcsService>(),
-            watcher::Config::default(),
-            move |svc| {
-                let ns = svc.metadata.namespace.clone();
-                let referenced: Vec<String> = svc
-                    .spec
-                    .load_balancers
-                    .iter()
-                    .flatten()
-                    .filter_map(|lb| lb.target_group_arn.as_deref())
-                    .map(|a| names::target_group_of_arn(a).to_owned())
-                    .collect();
-                tgs.state()
-                    .into_iter()
-                    .filter(|tg| {
-                        tg.metadata.namespace == ns
-                            && referenced.iter().any(|r| r == tg.target_group_name())
-                    })
-                    .map(|tg| ObjectRef::from_obj(tg.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .watches(
-            ctx.api::<EndpointSlice>(),
-            watcher::Config::default().labels(names::LABEL_MANAGED_BY),
-            move |slice| {
-                let ns = slice.metadata.namespace.clone();
-                let service = slice
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(LABEL_SERVICE_NAME))
-                    .cloned()
-                    .unwrap_or_default();
-                slices
-                    .state()
-                    .into_iter()
-                    .filter(|tg| {
-                        tg.metadata.namespace == ns
-                            && names::target_group_service_name(tg.target_group_name()) == service
-                    })
-                    .map(|tg| ObjectRef::from_obj(tg.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        );
+        .watches_stream(wiring.changes::<EcsService>(), move |svc| {
+            let ns = svc.metadata.namespace.clone();
+            let referenced: Vec<String> = svc
+                .spec
+                .load_balancers
+                .iter()
+                .flatten()
+                .filter_map(|lb| lb.target_group_arn.as_deref())
+                .map(|a| names::target_group_of_arn(a).to_owned())
+                .collect();
+            tgs.state()
+                .into_iter()
+                .filter(|tg| {
+                    tg.metadata.namespace == ns
+                        && referenced.iter().any(|r| r == tg.target_group_name())
+                })
+                .map(|tg| ObjectRef::from_obj(tg.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .watches_stream(wiring.changes::<EndpointSlice>(), move |slice| {
+            let ns = slice.metadata.namespace.clone();
+            let service = slice
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_SERVICE_NAME))
+                .cloned()
+                .unwrap_or_default();
+            slices
+                .state()
+                .into_iter()
+                .filter(|tg| {
+                    tg.metadata.namespace == ns
+                        && names::target_group_service_name(tg.target_group_name()) == service
+                })
+                .map(|tg| ObjectRef::from_obj(tg.as_ref()))
+                .collect::<Vec<_>>()
+        });
     wiring.run(ctrl, reconcile).await;
 }
 

@@ -14,9 +14,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 
-use super::apply::{self, LABEL_OWNER, Owner, stamp};
+use super::apply::{self, Owner, stamp};
 use super::conditions::{self, Desired};
 use super::ownership::Conflict;
 use super::resolve::{self, Blocked};
@@ -35,28 +34,23 @@ use crate::translate::{self, Object, names};
 
 /// Runs the EcsTask controller until shutdown.
 pub(crate) async fn controller(wiring: Wiring) {
-    let ctrl = wiring.controller::<EcsTask>().owns(
-        wiring.ctx.api::<Pod>(),
-        watcher::Config::default().labels(LABEL_OWNER),
-    );
+    let ctrl = wiring
+        .controller::<EcsTask>()
+        .owns_stream(wiring.changes::<Pod>());
     // A task waiting for its task definition starts when the family registers (no timer).
     let by_family = ctrl.store();
-    let ctrl = ctrl.watches(
-        wiring.ctx.api::<TaskDefinition>(),
-        watcher::Config::default(),
-        move |td| {
-            let ns = td.metadata.namespace.clone();
-            by_family
-                .state()
-                .into_iter()
-                .filter(|t| {
-                    t.metadata.namespace == ns
-                        && names::task_definition_ref(&t.spec.task_definition).0 == td.spec.family
-                })
-                .map(|t| ObjectRef::from_obj(t.as_ref()))
-                .collect::<Vec<_>>()
-        },
-    );
+    let ctrl = ctrl.watches_stream(wiring.changes::<TaskDefinition>(), move |td| {
+        let ns = td.metadata.namespace.clone();
+        by_family
+            .state()
+            .into_iter()
+            .filter(|t| {
+                t.metadata.namespace == ns
+                    && names::task_definition_ref(&t.spec.task_definition).0 == td.spec.family
+            })
+            .map(|t| ObjectRef::from_obj(t.as_ref()))
+            .collect::<Vec<_>>()
+    });
     wiring.run(ctrl, reconcile).await;
 }
 

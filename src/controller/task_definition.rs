@@ -20,7 +20,6 @@ use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use kube::api::{Api, DeleteParams, ObjectMeta, Preconditions};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 use super::apply::{self, Owner, stamp};
@@ -36,10 +35,9 @@ use crate::translate::report::Report;
 
 /// Runs the TaskDefinition controller until shutdown.
 pub(crate) async fn controller(wiring: Wiring) {
-    let ctrl = wiring.controller::<TaskDefinition>().owns(
-        wiring.ctx.api::<ControllerRevision>(),
-        watcher::Config::default().labels(LABEL_TASK_DEFINITION),
-    );
+    let ctrl = wiring
+        .controller::<TaskDefinition>()
+        .owns_stream(wiring.changes::<ControllerRevision>());
     wiring.run(ctrl, reconcile).await;
 }
 

@@ -273,6 +273,9 @@ words! {
         /// A service's deployment cannot progress: its deploymentConfiguration lets no task
         /// stop or start.
         DeploymentConfigurationStuck,
+        /// The object does not parse as its kind (after a schema change, or written past the
+        /// schema); it is not reconciled until it does.
+        Malformed,
     }
 }
 

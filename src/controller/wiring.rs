@@ -21,12 +21,13 @@ use futures::StreamExt;
 use futures::future::{BoxFuture, Shared};
 use k8s_openapi::NamespaceResourceScope;
 use kube::Resource;
-use kube::runtime::controller::{Action, Controller, Error as ControllerError};
+use kube::runtime::controller::{self, Action, Controller, Error as ControllerError};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use super::reader::Cached;
 use super::{Context, ReconcileError, Telemetry, errors};
 
 /// The kinds a controller can have as its primary kind: namespaced, statically typed.
@@ -71,20 +72,40 @@ pub(crate) struct Wiring {
     pub ctx: Arc<Context>,
     /// Completes when the operator is to stop.
     pub shutdown: Shared<BoxFuture<'static, ()>>,
-    /// Counts the controllers that have listed their kind.
-    pub ready: Arc<ReadyCounter>,
 }
 
 impl Wiring {
-    /// A kube-runtime controller of `K` in the watched namespace(s), to which the caller adds
-    /// the kinds it owns and watches.
-    pub fn controller<K: Primary>(&self) -> Controller<K> {
-        Controller::new(self.ctx.api::<K>(), watcher::Config::default())
+    /// A kube-runtime controller of `K` in the watched namespace(s), woken by the shared
+    /// watch of `K` and reading its store, to which the caller adds the kinds it owns and
+    /// watches ([`Wiring::changes`]). Debounced and bounded in concurrency as the options say.
+    pub fn controller<K: Primary + Cached>(&self) -> Controller<K> {
+        let options = &self.ctx.options;
+        let config = controller::Config::default()
+            .debounce(options.debounce)
+            .concurrency(options.concurrency);
+        let caches = self.ctx.reader.caches();
+        let ctrl = match K::cache(caches) {
+            Some(cache) => Controller::for_stream(cache.subscribe(), cache.store().clone()),
+            None => Controller::new(self.ctx.api::<K>(), watcher::Config::default()),
+        };
+        ctrl.with_config(config)
+    }
+
+    /// Every change of kind `K` from its shared watch, for `owns_stream` and `watches_stream`
+    /// (nothing, for a kind the caches do not hold in this set-up).
+    pub fn changes<K: Cached>(
+        &self,
+    ) -> futures::stream::BoxStream<'static, Result<K, watcher::Error>> {
+        match K::cache(self.ctx.reader.caches()) {
+            Some(cache) => cache.subscribe().boxed(),
+            None => futures::stream::empty().boxed(),
+        }
     }
 
     /// Runs `controller` with `reconcile` until shutdown: each reconcile in its own span,
-    /// timed and reported, under the error policy of [`errors`]; readiness reported once `K`
-    /// has been listed.
+    /// timed and reported, under the error policy of [`errors`]. Calling it tells the caches
+    /// that this controller has subscribed to every kind it needs (the watches start once every
+    /// controller of the set has).
     pub async fn run<K, R, F>(self, controller: Controller<K>, mut reconcile: R)
     where
         K: Primary,
@@ -92,12 +113,8 @@ impl Wiring {
         F: Future<Output = Result<Action, ReconcileError>> + Send + 'static,
     {
         let kind = kind_of::<K>();
-        let Wiring {
-            ctx,
-            shutdown,
-            ready,
-        } = self;
-        tokio::spawn(ready.when_listed(kind, ctx.api::<K>()));
+        let Wiring { ctx, shutdown } = self;
+        ctx.reader.caches().subscribed();
         let reconcile = move |obj: Arc<K>, ctx: Arc<Context>| {
             let span = tracing::info_span!(
                 "reconcile",
@@ -117,14 +134,14 @@ impl Wiring {
     }
 }
 
-/// Calls [`Telemetry::ready`] once every controller's store has synced.
+/// Calls [`Telemetry::ready`] once every cache's store has listed.
 pub(crate) struct ReadyCounter {
     left: AtomicUsize,
     telemetry: Arc<dyn Telemetry>,
 }
 
 impl ReadyCounter {
-    /// A counter of `n` controllers.
+    /// A counter of `n` stores.
     pub(crate) fn new(n: usize, telemetry: Arc<dyn Telemetry>) -> Self {
         Self {
             left: AtomicUsize::new(n),
@@ -132,27 +149,21 @@ impl ReadyCounter {
         }
     }
 
-    /// Marks one controller ready once a list of its kind has completed. (The controller's own
-    /// store signals readiness through a one-shot channel that wakes a single waiter, the
-    /// controller itself, so it is not waited on here.)
-    pub(crate) async fn when_listed<K>(self: Arc<Self>, kind: &'static str, api: kube::Api<K>)
-    where
-        K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
-    {
-        use kube::runtime::WatchStreamExt;
-        let events = watcher(api, watcher::Config::default()).default_backoff();
-        let mut events = std::pin::pin!(events);
-        while let Some(event) = events.next().await {
-            if let Ok(watcher::Event::InitDone) = event {
-                tracing::debug!(kind, "watch listed");
-                self.one_ready();
-                return;
-            }
+    /// A cache's watch failed (`expected`: the routine 410 Gone of a compacted watch), for
+    /// `/readyz` and the watch metrics, as a controller's own watch failures are reported.
+    pub(crate) fn watch_failed(&self, kind: &'static str, error: &watcher::Error) {
+        let expected = watch_expired(error);
+        if expected {
+            tracing::info!(kind, %error, "cache watch expired: relisting");
+        } else {
+            tracing::warn!(kind, %error, "cache watch failed: restarting it with backoff");
         }
+        self.telemetry
+            .watch_failed(kind, &error.to_string(), expected);
     }
 
-    /// One more controller is ready.
-    fn one_ready(&self) {
+    /// One more store is ready.
+    pub(crate) fn one_ready(&self) {
         if self.left.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.telemetry.ready();
         }

@@ -50,6 +50,40 @@ pub struct Options {
     /// A kubeconfig file to use instead of inferring the configuration (`KUBECONFIG`,
     /// `~/.kube/config`, then the in-cluster service account).
     pub kubeconfig: Option<PathBuf>,
+    /// How fast the client may send requests.
+    pub rate_limit: RateLimit,
+}
+
+/// The client's request rate (`--kube-api-qps`, `--kube-api-burst`), as client-go's token
+/// bucket: `burst` requests at once, then `qps` per second on average.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    /// Average requests per second; 0 (or less): no limit.
+    pub qps: f64,
+    /// Requests that may go at once.
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            qps: 50.0,
+            burst: 100,
+        }
+    }
+}
+
+impl RateLimit {
+    /// The limit as tower's fixed window: `burst` requests per `burst / qps` seconds (the same
+    /// average, and never more than `burst` in one go); `None` for no limit.
+    pub fn window(self) -> Option<(u64, Duration)> {
+        if self.qps.is_nan() || self.qps <= 0.0 || self.qps.is_infinite() {
+            return None;
+        }
+        let burst = u64::from(self.burst.max(1));
+        let per = Duration::try_from_secs_f64(burst as f64 / self.qps).ok()?;
+        Some((burst, per.max(Duration::from_millis(1))))
+    }
 }
 
 /// Errors that stop `ecsplane run`.
@@ -198,7 +232,7 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
 
 /// Builds the Kubernetes client: from `kubeconfig` when given, else as kube's `Config::infer`
 /// does (`KUBECONFIG`, `~/.kube/config`, then the in-cluster service account).
-pub async fn client(kubeconfig: Option<&Path>) -> Result<Client, Error> {
+pub async fn client(kubeconfig: Option<&Path>, rate_limit: RateLimit) -> Result<Client, Error> {
     let config = match kubeconfig {
         Some(path) => {
             let kubeconfig = Kubeconfig::read_from(path).map_err(|source| Error::Kubeconfig {
@@ -214,8 +248,14 @@ pub async fn client(kubeconfig: Option<&Path>) -> Result<Client, Error> {
         }
         None => Config::infer().await?,
     };
-    tracing::info!(server = %config.cluster_url, "Kubernetes API server");
-    Client::try_from(config).map_err(Error::Client)
+    tracing::info!(server = %config.cluster_url, qps = rate_limit.qps, burst = rate_limit.burst, "Kubernetes API server");
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(Error::Client)?;
+    Ok(match rate_limit.window() {
+        Some((num, per)) => builder
+            .with_layer(&tower::limit::RateLimitLayer::new(num, per))
+            .build(),
+        None => builder.build(),
+    })
 }
 
 async fn bind(what: &'static str, address: &BindAddress) -> Result<Option<TcpListener>, Error> {
@@ -290,7 +330,7 @@ pub async fn run(options: Options) -> Result<(), Error> {
     let on_signal = state.clone();
     signals::install(stop, move || on_signal.health.set_shutting_down()).map_err(Error::Signals)?;
 
-    let client = client(options.kubeconfig.as_deref()).await?;
+    let client = client(options.kubeconfig.as_deref(), options.rate_limit).await?;
     let result = match options.leader_election {
         None => {
             state.metrics.set_leader(true);

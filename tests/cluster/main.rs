@@ -4,6 +4,7 @@
 mod harness;
 
 mod bad_input;
+mod caches;
 mod capacity;
 mod chart;
 mod convert;

@@ -19,9 +19,8 @@ use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 
-use super::apply::{self, LABEL_OWNER, Owner};
+use super::apply::{self, Owner};
 use super::conditions::{self, Desired};
 use super::resolve::{self, Blocked};
 use super::vocabulary::{ConditionType, EventAction, EventReason};
@@ -41,85 +40,62 @@ const ROLLING_RETRY: Duration = Duration::from_secs(10);
 
 /// Runs the EcsService controller until shutdown.
 pub(crate) async fn controller(wiring: Wiring) {
-    let ctx = &wiring.ctx;
-    let owned = || watcher::Config::default().labels(LABEL_OWNER);
     let ctrl = wiring
         .controller::<EcsService>()
-        .owns(ctx.api::<Deployment>(), owned())
-        .owns(ctx.api::<DaemonSet>(), owned())
-        .owns(ctx.api::<HorizontalPodAutoscaler>(), owned())
-        .owns(ctx.api::<ServiceAccount>(), owned());
+        .owns_stream(wiring.changes::<Deployment>())
+        .owns_stream(wiring.changes::<DaemonSet>())
+        .owns_stream(wiring.changes::<HorizontalPodAutoscaler>())
+        .owns_stream(wiring.changes::<ServiceAccount>());
     let store = ctrl.store();
     let by_family = store.clone();
     let by_target_group = store.clone();
     let by_cluster = store.clone();
     let ctrl = ctrl
-        .watches(
-            ctx.api::<TaskDefinition>(),
-            watcher::Config::default(),
-            move |td| {
-                let ns = td.metadata.namespace.clone();
-                by_family
-                    .state()
-                    .into_iter()
-                    .filter(|s| {
-                        s.metadata.namespace == ns
-                            && names::task_definition_ref(&s.spec.task_definition).0
-                                == td.spec.family
-                    })
-                    .map(|s| ObjectRef::from_obj(s.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .watches(
-            ctx.api::<TargetGroup>(),
-            watcher::Config::default(),
-            move |tg| {
-                let ns = tg.metadata.namespace.clone();
-                let tg_name = tg.target_group_name().to_owned();
-                by_target_group
-                    .state()
-                    .into_iter()
-                    .filter(|s| {
-                        s.metadata.namespace == ns
-                            && s.spec.load_balancers.iter().flatten().any(|lb| {
-                                lb.target_group_arn
-                                    .as_deref()
-                                    .map(names::target_group_of_arn)
-                                    == Some(tg_name.as_str())
-                            })
-                    })
-                    .map(|s| ObjectRef::from_obj(s.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .watches(
-            ctx.api::<EcsCluster>(),
-            watcher::Config::default(),
-            move |c| {
-                let ns = c.metadata.namespace.clone();
-                let name = c.metadata.name.clone().unwrap_or_default();
-                by_cluster
-                    .state()
-                    .into_iter()
-                    .filter(|s| {
-                        s.metadata.namespace == ns
-                            && names::cluster_name(s.spec.cluster.as_deref()) == name
-                    })
-                    .map(|s| ObjectRef::from_obj(s.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .watches(
-            ctx.api::<Pod>(),
-            watcher::Config::default().labels(names::LABEL_SERVICE),
-            by_service_label,
-        )
-        .watches(
-            ctx.api::<ReplicaSet>(),
-            watcher::Config::default().labels(names::LABEL_SERVICE),
-            by_service_label,
-        );
+        .watches_stream(wiring.changes::<TaskDefinition>(), move |td| {
+            let ns = td.metadata.namespace.clone();
+            by_family
+                .state()
+                .into_iter()
+                .filter(|s| {
+                    s.metadata.namespace == ns
+                        && names::task_definition_ref(&s.spec.task_definition).0 == td.spec.family
+                })
+                .map(|s| ObjectRef::from_obj(s.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .watches_stream(wiring.changes::<TargetGroup>(), move |tg| {
+            let ns = tg.metadata.namespace.clone();
+            let tg_name = tg.target_group_name().to_owned();
+            by_target_group
+                .state()
+                .into_iter()
+                .filter(|s| {
+                    s.metadata.namespace == ns
+                        && s.spec.load_balancers.iter().flatten().any(|lb| {
+                            lb.target_group_arn
+                                .as_deref()
+                                .map(names::target_group_of_arn)
+                                == Some(tg_name.as_str())
+                        })
+                })
+                .map(|s| ObjectRef::from_obj(s.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .watches_stream(wiring.changes::<EcsCluster>(), move |c| {
+            let ns = c.metadata.namespace.clone();
+            let name = c.metadata.name.clone().unwrap_or_default();
+            by_cluster
+                .state()
+                .into_iter()
+                .filter(|s| {
+                    s.metadata.namespace == ns
+                        && names::cluster_name(s.spec.cluster.as_deref()) == name
+                })
+                .map(|s| ObjectRef::from_obj(s.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .watches_stream(wiring.changes::<Pod>(), by_service_label)
+        .watches_stream(wiring.changes::<ReplicaSet>(), by_service_label);
     wiring.run(ctrl, reconcile).await;
 }
 
