@@ -26,6 +26,7 @@
 pub mod autoscaling;
 pub mod bundle;
 pub mod cql;
+pub mod discovery;
 pub mod identity;
 pub mod listener;
 pub mod model;

@@ -11,7 +11,7 @@ use super::model::{Index, Object, Options, Refusal, Translation};
 use super::names;
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
-use super::{listener, security, service, target_group, task};
+use super::{discovery, listener, security, service, target_group, task};
 
 /// Translates every object of the bundle with the default [`Options`] (portable Ingress for
 /// listeners). See [`translate_with`].
@@ -43,6 +43,10 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
                     .extend(reserved(&out.objects, "metadata.name").map(|r| r.at(&s.origin, &obj)));
                 objects.extend(out.objects);
                 registrations.extend(out.registrations);
+                match discovery::translate_discovery(&index, s, &mut report) {
+                    Ok(found) => objects.extend(found),
+                    Err(r) => errors.extend(r.into_iter().map(|r| r.at(&s.origin, &obj))),
+                }
             }
             Err((used, refusals)) => {
                 used_task_definitions.extend(used);
