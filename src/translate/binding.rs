@@ -10,7 +10,6 @@ use serde_json::json;
 
 use super::bundle::Sourced;
 use super::model::{Object, common_labels};
-use super::names;
 use super::report::Report;
 use super::target_group::object_ref;
 use crate::api::{TargetGroup, TargetType};
@@ -50,8 +49,7 @@ pub fn real_arn(tg: &TargetGroup) -> Option<&str> {
 /// Whether the target group becomes a TargetGroupBinding (a real ARN and a target type the
 /// controller can register pod IPs into).
 pub fn is_bound(tg: &TargetGroup) -> bool {
-    real_arn(tg).is_some()
-        && matches!(tg.spec.target_type, None | Some(TargetType::Ip))
+    real_arn(tg).is_some() && matches!(tg.spec.target_type, None | Some(TargetType::Ip))
 }
 
 /// The TargetGroupBinding of `tg` for its Service (among `objects`, the target group's
@@ -83,13 +81,8 @@ pub fn target_group_binding(
         super::target_group::LABEL_TARGET_GROUP.into(),
         super::model::label_value(tg.object.target_group_name()),
     );
-    let mut o = DynamicObject::new(&name, &api_resource()).within(
-        tg.object
-            .metadata
-            .namespace
-            .as_deref()
-            .unwrap_or_default(),
-    );
+    let mut o = DynamicObject::new(&name, &api_resource())
+        .within(tg.object.metadata.namespace.as_deref().unwrap_or_default());
     if tg.object.metadata.namespace.is_none() {
         o.metadata.namespace = None;
     }
@@ -102,7 +95,6 @@ pub fn target_group_binding(
         }
     });
     report.approximated(&obj, "spec.targetGroupArn", format!("the pods of Service {name:?} register into the existing ALB target group through a TargetGroupBinding (AWS Load Balancer Controller): ECS tasks and pods share its traffic by count, not by weight; health checks, draining and attributes stay the target group's own"));
-    let _ = names::target_group_service_name; // the binding's name is the Service's
     Some(Object::TargetGroupBinding(Box::new(o)))
 }
 
@@ -115,7 +107,8 @@ mod tests {
         serde_json::from_value(json!({"apiVersion": "ecsplane.io/v1alpha1", "kind": "TargetGroup", "metadata": {"name": "web-tg", "namespace": "shop"}, "spec": spec})).unwrap()
     }
 
-    const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef";
+    const ARN: &str =
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef";
 
     #[test]
     fn only_an_elb_target_group_arn_is_real() {
@@ -126,8 +119,51 @@ mod tests {
             "arn:aws:ecs:eu-west-1:1:targetgroup/web-tg/1",
             "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web-tg",
         ] {
-            assert_eq!(real_arn(&tg(json!({"targetGroupArn": fake}))), None, "{fake}");
+            assert_eq!(
+                real_arn(&tg(json!({"targetGroupArn": fake}))),
+                None,
+                "{fake}"
+            );
         }
+    }
+
+    fn dual_run(bind: bool) -> crate::translate::Translation {
+        let text = include_str!("../../tests/render/dual-run.yaml");
+        let (bundle, errors) = crate::load::load_str("dual-run.yaml", text);
+        assert!(errors.is_empty(), "{errors}");
+        let options = crate::translate::Options {
+            routing: crate::translate::routing::RoutingOptions {
+                target_group_binding: bind,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        crate::translate::translate_with(&bundle, &options).expect("translates")
+    }
+
+    /// The whole TargetGroupBinding, and no route for the listener whose target group it
+    /// binds.
+    #[test]
+    fn a_real_target_group_arn_becomes_this_binding_and_the_listener_no_ingress() {
+        let t = dual_run(true);
+        let kinds: Vec<_> = t.objects.iter().map(Object::kind).collect();
+        assert!(!kinds.contains(&"Ingress"), "{kinds:?}");
+        let b: Vec<_> = t.objects.iter().filter(|o| o.kind() == KIND).collect();
+        insta::assert_yaml_snapshot!(b);
+        assert!(
+            t.report
+                .findings
+                .iter()
+                .any(|f| f.object.kind() == "Listener" && f.message.contains("stay on the ALB"))
+        );
+    }
+
+    #[test]
+    fn without_the_flag_the_listener_gets_its_ingress_and_no_binding() {
+        let t = dual_run(false);
+        let kinds: Vec<_> = t.objects.iter().map(Object::kind).collect();
+        assert!(kinds.contains(&"Ingress"), "{kinds:?}");
+        assert!(!kinds.contains(&KIND), "{kinds:?}");
     }
 
     #[test]

@@ -50,7 +50,10 @@ pub fn translate_discovery(
 ) -> Result<Vec<Object>, Vec<Refusal>> {
     let svc = &s.object;
     let spec = &svc.spec;
-    if spec.service_registries.as_ref().is_none_or(|r| r.is_empty())
+    if spec
+        .service_registries
+        .as_ref()
+        .is_none_or(|r| r.is_empty())
         && spec.service_connect_configuration.is_none()
     {
         return Ok(Vec::new());
@@ -285,7 +288,11 @@ fn service_connect(
         Some(ns.trim_end_matches('.'))
     };
     if log_configuration.is_some() {
-        report.not_carried(cx.obj, format!("{F}.logConfiguration"), "there is no Service Connect proxy container whose logs to configure");
+        report.not_carried(
+            cx.obj,
+            format!("{F}.logConfiguration"),
+            "there is no Service Connect proxy container whose logs to configure",
+        );
     }
     if access_log_configuration.is_some() {
         report.not_carried(
@@ -547,7 +554,10 @@ mod tests {
 
     #[test]
     fn service_connect_without_any_namespace_is_refused() {
-        let text = TWO_SERVICES.replace("    enabled: true\n    namespace: prod.local\n", "    enabled: true\n");
+        let text = TWO_SERVICES.replace(
+            "    enabled: true\n    namespace: prod.local\n",
+            "    enabled: true\n",
+        );
         let (bundle, errors) = crate::load::load_str("x.yaml", &text);
         assert!(errors.is_empty(), "{errors}");
         let err = translate(&bundle).unwrap_err();
@@ -557,14 +567,18 @@ mod tests {
     #[test]
     fn the_cluster_default_namespace_names_an_alias_without_dns_name() {
         let text = TWO_SERVICES
-            .replace("    enabled: true\n    namespace: prod.local\n", "    enabled: true\n")
+            .replace(
+                "    enabled: true\n    namespace: prod.local\n",
+                "    enabled: true\n",
+            )
             .replace("            dnsName: orders-admin.prod.local\n", "")
             + "---\napiVersion: ecsplane.io/v1alpha1\nkind: EcsCluster\nmetadata: {name: default}\nspec: {serviceConnectDefaults: {namespace: corp.internal}}\n";
         let t = translation(&text);
         let rw = rewrites(&t.objects, "default");
         assert!(
-            rw.iter().any(|r| r.from == "admin.corp.internal"
-                && r.to == "admin.default.svc.cluster.local"),
+            rw.iter()
+                .any(|r| r.from == "admin.corp.internal"
+                    && r.to == "admin.default.svc.cluster.local"),
             "{rw:?}"
         );
     }
@@ -583,6 +597,11 @@ mod tests {
                 .iter()
                 .all(|o| !o.kind_and_name().1.starts_with("orders"))
         );
-        assert!(t.report.findings.iter().any(|f| f.message.contains("disabled")));
+        assert!(
+            t.report
+                .findings
+                .iter()
+                .any(|f| f.message.contains("disabled"))
+        );
     }
 }

@@ -24,6 +24,7 @@
 //! [`pod`]; how a placement strategy maps, [`placement`].
 
 pub mod autoscaling;
+pub mod binding;
 pub mod bundle;
 pub mod cql;
 pub mod discovery;
