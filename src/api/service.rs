@@ -155,8 +155,10 @@ pub struct EcsServiceSpec {
     #[schemars(range(min = 0, max = 2147483647))]
     pub health_check_grace_period_seconds: Option<i32>,
 
-    /// Cloud Map registries (service discovery).
+    /// Cloud Map registries (service discovery): each becomes a headless Service giving the
+    /// registry's A (and, with a port, SRV) records. ECS takes one registry per service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1))]
     pub service_registries: Option<Vec<ServiceRegistry>>,
 
     /// VPC subnets and security groups; only meaningful inside AWS (reported).
@@ -189,10 +191,10 @@ pub struct EcsServiceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
 
-    /// Service Connect settings (ECS `ServiceConnectConfiguration`).
+    /// Service Connect settings (ECS `ServiceConnectConfiguration`): each service's client
+    /// aliases become Services of the same names and ports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_object")]
-    pub service_connect_configuration: Option<serde_json::Value>,
+    pub service_connect_configuration: Option<ServiceConnectConfiguration>,
 
     /// Volumes configured at launch (EBS), as ECS `ServiceVolumeConfiguration`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -379,22 +381,127 @@ pub enum SchedulingStrategy {
     Daemon,
 }
 
-/// ECS `ServiceRegistry` (Cloud Map).
+/// ECS `ServiceRegistry` (Cloud Map), plus the names the registry ARN does not carry.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("has(self.containerName) == has(self.containerPort)")
+        .message("containerName and containerPort are given together")
+        .field_path(".containerName"),
+    validation = Rule::new("!has(self.port) || !has(self.containerPort)")
+        .message("port and containerName/containerPort cannot both be set")
+        .field_path(".port"),
+)]
 pub struct ServiceRegistry {
-    /// Cloud Map service ARN.
+    /// Cloud Map service ARN (`arn:aws:servicediscovery:REGION:ACCOUNT:service/srv-ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
     pub registry_arn: Option<String>,
-    /// Port for SRV records.
+    /// Port for SRV records (awsvpc tasks), instead of containerName/containerPort.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
     pub port: Option<i32>,
-    /// Container for SRV records.
+    /// Container whose port the SRV records name (with containerPort).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
-    /// Container port for SRV records.
+    /// Container port the SRV records name (with containerName).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
     pub container_port: Option<i32>,
+    /// Name of the Cloud Map service (ecsplane extension: the ARN names only its ID). The
+    /// headless Service is named after it; defaults to the EcsService's `metadata.name`.
+    /// Importers fill it from the `AWS::ServiceDiscovery::Service` / `aws_service_discovery_service`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 127))]
+    pub service_name: Option<String>,
+    /// Name of the Cloud Map namespace (ecsplane extension), such as `prod.local`: clients
+    /// call `SERVICE.NAMESPACE`, which the printed CoreDNS rewrite maps to the Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub namespace: Option<String>,
+}
+
+/// ECS `ServiceConnectConfiguration`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectConfiguration {
+    /// Whether Service Connect is on for this service.
+    pub enabled: bool,
+    /// Cloud Map namespace name or ARN; defaults to the cluster's serviceConnectDefaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The endpoints this service offers (none: a client-only service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["portName".into()]))]
+    pub services: Option<Vec<ServiceConnectService>>,
+    /// Log configuration of the Service Connect proxy container (not carried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "any_object")]
+    pub log_configuration: Option<serde_json::Value>,
+    /// Access logs of the Service Connect proxy (not carried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "any_object")]
+    pub access_log_configuration: Option<serde_json::Value>,
+}
+
+/// ECS `ServiceConnectService`: one named port of the task offered to clients.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectService {
+    /// Name of a portMapping of the task definition.
+    #[schemars(length(min = 1, max = 64))]
+    pub port_name: String,
+    /// Cloud Map service name (up to 64 lowercase letters, digits, `_` and `-`, not starting
+    /// with `-`); defaults to portName.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-z0-9_][a-z0-9_-]*$"))]
+    pub discovery_name: Option<String>,
+    /// Names and ports clients call (ECS takes at most one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1))]
+    pub client_aliases: Option<Vec<ServiceConnectClientAlias>>,
+    /// Port the proxy listens on instead of the container port (not carried: there is no proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub ingress_port_override: Option<i32>,
+    /// Proxy timeouts (carried only by a mesh, reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<ServiceConnectTimeout>,
+    /// TLS between proxies with a Private CA (not carried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "any_object")]
+    pub tls: Option<serde_json::Value>,
+}
+
+/// ECS `ServiceConnectClientAlias`: a name and port clients connect to.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectClientAlias {
+    /// Port clients connect to.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    /// Name clients call; defaults to `discoveryName.namespace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub dns_name: Option<String>,
+    /// Header rules for test traffic during blue/green deployments (not carried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "any_object")]
+    pub test_traffic_rules: Option<serde_json::Value>,
+}
+
+/// ECS `TimeoutConfiguration` of a Service Connect service.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectTimeout {
+    /// Idle time of a connection before the proxy closes it (0 disables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 2147483647))]
+    pub idle_timeout_seconds: Option<i32>,
+    /// Time the proxy waits for a whole response (0 disables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 2147483647))]
+    pub per_request_timeout_seconds: Option<i32>,
 }
 
 /// Application Auto Scaling of the service's desired count: the scalable target's bounds, its

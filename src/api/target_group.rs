@@ -120,8 +120,11 @@ pub struct TargetGroupSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["key".into()]))]
     pub tags: Option<Vec<Tag>>,
-    /// Read-only output of `describe-target-groups`, accepted and ignored.
+    /// ARN of the real ALB target group (as `describe-target-groups` prints it). Ignored,
+    /// except for the dual-run cutover (`--target-group-binding`): then the pods join this
+    /// target group through a TargetGroupBinding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
     pub target_group_arn: Option<String>,
     /// Read-only output of `describe-target-groups`, accepted and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]

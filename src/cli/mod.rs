@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 pub mod convert;
 pub mod crds;
+pub mod dns;
 pub mod render;
 pub mod routes;
 pub mod run;
@@ -31,6 +32,9 @@ enum Command {
     Convert(convert::Args),
     /// Show how each ALB listener rule fares in Ingress, ALB-controller or Gateway API routing.
     Routes(routes::Args),
+    /// Print the CoreDNS rewrites that make Cloud Map and Service Connect names with dots
+    /// (`orders.prod.local`) answer with the rendered Services.
+    Dns(dns::Args),
 }
 
 /// Writes `text` on stdout and flushes it. A reader that stops early (`ecsplane crds | head`)
@@ -53,6 +57,7 @@ impl Cli {
             Command::Render(args) => render::run(args),
             Command::Convert(args) => convert::run(args),
             Command::Routes(args) => routes::run(args),
+            Command::Dns(args) => dns::run(args),
         }
     }
 }

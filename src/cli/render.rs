@@ -68,6 +68,12 @@ pub struct Args {
     /// default, as the standard-channel CRDs have no such field).
     #[arg(long = "gateway-session-persistence")]
     pub gateway_session_persistence: bool,
+    /// Dual-run cutover: a TargetGroup naming a real ALB target group ARN also gets an AWS
+    /// Load Balancer Controller TargetGroupBinding for its Service (the pods join the target
+    /// group the ECS tasks are in), and a Listener whose target groups are all bound gets no
+    /// routes (its rules stay on the ALB).
+    #[arg(long = "target-group-binding")]
+    pub target_group_binding: bool,
     /// Which host-level ECS fields (privileged, host namespaces and paths, devices, added
     /// capabilities, root, …) may be translated, after the Pod Security Standards.
     #[arg(
@@ -145,6 +151,7 @@ impl Args {
                 gateway_name,
                 gateway_namespace,
                 gateway_session_persistence: self.gateway_session_persistence,
+                target_group_binding: self.target_group_binding,
                 ..RoutingOptions::default()
             },
             security_policy: self.security_policy,
@@ -227,8 +234,17 @@ pub fn format_report(t: &Translation, format: ReportFormat) -> String {
         }
         ReportFormat::Text => {
             let (exact, approximated, not_carried) = t.report.counts();
+            let rewrites = translate::discovery::rewrites(&t.objects, "default");
+            let dns = if rewrites.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "names clients call that need a CoreDNS rewrite (`ecsplane dns` prints exactly this):\n{}",
+                    translate::discovery::coredns_rewrites(&rewrites)
+                )
+            };
             format!(
-                "{}rendered {} object(s); report: {approximated} approximated, {not_carried} not carried, {exact} notes\n",
+                "{}{dns}rendered {} object(s); report: {approximated} approximated, {not_carried} not carried, {exact} notes\n",
                 t.report,
                 t.objects.len()
             )

@@ -130,6 +130,20 @@ pub struct Args {
     )]
     gateway_session_persistence: bool,
 
+    /// Dual-run cutover (as `ecsplane render --target-group-binding`): a TargetGroup naming a
+    /// real ALB target group ARN also gets a TargetGroupBinding (the AWS Load Balancer
+    /// Controller and its CRD must be installed), and a Listener whose target groups are all
+    /// bound gets no routes.
+    #[arg(
+        long,
+        env = "ECSPLANE_TARGET_GROUP_BINDING",
+        default_value = "false",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new()
+    )]
+    target_group_binding: bool,
+
     /// Which host-level ECS fields (privileged, host namespaces and paths, devices, added
     /// capabilities, root, …) tenants' task definitions may use, after the Pod Security
     /// Standards; anything else is refused with the field named.
@@ -204,6 +218,7 @@ impl Args {
                 gateway_name,
                 gateway_namespace,
                 gateway_session_persistence: self.gateway_session_persistence,
+                target_group_binding: self.target_group_binding,
                 ..RoutingOptions::default()
             },
             instance: std::env::var("POD_NAME").ok(),

@@ -21,6 +21,7 @@ use super::vocabulary::{ConditionType, Reason};
 use super::wiring::Wiring;
 use super::{Context, RESYNC, ReconcileError, status};
 use crate::api::{CommonStatus, EcsService, TargetGroup, TargetGroupStatus};
+use crate::translate::binding;
 use crate::translate::report::Report;
 use crate::translate::target_group::{self, Registration};
 use crate::translate::{Object, names};
@@ -77,9 +78,10 @@ pub(crate) async fn controller(wiring: Wiring) {
 
 async fn reconcile(tg: Arc<TargetGroup>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let registrations = resolve(&ctx, &tg).await?;
-    let mut translated = translate(&tg, &registrations);
+    let bind = ctx.options.routing.target_group_binding;
+    let mut translated = translate(&tg, &registrations, bind);
     if let Ok(service) = &translated {
-        let conflicts = apply(&ctx, &tg, service.clone()).await?;
+        let conflicts = apply(&ctx, &tg, service.clone(), bind).await?;
         if !conflicts.is_empty() {
             apply::report_conflicts(&ctx, tg.as_ref(), &conflicts).await;
             translated = Err(Blocked::conflicts(&conflicts));
@@ -107,47 +109,53 @@ async fn resolve(ctx: &Context, tg: &TargetGroup) -> Result<Vec<Registration>, R
 /// The target group's Service: none when no service registers with it (dropping a service's
 /// load balancer removes it; a listener forwarding there gets no backend, as an ALB target
 /// group without targets answers 503). Refused when the registrations cannot share one
-/// Service.
-fn translate(tg: &TargetGroup, registrations: &[Registration]) -> Result<Vec<Object>, Blocked> {
+/// Service. With `bind` (`--target-group-binding`) a TargetGroup naming a real ALB target
+/// group also gets its TargetGroupBinding ([`binding::target_group_binding`]).
+fn translate(
+    tg: &TargetGroup,
+    registrations: &[Registration],
+    bind: bool,
+) -> Result<Vec<Object>, Blocked> {
     let mut clean = tg.clone();
     clean.status = None;
     clean.metadata.managed_fields = None;
-    let objects = target_group::translate_target_group(
-        &resolve::sourced(clean),
-        registrations,
-        &mut Report::default(),
-    )
-    .map_err(|refusals| Blocked {
-        reason: Reason::Invalid,
-        message: refusals
-            .iter()
-            .map(|r| format!("{}: {}", r.field, r.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-    })?;
+    let sourced = resolve::sourced(clean);
+    let mut objects =
+        target_group::translate_target_group(&sourced, registrations, &mut Report::default())
+            .map_err(|refusals| Blocked {
+                reason: Reason::Invalid,
+                message: refusals
+                    .iter()
+                    .map(|r| format!("{}: {}", r.field, r.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })?;
     if registrations.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(objects
-        .into_iter()
-        .filter(|o| matches!(o, Object::Service(_)))
-        .collect())
+    objects.retain(|o| matches!(o, Object::Service(_)));
+    if bind
+        && let Some(b) = binding::target_group_binding(&sourced, &objects, &mut Report::default())
+    {
+        objects.push(b);
+    }
+    Ok(objects)
 }
 
-/// Applies the Service; returns the conflicts when its name is somebody else's (nothing is
-/// written then).
+/// Applies the Service (and, with `bind`, the TargetGroupBinding, owned like the Service so
+/// that deleting the TargetGroup removes it); returns the conflicts when a name is somebody
+/// else's (nothing is written then).
 async fn apply(
     ctx: &Context,
     tg: &TargetGroup,
-    service: Vec<Object>,
+    children: Vec<Object>,
+    bind: bool,
 ) -> Result<Vec<Conflict>, ReconcileError> {
-    let applied = apply::reconcile_children(
-        ctx,
-        &Owner::of(tg),
-        &[apply::resource::<Service>()],
-        service,
-    )
-    .await?;
+    let mut kinds = vec![apply::resource::<Service>()];
+    if bind {
+        kinds.push(binding::api_resource());
+    }
+    let applied = apply::reconcile_children(ctx, &Owner::of(tg), &kinds, children).await?;
     Ok(applied.conflicts)
 }
 

@@ -25,9 +25,11 @@
 //! [`pod`]; how a placement strategy maps, [`placement`].
 
 pub mod autoscaling;
+pub mod binding;
 pub mod bundle;
 pub mod capacity;
 pub mod cql;
+pub mod discovery;
 pub mod identity;
 pub mod listener;
 pub mod model;

@@ -45,6 +45,9 @@ pub enum Object {
     /// A Listener's routes in the `gateway` profile: a `gateway.networking.k8s.io/v1`
     /// HTTPRoute (no typed Rust binding matches our kube version, so it is dynamic).
     HttpRoute(Box<DynamicObject>),
+    /// A bound TargetGroup's AWS Load Balancer Controller `elbv2.k8s.aws/v1beta1`
+    /// TargetGroupBinding (`--target-group-binding`; dynamic, as HTTPRoute).
+    TargetGroupBinding(Box<DynamicObject>),
 }
 
 impl Object {
@@ -58,6 +61,7 @@ impl Object {
             Object::Pod(o) => &o.metadata,
             Object::Ingress(o) => &o.metadata,
             Object::HttpRoute(o) => &o.metadata,
+            Object::TargetGroupBinding(o) => &o.metadata,
         }
     }
 
@@ -73,6 +77,7 @@ impl Object {
             Object::Pod(_) => 5,
             Object::Ingress(_) => 6,
             Object::HttpRoute(_) => 7,
+            Object::TargetGroupBinding(_) => 8,
         }
     }
 
@@ -92,6 +97,7 @@ impl Object {
             Object::Pod(_) => "Pod",
             Object::Ingress(_) => "Ingress",
             Object::HttpRoute(_) => "HTTPRoute",
+            Object::TargetGroupBinding(_) => "TargetGroupBinding",
         }
     }
 

@@ -33,7 +33,7 @@ use super::units;
 use crate::api::{
     AssignPublicIp, AutoScaling, DeploymentConfiguration, DeploymentController,
     DeploymentControllerType, EcsService, EcsServiceSpec, LoadBalancer, NetworkConfiguration,
-    PropagateTags, SchedulingStrategy, ServiceRegistry, Tag, TaskDefinition,
+    PropagateTags, SchedulingStrategy, Tag, TaskDefinition,
 };
 
 /// What one service produces.
@@ -115,14 +115,14 @@ pub fn translate_service(
         placement_strategy,
         scheduling_strategy,
         health_check_grace_period_seconds,
-        service_registries,
+        service_registries: _, // discovery::translate_discovery
         network_configuration,
         enable_execute_command,
         enable_ecs_managed_tags,
         propagate_tags,
         tags,
         role,
-        service_connect_configuration,
+        service_connect_configuration: _, // discovery::translate_discovery
         volume_configurations,
         vpc_lattice_configurations,
         availability_zone_rebalancing,
@@ -204,14 +204,12 @@ pub fn translate_service(
         service_name,
         platform_version,
         deployment_controller,
-        service_registries,
         network_configuration,
         enable_execute_command,
         enable_ecs_managed_tags,
         propagate_tags,
         tags,
         role,
-        service_connect_configuration,
         volume_configurations,
         vpc_lattice_configurations,
         availability_zone_rebalancing,
@@ -444,14 +442,12 @@ struct OtherFields<'a> {
     service_name: &'a Option<String>,
     platform_version: &'a Option<String>,
     deployment_controller: &'a Option<DeploymentController>,
-    service_registries: &'a Option<Vec<ServiceRegistry>>,
     network_configuration: &'a Option<NetworkConfiguration>,
     enable_execute_command: &'a Option<bool>,
     enable_ecs_managed_tags: &'a Option<bool>,
     propagate_tags: &'a Option<PropagateTags>,
     tags: &'a Option<Vec<Tag>>,
     role: &'a Option<String>,
-    service_connect_configuration: &'a Option<Value>,
     volume_configurations: &'a Option<Value>,
     vpc_lattice_configurations: &'a Option<Value>,
     availability_zone_rebalancing: &'a Option<String>,
@@ -479,9 +475,6 @@ fn other_fields(cx: &Ctx<'_>, f: OtherFields<'_>, report: &mut Report) -> Option
             "spec.platformVersion",
             "the Fargate platform version only means something inside AWS",
         );
-    }
-    if f.service_registries.as_ref().is_some_and(|r| !r.is_empty()) {
-        report.not_carried(obj, "spec.serviceRegistries", "Cloud Map registration is not translated; use the target group's Service or a Service of your own for discovery");
     }
     if let Some(n) = f.network_configuration {
         report.not_carried(obj, "spec.networkConfiguration", "subnets and security groups only mean something inside AWS (security groups for pods need the VPC CNI's SecurityGroupPolicy)");
@@ -516,9 +509,6 @@ fn other_fields(cx: &Ctx<'_>, f: OtherFields<'_>, report: &mut Report) -> Option
             "spec.role",
             "the legacy load balancer role is not needed on Kubernetes",
         );
-    }
-    if f.service_connect_configuration.is_some() {
-        report.not_carried(obj, "spec.serviceConnectConfiguration", "Service Connect is not translated; clients can use the target group's Service (cluster DNS) or a service mesh");
     }
     if f.volume_configurations.is_some() {
         report.not_carried(

@@ -11,7 +11,7 @@ use super::model::{Index, Object, Options, Refusal, Translation};
 use super::names;
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
-use super::{listener, security, service, target_group, task};
+use super::{binding, discovery, listener, security, service, target_group, task};
 
 /// Translates every object of the bundle with the default [`Options`] (portable Ingress for
 /// listeners). See [`translate_with`].
@@ -43,6 +43,10 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
                     .extend(reserved(&out.objects, "metadata.name").map(|r| r.at(&s.origin, &obj)));
                 objects.extend(out.objects);
                 registrations.extend(out.registrations);
+                match discovery::translate_discovery(&index, s, &mut report) {
+                    Ok(found) => objects.extend(found),
+                    Err(r) => errors.extend(r.into_iter().map(|r| r.at(&s.origin, &obj))),
+                }
             }
             Err((used, refusals)) => {
                 used_task_definitions.extend(used);
@@ -85,8 +89,13 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
     for tg in &bundle.target_groups {
         let obj = target_group::object_ref(&tg.object);
         match target_group::translate_target_group(tg, &registrations, &mut report) {
-            Ok(out) => {
+            Ok(mut out) => {
                 errors.extend(reserved(&out, "spec.name").map(|r| r.at(&tg.origin, &obj)));
+                if options.routing.target_group_binding
+                    && let Some(b) = binding::target_group_binding(tg, &out, &mut report)
+                {
+                    out.push(b);
+                }
                 objects.extend(out);
             }
             Err(refusals) => errors.extend(refusals.into_iter().map(|r| r.at(&tg.origin, &obj))),
@@ -100,7 +109,22 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
             l.object.metadata.name.as_deref().unwrap_or_default(),
         );
         let before = errors.len();
-        for (field, arn) in listener::target_group_references(&l.object) {
+        let references = listener::target_group_references(&l.object);
+        if options.routing.target_group_binding
+            && !references.is_empty()
+            && references.iter().all(|(_, arn)| {
+                index
+                    .target_group(
+                        l.object.metadata.namespace.as_deref(),
+                        names::target_group_of_arn(arn),
+                    )
+                    .is_some_and(|tg| binding::is_bound(&tg.object))
+            })
+        {
+            report.note(&obj, "spec", "every target group of this listener is bound (--target-group-binding): no routes are made, the listener and its rules stay on the ALB, which now also forwards to the pods");
+            continue;
+        }
+        for (field, arn) in references {
             let name = names::target_group_of_arn(&arn);
             let ns = l.object.metadata.namespace.as_deref();
             if index.target_group(ns, name).is_none() && !index.was_invalid("TargetGroup", ns, name)

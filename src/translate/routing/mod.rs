@@ -80,6 +80,10 @@ pub struct RoutingOptions {
     /// default: the standard-channel CRDs have no such field. Either way the rule is
     /// reported approximated, with what differs.
     pub gateway_session_persistence: bool,
+    /// Dual-run cutover (`--target-group-binding`): a TargetGroup naming a real ALB target
+    /// group ARN gets an AWS Load Balancer Controller TargetGroupBinding for its Service, and a
+    /// Listener whose target groups are all bound gets no routes (its rules stay on the ALB).
+    pub target_group_binding: bool,
 }
 
 impl Default for RoutingOptions {
@@ -92,6 +96,7 @@ impl Default for RoutingOptions {
             gateway_section_name: None,
             gateway_regex_headers: true,
             gateway_session_persistence: false,
+            target_group_binding: false,
         }
     }
 }
