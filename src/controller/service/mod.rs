@@ -1,5 +1,5 @@
-//! EcsService: applies the Deployment or DaemonSet, HorizontalPodAutoscaler and ServiceAccount
-//! the translation produces; replaces a task whose essential container exited, as ECS does;
+//! EcsService: applies the Deployment or DaemonSet, HorizontalPodAutoscaler, ServiceAccount and
+//! discovery Services (Cloud Map registries, Service Connect aliases) the translation produces; replaces a task whose essential container exited, as ECS does;
 //! reports ECS-style status (counts, deployments, rollout state, events, conditions).
 //!
 //! A service that names only its family runs the revision resolved when the service last
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{Pod, Service, ServiceAccount};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
@@ -45,7 +45,8 @@ pub(crate) async fn controller(wiring: Wiring) {
         .owns_stream(wiring.changes::<Deployment>())
         .owns_stream(wiring.changes::<DaemonSet>())
         .owns_stream(wiring.changes::<HorizontalPodAutoscaler>())
-        .owns_stream(wiring.changes::<ServiceAccount>());
+        .owns_stream(wiring.changes::<ServiceAccount>())
+        .owns_stream(wiring.changes::<Service>());
     let store = ctrl.store();
     let by_family = store.clone();
     let by_target_group = store.clone();
@@ -105,9 +106,10 @@ fn by_service_label<K: kube::Resource>(obj: K) -> Option<ObjectRef<EcsService>> 
 }
 
 /// The kinds an EcsService owns.
-fn owned_kinds() -> [kube::discovery::ApiResource; 4] {
+fn owned_kinds() -> [kube::discovery::ApiResource; 5] {
     [
         apply::resource::<ServiceAccount>(),
+        apply::resource::<Service>(),
         apply::resource::<Deployment>(),
         apply::resource::<DaemonSet>(),
         apply::resource::<HorizontalPodAutoscaler>(),
@@ -205,7 +207,7 @@ async fn resolve(
 
 /// The service's children and how faithfully it translated.
 struct Translated {
-    /// ServiceAccount, Deployment or DaemonSet, HorizontalPodAutoscaler.
+    /// ServiceAccount, Deployment or DaemonSet, HorizontalPodAutoscaler, discovery Services.
     children: Vec<Object>,
     /// The `Translated` condition.
     fidelity: Desired,
@@ -225,13 +227,24 @@ fn translate(resolved: &Resolved) -> Result<Translated, Blocked> {
                     | Object::Deployment(_)
                     | Object::DaemonSet(_)
                     | Object::HorizontalPodAutoscaler(_)
-            )
+            ) || matches!(o, Object::Service(s) if is_discovery(s))
         })
         .collect();
     Ok(Translated {
         children,
         fidelity: conditions::translated(&translation.report),
     })
+}
+
+/// Whether `service` is one of the service's discovery Services (a Cloud Map registry or a
+/// Service Connect alias), which the EcsService owns; a target group's Service is the
+/// TargetGroup's.
+fn is_discovery(service: &Service) -> bool {
+    service
+        .metadata
+        .labels
+        .as_ref()
+        .is_some_and(|l| l.contains_key(translate::discovery::LABEL_DISCOVERY))
 }
 
 /// What the apply step did.
