@@ -633,22 +633,29 @@ impl Hints {
     }
 }
 
+/// Why a rule called exact is downgraded when the model of a conformant implementation
+/// disagrees with the ALB on one of its sample requests.
+pub(crate) const COMPILER_LIMITATION: &str =
+    "the compiled routing disagrees with the ALB on a sample request (a compiler limitation)";
+
 /// Checks each rule called exact against the model on sample requests and downgrades any that
-/// disagree (a safety net: the constructions are exact by design). Then finds the
-/// counterexample of every rule that is not representable.
+/// disagree, with `disagreement` as the reason (for a conformant implementation a safety net:
+/// the constructions are exact by design; for one with a precedence of its own, where it
+/// departs). Then finds the counterexample of every rule that is not representable.
 pub(crate) fn check_fates(
     listener: &Listener,
     views: &[RuleView],
     fates: &mut [RuleFate],
     model: &Model<'_>,
     backends: &dyn BackendResolver,
+    disagreement: &str,
 ) {
     for (i, f) in fates.iter_mut().enumerate() {
         match &mut f.fate {
             Fate::Exact | Fate::Approximated { .. } => {
                 if let Some(c) = counterexample(listener, views, i, model, backends) {
                     f.fate = Fate::NotRepresentable {
-                        reason: "the compiled routing disagrees with the ALB on a sample request (a compiler limitation)".to_owned(),
+                        reason: disagreement.to_owned(),
                         counterexample: Some(c),
                     };
                 }
