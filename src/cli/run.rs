@@ -130,6 +130,17 @@ pub struct Args {
     )]
     gateway_session_persistence: bool,
 
+    /// The implementation whose precedence the routes must route by (as `ecsplane render
+    /// --routing-implementation`).
+    #[arg(
+        long,
+        env = "ECSPLANE_ROUTING_IMPLEMENTATION",
+        value_enum,
+        default_value_t,
+        value_name = "IMPL"
+    )]
+    routing_implementation: render::RoutingImplementation,
+
     /// Which host-level ECS fields (privileged, host namespaces and paths, devices, added
     /// capabilities, root, …) tenants' task definitions may use, after the Pod Security
     /// Standards; anything else is refused with the field named.
@@ -185,6 +196,7 @@ impl Args {
                 gateway_name,
                 gateway_namespace,
                 gateway_session_persistence: self.gateway_session_persistence,
+                implementation: self.routing_implementation.into(),
                 ..RoutingOptions::default()
             },
             instance: std::env::var("POD_NAME").ok(),

@@ -671,7 +671,11 @@ impl TraefikIngressModel {
             .routers
             .iter()
             .filter(|rt| traefik_host_matches(rt.host.as_deref(), &r.host))
-            .filter(|rt| rt.path.as_ref().is_none_or(|p| traefik_path_matches(p, &r.path)))
+            .filter(|rt| {
+                rt.path
+                    .as_ref()
+                    .is_none_or(|p| traefik_path_matches(p, &r.path))
+            })
             .collect();
         let top = matching.iter().map(|rt| rt.priority).max()?;
         let mut winners = matching.iter().filter(|rt| rt.priority == top);
@@ -690,10 +694,7 @@ fn traefik_rule(host: Option<&str>, path: Option<&TraefikPath>) -> String {
         parts.push(match h.strip_prefix("*.") {
             Some(rest) => format!(
                 "HostRegexp({})",
-                go_quote(&format!(
-                    "^[a-zA-Z0-9-]+\\.{}$",
-                    regex::escape(rest)
-                ))
+                go_quote(&format!("^[a-zA-Z0-9-]+\\.{}$", regex::escape(rest)))
             ),
             None => format!("Host({})", go_quote(h)),
         });

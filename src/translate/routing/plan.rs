@@ -602,15 +602,37 @@ pub(crate) fn counterexample(
 pub(crate) struct Hints {
     pub hosts: Vec<String>,
     pub paths: Vec<String>,
+    /// Headers other rules match on (name and a value they accept): an implementation that
+    /// ranks a header match above a hostname or path shows it only on such requests.
+    pub headers: Vec<(String, String)>,
+    /// Methods other rules match on.
+    pub methods: Vec<String>,
 }
 
 impl Hints {
     fn from_views(views: &[RuleView]) -> Self {
         let mut hosts = BTreeSet::new();
         let mut paths = BTreeSet::new();
+        let mut headers = BTreeSet::new();
+        let mut methods = BTreeSet::new();
         for v in views {
             for c in &v.conditions {
                 match c.field {
+                    ConditionField::HttpHeader => {
+                        if let Some(cfg) = &c.http_header_config {
+                            for value in &cfg.values {
+                                headers.insert((
+                                    cfg.http_header_name.clone(),
+                                    value.replace('*', "").replace('?', "q"),
+                                ));
+                            }
+                        }
+                    }
+                    ConditionField::HttpRequestMethod => {
+                        if let Some(cfg) = &c.http_request_method_config {
+                            methods.extend(cfg.values.iter().cloned());
+                        }
+                    }
                     ConditionField::HostHeader => {
                         for h in alb::host_values(c).0 {
                             hosts.insert(h.replace(['*', '?'], "x").to_ascii_lowercase());
@@ -629,6 +651,8 @@ impl Hints {
         Self {
             hosts: hosts.into_iter().collect(),
             paths: paths.into_iter().filter(|p| p.starts_with('/')).collect(),
+            headers: headers.into_iter().collect(),
+            methods: methods.into_iter().collect(),
         }
     }
 }
