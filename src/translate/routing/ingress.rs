@@ -617,15 +617,15 @@ impl TraefikIngressModel {
                 .and_then(|p| p.trim().parse().ok())
                 .unwrap_or(0);
             let rules = spec["rules"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-            if rules.is_empty() {
-                if let Some(b) = spec.get("defaultBackend").and_then(backend_of) {
-                    routers.push(TraefikRouter {
-                        host: None,
-                        path: Some(TraefikPath::Prefix("/".to_owned())),
-                        priority: i64::from(i32::MIN),
-                        backend: b,
-                    });
-                }
+            if rules.is_empty()
+                && let Some(b) = spec.get("defaultBackend").and_then(backend_of)
+            {
+                routers.push(TraefikRouter {
+                    host: None,
+                    path: Some(TraefikPath::Prefix("/".to_owned())),
+                    priority: i64::from(i32::MIN),
+                    backend: b,
+                });
             }
             for rule in rules {
                 let host = rule["host"]
