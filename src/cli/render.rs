@@ -12,7 +12,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::load;
 use crate::translate::bundle::{Bundle, Errors};
-use crate::translate::routing::{Profile, RoutingOptions};
+use crate::translate::routing::{Implementation, Profile, RoutingOptions};
 use crate::translate::security::SecurityPolicy;
 use crate::translate::{self, Options, Translation};
 
@@ -74,6 +74,17 @@ pub struct Args {
     /// routes (its rules stay on the ALB).
     #[arg(long = "target-group-binding")]
     pub target_group_binding: bool,
+    /// The ingress controller or Gateway implementation whose precedence the output must
+    /// route by: `conformant` (the Ingress and Gateway API order, as Contour/Envoy) or
+    /// `traefik` (Traefik v3 router priorities; Ingress paths get one Ingress each with a
+    /// router priority, rules Traefik would route elsewhere are reported).
+    #[arg(
+        long = "routing-implementation",
+        value_enum,
+        default_value_t,
+        value_name = "IMPL"
+    )]
+    pub routing_implementation: RoutingImplementation,
     /// Which host-level ECS fields (privileged, host namespaces and paths, devices, added
     /// capabilities, root, …) may be translated, after the Pod Security Standards.
     #[arg(
@@ -133,6 +144,25 @@ pub enum Routing {
     Gateway,
 }
 
+/// The implementation of `--routing-implementation`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoutingImplementation {
+    /// Follows the Ingress and Gateway API precedence (Contour/Envoy, for instance).
+    #[default]
+    Conformant,
+    /// Traefik v3 (Ingress with strictPrefixMatching=true, and Gateway API).
+    Traefik,
+}
+
+impl From<RoutingImplementation> for Implementation {
+    fn from(i: RoutingImplementation) -> Self {
+        match i {
+            RoutingImplementation::Conformant => Implementation::Conformant,
+            RoutingImplementation::Traefik => Implementation::Traefik,
+        }
+    }
+}
+
 impl Args {
     /// The translation options these arguments stand for.
     pub fn options(&self) -> Options {
@@ -152,6 +182,7 @@ impl Args {
                 gateway_namespace,
                 gateway_session_persistence: self.gateway_session_persistence,
                 target_group_binding: self.target_group_binding,
+                implementation: self.routing_implementation.into(),
                 ..RoutingOptions::default()
             },
             security_policy: self.security_policy,

@@ -33,6 +33,10 @@ pub struct Args {
     /// `sessionPersistence` (Gateway API experimental channel; off by default).
     #[arg(long)]
     gateway_session_persistence: bool,
+    /// The implementation whose precedence the output must route by (as `ecsplane render
+    /// --routing-implementation`).
+    #[arg(long, value_enum, default_value_t, value_name = "IMPL")]
+    routing_implementation: super::render::RoutingImplementation,
     /// Also print the compiled objects as YAML after the table.
     #[arg(long)]
     objects: bool,
@@ -87,6 +91,7 @@ pub fn run(args: Args) -> ExitCode {
         gateway_name,
         gateway_namespace,
         gateway_session_persistence: args.gateway_session_persistence,
+        implementation: args.routing_implementation.into(),
         ..RoutingOptions::default()
     };
     if bundle.listeners.is_empty() {

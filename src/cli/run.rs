@@ -143,6 +143,16 @@ pub struct Args {
         value_parser = BoolishValueParser::new()
     )]
     target_group_binding: bool,
+    /// The implementation whose precedence the routes must route by (as `ecsplane render
+    /// --routing-implementation`).
+    #[arg(
+        long,
+        env = "ECSPLANE_ROUTING_IMPLEMENTATION",
+        value_enum,
+        default_value_t,
+        value_name = "IMPL"
+    )]
+    routing_implementation: render::RoutingImplementation,
 
     /// Which host-level ECS fields (privileged, host namespaces and paths, devices, added
     /// capabilities, root, …) tenants' task definitions may use, after the Pod Security
@@ -219,6 +229,7 @@ impl Args {
                 gateway_namespace,
                 gateway_session_persistence: self.gateway_session_persistence,
                 target_group_binding: self.target_group_binding,
+                implementation: self.routing_implementation.into(),
                 ..RoutingOptions::default()
             },
             instance: std::env::var("POD_NAME").ok(),

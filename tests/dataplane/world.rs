@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ecsplane::api::ConditionField;
 use ecsplane::translate::routing::alb::{self, Request, RuleId, Terminal};
-use ecsplane::translate::routing::{CompiledRoutes, Profile, RoutingOptions};
+use ecsplane::translate::routing::{CompiledRoutes, Implementation, Profile, RoutingOptions};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -79,12 +79,17 @@ impl World {
             .unwrap_or_else(|e| panic!("{key}={}: {e}", self.settings[key]))
     }
 
-    /// Routing options that attach HTTPRoutes to the data plane's Gateway.
+    /// Routing options that attach HTTPRoutes to the data plane's Gateway and compile for its
+    /// implementation (Traefik's precedence on Traefik, the API's on Contour).
     pub fn routing_options(&self, profile: Profile) -> RoutingOptions {
         RoutingOptions {
             profile,
             gateway_name: self.settings["GATEWAY_NAME"].clone(),
             gateway_namespace: Some(self.settings["GATEWAY_NAMESPACE"].clone()),
+            implementation: match self.data_plane.as_str() {
+                "traefik" => Implementation::Traefik,
+                _ => Implementation::Conformant,
+            },
             ..RoutingOptions::default()
         }
     }

@@ -42,7 +42,12 @@ use super::plan::{
     representative_host, representative_path,
 };
 use super::tls;
-use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
+use super::{
+    BackendResolver, CompiledRoutes, Fate, Implementation, RoutingOptions, RuleFate, ServiceBackend,
+};
+
+/// Why a rule is not representable on Traefik although Gateway API precedence carries it.
+const TRAEFIK_DISAGREES: &str = "Traefik ranks HTTPRoute matches by one sum of hostname, path, method, header and query scores instead of Gateway API's order (hostname, then path, method, headers, query), and HTTPRoutes have no per-rule priority to correct it: on Traefik a sample request goes elsewhere";
 
 /// Methods Gateway API accepts in `HTTPRouteMatch.method`.
 const METHODS: &[&str] = &[
@@ -280,7 +285,18 @@ pub fn compile(
     let section = gateway_listener(listener, options);
     let objects = emit(listener, &views, &redirects, &plan, options, &section);
     let model = GatewayModel::from_objects(&objects).on_listener(&section);
-    plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
+    let (model, disagreement) = match options.implementation {
+        Implementation::Conformant => (model, plan::COMPILER_LIMITATION),
+        Implementation::Traefik => (model.traefik(), TRAEFIK_DISAGREES),
+    };
+    plan::check_fates(
+        listener,
+        &views,
+        &mut fates,
+        &|r| model.route(r),
+        backends,
+        disagreement,
+    );
     let gateway = gateway_ref(listener, options);
     report.note(
         &object,
@@ -904,6 +920,9 @@ pub struct GatewayModel {
     /// Implementations that pick the most specific hostname first and never fall back to a
     /// less specific one (Envoy virtual hosts), instead of one global precedence order.
     pub no_fallthrough_between_hostnames: bool,
+    /// Route by Traefik v3.6's precedence instead of Gateway API's (see
+    /// [`GatewayModel::traefik`]).
+    traefik: bool,
     /// Scheme and port of the Gateway listener the requests arrive on.
     listener: (&'static str, i32),
     /// Name of that Gateway listener, when known: routes attached to other sections of the
@@ -916,6 +935,7 @@ impl Default for GatewayModel {
         Self {
             routes: Vec::new(),
             no_fallthrough_between_hostnames: false,
+            traefik: false,
             listener: ("http", 80),
             section: None,
         }
@@ -1032,8 +1052,26 @@ impl GatewayModel {
         self
     }
 
+    /// The model of Traefik v3.6's Gateway provider
+    /// (`pkg/provider/kubernetes/gateway/httproute.go`): every HTTPRoute match is a router
+    /// whose priority is one sum, the longest of the route's hostnames in characters, plus
+    /// 100000 for an Exact path or 10000 + 100 per character of a PathPrefix (1 for
+    /// `PathPrefix /`), 1000 for a method, 100 per header and 10 per query parameter, plus the
+    /// number of the route's rules after this one; the matching router of the highest
+    /// priority takes the request. So a host-less rule with a header can beat a hostname's
+    /// rule, and a method can beat a longer path, unlike Gateway API's ordered precedence.
+    /// Routers of equal priority are in no defined order: a request two of them that do
+    /// different things match is routed nowhere by this model.
+    pub fn traefik(mut self) -> Self {
+        self.traefik = true;
+        self
+    }
+
     /// Where the request goes: `Some` forward over `service:port` backends, `None` no route.
     pub fn route(&self, r: &Request) -> Option<Target> {
+        if self.traefik {
+            return self.route_traefik(r);
+        }
         let host = r.host.to_ascii_lowercase();
         let host_keys: Vec<Option<(usize, usize)>> = self
             .routes
@@ -1071,6 +1109,10 @@ impl GatewayModel {
             }
         }
         let (_, outcome) = best?;
+        self.outcome(outcome, r)
+    }
+
+    fn outcome(&self, outcome: &Outcome, r: &Request) -> Option<Target> {
         match outcome {
             Outcome::Forward(groups) => (!groups.is_empty()).then(|| Target {
                 authenticate: Vec::new(),
@@ -1081,6 +1123,38 @@ impl GatewayModel {
                 terminal: self.redirect(f, r),
             }),
         }
+    }
+
+    fn route_traefik(&self, r: &Request) -> Option<Target> {
+        let host = r.host.to_ascii_lowercase();
+        let mut top: Option<(i64, Vec<&Outcome>)> = None;
+        for rt in &self.routes {
+            if !rt.attached_to(self.section.as_deref()) || host_key(&rt.hostnames, &host).is_none()
+            {
+                continue;
+            }
+            let host_score = rt.hostnames.iter().map(String::len).max().unwrap_or(0);
+            let n = rt.rules.len();
+            for (rule_i, (matches, outcome)) in rt.rules.iter().enumerate() {
+                for m in matches {
+                    if match_key(m, r).is_none() {
+                        continue;
+                    }
+                    let score = traefik_score(m) + host_score + (n - rule_i);
+                    let score = i64::try_from(score).unwrap_or(i64::MAX);
+                    match &mut top {
+                        Some((best, outcomes)) if *best == score => outcomes.push(outcome),
+                        Some((best, _)) if *best > score => {}
+                        _ => top = Some((score, vec![outcome])),
+                    }
+                }
+            }
+        }
+        let (_, outcomes) = top?;
+        let mut targets = outcomes.iter().map(|o| self.outcome(o, r));
+        let first = targets.next()??;
+        // Equal priorities: either router may answer.
+        targets.all(|t| t.as_ref() == Some(&first)).then_some(first)
     }
 
     // The redirect a RequestRedirect filter gives for `r`, as the concrete `Location`
@@ -1190,6 +1264,24 @@ fn match_key(m: &Value, r: &Request) -> Option<(u8, usize, u8, usize, usize)> {
         headers.len(),
         query.len(),
     ))
+}
+
+// Traefik's score of an HTTPRoute match without its hostname and rule-order parts
+// (`buildMatchRule`).
+fn traefik_score(m: &Value) -> usize {
+    let path = &m["path"];
+    let value = path["value"].as_str().unwrap_or("/");
+    let path_score = match path["type"].as_str().unwrap_or("PathPrefix") {
+        "Exact" => 100_000,
+        "PathPrefix" if value == "/" => 1,
+        "PathPrefix" | "RegularExpression" => 10_000 + value.len() * 100,
+        _ => 1,
+    };
+    let count = |field: &str| m[field].as_array().map_or(0, Vec::len);
+    path_score
+        + if m["method"].is_string() { 1000 } else { 0 }
+        + 100 * count("headers")
+        + 10 * count("queryParams")
 }
 
 fn value_matches(m: &Value, v: &str) -> bool {

@@ -34,7 +34,9 @@ use super::plan::{
     representative_host, representative_path,
 };
 use super::tls;
-use super::{BackendResolver, CompiledRoutes, Fate, RoutingOptions, RuleFate, ServiceBackend};
+use super::{
+    BackendResolver, CompiledRoutes, Fate, Implementation, RoutingOptions, RuleFate, ServiceBackend,
+};
 
 /// Compiles `listener` into one portable Ingress.
 pub fn compile(
@@ -192,7 +194,11 @@ pub fn compile(
     // gets no Ingress: every request then gets the controller's own default answer, which the
     // fates below report (nothing it answers is what ALB would answer).
     let routable = !rules.is_empty() || spec.get("defaultBackend").is_some();
-    let objects = if routable { vec![ingress] } else { Vec::new() };
+    let objects = match (routable, options.implementation) {
+        (false, _) => Vec::new(),
+        (true, Implementation::Conformant) => vec![ingress],
+        (true, Implementation::Traefik) => traefik_ingresses(&ingress),
+    };
     if !routable {
         report.note(
             &object,
@@ -201,13 +207,42 @@ pub fn compile(
         );
     }
 
-    let model = IngressModel::from_objects(&objects);
-    plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
-    report.note(
-        &object,
-        "spec.rules",
-        "portable Ingress assumes exact host before wildcard and host-less rules, and Exact before the longest Prefix; every host lists every path so merging host-less paths or falling through changes nothing",
-    );
+    match options.implementation {
+        Implementation::Conformant => {
+            let model = IngressModel::from_objects(&objects);
+            plan::check_fates(
+                listener,
+                &views,
+                &mut fates,
+                &|r| model.route(r),
+                backends,
+                plan::COMPILER_LIMITATION,
+            );
+            report.note(
+                &object,
+                "spec.rules",
+                "portable Ingress assumes exact host before wildcard and host-less rules, and Exact before the longest Prefix; every host lists every path so merging host-less paths or falling through changes nothing",
+            );
+        }
+        Implementation::Traefik => {
+            let model = TraefikIngressModel::from_objects(&objects);
+            plan::check_fates(
+                listener,
+                &views,
+                &mut fates,
+                &|r| model.route(r),
+                backends,
+                "on Traefik the compiled Ingresses, even with a router priority per path, send a sample request elsewhere",
+            );
+            report.note(
+                &object,
+                "spec.rules",
+                format!(
+                    "for Traefik, whose router priority is the length of the rule it builds (so a Prefix can outrank a longer or Exact path), every path is an Ingress of its own with annotation {TRAEFIK_PRIORITY} giving exact hosts before host-less paths, Exact before the longest Prefix; Prefix paths match element-wise only with Traefik's providers.kubernetesingress.strictPrefixMatching=true"
+                ),
+            );
+        }
+    }
     CompiledRoutes {
         objects,
         fates,
@@ -478,5 +513,250 @@ fn forward(key: &str) -> Target {
             target_group: key.to_owned(),
             weight: 1,
         }]),
+    }
+}
+
+/// The annotation that sets a Traefik router's priority (Traefik's Ingress provider reads it
+/// for every path of the Ingress that carries it).
+pub const TRAEFIK_PRIORITY: &str = "traefik.ingress.kubernetes.io/router.priority";
+
+// The compiled Ingress split for Traefik: one Ingress per host and path, numbered in the
+// order of the paths, each with a router priority that reproduces the portable precedence
+// (every exact host's paths above every host-less path; within each, Exact paths above
+// Prefix paths, longer Prefixes above shorter ones). Traefik reads `defaultBackend` only from
+// an Ingress without rules, and the compiled default backend is the host-less `/` path
+// already, so it is dropped.
+fn traefik_ingresses(ingress: &Value) -> Vec<Value> {
+    let mut entries: Vec<(Option<&str>, &Value)> = Vec::new();
+    for rule in ingress["spec"]["rules"].as_array().into_iter().flatten() {
+        for p in rule["http"]["paths"].as_array().into_iter().flatten() {
+            entries.push((rule["host"].as_str(), p));
+        }
+    }
+    if entries.is_empty() {
+        // Only a default backend: Traefik serves it as its lowest-priority router.
+        return vec![ingress.clone()];
+    }
+    let rank = |(host, p): &(Option<&str>, &Value)| {
+        let path = p["path"].as_str().unwrap_or("/");
+        let exact = p["pathType"] == "Exact";
+        (
+            host.is_none(),
+            !exact,
+            std::cmp::Reverse(path.trim_end_matches('/').len()),
+        )
+    };
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| rank(&entries[i]));
+    let mut priority = vec![0usize; entries.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        priority[i] = entries.len() - pos;
+    }
+    let name = ingress["metadata"]["name"].as_str().unwrap_or("listener");
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, (host, path))| {
+            let mut o = ingress.clone();
+            o["metadata"]["name"] = json!(dns_label(&format!("{name}-{i}")));
+            o["metadata"]["annotations"] = json!({ TRAEFIK_PRIORITY: priority[i].to_string() });
+            let mut rule = json!({"http": {"paths": [path]}});
+            if let Some(h) = host {
+                rule["host"] = json!(h);
+            }
+            o["spec"]["rules"] = json!([rule]);
+            if let Some(spec) = o["spec"].as_object_mut() {
+                spec.remove("defaultBackend");
+            }
+            o
+        })
+        .collect()
+}
+
+// A Traefik router's path matcher.
+#[derive(Clone, Debug)]
+enum TraefikPath {
+    // `Path("p")`: the path equals p.
+    Exact(String),
+    // `(Path("p") || PathPrefix("p/"))`, or `PathPrefix("/")` for the root: element-wise.
+    Prefix(String),
+    // `PathPrefix("p")`: a character-wise prefix (paths without an Exact or Prefix type).
+    Chars(String),
+}
+
+// One router Traefik builds from an Ingress path.
+#[derive(Clone, Debug)]
+struct TraefikRouter {
+    host: Option<String>,
+    path: Option<TraefikPath>,
+    priority: i64,
+    backend: String,
+}
+
+/// A model of how Traefik v3.6's Ingress provider routes a request through Ingress objects,
+/// with `strictPrefixMatching=true` (`pkg/provider/kubernetes/ingress/kubernetes.go`): every
+/// path becomes a router whose rule is `Host(..) && <path matcher>`, whose priority is the
+/// Ingress's `router.priority` annotation or else the length of that rule string, and the
+/// matching router of the highest priority takes the request. Routers of equal priority are
+/// in no defined order; a request that two of them with different backends match is routed
+/// nowhere by this model (either could answer). `defaultBackend` counts only on an Ingress
+/// without rules, as the lowest-priority router.
+#[derive(Clone, Debug, Default)]
+pub struct TraefikIngressModel {
+    routers: Vec<TraefikRouter>,
+}
+
+impl TraefikIngressModel {
+    /// Reads the routers of `networking.k8s.io/v1` Ingress objects.
+    pub fn from_objects(objects: &[Value]) -> Self {
+        let mut routers = Vec::new();
+        for o in objects.iter().filter(|o| o["kind"] == "Ingress") {
+            let spec = &o["spec"];
+            let annotated: i64 = o["metadata"]["annotations"][TRAEFIK_PRIORITY]
+                .as_str()
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(0);
+            let rules = spec["rules"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            if rules.is_empty()
+                && let Some(b) = spec.get("defaultBackend").and_then(backend_of)
+            {
+                routers.push(TraefikRouter {
+                    host: None,
+                    path: Some(TraefikPath::Prefix("/".to_owned())),
+                    priority: i64::from(i32::MIN),
+                    backend: b,
+                });
+            }
+            for rule in rules {
+                let host = rule["host"]
+                    .as_str()
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_owned);
+                for p in rule["http"]["paths"].as_array().into_iter().flatten() {
+                    let Some(backend) = backend_of(&p["backend"]) else {
+                        continue;
+                    };
+                    let path = p["path"].as_str().filter(|p| !p.is_empty()).map(|v| {
+                        match p["pathType"].as_str() {
+                            Some("Exact") => TraefikPath::Exact(v.to_owned()),
+                            Some("Prefix") => TraefikPath::Prefix(v.to_owned()),
+                            _ => TraefikPath::Chars(v.to_owned()),
+                        }
+                    });
+                    let rule = traefik_rule(host.as_deref(), path.as_ref());
+                    if rule.is_empty() {
+                        continue;
+                    }
+                    let priority = if annotated != 0 {
+                        annotated
+                    } else {
+                        i64::try_from(rule.len()).unwrap_or(i64::MAX)
+                    };
+                    routers.push(TraefikRouter {
+                        host: host.clone(),
+                        path,
+                        priority,
+                        backend,
+                    });
+                }
+            }
+        }
+        Self { routers }
+    }
+
+    /// Where the request goes: `Some` forward to `service:port`, or `None` (no router, or
+    /// routers of equal priority with different backends).
+    pub fn route(&self, r: &Request) -> Option<Target> {
+        let matching: Vec<&TraefikRouter> = self
+            .routers
+            .iter()
+            .filter(|rt| traefik_host_matches(rt.host.as_deref(), &r.host))
+            .filter(|rt| {
+                rt.path
+                    .as_ref()
+                    .is_none_or(|p| traefik_path_matches(p, &r.path))
+            })
+            .collect();
+        let top = matching.iter().map(|rt| rt.priority).max()?;
+        let mut winners = matching.iter().filter(|rt| rt.priority == top);
+        let first = winners.next()?;
+        if winners.any(|rt| rt.backend != first.backend) {
+            return None;
+        }
+        Some(forward(&first.backend))
+    }
+}
+
+// The rule string Traefik builds for a host and path (its length is the default priority).
+fn traefik_rule(host: Option<&str>, path: Option<&TraefikPath>) -> String {
+    let mut parts = Vec::new();
+    if let Some(h) = host {
+        parts.push(match h.strip_prefix("*.") {
+            Some(rest) => format!(
+                "HostRegexp({})",
+                go_quote(&format!("^[a-zA-Z0-9-]+\\.{}$", regex::escape(rest)))
+            ),
+            None => format!("Host({})", go_quote(h)),
+        });
+    }
+    match path {
+        Some(TraefikPath::Exact(p)) => parts.push(format!("Path({})", go_quote(p))),
+        Some(TraefikPath::Chars(p)) => parts.push(format!("PathPrefix({})", go_quote(p))),
+        Some(TraefikPath::Prefix(p)) if p == "/" => parts.push("PathPrefix(\"/\")".to_owned()),
+        Some(TraefikPath::Prefix(p)) => {
+            let p = p.trim_end_matches('/');
+            parts.push(format!(
+                "(Path({}) || PathPrefix({}))",
+                go_quote(p),
+                go_quote(&format!("{p}/"))
+            ));
+        }
+        None => {}
+    }
+    parts.join(" && ")
+}
+
+// Go's `%q` of an ASCII string: quotes, with `"` and `\` escaped (what decides the length).
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
+            c => out.push_str(&c.escape_unicode().to_string()),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn traefik_host_matches(host: Option<&str>, request_host: &str) -> bool {
+    let Some(h) = host else { return true };
+    let req = request_host.to_ascii_lowercase();
+    let req = req.strip_suffix('.').unwrap_or(&req);
+    match h.to_ascii_lowercase().strip_prefix("*.") {
+        Some(suffix) => req
+            .strip_suffix(suffix)
+            .and_then(|l| l.strip_suffix('.'))
+            .is_some_and(|l| {
+                !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            }),
+        None => req == h.to_ascii_lowercase(),
+    }
+}
+
+fn traefik_path_matches(p: &TraefikPath, path: &str) -> bool {
+    match p {
+        TraefikPath::Exact(e) => e == path,
+        TraefikPath::Chars(c) => path.starts_with(c.as_str()),
+        TraefikPath::Prefix(root) if root == "/" => path.starts_with('/'),
+        TraefikPath::Prefix(p) => {
+            let p = p.trim_end_matches('/');
+            path == p || path.starts_with(&format!("{p}/"))
+        }
     }
 }

@@ -137,7 +137,14 @@ pub fn compile(
         objects.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec}));
     }
     let model = LbcModel::from_objects(&objects);
-    plan::check_fates(listener, &views, &mut fates, &|r| model.route(r), backends);
+    plan::check_fates(
+        listener,
+        &views,
+        &mut fates,
+        &|r| model.route(r),
+        backends,
+        plan::COMPILER_LIMITATION,
+    );
     if !use_priority {
         report.note(
             &object,

@@ -55,6 +55,34 @@ impl fmt::Display for Profile {
     }
 }
 
+/// Which Kubernetes routing implementation the output is compiled and checked for.
+///
+/// The precedence an ingress controller or Gateway implementation gives overlapping routes
+/// decides where a request goes, and not every implementation follows the API's own order.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub enum Implementation {
+    /// An implementation that follows the Ingress and Gateway API precedence (Contour/Envoy,
+    /// for instance): exact host, then Exact path, then the longest Prefix; for HTTPRoutes
+    /// hostname, then path, method, headers and query parameters in that order.
+    #[default]
+    Conformant,
+    /// Traefik v3 (Ingress with `strictPrefixMatching=true`, and Gateway API): one priority
+    /// per router, the length of its rule string for an Ingress path (Exact and Prefix
+    /// alike), and for an HTTPRoute match the sum of its hostname, path, method, header and
+    /// query scores ([`ingress::TraefikIngressModel`], [`gateway::GatewayModel::traefik`]).
+    Traefik,
+}
+
+impl fmt::Display for Implementation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Implementation::Conformant => "conformant",
+            Implementation::Traefik => "traefik",
+        })
+    }
+}
+
 /// Settings of a compilation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoutingOptions {
@@ -84,6 +112,9 @@ pub struct RoutingOptions {
     /// group ARN gets an AWS Load Balancer Controller TargetGroupBinding for its Service, and a
     /// Listener whose target groups are all bound gets no routes (its rules stay on the ALB).
     pub target_group_binding: bool,
+    /// The implementation whose precedence the output must route by (portable Ingress and
+    /// Gateway API profiles; the ALB profile is routed by an ALB either way).
+    pub implementation: Implementation,
 }
 
 impl Default for RoutingOptions {
@@ -97,6 +128,7 @@ impl Default for RoutingOptions {
             gateway_regex_headers: true,
             gateway_session_persistence: false,
             target_group_binding: false,
+            implementation: Implementation::Conformant,
         }
     }
 }

@@ -602,15 +602,37 @@ pub(crate) fn counterexample(
 pub(crate) struct Hints {
     pub hosts: Vec<String>,
     pub paths: Vec<String>,
+    /// Headers other rules match on (name and a value they accept): an implementation that
+    /// ranks a header match above a hostname or path shows it only on such requests.
+    pub headers: Vec<(String, String)>,
+    /// Methods other rules match on.
+    pub methods: Vec<String>,
 }
 
 impl Hints {
     fn from_views(views: &[RuleView]) -> Self {
         let mut hosts = BTreeSet::new();
         let mut paths = BTreeSet::new();
+        let mut headers = BTreeSet::new();
+        let mut methods = BTreeSet::new();
         for v in views {
             for c in &v.conditions {
                 match c.field {
+                    ConditionField::HttpHeader => {
+                        if let Some(cfg) = &c.http_header_config {
+                            for value in &cfg.values {
+                                headers.insert((
+                                    cfg.http_header_name.clone(),
+                                    value.replace('*', "").replace('?', "q"),
+                                ));
+                            }
+                        }
+                    }
+                    ConditionField::HttpRequestMethod => {
+                        if let Some(cfg) = &c.http_request_method_config {
+                            methods.extend(cfg.values.iter().cloned());
+                        }
+                    }
                     ConditionField::HostHeader => {
                         for h in alb::host_values(c).0 {
                             hosts.insert(h.replace(['*', '?'], "x").to_ascii_lowercase());
@@ -629,26 +651,35 @@ impl Hints {
         Self {
             hosts: hosts.into_iter().collect(),
             paths: paths.into_iter().filter(|p| p.starts_with('/')).collect(),
+            headers: headers.into_iter().collect(),
+            methods: methods.into_iter().collect(),
         }
     }
 }
 
+/// Why a rule called exact is downgraded when the model of a conformant implementation
+/// disagrees with the ALB on one of its sample requests.
+pub(crate) const COMPILER_LIMITATION: &str =
+    "the compiled routing disagrees with the ALB on a sample request (a compiler limitation)";
+
 /// Checks each rule called exact against the model on sample requests and downgrades any that
-/// disagree (a safety net: the constructions are exact by design). Then finds the
-/// counterexample of every rule that is not representable.
+/// disagree, with `disagreement` as the reason (for a conformant implementation a safety net:
+/// the constructions are exact by design; for one with a precedence of its own, where it
+/// departs). Then finds the counterexample of every rule that is not representable.
 pub(crate) fn check_fates(
     listener: &Listener,
     views: &[RuleView],
     fates: &mut [RuleFate],
     model: &Model<'_>,
     backends: &dyn BackendResolver,
+    disagreement: &str,
 ) {
     for (i, f) in fates.iter_mut().enumerate() {
         match &mut f.fate {
             Fate::Exact | Fate::Approximated { .. } => {
                 if let Some(c) = counterexample(listener, views, i, model, backends) {
                     f.fate = Fate::NotRepresentable {
-                        reason: "the compiled routing disagrees with the ALB on a sample request (a compiler limitation)".to_owned(),
+                        reason: disagreement.to_owned(),
                         counterexample: Some(c),
                     };
                 }

@@ -1240,3 +1240,199 @@ fn a_source_ip_value_that_is_no_cidr_block_is_reported_in_every_profile() {
         );
     }
 }
+
+// --- Traefik (the `traefik` implementation) ---------------------------------------------
+
+use super::ingress::{TRAEFIK_PRIORITY, TraefikIngressModel};
+
+fn traefik(profile: Profile) -> RoutingOptions {
+    RoutingOptions {
+        profile,
+        implementation: Implementation::Traefik,
+        ..Default::default()
+    }
+}
+
+fn forwarded_to(t: Option<Target>) -> Option<String> {
+    match t?.terminal {
+        alb::Terminal::Forward(groups) if groups.len() == 1 => Some(groups[0].target_group.clone()),
+        _ => None,
+    }
+}
+
+// Seed 16 case 13 of the data-plane property test: `Exact /api -> a` next to `Prefix / -> web`.
+fn exact_api_next_to_root() -> Listener {
+    listener(
+        vec![(1, vec![path(&["/api"])], forward("a"))],
+        forward("web"),
+    )
+}
+
+#[test]
+fn traefik_ranks_a_root_prefix_above_a_shorter_exact_path_of_one_ingress() {
+    let l = exact_api_next_to_root();
+    let conformant = compile(&l, &ports, &opts(Profile::Ingress));
+    assert_eq!(conformant.fate(RuleId::Priority(1)), Some(&Fate::Exact));
+    let post = Request {
+        method: "POST".into(),
+        ..Request::get("shop.example.com", "/api")
+    };
+    // `PathPrefix("/")` (17 characters) outranks `Path("/api")` (12).
+    let on_traefik = TraefikIngressModel::from_objects(&conformant.objects);
+    assert_eq!(
+        forwarded_to(on_traefik.route(&post)).as_deref(),
+        Some("web:80")
+    );
+    let model = IngressModel::from_objects(&conformant.objects);
+    assert_eq!(forwarded_to(model.route(&post)).as_deref(), Some("a:80"));
+}
+
+#[test]
+fn on_traefik_every_ingress_path_is_its_own_ingress_with_a_router_priority() {
+    let l = exact_api_next_to_root();
+    let out = compile(&l, &ports, &traefik(Profile::Ingress));
+    assert_eq!(out.fate(RuleId::Priority(1)), Some(&Fate::Exact));
+    assert_eq!(out.fate(RuleId::Default), Some(&Fate::Exact));
+    assert_eq!(out.objects.len(), 2, "{:#?}", out.objects);
+    let priority = |path: &str| {
+        out.objects
+            .iter()
+            .find(|o| o["spec"]["rules"][0]["http"]["paths"][0]["path"] == path)
+            .and_then(|o| o["metadata"]["annotations"][TRAEFIK_PRIORITY].as_str())
+            .and_then(|p| p.parse::<u32>().ok())
+    };
+    assert!(priority("/api") > priority("/"), "{:#?}", out.objects);
+    for o in &out.objects {
+        assert!(o["spec"].get("defaultBackend").is_none(), "{o:#}");
+    }
+    let model = TraefikIngressModel::from_objects(&out.objects);
+    let post = Request {
+        method: "POST".into(),
+        ..Request::get("shop.example.com", "/api")
+    };
+    assert_eq!(forwarded_to(model.route(&post)).as_deref(), Some("a:80"));
+    assert_eq!(
+        forwarded_to(model.route(&Request::get("x.example", "/apix"))).as_deref(),
+        Some("web:80")
+    );
+}
+
+#[test]
+fn the_guard_for_a_slash_star_path_loses_to_its_prefix_on_traefik_unless_prioritised() {
+    // ALB's `/api/*` does not match `/api`: the compiler guards it with `Exact /api`.
+    let l = listener(
+        vec![(1, vec![path(&["/api/*"])], forward("api"))],
+        forward("web"),
+    );
+    let conformant = compile(&l, &ports, &opts(Profile::Ingress));
+    let r = Request::get("shop.example.com", "/api");
+    let on_traefik = TraefikIngressModel::from_objects(&conformant.objects);
+    assert_eq!(
+        forwarded_to(on_traefik.route(&r)).as_deref(),
+        Some("api:8080")
+    );
+    let out = compile(&l, &ports, &traefik(Profile::Ingress));
+    assert_eq!(out.fate(RuleId::Priority(1)), Some(&Fate::Exact));
+    let model = TraefikIngressModel::from_objects(&out.objects);
+    assert_eq!(forwarded_to(model.route(&r)).as_deref(), Some("web:80"));
+}
+
+#[test]
+fn on_traefik_a_hostless_header_rule_beats_a_hostnames_rule() {
+    // many-rules.yaml: priority 10 `api.example.com -> api`, priority 14 host-less
+    // `User-Agent *Mobile* -> web`.
+    let l = listener(
+        vec![
+            (10, vec![host(&["api.example.com"])], forward("api")),
+            (
+                14,
+                vec![header("User-Agent", &["*Mobile*"])],
+                forward("web"),
+            ),
+        ],
+        fixed("404"),
+    );
+    let conformant = compile(&l, &ports, &opts(Profile::Gateway));
+    assert_eq!(conformant.fate(RuleId::Priority(10)), Some(&Fate::Exact));
+    assert_eq!(conformant.fate(RuleId::Priority(14)), Some(&Fate::Exact));
+    let out = compile(&l, &ports, &traefik(Profile::Gateway));
+    match out.fate(RuleId::Priority(10)) {
+        Some(Fate::NotRepresentable {
+            reason,
+            counterexample: Some(c),
+        }) => {
+            assert!(reason.contains("Traefik"), "{reason}");
+            assert_eq!(c.request.host, "api.example.com");
+            assert!(c.compiled.contains("web"), "{c}");
+        }
+        other => panic!("priority 10 is {other:?}"),
+    }
+    assert_eq!(out.fate(RuleId::Priority(14)), Some(&Fate::Exact));
+    assert!(out.report.to_string().contains("Traefik"), "{}", out.report);
+}
+
+#[test]
+fn on_traefik_a_method_beats_a_longer_path() {
+    let l = listener(
+        vec![
+            (1, vec![path(&["/static/assets/*"])], forward("c")),
+            (
+                2,
+                vec![method(&["GET"]), path(&["/static/*"])],
+                forward("a"),
+            ),
+        ],
+        fixed("404"),
+    );
+    let conformant = compile(&l, &ports, &opts(Profile::Gateway));
+    assert_eq!(conformant.fate(RuleId::Priority(1)), Some(&Fate::Exact));
+    let on_traefik = GatewayModel::from_objects(&conformant.objects).traefik();
+    let r = Request::get("a.example.com", "/static/assets/x");
+    assert_eq!(forwarded_to(on_traefik.route(&r)).as_deref(), Some("a:80"));
+    let out = compile(&l, &ports, &traefik(Profile::Gateway));
+    assert!(
+        matches!(
+            out.fate(RuleId::Priority(1)),
+            Some(Fate::NotRepresentable {
+                counterexample: Some(_),
+                ..
+            })
+        ),
+        "{:?}",
+        out.fates
+    );
+    assert_eq!(out.fate(RuleId::Priority(2)), Some(&Fate::Exact));
+}
+
+#[test]
+fn the_implementation_is_conformant_unless_chosen() {
+    assert_eq!(
+        RoutingOptions::default().implementation,
+        Implementation::Conformant
+    );
+    assert_eq!(Implementation::Traefik.to_string(), "traefik");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn on_traefik_ingress_routes_every_exact_rule_like_the_alb(
+        l in arb_listener(),
+        requests in prop::collection::vec(arb_request(), 40),
+    ) {
+        let out = compile(&l, &ports, &traefik(Profile::Ingress));
+        let model = TraefikIngressModel::from_objects(&out.objects);
+        agrees(&l, &out, &requests, &|r| model.route(r))?;
+    }
+
+    #[test]
+    fn on_traefik_gateway_routes_every_exact_rule_like_the_alb(
+        l in arb_listener(),
+        requests in prop::collection::vec(arb_request(), 40),
+    ) {
+        let out = compile(&l, &ports, &traefik(Profile::Gateway));
+        let model = GatewayModel::from_objects(&out.objects).traefik();
+        agrees(&l, &out, &requests, &|r| model.route(r))?;
+    }
+}

@@ -138,6 +138,53 @@ pub(crate) fn witnesses(conds: &[RuleCondition], hints: &Hints) -> Vec<Request> 
 
     let hosts = dedup(hosts);
     let paths = dedup(paths);
+    let own_method = conds
+        .iter()
+        .any(|c| c.field == ConditionField::HttpRequestMethod);
+    let own_headers: Vec<String> = conds
+        .iter()
+        .filter_map(|c| c.http_header_config.as_ref())
+        .map(|cfg| cfg.http_header_name.to_ascii_lowercase())
+        .collect();
+    // Requests that also carry what other rules match on (a header of theirs, a method).
+    let mut extra = Vec::new();
+    'extra: for h in &hosts {
+        for p in &paths {
+            let base = Request {
+                host: h.clone(),
+                path: p.clone(),
+                method: methods[0].clone(),
+                headers: headers[0].clone(),
+                query: queries[0].clone(),
+                source_ip: ips
+                    .first()
+                    .copied()
+                    .unwrap_or(std::net::IpAddr::from([198, 51, 100, 7])),
+            };
+            for (name, value) in &hints.headers {
+                if !own_headers.contains(&name.to_ascii_lowercase()) {
+                    let mut r = base.clone();
+                    r.headers.push((name.clone(), value.clone()));
+                    extra.push(r);
+                }
+            }
+            if !own_method && !hints.methods.is_empty() {
+                // Every method other rules name, and one none of them does.
+                let unlisted = ["POST", "GET", "PUT"]
+                    .into_iter()
+                    .find(|m| !hints.methods.iter().any(|h| h == m))
+                    .map(str::to_owned);
+                for m in hints.methods.iter().chain(&unlisted) {
+                    let mut r = base.clone();
+                    r.method = m.clone();
+                    extra.push(r);
+                }
+            }
+            if extra.len() >= CAP / 2 {
+                break 'extra;
+            }
+        }
+    }
     let mut out = Vec::new();
     'outer: for h in &hosts {
         for p in &paths {
@@ -162,6 +209,7 @@ pub(crate) fn witnesses(conds: &[RuleCondition], hints: &Hints) -> Vec<Request> 
             }
         }
     }
+    out.extend(extra);
     out
 }
 
