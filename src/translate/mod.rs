@@ -35,6 +35,7 @@ pub mod pod;
 pub mod report;
 pub mod rollout;
 pub mod routing;
+pub mod schedule;
 pub mod security;
 pub mod service;
 pub mod target_group;
