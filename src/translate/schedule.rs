@@ -775,7 +775,7 @@ mod tests {
     fn item(min: u32, max: u32, names: &'static [&'static str]) -> BoxedStrategy<String> {
         let v = move || {
             (min..=max).prop_flat_map(move |x| {
-                let name = if names.is_empty() {
+                if names.is_empty() {
                     Just(x.to_string()).boxed()
                 } else {
                     prop_oneof![
@@ -783,8 +783,7 @@ mod tests {
                         Just(names[(x - min) as usize].to_owned())
                     ]
                     .boxed()
-                };
-                name
+                }
             })
         };
         let step = 1..=(max - min + 1);
