@@ -254,6 +254,9 @@ fn converted_corpus_objects_deserialize_into_the_api_types() {
                 "TargetGroup" => serde_json::from_value::<TargetGroup>(m).map(|_| ()),
                 "Listener" => serde_json::from_value::<Listener>(m).map(|_| ()),
                 "EcsService" => serde_json::from_value::<EcsService>(m).map(|_| ()),
+                "EcsScheduledTask" => {
+                    serde_json::from_value::<ecsplane::api::EcsScheduledTask>(m).map(|_| ())
+                }
                 other => panic!("unexpected kind {other}"),
             };
             assert!(ok.is_ok(), "{file}: {}/{}: {ok:?}", o.kind, o.name);

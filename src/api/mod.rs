@@ -1,4 +1,4 @@
-//! The ecsplane API: group `ecsplane.io`, version `v1alpha1`, six namespaced kinds.
+//! The ecsplane API: group `ecsplane.io`, version `v1alpha1`, seven namespaced kinds.
 //!
 //! Each kind's `spec` mirrors the AWS API request it stands for, with the AWS field names in
 //! lowerCamelCase and the AWS value formats, so existing JSON pastes under `spec:` unchanged.
@@ -12,6 +12,7 @@
 pub mod cluster;
 pub mod common;
 pub mod listener;
+pub mod scheduled_task;
 pub mod service;
 pub mod target_group;
 pub mod task;
@@ -23,6 +24,7 @@ mod rules_tests;
 pub use cluster::*;
 pub use common::*;
 pub use listener::*;
+pub use scheduled_task::*;
 pub use service::*;
 pub use target_group::*;
 pub use task::*;
@@ -45,6 +47,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         Listener::crd(),
         EcsService::crd(),
         EcsTask::crd(),
+        EcsScheduledTask::crd(),
     ]
 }
 

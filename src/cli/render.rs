@@ -232,6 +232,10 @@ fn set_namespace(bundle: &mut Bundle, ns: &str) {
         .iter_mut()
         .for_each(|o| set(&mut o.object.metadata, ns));
     bundle
+        .scheduled_tasks
+        .iter_mut()
+        .for_each(|o| set(&mut o.object.metadata, ns));
+    bundle
         .clusters
         .iter_mut()
         .for_each(|o| set(&mut o.object.metadata, ns));

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::translate::names::dns_label;
+use crate::translate::names::{dns_label, dns_label_within};
 
 mod awscli;
 mod cfn;
@@ -52,6 +52,8 @@ pub enum Kind {
     Listener,
     /// `EcsService`.
     EcsService,
+    /// `EcsScheduledTask`.
+    EcsScheduledTask,
 }
 
 impl Kind {
@@ -63,6 +65,7 @@ impl Kind {
             Kind::TargetGroup => "TargetGroup",
             Kind::Listener => "Listener",
             Kind::EcsService => "EcsService",
+            Kind::EcsScheduledTask => "EcsScheduledTask",
         }
     }
 
@@ -87,6 +90,7 @@ impl Kind {
                 "serviceConnectConfiguration",
                 "loadBalancers[].loadBalancerName",
             ],
+            Kind::EcsScheduledTask => &["networkConfiguration", "platformVersion", "tags"],
         }
     }
 }
@@ -750,7 +754,7 @@ impl Candidate {
             Kind::TaskDefinition => "family",
             Kind::TargetGroup => "name",
             Kind::EcsCluster => "clusterName",
-            Kind::EcsService | Kind::Listener => return Vec::new(),
+            Kind::EcsService | Kind::Listener | Kind::EcsScheduledTask => return Vec::new(),
         };
         let mut ids = vec![self.name.clone(), self.draft.aws_name.clone()];
         if let Some(v) = self.spec.get(field).and_then(Value::as_str) {
@@ -765,7 +769,7 @@ fn references(kind: Kind, spec: &Value) -> Vec<(String, Kind, String)> {
     use crate::translate::names;
     let mut refs = Vec::new();
     match kind {
-        Kind::EcsService => {
+        Kind::EcsService | Kind::EcsScheduledTask => {
             if let Some(td) = spec.get("taskDefinition").and_then(Value::as_str) {
                 let (family, _) = names::task_definition_ref(td);
                 refs.push(("taskDefinition".into(), Kind::TaskDefinition, family.into()));
@@ -855,7 +859,13 @@ fn finish(mut c: Collected, options: &ConvertOptions) -> Result<Conversion, Vec<
             );
             continue;
         }
-        let name = dns_label(&draft.aws_name);
+        let name = match draft.kind {
+            // Its CronJob is named after it, and a CronJob name has at most 52 characters.
+            Kind::EcsScheduledTask => {
+                dns_label_within(&draft.aws_name, crate::translate::scheduled::MAX_NAME)
+            }
+            _ => dns_label(&draft.aws_name),
+        };
         drop_aws_only_unresolved(&mut draft, &mut c.notes);
         let before = (!draft.unresolved.is_empty()).then(|| draft.spec.clone());
         let mut changes = Vec::new();
@@ -1151,6 +1161,7 @@ fn check(kind: Kind, spec: &Value) -> Result<Value, serde_json::Error> {
         Kind::TargetGroup => round::<TargetGroupSpec>(spec),
         Kind::Listener => round::<ListenerSpec>(spec),
         Kind::EcsService => round::<EcsServiceSpec>(spec),
+        Kind::EcsScheduledTask => round::<crate::api::EcsScheduledTaskSpec>(spec),
     }
 }
 

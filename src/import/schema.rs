@@ -41,6 +41,7 @@ pub fn spec_schema(kind: Kind) -> &'static Value {
             (Kind::TargetGroup, crate::api::TargetGroup::crd()),
             (Kind::Listener, crate::api::Listener::crd()),
             (Kind::EcsService, crate::api::EcsService::crd()),
+            (Kind::EcsScheduledTask, crate::api::EcsScheduledTask::crd()),
         ];
         crds.into_iter()
             .map(|(kind, crd)| {

@@ -93,6 +93,9 @@ fn add_resource(
             .listeners
             .extend(typed(value, origin, &object, errors)),
         "EcsTask" => bundle.tasks.extend(typed(value, origin, &object, errors)),
+        "EcsScheduledTask" => bundle
+            .scheduled_tasks
+            .extend(typed(value, origin, &object, errors)),
         "EcsCluster" => bundle
             .clusters
             .extend(typed(value, origin, &object, errors)),
@@ -162,5 +165,6 @@ pub(super) fn check_duplicates(bundle: &Bundle, errors: &mut Vec<Error>) {
     check("TargetGroup", metas(&bundle.target_groups), errors);
     check("Listener", metas(&bundle.listeners), errors);
     check("EcsTask", metas(&bundle.tasks), errors);
+    check("EcsScheduledTask", metas(&bundle.scheduled_tasks), errors);
     check("EcsCluster", metas(&bundle.clusters), errors);
 }

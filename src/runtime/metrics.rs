@@ -24,14 +24,16 @@ const DURATION_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0,
 ];
 
-/// The kinds the controllers reconcile. Their series exist from the start at zero, so that
-/// `rate()` and alerts see them before the first reconcile.
-pub const KINDS: [&str; 6] = [
+/// The kinds of the API, which the controllers reconcile. Their series exist from the start
+/// at zero, so that `rate()` and alerts see them before the first reconcile (EcsScheduledTask
+/// has no controller yet: its series stay at zero).
+pub const KINDS: [&str; 7] = [
     "TaskDefinition",
     "EcsService",
     "TargetGroup",
     "Listener",
     "EcsTask",
+    "EcsScheduledTask",
     "EcsCluster",
 ];
 

@@ -9,7 +9,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::api::{EcsCluster, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition};
+use crate::api::{
+    EcsCluster, EcsScheduledTask, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition,
+};
 use crate::validate::ProblemKind;
 
 /// Where an input object came from.
@@ -206,6 +208,8 @@ pub struct Bundle {
     pub listeners: Vec<Sourced<Listener>>,
     /// EcsTasks.
     pub tasks: Vec<Sourced<EcsTask>>,
+    /// EcsScheduledTasks.
+    pub scheduled_tasks: Vec<Sourced<EcsScheduledTask>>,
     /// EcsClusters.
     pub clusters: Vec<Sourced<EcsCluster>>,
     /// `(kind, namespace, name)` of documents that were recognised but are invalid. References

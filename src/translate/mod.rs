@@ -9,7 +9,8 @@
 //! - `translation`: the one entry point, [`translate`] / [`translate_with`], which runs the
 //!   translators below in order and collects objects, report and errors;
 //! - the translators, one per kind: [`service`] (EcsService → Deployment or DaemonSet),
-//!   [`task`] (EcsTask → Pods), [`target_group`] (TargetGroup → Service), [`listener`]
+//!   [`task`] (EcsTask → Pods), [`scheduled`] (EcsScheduledTask → CronJob, with
+//!   [`schedule`] converting EventBridge schedules), [`target_group`] (TargetGroup → Service), [`listener`]
 //!   (Listener → routes, through [`routing`]);
 //! - what they share: [`pod`] (task definition → pod template), [`placement`] (placement,
 //!   capacity providers and the cluster → scheduling fields, with [`cql`] for memberOf
@@ -40,6 +41,8 @@ pub mod report;
 pub mod rollout;
 pub mod routing;
 pub mod scaling;
+pub mod schedule;
+pub mod scheduled;
 pub mod security;
 pub mod service;
 pub mod target_group;

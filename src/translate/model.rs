@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Pod, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -40,6 +41,8 @@ pub enum Object {
     HorizontalPodAutoscaler(Box<HorizontalPodAutoscaler>),
     /// One task of an EcsTask.
     Pod(Box<Pod>),
+    /// An EcsScheduledTask.
+    CronJob(Box<CronJob>),
     /// A Listener's routes in the `ingress` and `alb` profiles.
     Ingress(Box<Ingress>),
     /// A Listener's routes in the `gateway` profile: a `gateway.networking.k8s.io/v1`
@@ -59,6 +62,7 @@ impl Object {
             Object::DaemonSet(o) => &o.metadata,
             Object::HorizontalPodAutoscaler(o) => &o.metadata,
             Object::Pod(o) => &o.metadata,
+            Object::CronJob(o) => &o.metadata,
             Object::Ingress(o) => &o.metadata,
             Object::HttpRoute(o) => &o.metadata,
             Object::TargetGroupBinding(o) => &o.metadata,
@@ -75,9 +79,10 @@ impl Object {
             Object::DaemonSet(_) => 3,
             Object::HorizontalPodAutoscaler(_) => 4,
             Object::Pod(_) => 5,
-            Object::Ingress(_) => 6,
-            Object::HttpRoute(_) => 7,
-            Object::TargetGroupBinding(_) => 8,
+            Object::CronJob(_) => 6,
+            Object::Ingress(_) => 7,
+            Object::HttpRoute(_) => 8,
+            Object::TargetGroupBinding(_) => 9,
         }
     }
 
@@ -95,6 +100,7 @@ impl Object {
             Object::DaemonSet(_) => "DaemonSet",
             Object::HorizontalPodAutoscaler(_) => "HorizontalPodAutoscaler",
             Object::Pod(_) => "Pod",
+            Object::CronJob(_) => "CronJob",
             Object::Ingress(_) => "Ingress",
             Object::HttpRoute(_) => "HTTPRoute",
             Object::TargetGroupBinding(_) => "TargetGroupBinding",
@@ -123,7 +129,7 @@ impl Object {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Translation {
     /// Kubernetes objects, sorted by kind (ServiceAccounts, Services, workloads, autoscalers,
-    /// Pods, Ingresses, HTTPRoutes), then namespace and name.
+    /// Pods, CronJobs, Ingresses, HTTPRoutes), then namespace and name.
     pub objects: Vec<Object>,
     /// Where every input field ended up.
     pub report: Report,

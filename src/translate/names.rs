@@ -65,6 +65,19 @@ pub fn cluster_name(reference: Option<&str>) -> &str {
     }
 }
 
+/// [`dns_label`] of `name`, at most `max` characters (at least 10): a longer label keeps its
+/// start and ends in `-` and 8 hex digits of a hash of `name`, so distinct names stay distinct
+/// (a CronJob's name may have 52 characters, as its Jobs' names add a suffix).
+pub fn dns_label_within(name: &str, max: usize) -> String {
+    let label = dns_label(name);
+    let max = max.max(10);
+    if label.len() <= max {
+        return label;
+    }
+    let stem = label[..max - 9].trim_end_matches('-');
+    format!("{stem}-{:08x}", fnv1a(name) as u32)
+}
+
 /// A DNS-1123 label (lowercase alphanumerics and `-`, at most 63 characters, starting and
 /// ending alphanumeric) derived from an AWS name, which may contain upper case and `_`.
 /// Names that change are made unique with a short hash of the original, so two different AWS
@@ -137,6 +150,23 @@ fn fnv1a(s: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_label_within_a_bound_keeps_short_names_and_hashes_long_ones_apart() {
+        assert_eq!(
+            super::dns_label_within("nightly-report", 52),
+            "nightly-report"
+        );
+        let a = "cfn-templates-ecs-schedule-stepscaling-ecsscheduledtask-a";
+        let b = "cfn-templates-ecs-schedule-stepscaling-ecsscheduledtask-b";
+        let (la, lb) = (
+            super::dns_label_within(a, 52),
+            super::dns_label_within(b, 52),
+        );
+        assert!(la.len() <= 52 && lb.len() <= 52, "{la} {lb}");
+        assert_ne!(la, lb);
+        assert_eq!(la, super::dns_label_within(a, 52));
+    }
+
     use super::*;
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -16,7 +16,8 @@ use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
 use crate::api::{EcsTask, EcsTaskSpec, KeyValuePair, TaskDefinition, TaskOverride};
 
-type TdKey = (Option<String>, Option<String>);
+/// A task definition's namespace and name.
+pub type TdKey = (Option<String>, Option<String>);
 
 /// The ObjectRef of a task for findings.
 pub fn object_ref(t: &EcsTask) -> ObjectRef {
@@ -126,20 +127,38 @@ pub fn apply_overrides(
 /// Why a task could not be translated: the task definitions it tried and the refusals.
 pub type TaskRefusal = (Vec<TdKey>, Vec<Refusal>);
 
-/// Translates one EcsTask into its Pods (and ServiceAccount for a task role).
-pub fn translate_task(
+/// A task's pod as one RunTask request makes it, shared by the EcsTask (its Pods) and the
+/// EcsScheduledTask (its CronJob's Job template): overrides applied, placement, identity,
+/// restartPolicy Never, and a report line for every RunTask field that is not carried.
+pub struct TaskPod {
+    /// The task definition used.
+    pub task_definition: TdKey,
+    /// The pod spec.
+    pub spec: PodSpec,
+    /// The pods' labels: the common labels, the owner's label and the family.
+    pub labels: BTreeMap<String, String>,
+    /// The pods' annotations (the task definition's id, `startedBy`).
+    pub annotations: BTreeMap<String, String>,
+    /// The ServiceAccount of the task role, if any.
+    pub service_account: Option<Object>,
+}
+
+/// The pod one RunTask request (`spec`) of the object `obj` named `name` runs; its pods carry
+/// the label `owner_label: name`, which also scopes spread placement. Report lines are about
+/// the fields of `spec` (at `spec.…`).
+pub fn task_pod(
     index: &Index<'_>,
-    t: &Sourced<EcsTask>,
+    obj: &ObjectRef,
+    owner_label: &str,
+    spec: &EcsTaskSpec,
     report: &mut Report,
-) -> Result<(TdKey, Vec<Object>), TaskRefusal> {
-    let task = &t.object;
-    let obj = object_ref(task);
-    let name = task.metadata.name.clone().unwrap_or_default();
-    let ns = task.metadata.namespace.as_deref();
+) -> Result<TaskPod, TaskRefusal> {
+    let name = obj.name().to_owned();
+    let ns = obj.namespace();
     let EcsTaskSpec {
         cluster,
         task_definition,
-        count,
+        count: _, // how many pods: the caller's
         group,
         started_by,
         launch_type,
@@ -155,16 +174,16 @@ pub fn translate_task(
         tags,
         volume_configurations,
         client_token: _, // an idempotency token; nothing to carry
-    } = &task.spec;
+    } = spec;
     let (sourced, note) = index
-        .task_definition(ns, task_definition, &format!("EcsTask {name}"))
+        .task_definition(ns, task_definition, &format!("{} {name}", obj.kind()))
         .map_err(|r| (vec![], vec![r]))?;
     let key = (
         sourced.object.metadata.namespace.clone(),
         sourced.object.metadata.name.clone(),
     );
     if let Some(n) = note {
-        report.note(&obj, "spec.taskDefinition", n);
+        report.note(obj, "spec.taskDefinition", n);
     }
     let td = match overrides {
         Some(o) => apply_overrides(&sourced.object, o).map_err(|r| (vec![key.clone()], r))?,
@@ -173,13 +192,13 @@ pub fn translate_task(
     let mut template =
         pod::pod_template(&td, Workload::Task, report).map_err(|r| (vec![key.clone()], r))?;
     let mut labels = common_labels();
-    labels.insert(names::LABEL_TASK.to_owned(), name.clone());
-    let selector = BTreeMap::from([(names::LABEL_TASK.to_owned(), name.clone())]);
+    labels.insert(owner_label.to_owned(), name.clone());
+    let selector = BTreeMap::from([(owner_label.to_owned(), name.clone())]);
     place_pods(
         index,
         &mut template.spec,
         Where {
-            object: &obj,
+            object: obj,
             is_service: false,
             cluster: cluster.as_deref(),
             launch_type: launch_type.as_ref(),
@@ -195,28 +214,31 @@ pub fn translate_task(
     template.spec.restart_policy = Some("Never".into());
     if group.is_some() {
         report.not_carried(
-            &obj,
+            obj,
             "spec.group",
-            "task groups only scope ECS spread placement; the pods are spread per EcsTask",
+            format!(
+                "task groups only scope ECS spread placement; the pods are spread per {}",
+                obj.kind()
+            ),
         );
     }
     if platform_version.is_some() {
         report.not_carried(
-            &obj,
+            obj,
             "spec.platformVersion",
             "the Fargate platform version only means something inside AWS",
         );
     }
     if network_configuration.is_some() {
         report.not_carried(
-            &obj,
+            obj,
             "spec.networkConfiguration",
             "subnets and security groups only mean something inside AWS",
         );
     }
     if enable_execute_command == &Some(true) {
         report.approximated(
-            &obj,
+            obj,
             "spec.enableExecuteCommand",
             "ECS Exec becomes kubectl exec, governed by RBAC",
         );
@@ -226,14 +248,14 @@ pub fn translate_task(
         || tags.as_ref().is_some_and(|t| !t.is_empty())
     {
         report.not_carried(
-            &obj,
+            obj,
             "spec.tags",
             "AWS tags have no effect on Kubernetes objects",
         );
     }
     if volume_configurations.is_some() {
         report.not_carried(
-            &obj,
+            obj,
             "spec.volumeConfigurations",
             "EBS volumes configured at launch are not translated",
         );
@@ -248,7 +270,6 @@ pub fn translate_task(
     }
     let mut pod_labels = labels.clone();
     pod_labels.insert(names::LABEL_FAMILY.to_owned(), label_value(&td.spec.family));
-    let mut objects = Vec::new();
     let service_account = identity::run_as_task_role(
         &mut template.spec,
         template.task_role_arn.as_deref(),
@@ -256,21 +277,41 @@ pub fn translate_task(
         ns,
         &labels,
     );
-    objects.extend(service_account.map(|sa| Object::ServiceAccount(Box::new(sa))));
-    for i in 0..count.unwrap_or(1) {
+    Ok(TaskPod {
+        task_definition: key,
+        spec: template.spec,
+        labels: pod_labels,
+        annotations,
+        service_account: service_account.map(|sa| Object::ServiceAccount(Box::new(sa))),
+    })
+}
+
+/// Translates one EcsTask into its Pods (and ServiceAccount for a task role).
+pub fn translate_task(
+    index: &Index<'_>,
+    t: &Sourced<EcsTask>,
+    report: &mut Report,
+) -> Result<(TdKey, Vec<Object>), TaskRefusal> {
+    let task = &t.object;
+    let obj = object_ref(task);
+    let name = task.metadata.name.clone().unwrap_or_default();
+    let ns = task.metadata.namespace.as_deref();
+    let p = task_pod(index, &obj, names::LABEL_TASK, &task.spec, report)?;
+    let mut objects: Vec<Object> = p.service_account.into_iter().collect();
+    for i in 0..task.spec.count.unwrap_or(1) {
         objects.push(Object::Pod(Box::new(Pod {
             metadata: ObjectMeta {
                 name: Some(format!("{name}-{i}")),
                 namespace: ns.map(str::to_owned),
-                labels: Some(pod_labels.clone()),
-                annotations: Some(annotations.clone()),
+                labels: Some(p.labels.clone()),
+                annotations: Some(p.annotations.clone()),
                 ..ObjectMeta::default()
             },
-            spec: Some(template.spec.clone()),
+            spec: Some(p.spec.clone()),
             status: None,
         })));
     }
-    Ok((key, objects))
+    Ok((p.task_definition, objects))
 }
 
 #[cfg(test)]

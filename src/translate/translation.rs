@@ -11,7 +11,7 @@ use super::model::{Index, Object, Options, Refusal, Translation};
 use super::names;
 use super::pod::{self, Workload};
 use super::report::{ObjectRef, Report};
-use super::{binding, discovery, listener, security, service, target_group, task};
+use super::{binding, discovery, listener, scheduled, security, service, target_group, task};
 
 /// Translates every object of the bundle with the default [`Options`] (portable Ingress for
 /// listeners). See [`translate_with`].
@@ -66,6 +66,20 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
             Err((used, refusals)) => {
                 used_task_definitions.extend(used);
                 let obj = task::object_ref(&t.object);
+                errors.extend(refusals.into_iter().map(|r| r.at(&t.origin, &obj)));
+            }
+        }
+    }
+    for t in &bundle.scheduled_tasks {
+        let obj = scheduled::object_ref(&t.object);
+        match scheduled::translate_scheduled_task(&index, t, &mut report) {
+            Ok((td, out)) => {
+                used_task_definitions.insert(td);
+                errors.extend(reserved(&out, "metadata.name").map(|r| r.at(&t.origin, &obj)));
+                objects.extend(out);
+            }
+            Err((used, refusals)) => {
+                used_task_definitions.extend(used);
                 errors.extend(refusals.into_iter().map(|r| r.at(&t.origin, &obj)));
             }
         }

@@ -2,7 +2,9 @@
 //! `TaskDefinition` and `Service`, `AWS::ElasticLoadBalancingV2::TargetGroup` and `Listener`
 //! become drafts of objects; `ListenerRule`s become pending rules of their listener;
 //! `AWS::ApplicationAutoScaling::ScalableTarget` and `ScalingPolicy` become pending scaling of
-//! their service. Properties are renamed to the API's fields, then resolved.
+//! their service; `AWS::Events::Rule` and `AWS::Scheduler::Schedule` with an ECS target (or a
+//! state machine that runs a task) become EcsScheduledTasks. Properties are renamed to the
+//! API's fields, then resolved.
 //!
 //! Secrets never become values: an environment variable whose whole value is a `NoEcho`
 //! parameter or a dynamic reference to a secret (`{{resolve:secretsmanager:…}}`,
@@ -56,7 +58,7 @@ pub(super) fn convert_object(
         Kind::TaskDefinition => Some("family"),
         Kind::EcsService => Some("serviceName"),
         Kind::TargetGroup => Some("name"),
-        Kind::Listener => None,
+        Kind::Listener | Kind::EcsScheduledTask => None,
     };
     if let Some(field) = default_field
         && spec.get(field).is_none()
@@ -433,4 +435,461 @@ pub(super) fn convert_policy(t: &Template, props: &Value, source: Location, out:
         source,
         unresolved,
     ));
+}
+
+/// `AWS::Events::Rule` and `AWS::Scheduler::Schedule`: a schedule whose target runs an ECS
+/// task becomes an EcsScheduledTask (the schedule beside the RunTask request of
+/// `EcsParameters`, the target's `Arn` as its cluster, its `Input` as the overrides); a
+/// rule's target may also be a Step Functions state machine that runs the task
+/// (`arn:…:states:::ecs:runTask`, as AWS Copilot writes scheduled jobs), whose `Parameters`
+/// are the RunTask request. A rule without a schedule (an event pattern) and a target that
+/// runs no ECS task are skipped with a note.
+pub(super) fn convert_schedule(
+    t: &Template,
+    id: &str,
+    ty: &str,
+    props: &Value,
+    source: Location,
+    out: &mut Collected,
+) {
+    let Some(expression) = props.get("ScheduleExpression") else {
+        *out.skipped
+            .entry(format!("{ty} (event pattern)"))
+            .or_default() += 1;
+        out.note_at(
+            NoteKind::Skipped,
+            &source,
+            None,
+            "a rule without ScheduleExpression reacts to events, which is not converted",
+        );
+        return;
+    };
+    let targets: Vec<(String, &Value)> = match props.get("Targets") {
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let tid = t
+                    .get("Id")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| i.to_string(), str::to_owned);
+                (tid, t)
+            })
+            .collect(),
+        _ => props
+            .get("Target")
+            .map(|t| vec![(String::new(), t)])
+            .unwrap_or_default(),
+    };
+    let mut converted = 0;
+    let several = targets.len() > 1;
+    for (i, (tid, target)) in targets.iter().enumerate() {
+        let Some(mut spec) = scheduled_target(t, target, &source, out) else {
+            continue;
+        };
+        converted += 1;
+        spec.insert("scheduleExpression".into(), expression.clone());
+        for (aws, ours) in [
+            ("ScheduleExpressionTimezone", "scheduleExpressionTimezone"),
+            ("State", "state"),
+            ("StartDate", "startDate"),
+            ("EndDate", "endDate"),
+            ("FlexibleTimeWindow", "flexibleTimeWindow"),
+        ] {
+            if let Some(v) = props.get(aws) {
+                spec.insert(ours.into(), v.clone());
+            }
+        }
+        let name = if several {
+            format!(
+                "{id}-{}",
+                if tid.is_empty() {
+                    i.to_string()
+                } else {
+                    tid.clone()
+                }
+            )
+        } else {
+            id.to_owned()
+        };
+        let mut at = source.clone();
+        if several {
+            at.path = Some(format!("Targets[{i}]"));
+        }
+        convert_object(
+            t,
+            &name,
+            Kind::EcsScheduledTask,
+            Value::Object(spec),
+            at,
+            out,
+        );
+    }
+    if converted == 0 {
+        *out.skipped
+            .entry(format!("{ty} (no ECS target)"))
+            .or_default() += 1;
+        out.note_at(
+            NoteKind::Skipped,
+            &source,
+            None,
+            "none of its targets runs an ECS task (EcsParameters, or a state machine that runs one)",
+        );
+    }
+}
+
+/// The RunTask request of one target, in the API's field names but not yet evaluated: from
+/// `EcsParameters`, or from the state machine the target starts; `None` when it runs no task.
+fn scheduled_target(
+    t: &Template,
+    target: &Value,
+    source: &Location,
+    out: &mut Collected,
+) -> Option<Map<String, Value>> {
+    let mut spec = Map::new();
+    if let Some(ecs) = target.get("EcsParameters").and_then(Value::as_object) {
+        for (k, v) in ecs {
+            let key = match k.as_str() {
+                "TaskDefinitionArn" => "taskDefinition".to_owned(),
+                "TaskCount" => "count".to_owned(),
+                "NetworkConfiguration" => {
+                    spec.insert("networkConfiguration".into(), awsvpc(v));
+                    continue;
+                }
+                "ReferenceId" => {
+                    out.note_at(
+                        NoteKind::Dropped,
+                        source,
+                        Some("EcsParameters.ReferenceId"),
+                        "the reference ID only tags the task inside AWS",
+                    );
+                    continue;
+                }
+                other => schema::lower_camel(other),
+            };
+            spec.insert(key, v.clone());
+        }
+        if let Some(arn) = target.get("Arn") {
+            spec.insert("cluster".into(), arn.clone());
+        }
+        if let Some(input) = target.get("Input") {
+            let mut u = Vec::new();
+            match t.eval(input, "Input", &mut u) {
+                Value::String(s) if u.is_empty() => match serde_json::from_str::<Value>(&s) {
+                    Ok(v @ Value::Object(_)) => {
+                        spec.insert("overrides".into(), v);
+                    }
+                    _ => out.note_at(
+                        NoteKind::Dropped,
+                        source,
+                        Some("Input"),
+                        "the input is not a JSON object of RunTask overrides",
+                    ),
+                },
+                _ => out.note_at(
+                    NoteKind::Unresolved,
+                    source,
+                    Some("Input"),
+                    "the input (the RunTask overrides) is unresolved and not converted",
+                ),
+            }
+        }
+        if let Some(r) = target.get("RetryPolicy") {
+            spec.insert("retryPolicy".into(), r.clone());
+        }
+        for k in ["RoleArn", "DeadLetterConfig"] {
+            if target.get(k).is_some() {
+                out.note_at(
+                    NoteKind::Dropped,
+                    source,
+                    Some(k),
+                    "only meaningful to EventBridge inside AWS",
+                );
+            }
+        }
+        return Some(spec);
+    }
+    state_machine_task(t, target.get("Arn")?, source, out)
+}
+
+/// `NetworkConfiguration` of EcsParameters (`AwsVpcConfiguration` in rules,
+/// `AwsvpcConfiguration` in Scheduler) as the API writes it.
+fn awsvpc(v: &Value) -> Value {
+    match v.as_object() {
+        Some(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| match k.as_str() {
+                    "AwsVpcConfiguration" | "AwsvpcConfiguration" => {
+                        ("awsvpcConfiguration".to_owned(), v.clone())
+                    }
+                    other => (other.to_owned(), v.clone()),
+                })
+                .collect(),
+        ),
+        None => v.clone(),
+    }
+}
+
+/// The RunTask request of the Step Functions state machine `arn` refers to (`Ref` of a
+/// template resource), when one of its states runs an ECS task.
+fn state_machine_task(
+    t: &Template,
+    arn: &Value,
+    source: &Location,
+    out: &mut Collected,
+) -> Option<Map<String, Value>> {
+    let id = arn.get("Ref").and_then(Value::as_str)?;
+    let res = t.resources().get(id)?;
+    if res.get("Type").and_then(Value::as_str) != Some("AWS::StepFunctions::StateMachine") {
+        return None;
+    }
+    let props = res.get("Properties")?;
+    let definition: Value = match (props.get("DefinitionString"), props.get("Definition")) {
+        (Some(Value::String(s)), _) => serde_json::from_str(s).ok()?,
+        (_, Some(d @ Value::Object(_))) => d.clone(),
+        _ => return None,
+    };
+    let substitutions = props
+        .get("DefinitionSubstitutions")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let states = definition.get("States")?.as_object()?;
+    let (state_name, state) = states.iter().find(|(_, s)| {
+        s.get("Resource")
+            .and_then(Value::as_str)
+            .is_some_and(|r| r.contains(":states:::ecs:runTask"))
+    })?;
+    let params = state.get("Parameters")?.as_object()?;
+    let at = |k: &str| format!("{id}.Definition.States.{state_name}.{k}");
+    let mut spec = Map::new();
+    for (k, v) in params {
+        if k.ends_with(".$") {
+            out.note_at(
+                NoteKind::Dropped,
+                source,
+                Some(&at(&format!("Parameters.{k}"))),
+                "a value the state machine takes from its execution at run time is not converted",
+            );
+            continue;
+        }
+        let v = substituted(v, &substitutions);
+        let key = match k.as_str() {
+            "TaskDefinition" => "taskDefinition".to_owned(),
+            "Count" => "count".to_owned(),
+            "NetworkConfiguration" => {
+                spec.insert("networkConfiguration".into(), awsvpc(&v));
+                continue;
+            }
+            other => schema::lower_camel(other),
+        };
+        spec.insert(key, v);
+    }
+    if let Some(r) = state.get("Retry") {
+        let attempts = r
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|r| r.get("MaxAttempts"))
+            .map(scalar_text)
+            .unwrap_or_default();
+        out.note_at(
+            NoteKind::Dropped,
+            source,
+            Some(&at("Retry")),
+            format!("the state machine runs a failed task again (up to {attempts} times); the CronJob's Job does not, as a scheduled ECS task does not"),
+        );
+    }
+    if let Some(s) = definition
+        .get("TimeoutSeconds")
+        .or_else(|| state.get("TimeoutSeconds"))
+    {
+        out.note_at(
+            NoteKind::Dropped,
+            source,
+            Some(&at("TimeoutSeconds")),
+            format!(
+                "the state machine stops the task after {} seconds; the Job has no deadline",
+                scalar_text(s)
+            ),
+        );
+    }
+    out.note_at(
+        NoteKind::Assumed,
+        source,
+        Some("Targets"),
+        format!("the target starts state machine {id}, whose state {state_name:?} runs the ECS task: each run becomes that task"),
+    );
+    Some(spec)
+}
+
+/// `v` with each `${Name}` of the definition substitutions replaced, as `Fn::Sub` would: a
+/// string with a placeholder becomes `Fn::Sub` of it, resolved when the spec is evaluated; a
+/// list of one such string that the substitution joins (`["${Subnets}"]` with
+/// `a","b`) is split again into its items.
+fn substituted(v: &Value, subs: &Map<String, Value>) -> Value {
+    match v {
+        Value::String(s) if s.contains("${") => {
+            let used: Map<String, Value> = subs
+                .iter()
+                .filter(|(k, _)| s.contains(&format!("${{{k}}}")))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if used.is_empty() {
+                v.clone()
+            } else {
+                serde_json::json!({"Fn::Sub": [s, used]})
+            }
+        }
+        Value::Array(items) => match items.as_slice() {
+            [Value::String(s)] if s.contains("${") => {
+                serde_json::json!({"Fn::Split": ["\",\"", substituted(&items[0], subs)]})
+            }
+            _ => Value::Array(items.iter().map(|i| substituted(i, subs)).collect()),
+        },
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), substituted(v, subs)))
+                .collect(),
+        ),
+        _ => v.clone(),
+    }
+}
+
+#[cfg(test)]
+mod scheduled_tests {
+    use std::path::PathBuf;
+
+    use serde_json::{Value, json};
+
+    use crate::import::{Conversion, ConvertOptions, Kind, convert_sources};
+
+    const TASK_DEFINITION: &str = r#"
+  Report:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: report
+      ContainerDefinitions:
+        - Name: app
+          Image: example/report:2.0
+          Memory: 512
+"#;
+
+    fn convert(resources: &str) -> Conversion {
+        let text = format!("Resources:{TASK_DEFINITION}{resources}");
+        convert_sources(
+            &[(PathBuf::from("jobs.yaml"), text)],
+            &ConvertOptions::default(),
+        )
+        .expect("converts")
+    }
+
+    fn scheduled(c: &Conversion) -> Vec<&Value> {
+        c.objects
+            .iter()
+            .filter(|o| o.kind == Kind::EcsScheduledTask)
+            .map(|o| &o.manifest["spec"])
+            .collect()
+    }
+
+    #[test]
+    fn an_events_rule_with_an_ecs_target_becomes_a_scheduled_task_with_its_run_task_request() {
+        let c = convert(
+            r#"
+  Nightly:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: cron(30 2 ? * MON-FRI *)
+      State: ENABLED
+      Targets:
+        - Id: report
+          Arn: arn:aws:ecs:us-east-1:123456789012:cluster/prod
+          RoleArn: arn:aws:iam::123456789012:role/events
+          Input: '{"containerOverrides": [{"name": "app", "command": ["report", "--weekly"]}]}'
+          EcsParameters:
+            TaskDefinitionArn: !Ref Report
+            TaskCount: 2
+            LaunchType: FARGATE
+            NetworkConfiguration:
+              AwsVpcConfiguration:
+                Subnets: [subnet-1]
+"#,
+        );
+        assert_eq!(
+            scheduled(&c),
+            [&json!({
+                "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+                "count": 2,
+                "launchType": "FARGATE",
+                "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+                "overrides": {"containerOverrides": [{"name": "app", "command": ["report", "--weekly"]}]},
+                "scheduleExpression": "cron(30 2 ? * MON-FRI *)",
+                "state": "ENABLED",
+                "taskDefinition": "report"
+            })]
+        );
+        assert!(
+            c.notes
+                .iter()
+                .any(|n| n.location.path.as_deref() == Some("RoleArn")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn a_scheduler_schedule_carries_its_time_zone_window_dates_and_retries() {
+        let c = convert(
+            r#"
+  Hourly:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      ScheduleExpression: rate(1 hour)
+      ScheduleExpressionTimezone: Europe/Berlin
+      StartDate: '2027-01-01T00:00:00Z'
+      FlexibleTimeWindow: {Mode: FLEXIBLE, MaximumWindowInMinutes: 15}
+      Target:
+        Arn: arn:aws:ecs:us-east-1:123456789012:cluster/prod
+        RoleArn: arn:aws:iam::123456789012:role/scheduler
+        RetryPolicy: {MaximumRetryAttempts: 3}
+        EcsParameters:
+          TaskDefinitionArn: !Ref Report
+          NetworkConfiguration:
+            AwsvpcConfiguration: {Subnets: [subnet-1], AssignPublicIp: DISABLED}
+"#,
+        );
+        let s = scheduled(&c);
+        assert_eq!(s.len(), 1, "{:?}", c.notes);
+        assert_eq!(s[0]["scheduleExpressionTimezone"], "Europe/Berlin");
+        assert_eq!(s[0]["startDate"], "2027-01-01T00:00:00Z");
+        assert_eq!(
+            s[0]["flexibleTimeWindow"],
+            json!({"mode": "FLEXIBLE", "maximumWindowInMinutes": 15})
+        );
+        assert_eq!(s[0]["retryPolicy"], json!({"maximumRetryAttempts": 3}));
+        assert_eq!(
+            s[0]["networkConfiguration"],
+            json!({"awsvpcConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": "DISABLED"}})
+        );
+    }
+
+    #[test]
+    fn event_pattern_rules_and_rules_without_an_ecs_target_are_skipped_with_a_note() {
+        let c = convert(
+            r#"
+  OnPush:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [aws.ecr]}
+      Targets: [{Id: x, Arn: arn:aws:lambda:us-east-1:123456789012:function:f}]
+  Lambda:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: rate(5 minutes)
+      Targets: [{Id: x, Arn: arn:aws:lambda:us-east-1:123456789012:function:f}]
+"#,
+        );
+        assert_eq!(scheduled(&c), [] as [&Value; 0]);
+        assert_eq!(c.skipped.get("AWS::Events::Rule (event pattern)"), Some(&1));
+        assert_eq!(c.skipped.get("AWS::Events::Rule (no ECS target)"), Some(&1));
+    }
 }

@@ -40,6 +40,8 @@ const SUPPORTED: &[&str] = &[
     "AWS::ElasticLoadBalancingV2::ListenerRule",
     "AWS::ApplicationAutoScaling::ScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::Events::Rule",
+    "AWS::Scheduler::Schedule",
 ];
 
 /// What one input file gave: its index among the sources, the format it was read as and how
@@ -284,6 +286,9 @@ fn convert_stack(
             }
             "AWS::ApplicationAutoScaling::ScalingPolicy" => {
                 convert::convert_policy(t, &props, loc, out);
+            }
+            "AWS::Events::Rule" | "AWS::Scheduler::Schedule" => {
+                convert::convert_schedule(t, id, ty, &props, loc, out);
             }
             _ => {
                 let kind = match ty {

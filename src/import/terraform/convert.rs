@@ -151,6 +151,8 @@ fn reshape(kind: Kind, m: &mut Map<String, Value>) {
         Kind::EcsService => reshape_service(m),
         Kind::TargetGroup => reshape_target_group(m),
         Kind::Listener => reshape_listener(m),
+        // Not produced from Terraform yet (aws_cloudwatch_event_target's ecs_target).
+        Kind::EcsScheduledTask => {}
     }
 }
 
@@ -385,7 +387,7 @@ pub(super) fn object(
         Kind::TaskDefinition => Some("family"),
         Kind::EcsService => Some("serviceName"),
         Kind::TargetGroup => Some("name"),
-        Kind::Listener => None,
+        Kind::Listener | Kind::EcsScheduledTask => None,
     };
     let mut aws_name = naming.default_name.clone();
     if let Some(field) = name_field {
