@@ -643,6 +643,31 @@ impl Reader {
         self.all(namespace, || "list EcsServices".to_owned()).await
     }
 
+    /// Every EcsService of every watched namespace, from the store (a LIST only without one),
+    /// for the scaler's periodic look.
+    pub async fn every_service(
+        &self,
+        api: Api<EcsService>,
+    ) -> Result<Vec<EcsService>, ReconcileError> {
+        match EcsService::cache(&self.caches) {
+            Some(cache) => {
+                cache.listed().await;
+                Ok(cache
+                    .store()
+                    .state()
+                    .into_iter()
+                    .map(|o| o.as_ref().clone())
+                    .collect())
+            }
+            None => {
+                self.list(api, &ListParams::default(), || {
+                    "list EcsServices for the scaler".to_owned()
+                })
+                .await
+            }
+        }
+    }
+
     /// Every EcsTask in `namespace`.
     pub async fn tasks(&self, namespace: &str) -> Result<Vec<EcsTask>, ReconcileError> {
         self.all(namespace, || "list EcsTasks".to_owned()).await

@@ -124,13 +124,9 @@ fn has_work(a: &AutoScaling) -> bool {
 
 /// One look at every autoscaled service.
 async fn pass(ctx: &Context, memory: &mut Memory) -> Result<(), ReconcileError> {
-    let services = ctx
-        .api::<EcsService>()
-        .list(&ListParams::default())
-        .await
-        .map_err(api_err("list EcsServices for the scaler"))?;
+    let services = ctx.reader.every_service(ctx.api::<EcsService>()).await?;
     let mut live = HashSet::new();
-    for svc in &services.items {
+    for svc in &services {
         let Some(a) = svc.spec.auto_scaling.as_ref().filter(|a| has_work(a)) else {
             continue;
         };
