@@ -433,33 +433,46 @@ pub fn stuck_configuration(svc: &EcsService, desired: i32) -> bool {
 }
 
 /// Holds the rollout of a service whose configuration lets no task stop or start, as ECS
-/// does: once the Deployment exists and its controller has seen it (so its first ReplicaSet
+/// does: once a Deployment exists and its controller has seen it (so its first ReplicaSet
 /// runs, as ECS starts a new service's tasks), the translated Deployment in `children` is
-/// applied paused, so a changed template is not rolled out while scaling still applies.
-/// Returns whether it was held. A DaemonSet needs nothing: the translation updates it on
-/// delete.
-pub fn hold_rollout(svc: &EcsService, children: &mut [Object], live: Option<&Deployment>) -> bool {
-    let Some(live) = live.filter(|d| {
-        d.status
-            .as_ref()
-            .is_some_and(|s| s.observed_generation.is_some())
-    }) else {
-        return false;
+/// applied paused, so a changed template is not rolled out while scaling still applies. With
+/// one Deployment per capacity provider, each one `live` shows running is held, and the
+/// configuration is judged for the service's whole count. Returns whether any was held. A
+/// DaemonSet needs nothing: the translation updates it on delete.
+pub fn hold_rollout(svc: &EcsService, children: &mut [Object], live: &[Deployment]) -> bool {
+    let running = |name: Option<&str>| {
+        live.iter().find(|d| {
+            d.metadata.name.as_deref() == name
+                && d.status
+                    .as_ref()
+                    .is_some_and(|s| s.observed_generation.is_some())
+        })
     };
-    let Some(spec) = children.iter_mut().find_map(|o| match o {
-        Object::Deployment(d) => d.spec.as_mut(),
-        _ => None,
-    }) else {
-        return false;
-    };
-    let desired = spec
-        .replicas
-        .or_else(|| live.spec.as_ref().and_then(|s| s.replicas))
-        .unwrap_or(1);
-    if !stuck_configuration(svc, desired) {
+    let mut desired = 0;
+    let mut any = false;
+    for o in children.iter() {
+        if let Object::Deployment(d) = o {
+            let live = running(d.metadata.name.as_deref());
+            any |= live.is_some();
+            desired += d
+                .spec
+                .as_ref()
+                .and_then(|s| s.replicas)
+                .or_else(|| live.and_then(|l| l.spec.as_ref()).and_then(|s| s.replicas))
+                .unwrap_or(1);
+        }
+    }
+    if !any || !stuck_configuration(svc, desired) {
         return false;
     }
-    spec.paused = Some(true);
+    for o in children.iter_mut() {
+        if let Object::Deployment(d) = o
+            && running(d.metadata.name.as_deref()).is_some()
+            && let Some(spec) = d.spec.as_mut()
+        {
+            spec.paused = Some(true);
+        }
+    }
     true
 }
 
@@ -1296,24 +1309,32 @@ mod tests {
     fn a_stuck_configuration_pauses_the_deployment_only_once_it_runs() {
         let svc = stuck_service();
         let mut children = vec![translated_deployment(2)];
-        assert!(!hold_rollout(&svc, &mut children, None));
+        assert!(!hold_rollout(&svc, &mut children, &[]));
         assert_eq!(paused(&children), None);
         let created: Deployment = serde_json::from_value(
             json!({"metadata": {"name": "web"}, "spec": {"selector": {}, "template": {}}}),
         )
         .unwrap();
         assert!(
-            !hold_rollout(&svc, &mut children, Some(&created)),
+            !hold_rollout(&svc, &mut children, std::slice::from_ref(&created)),
             "not seen by its controller yet"
         );
         let running: Deployment = serde_json::from_value(json!({"metadata": {"name": "web"},
             "spec": {"replicas": 2, "selector": {}, "template": {}},
             "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2}}))
         .unwrap();
-        assert!(hold_rollout(&svc, &mut children, Some(&running)));
+        assert!(hold_rollout(
+            &svc,
+            &mut children,
+            std::slice::from_ref(&running)
+        ));
         assert_eq!(paused(&children), Some(true));
         let mut unstuck = vec![translated_deployment(2)];
-        assert!(!hold_rollout(&service(None), &mut unstuck, Some(&running)));
+        assert!(!hold_rollout(
+            &service(None),
+            &mut unstuck,
+            std::slice::from_ref(&running)
+        ));
         assert_eq!(
             paused(&unstuck),
             None,

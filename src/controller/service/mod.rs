@@ -293,7 +293,7 @@ async fn apply(
     Ok(Applied { children, stopped })
 }
 
-/// Pauses the Deployment of a service whose configuration lets no task stop or start, once
+/// Pauses the Deployments of a service whose configuration lets no task stop or start, once
 /// it runs ([`deployments::hold_rollout`]); reads the live Deployment only for such a service.
 async fn hold_stuck_rollout(
     ctx: &Context,
@@ -301,18 +301,24 @@ async fn hold_stuck_rollout(
     children: &mut [Object],
 ) -> Result<(), ReconcileError> {
     let desired = svc.spec.desired_count.unwrap_or(1);
-    let Some(name) = children.iter().find_map(|o| match o {
-        Object::Deployment(d) => d.metadata.name.clone(),
-        _ => None,
-    }) else {
-        return Ok(());
-    };
-    if !deployments::stuck_configuration(svc, desired) && svc.spec.auto_scaling.is_none() {
+    let names: Vec<String> = children
+        .iter()
+        .filter_map(|o| match o {
+            Object::Deployment(d) => d.metadata.name.clone(),
+            _ => None,
+        })
+        .collect();
+    if names.is_empty()
+        || (!deployments::stuck_configuration(svc, desired) && svc.spec.auto_scaling.is_none())
+    {
         return Ok(());
     }
     let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
-    let live = ctx.reader.deployment(ns, &name).await?;
-    deployments::hold_rollout(svc, children, live.as_ref());
+    let mut live = Vec::new();
+    for name in &names {
+        live.extend(ctx.reader.deployment(ns, name).await?);
+    }
+    deployments::hold_rollout(svc, children, &live);
     Ok(())
 }
 
