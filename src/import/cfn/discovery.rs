@@ -306,7 +306,7 @@ fn dns_config(
     for r in records.into_iter().flatten() {
         let ty = r.get("Type").and_then(Value::as_str).unwrap_or_default();
         if let Some(ttl) = r.get("TTL") {
-            ttls.push(format!("{ty} {}", crate::import::text(ttl)));
+            ttls.push(format!("{ty} {} s", crate::import::text(ttl)));
         }
         match ty {
             "CNAME" => note(
@@ -344,7 +344,7 @@ fn dns_config(
             NoteKind::Dropped,
             "",
             format!(
-                "the DNS TTLs of the Cloud Map service {id} ({} s) are not carried: the cluster DNS's TTL applies",
+                "the DNS TTLs of the Cloud Map service {id} ({}) are not carried: the cluster DNS's TTL applies",
                 ttls.join(", ")
             ),
         );

@@ -268,7 +268,7 @@ fn registry(i: usize, r: &mut Map<String, Value>, source: &Location, out: &mut C
         for rec in records {
             let ty = rec.get("type").and_then(Value::as_str).unwrap_or_default();
             if let Some(ttl) = rec.get("ttl") {
-                ttls.push(format!("{ty} {}", text(ttl)));
+                ttls.push(format!("{ty} {} s", text(ttl)));
             }
             match ty {
                 "CNAME" => note(
@@ -299,7 +299,7 @@ fn registry(i: usize, r: &mut Map<String, Value>, source: &Location, out: &mut C
                 NoteKind::Dropped,
                 "",
                 format!(
-                    "the DNS TTLs of {address} ({} s) are not carried: the cluster DNS's TTL applies",
+                    "the DNS TTLs of {address} ({}) are not carried: the cluster DNS's TTL applies",
                     ttls.join(", ")
                 ),
             );
