@@ -27,10 +27,9 @@ const PRIVATE: &str = "aws_service_discovery_private_dns_namespace";
 const PUBLIC: &str = "aws_service_discovery_public_dns_namespace";
 const HTTP: &str = "aws_service_discovery_http_namespace";
 
-/// Marker of a Cloud Map service: this, then its JSON description.
-const SERVICE_MARKER: &str = "ecsplane:terraform-cloud-map-service:";
-/// Marker of a Cloud Map namespace: this, then `TYPE:NAME`.
-const NAMESPACE_MARKER: &str = "ecsplane:terraform-cloud-map-namespace:";
+/// Marker of a Cloud Map resource's `arn` or `id`: this, then a JSON object with its `kind`
+/// (`service` or `namespace`), `address`, `attr`, and what [`reshape`] reads of it.
+const MARKER: &str = "ecsplane:terraform-cloud-map:";
 
 /// Whether resources of type `ty` are Cloud Map resources (read by the ECS resources, never
 /// objects of their own).
@@ -38,38 +37,99 @@ pub(super) fn is_cloud_map(ty: &str) -> bool {
     [SERVICE, PRIVATE, PUBLIC, HTTP].contains(&ty)
 }
 
-/// The value of `r.attr` (in `c`, the resource instance's scope) when `r` is a Cloud Map
-/// resource and `attr` its `arn` or `id`: a marker for [`reshape`].
-pub(super) fn attribute(c: &Ctx<'_, '_>, r: &Resource<'_>, attr: &str) -> Option<Value> {
+/// The value of `address.attr` (`r` evaluated in `c`, the resource instance's scope) when `r`
+/// is a Cloud Map resource and `attr` its `arn` or `id`: a marker for [`reshape`].
+pub(super) fn attribute(
+    c: &Ctx<'_, '_>,
+    r: &Resource<'_>,
+    address: &str,
+    attr: &str,
+) -> Option<Value> {
     if !is_cloud_map(&r.ty) || !matches!(attr, "arn" | "id") {
         return None;
     }
     let body = c.body(r.body);
-    if r.ty != SERVICE {
-        let name = body.get("name").map(text).unwrap_or_default();
-        return Some(Value::String(format!("{NAMESPACE_MARKER}{}:{name}", r.ty)));
-    }
     let mut described = Map::new();
-    described.insert(
-        "address".into(),
-        Value::from(format!("{}.{}", r.ty, r.name)),
-    );
-    for key in [
-        "name",
-        "type",
-        "namespace_id",
-        "dns_config",
-        "health_check_config",
-        "health_check_custom_config",
-    ] {
-        if let Some(v) = body.get(key) {
-            described.insert(key.into(), v.clone());
+    let kind = if r.ty == SERVICE {
+        "service"
+    } else {
+        "namespace"
+    };
+    described.insert("kind".into(), Value::from(kind));
+    described.insert("type".into(), Value::from(r.ty.as_str()));
+    described.insert("address".into(), Value::from(address));
+    described.insert("attr".into(), Value::from(attr));
+    let keys: &[&str] = if r.ty == SERVICE {
+        &[
+            "name",
+            "type",
+            "namespace_id",
+            "dns_config",
+            "health_check_config",
+            "health_check_custom_config",
+        ]
+    } else {
+        &["name"]
+    };
+    for key in keys {
+        if let Some(v) = body.get(*key) {
+            // `type` of the resource itself is kept apart from the Cloud Map service's `type`.
+            let k = if *key == "type" { "service_type" } else { key };
+            described.insert(k.into(), v.clone());
         }
     }
     Some(Value::String(format!(
-        "{SERVICE_MARKER}{}",
+        "{MARKER}{}",
         Value::Object(described)
     )))
+}
+
+/// The first marker in `s`: where it starts and ends, and what it describes.
+fn marker_in(s: &str) -> Option<(usize, usize, Map<String, Value>)> {
+    let start = s.find(MARKER)?;
+    let json = start + MARKER.len();
+    let mut values = serde_json::Deserializer::from_str(s.get(json..)?).into_iter::<Value>();
+    match values.next()? {
+        Ok(Value::Object(m)) => Some((start, json + values.byte_offset(), m)),
+        _ => None,
+    }
+}
+
+/// What a value that is exactly one marker describes.
+fn described(v: &Value) -> Option<Map<String, Value>> {
+    let s = v.as_str()?;
+    marker_in(s).and_then(|(start, end, m)| (start == 0 && end == s.len()).then_some(m))
+}
+
+/// A namespace marker's resource type and name.
+fn namespace_of(v: &Value) -> Option<(String, String)> {
+    let m = described(v).filter(|m| m.get("kind") == Some(&Value::from("namespace")))?;
+    Some((
+        m.get("type").map(text).unwrap_or_default(),
+        m.get("name").map(text).unwrap_or_default(),
+    ))
+}
+
+/// Replaces every marker left in `v` (a Cloud Map ARN or ID used where ecsplane does not read
+/// it) by the Terraform interpolation it stands for, which is reported as unresolved.
+fn unmark(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            let mut guard = 0;
+            while let Some((start, end, m)) = marker_in(s) {
+                let address = m.get("address").map(text).unwrap_or_default();
+                let attr = m.get("attr").map(text).unwrap_or_default();
+                s.replace_range(start..end, &format!("${{{address}.{attr}}}"));
+                guard += 1;
+                if guard > 64 {
+                    break;
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(unmark),
+        Value::Object(m) => m.values_mut().for_each(unmark),
+        _ => {}
+    }
 }
 
 /// The first of a list of blocks, or the block itself.
@@ -78,25 +138,6 @@ fn first(v: Option<&Value>) -> Option<&Map<String, Value>> {
         Value::Array(a) => a.first()?.as_object(),
         Value::Object(m) => Some(m),
         _ => None,
-    }
-}
-
-/// A namespace marker's type and name.
-fn namespace_of(v: &Value) -> Option<(&str, &str)> {
-    v.as_str()?.strip_prefix(NAMESPACE_MARKER)?.split_once(':')
-}
-
-/// Replaces every namespace marker in `v` by the namespace's name.
-fn namespace_names(v: &mut Value) {
-    match v {
-        Value::String(_) => {
-            if let Some((_, name)) = namespace_of(v) {
-                *v = Value::from(name.to_owned());
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(namespace_names),
-        Value::Object(m) => m.values_mut().for_each(namespace_names),
-        _ => {}
     }
 }
 
@@ -128,10 +169,15 @@ pub(super) fn reshape(
     }
     let mut marked = false;
     for key in ["service_connect_configuration", "service_connect_defaults"] {
-        if let Some(v) = m.get_mut(key) {
-            marked |= v.get("namespace").and_then(namespace_of).is_some();
-            namespace_names(v);
+        if let Some(Value::Object(v)) = m.get_mut(key)
+            && let Some((_, name)) = v.get("namespace").and_then(namespace_of)
+        {
+            v.insert("namespace".into(), Value::from(name));
+            marked = true;
         }
+    }
+    for v in m.values_mut() {
+        unmark(v);
     }
     if marked {
         let path = match kind {
@@ -174,9 +220,8 @@ fn service_connect(sc: &mut Map<String, Value>) {
 fn registry(i: usize, r: &mut Map<String, Value>, source: &Location, out: &mut Collected) {
     let Some(described) = r
         .get("registry_arn")
-        .and_then(Value::as_str)
-        .and_then(|a| a.strip_prefix(SERVICE_MARKER))
-        .and_then(|j| serde_json::from_str::<Map<String, Value>>(j).ok())
+        .and_then(described)
+        .filter(|m| m.get("kind") == Some(&Value::from("service")))
     else {
         return;
     };
@@ -213,7 +258,8 @@ fn registry(i: usize, r: &mut Map<String, Value>, source: &Location, out: &mut C
         .or_else(|| dns.and_then(|d| d.get("namespace_id")));
     match namespace.and_then(namespace_of) {
         Some((ty, name)) if ty == PRIVATE || ty == PUBLIC => {
-            r.entry("namespace").or_insert_with(|| Value::from(name));
+            r.entry("namespace")
+                .or_insert_with(|| Value::from(name.as_str()));
             if ty == PUBLIC {
                 note(
                     NoteKind::Dropped,
@@ -240,7 +286,7 @@ fn registry(i: usize, r: &mut Map<String, Value>, source: &Location, out: &mut C
         ),
         None => {}
     }
-    if described.get("type").and_then(Value::as_str) == Some("HTTP") {
+    if described.get("service_type").and_then(Value::as_str) == Some("HTTP") {
         note(
             NoteKind::Dropped,
             "",
@@ -331,6 +377,7 @@ mod tests {
 
     use serde_json::json;
 
+    use super::MARKER;
     use crate::import::{Conversion, ConvertOptions, NoteKind, convert_sources};
 
     const APP: &str = r#"
@@ -451,6 +498,26 @@ resource "aws_ecs_service" "orders" {
         let c = convert(APP);
         assert!(c.skipped.is_empty(), "{:?}", c.skipped);
         assert!(!c.notes.iter().any(|n| n.kind == NoteKind::Skipped));
+    }
+
+    #[test]
+    fn a_cloud_map_id_used_where_ecsplane_does_not_read_it_is_unresolved_never_a_marker() {
+        let text = APP.replace(
+            "desired_count   = 2\n  service_registries",
+            "desired_count   = 2\n  tags = { discovery = \"id-${aws_service_discovery_service.payments.id}\" }\n  service_registries",
+        );
+        let c = convert(&text);
+        let written =
+            serde_json::to_string(&c.objects.iter().map(|o| &o.manifest).collect::<Vec<_>>())
+                .expect("json");
+        assert!(!written.contains(MARKER), "{written}");
+        assert!(
+            c.notes.iter().any(|n| n
+                .message
+                .contains("aws_service_discovery_service.payments.id")),
+            "{:?}",
+            c.notes
+        );
     }
 
     #[test]
