@@ -81,10 +81,12 @@ async fn reconcile(tg: Arc<TargetGroup>, ctx: Arc<Context>) -> Result<Action, Re
     let bind = ctx.options.routing.target_group_binding;
     let mut translated = translate(&tg, &registrations, bind);
     if let Ok(service) = &translated {
-        let conflicts = apply(&ctx, &tg, service.clone(), bind).await?;
+        let (conflicts, unbound) = apply(&ctx, &tg, service.clone(), bind).await?;
         if !conflicts.is_empty() {
             apply::report_conflicts(&ctx, tg.as_ref(), &conflicts).await;
             translated = Err(Blocked::conflicts(&conflicts));
+        } else if let Some(unbound) = unbound {
+            translated = Err(unbound);
         }
     }
     let targets = observe(&ctx, &tg).await?;
@@ -144,19 +146,59 @@ fn translate(
 
 /// Applies the Service (and, with `bind`, the TargetGroupBinding, owned like the Service so
 /// that deleting the TargetGroup removes it); returns the conflicts when a name is somebody
-/// else's (nothing is written then).
+/// else's (nothing is written then). When the API server has no TargetGroupBinding resource
+/// (the AWS Load Balancer Controller's CRD is not installed), the Service alone is applied and
+/// the second value says why the target group is not bound: a condition, retried at the
+/// resync, not an error backing off.
 async fn apply(
     ctx: &Context,
     tg: &TargetGroup,
     children: Vec<Object>,
     bind: bool,
-) -> Result<Vec<Conflict>, ReconcileError> {
-    let mut kinds = vec![apply::resource::<Service>()];
-    if bind {
-        kinds.push(binding::api_resource());
+) -> Result<(Vec<Conflict>, Option<Blocked>), ReconcileError> {
+    let owner = Owner::of(tg);
+    let service = apply::resource::<Service>();
+    if !bind {
+        let applied = apply::reconcile_children(ctx, &owner, &[service], children).await?;
+        return Ok((applied.conflicts, None));
     }
-    let applied = apply::reconcile_children(ctx, &Owner::of(tg), &kinds, children).await?;
-    Ok(applied.conflicts)
+    let kinds = [service.clone(), binding::api_resource()];
+    match apply::reconcile_children(ctx, &owner, &kinds, children.clone()).await {
+        Ok(applied) => Ok((applied.conflicts, None)),
+        Err(e) if binding_resource_missing(&e) => {
+            let applied = apply::reconcile_children(ctx, &owner, &[service], children).await?;
+            Ok((applied.conflicts, Some(binding_unavailable(tg))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `e` is the API server's 404 for the TargetGroupBinding resource itself.
+fn binding_resource_missing(e: &ReconcileError) -> bool {
+    match e {
+        ReconcileError::Api {
+            action,
+            source: kube::Error::Api(status),
+        } => {
+            status.code == 404
+                && (action.contains(&binding::api_resource().plural)
+                    || action.contains(binding::KIND))
+        }
+        _ => false,
+    }
+}
+
+/// Why a target group that `--target-group-binding` would bind is not.
+fn binding_unavailable(tg: &TargetGroup) -> Blocked {
+    let arn = binding::real_arn(tg).unwrap_or_default();
+    Blocked {
+        reason: Reason::BindingUnavailable,
+        message: format!(
+            "the TargetGroupBinding CRD (targetgroupbindings.{}/{}) is not installed: install the AWS Load Balancer Controller so that the pods join the target group {arn}; the Service is made, and the binding is written at the next resync once the CRD exists",
+            binding::GROUP,
+            binding::VERSION
+        ),
+    }
 }
 
 /// Targets of the target group: registered (endpoints of its Service) and healthy (ready).
@@ -241,5 +283,43 @@ fn target_group_status(
                 &conditions::now(),
             ),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(action: &str, code: u16) -> ReconcileError {
+        ReconcileError::Api {
+            action: action.into(),
+            source: kube::Error::Api(Box::new(
+                kube::core::Status::failure(
+                    "the server could not find the requested resource",
+                    "NotFound",
+                )
+                .with_code(code),
+            )),
+        }
+    }
+
+    #[test]
+    fn only_a_404_for_the_binding_resource_means_its_crd_is_missing() {
+        assert!(binding_resource_missing(&api_error(
+            "list targetgroupbindings of TargetGroup web-tg",
+            404
+        )));
+        assert!(binding_resource_missing(&api_error(
+            "apply TargetGroupBinding shop/web-tg",
+            404
+        )));
+        assert!(!binding_resource_missing(&api_error(
+            "list targetgroupbindings of TargetGroup web-tg",
+            500
+        )));
+        assert!(!binding_resource_missing(&api_error(
+            "apply Service shop/web-tg",
+            404
+        )));
     }
 }

@@ -78,6 +78,9 @@ words! {
         HealthyTargets,
         /// TargetGroup: no registered target is healthy.
         NoHealthyTargets,
+        /// TargetGroup: `--target-group-binding` would bind it, but the API server has no
+        /// TargetGroupBinding resource (the AWS Load Balancer Controller's CRD).
+        BindingUnavailable,
         /// Listener: it forwards to a target group that does not exist.
         TargetGroupNotFound,
         /// Listener: some rules cannot be routed exactly.

@@ -12,6 +12,7 @@ mod crds;
 mod deployment_settings;
 mod examples;
 mod faults;
+mod networking;
 mod operator;
 mod operator_process;
 mod ownership;

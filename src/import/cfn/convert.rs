@@ -34,6 +34,11 @@ pub(super) fn convert_object(
     out: &mut Collected,
 ) {
     out.rename_keys(&mut props, spec_schema(kind), "", &source);
+    match kind {
+        Kind::EcsService => super::discovery::resolve_service(t, &mut props, &source, out),
+        Kind::EcsCluster => super::discovery::resolve_cluster(t, &mut props, &source, out),
+        _ => {}
+    }
     let mut unresolved = Vec::new();
     t.take_assumed_at();
     let mut spec = t.eval(&props, "", &mut unresolved);

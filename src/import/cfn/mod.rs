@@ -11,10 +11,13 @@
 //! - `evaluate.rs`: the template model and its intrinsic functions, template values → JSON
 //!   values;
 //! - `convert.rs`: one supported resource → a draft, a listener rule or scaling.
+//! - `discovery.rs`: the Cloud Map resources, read by the ECS services and clusters that
+//!   name them (registries, Service Connect namespaces).
 //!
 //! Dependencies point one way: this file → `convert` → `evaluate` → `import`'s shared types.
 
 mod convert;
+mod discovery;
 mod evaluate;
 
 use std::collections::BTreeSet;
@@ -216,7 +219,7 @@ fn convert_stack(
     let mut children = Vec::new();
     for (id, res) in t.resources() {
         let ty = res.get("Type").and_then(Value::as_str).unwrap_or_default();
-        if ty != STACK_TYPE && !SUPPORTED.contains(&ty) {
+        if ty != STACK_TYPE && !SUPPORTED.contains(&ty) && !discovery::TYPES.contains(&ty) {
             skipped += 1;
             *out.skipped.entry(ty.to_owned()).or_default() += 1;
             out.note(
@@ -278,6 +281,7 @@ fn convert_stack(
         };
         match ty {
             STACK_TYPE => children.push((id.clone(), loc)),
+            ty if discovery::TYPES.contains(&ty) => discovery::convert_resource(t, id, ty, out),
             "AWS::ElasticLoadBalancingV2::ListenerRule" => {
                 convert::convert_rule(t, &props, loc, out);
             }

@@ -373,6 +373,7 @@ pub(super) fn object(
         }
         None => {}
     }
+    super::discovery::reshape(kind, &mut body, &source, out);
     reshape(kind, &mut body);
     let (mut spec, mut unresolved) = shape(
         Value::Object(body),

@@ -25,6 +25,8 @@
 //! - `files.rs`: reading the files a configuration names, inside its directory tree only;
 //! - `convert.rs`: one resource's evaluated body → a draft, a listener rule or scaling, in the
 //!   API's shape; sensitive environment values → secret references;
+//! - `discovery.rs`: the Cloud Map resources, read by the ECS services and clusters that
+//!   name them (registries, Service Connect namespaces);
 //! - `plan.rs`: `terraform show -json` → the same drafts;
 //! - `tfvars.rs`: `.tfvars` and `.tfvars.json` files → `--param` values;
 //! - `limits.rs`: every limit against hostile input.
@@ -33,6 +35,7 @@
 //! `functions`, `files`, `modules` → `parse` → `import`'s shared types.
 
 mod convert;
+mod discovery;
 mod evaluate;
 mod files;
 mod functions;
@@ -144,7 +147,7 @@ fn module_call(tree: &Tree, node: usize, ci: usize, input: &Path, out: &mut Coll
 /// Converts every instance of one resource block.
 fn resource(tree: &Tree, node: usize, r: &Resource, input: &Path, out: &mut Collected) {
     let single = location(tree, node, r, &InstanceKey::Single);
-    if !supported(&r.ty) {
+    if !supported(&r.ty) && !discovery::is_cloud_map(&r.ty) {
         *out.skipped.entry(r.ty.clone()).or_default() += 1;
         out.note(
             NoteKind::Skipped,

@@ -470,6 +470,9 @@ impl<'t, 'a> Ctx<'t, 'a> {
         let scope = Scope::new(self.scope.node, Some(inst.clone()));
         let whole = whole.to_owned();
         self.memo(&key, &key, scope, |c| {
+            if let Some(v) = crate::import::terraform::discovery::attribute(c, r, &address, attr) {
+                return v;
+            }
             let named = match (resource_kind(&r.ty), attr) {
                 (Some(Kind::Listener), "arn" | "id") => {
                     return Value::String(format!("{LISTENER_MARKER}{address}"));
