@@ -17,4 +17,5 @@ mod operator_process;
 mod ownership;
 mod render;
 mod scaling;
+mod scheduled;
 mod service_semantics;
