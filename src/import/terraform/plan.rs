@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use super::convert::{self, Naming};
 use super::evaluate::{LISTENER_MARKER, resource_kind, supported};
+use super::schedule;
 use crate::import::{Collected, ImportError, Kind, Location, NoteKind, error};
 
 /// Attributes Terraform computes or keeps for itself, left out of the objects: identities
@@ -500,6 +501,19 @@ fn convert_resource(
         }
         "aws_appautoscaling_target" => convert::scalable_target(body, source, &reasons, out),
         "aws_appautoscaling_policy" => convert::scaling_policy(body, source, &reasons, out),
+        "aws_cloudwatch_event_rule" | "aws_scheduler_schedule" => {
+            let name = body
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty() && !n.contains("${"))
+                .map_or_else(|| default_name(&r), str::to_owned);
+            if r.ty == "aws_cloudwatch_event_rule" {
+                schedule::event_rule(body, name, source, &reasons, out);
+            } else {
+                schedule::scheduler_schedule(body, name, source, &reasons, out);
+            }
+        }
+        "aws_cloudwatch_event_target" => schedule::event_target(body, source, &reasons, out),
         _ => {
             let Some(kind) = resource_kind(&r.ty) else {
                 return;
