@@ -1218,3 +1218,73 @@ fn a_real_module_called_twice_from_a_local_source_converts_and_renders() {
         );
     }
 }
+
+/// The rows of a Markdown table cell list (`A, B`; `–` for none).
+fn cell_list(cell: &str) -> Vec<String> {
+    match cell.trim() {
+        "–" | "" => Vec::new(),
+        list => list.split(", ").map(str::to_owned).collect(),
+    }
+}
+
+/// The corpus tables of docs/import.md say what the pinned rows say: for every row converted
+/// without `--param`, the objects written, how many are held back and how many resources are
+/// skipped (a text comparison, no conversion: regenerate the rows with
+/// `ECSPLANE_PRINT_CORPUS=1` when it fails).
+#[test]
+fn the_corpus_tables_of_docs_import_md_agree_with_the_pinned_rows() {
+    let doc = std::fs::read_to_string(Path::new(CHECKOUT).join("docs/import.md"))
+        .expect("docs/import.md reads");
+    let mut checked = 0;
+    let mut stale = Vec::new();
+    for line in doc.lines() {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let Some(first) = cells.first().and_then(|c| c.strip_prefix("| `")) else {
+            continue;
+        };
+        let Some((name, rest)) = first.split_once('`') else {
+            continue;
+        };
+        // `DIR` (`a.tf`, `b.tf`): a directory of realworld/terraform.
+        let row = match rest
+            .trim()
+            .strip_prefix('(')
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            Some(files) => files
+                .split(", ")
+                .map(|f| format!("realworld/terraform/{name}/{}", f.trim_matches('`')))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            None => name.to_owned(),
+        };
+        let Some((_, _, expect)) = CASES.iter().find(|(f, p, _)| *f == row && p.is_empty()) else {
+            continue;
+        };
+        let (
+            Converts {
+                objects,
+                held_back,
+                skipped,
+            },
+            true,
+        ) = (expect, cells.len() >= 7 && cells[1] != "error")
+        else {
+            continue;
+        };
+        checked += 1;
+        let written = cell_list(cells[2]);
+        let held = cell_list(cells[3]).len();
+        let doc_skipped = cells[4].trim().parse::<usize>().ok();
+        if written != *objects || held != *held_back || doc_skipped != Some(*skipped) {
+            stale.push(format!(
+                "{row}: docs say {written:?} + {held} held back + {doc_skipped:?} skipped, the table pins {objects:?} + {held_back} + {skipped}"
+            ));
+        }
+    }
+    assert!(
+        checked >= 50,
+        "only {checked} rows of docs/import.md were compared"
+    );
+    assert!(stale.is_empty(), "{}", stale.join("\n"));
+}
