@@ -71,25 +71,34 @@ async fn ready_with(
     .await
 }
 
-/// `rate(1 minute)`: the CronJob runs the task definition's container every minute in UTC,
-/// controlled by the EcsScheduledTask; the cronjob controller's Job runs one pod that kwok
-/// completes; the status shows the schedule, the run and its success; deleting the
-/// EcsScheduledTask deletes the CronJob.
+/// `rate(1 minute)`: applied before its task definition it waits (`TaskDefinitionNotFound`)
+/// and is woken when the family registers; the CronJob runs the task definition's container
+/// every minute in UTC, controlled by the EcsScheduledTask; the cronjob controller's Job runs
+/// one pod that kwok completes; the status shows the schedule, the run and its success; a new
+/// revision of the family reaches the CronJob; deleting the EcsScheduledTask deletes the
+/// CronJob.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scheduled_task_runs_its_task_from_a_cron_job_and_takes_it_along_when_deleted() {
     let client = harness::client().await;
     harness::install_crds(&client).await;
     let (ns, _cleanup) = test_namespace(&client, "scheduled").await;
     let operator = Operator::start(&client, &ns);
+    // Before its task definition: it waits, and is woken when the family registers.
     apply_all(
         &client,
         &ns,
-        &[
-            task_definition(),
-            scheduled_task("every-minute", "rate(1 minute)"),
-        ],
+        &[scheduled_task("every-minute", "rate(1 minute)")],
     )
     .await;
+    ready_with(
+        &client,
+        &ns,
+        "every-minute",
+        "False",
+        "TaskDefinitionNotFound",
+    )
+    .await;
+    apply_all(&client, &ns, &[task_definition()]).await;
 
     let cron_jobs: Api<CronJob> = Api::namespaced(client.clone(), &ns);
     let cron = eventually("the CronJob", CONVERGE, || {
@@ -197,6 +206,31 @@ async fn a_scheduled_task_runs_its_task_from_a_cron_job_and_takes_it_along_when_
         (ready.status.as_str(), ready.reason.as_str()),
         ("True", "Scheduled")
     );
+
+    // A new revision of the family reaches the CronJob's Job template.
+    let mut revised = task_definition();
+    revised["spec"]["containerDefinitions"][0]["image"] = json!("example/report:2.1");
+    apply_all(&client, &ns, &[revised]).await;
+    eventually("the CronJob runs the new revision", CONVERGE, || {
+        let cron_jobs = cron_jobs.clone();
+        async move {
+            let c = cron_jobs
+                .get("every-minute")
+                .await
+                .map_err(|e| e.to_string())?;
+            let image = c
+                .spec
+                .job_template
+                .spec
+                .and_then(|j| j.template.spec)
+                .and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
+            match image.as_deref() {
+                Some("example/report:2.1") => Ok(()),
+                other => Err(format!("image {other:?}")),
+            }
+        }
+    })
+    .await;
 
     tasks
         .delete("every-minute", &DeleteParams::foreground())
