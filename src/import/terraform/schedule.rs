@@ -696,4 +696,42 @@ resource "aws_cloudwatch_event_target" "elsewhere" {
         );
         assert_eq!(tasks[0].1["flexibleTimeWindow"], json!({"mode": "OFF"}));
     }
+
+    #[test]
+    fn a_plan_that_does_not_know_the_rules_name_yet_pairs_the_target_by_its_reference() {
+        let unknown_ref = |r: &str| json!({"references": [format!("{r}.arn"), r]});
+        let plan = json!({
+            "format_version": "1.2",
+            "planned_values": {"root_module": {"resources": [
+                {"address": "aws_ecs_cluster.main", "mode": "managed", "type": "aws_ecs_cluster", "name": "main",
+                 "values": {"name": "jobs"}},
+                {"address": "aws_ecs_task_definition.report", "mode": "managed", "type": "aws_ecs_task_definition", "name": "report",
+                 "values": {"family": "report", "container_definitions": "[{\"name\":\"app\",\"image\":\"example/report:2.0\",\"memory\":128}]"}},
+                {"address": "aws_cloudwatch_event_rule.nightly", "mode": "managed", "type": "aws_cloudwatch_event_rule", "name": "nightly",
+                 "values": {"schedule_expression": "rate(1 day)"}},
+                {"address": "aws_cloudwatch_event_target.report", "mode": "managed", "type": "aws_cloudwatch_event_target", "name": "report",
+                 "values": {"ecs_target": [{"task_count": 1}]}},
+            ]}},
+            "resource_changes": [
+                {"address": "aws_cloudwatch_event_rule.nightly", "change": {"after_unknown": {"name": true, "arn": true, "id": true}}},
+                {"address": "aws_cloudwatch_event_target.report",
+                 "change": {"after_unknown": {"rule": true, "arn": true, "ecs_target": [{"task_definition_arn": true}]}}},
+            ],
+            "configuration": {"root_module": {"resources": [
+                {"address": "aws_cloudwatch_event_target.report", "expressions": {
+                    "rule": {"references": ["aws_cloudwatch_event_rule.nightly.name", "aws_cloudwatch_event_rule.nightly"]},
+                    "arn": unknown_ref("aws_ecs_cluster.main"),
+                    "ecs_target": [{"task_definition_arn": unknown_ref("aws_ecs_task_definition.report")}],
+                }},
+            ]}},
+        });
+        let c = convert(&[("plan.json", &plan.to_string())]);
+        let tasks = scheduled(&c);
+        assert_eq!(tasks.len(), 1, "{:?}", c.notes);
+        let (name, spec) = &tasks[0];
+        assert_eq!(name, "nightly");
+        assert_eq!(spec["cluster"], "jobs");
+        assert_eq!(spec["taskDefinition"], "report");
+        assert_eq!(spec["scheduleExpression"], "rate(1 day)");
+    }
 }
