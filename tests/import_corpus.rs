@@ -889,6 +889,7 @@ mod fuzz {
     fn seeds(family: &str) -> &'static [Value] {
         static CFN: OnceLock<Vec<Value>> = OnceLock::new();
         static CLI: OnceLock<Vec<Value>> = OnceLock::new();
+        static PLAN: OnceLock<Vec<Value>> = OnceLock::new();
         let load = |cfn: bool| {
             let Some(dir) = corpus() else {
                 return Vec::new();
@@ -915,8 +916,42 @@ mod fuzz {
         };
         match family {
             "cfn" => CFN.get_or_init(|| load(true)),
+            "plan" => PLAN.get_or_init(|| {
+                let mut out: Vec<Value> =
+                    std::fs::read_to_string(fixture("plan-knappek-module.json"))
+                        .ok()
+                        .and_then(|t| serde_json::from_str(&t).ok())
+                        .into_iter()
+                        .collect();
+                out.push(schedule_plan());
+                out
+            }),
             _ => CLI.get_or_init(|| load(false)),
         }
+    }
+
+    /// A `terraform show -json` state of a scheduled task: an EventBridge rule, its ECS
+    /// target and a Scheduler schedule (the nested blocks as Terraform lists them).
+    fn schedule_plan() -> Value {
+        json!({
+            "format_version": "1.2",
+            "values": {"root_module": {"resources": [
+                {"address": "aws_ecs_task_definition.report", "mode": "managed", "type": "aws_ecs_task_definition", "name": "report",
+                 "values": {"family": "report", "container_definitions": "[{\"name\":\"app\",\"image\":\"example/report:2.0\",\"memory\":128}]"}},
+                {"address": "aws_cloudwatch_event_rule.nightly", "mode": "managed", "type": "aws_cloudwatch_event_rule", "name": "nightly",
+                 "values": {"name": "nightly", "schedule_expression": "cron(0 3 * * ? *)", "state": "ENABLED"}},
+                {"address": "aws_cloudwatch_event_target.report", "mode": "managed", "type": "aws_cloudwatch_event_target", "name": "report",
+                 "values": {"rule": "nightly", "arn": "jobs", "input": "{\"containerOverrides\":[]}",
+                            "ecs_target": [{"task_definition_arn": "report", "task_count": 2,
+                                            "network_configuration": [{"subnets": ["s-1"], "assign_public_ip": false}],
+                                            "placement_constraint": [{"type": "memberOf", "expression": "attribute:x == y"}]}],
+                            "retry_policy": [{"maximum_retry_attempts": 1}]}},
+                {"address": "aws_scheduler_schedule.hourly", "mode": "managed", "type": "aws_scheduler_schedule", "name": "hourly",
+                 "values": {"name": "hourly", "schedule_expression": "rate(1 hour)", "schedule_expression_timezone": "Europe/Paris",
+                            "flexible_time_window": [{"mode": "OFF"}],
+                            "target": [{"arn": "jobs", "ecs_parameters": [{"task_definition_arn": "report"}]}]}},
+            ]}},
+        })
     }
 
     /// Values that break assumptions: non-objects, intrinsics with odd arguments,
@@ -1037,6 +1072,11 @@ mod fuzz {
         #[test]
         fn generated_aws_cli_json_never_panics_and_stays_bounded(doc in mutated("cli")) {
             converts_bounded("output.json", &doc.to_string());
+        }
+
+        #[test]
+        fn generated_terraform_show_json_never_panics_and_stays_bounded(doc in mutated("plan")) {
+            converts_bounded("plan.json", &doc.to_string());
         }
     }
 }
@@ -1217,4 +1257,74 @@ fn a_real_module_called_twice_from_a_local_source_converts_and_renders() {
             "{name}: {rendered}"
         );
     }
+}
+
+/// The rows of a Markdown table cell list (`A, B`; `–` for none).
+fn cell_list(cell: &str) -> Vec<String> {
+    match cell.trim() {
+        "–" | "" => Vec::new(),
+        list => list.split(", ").map(str::to_owned).collect(),
+    }
+}
+
+/// The corpus tables of docs/import.md say what the pinned rows say: for every row converted
+/// without `--param`, the objects written, how many are held back and how many resources are
+/// skipped (a text comparison, no conversion: regenerate the rows with
+/// `ECSPLANE_PRINT_CORPUS=1` when it fails).
+#[test]
+fn the_corpus_tables_of_docs_import_md_agree_with_the_pinned_rows() {
+    let doc = std::fs::read_to_string(Path::new(CHECKOUT).join("docs/import.md"))
+        .expect("docs/import.md reads");
+    let mut checked = 0;
+    let mut stale = Vec::new();
+    for line in doc.lines() {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let Some(first) = cells.first().and_then(|c| c.strip_prefix("| `")) else {
+            continue;
+        };
+        let Some((name, rest)) = first.split_once('`') else {
+            continue;
+        };
+        // `DIR` (`a.tf`, `b.tf`): a directory of realworld/terraform.
+        let row = match rest
+            .trim()
+            .strip_prefix('(')
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            Some(files) => files
+                .split(", ")
+                .map(|f| format!("realworld/terraform/{name}/{}", f.trim_matches('`')))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            None => name.to_owned(),
+        };
+        let Some((_, _, expect)) = CASES.iter().find(|(f, p, _)| *f == row && p.is_empty()) else {
+            continue;
+        };
+        let (
+            Converts {
+                objects,
+                held_back,
+                skipped,
+            },
+            true,
+        ) = (expect, cells.len() >= 7 && cells[1] != "error")
+        else {
+            continue;
+        };
+        checked += 1;
+        let written = cell_list(cells[2]);
+        let held = cell_list(cells[3]).len();
+        let doc_skipped = cells[4].trim().parse::<usize>().ok();
+        if written != *objects || held != *held_back || doc_skipped != Some(*skipped) {
+            stale.push(format!(
+                "{row}: docs say {written:?} + {held} held back + {doc_skipped:?} skipped, the table pins {objects:?} + {held_back} + {skipped}"
+            ));
+        }
+    }
+    assert!(
+        checked >= 50,
+        "only {checked} rows of docs/import.md were compared"
+    );
+    assert!(stale.is_empty(), "{}", stale.join("\n"));
 }

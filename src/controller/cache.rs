@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{
     Container, Node, NodeSpec, Pod, PodSpec, Service, ServiceAccount,
 };
@@ -46,7 +47,9 @@ use super::apply::{self, LABEL_OWNER};
 use super::resolve::LABEL_TASK_DEFINITION;
 use super::vocabulary::{EventAction, EventReason};
 use super::wiring::ReadyCounter;
-use crate::api::{EcsCluster, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition};
+use crate::api::{
+    EcsCluster, EcsScheduledTask, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition,
+};
 use crate::translate::names;
 
 /// The annotation `kubectl apply` (client-side) keeps a copy of the whole object in.
@@ -362,6 +365,8 @@ pub struct Caches {
     pub tasks: Cache<EcsTask>,
     /// EcsClusters.
     pub clusters: Cache<EcsCluster>,
+    /// EcsScheduledTasks.
+    pub scheduled_tasks: Cache<EcsScheduledTask>,
     /// TaskDefinition revisions (labelled with their TaskDefinition).
     pub revisions: Cache<ControllerRevision>,
     /// Deployments of EcsServices (labelled with their owner).
@@ -385,13 +390,15 @@ pub struct Caches {
     pub pods: Cache<Pod>,
     /// EndpointSlices of TargetGroups' Services.
     pub endpoint_slices: Cache<EndpointSlice>,
+    /// CronJobs of EcsScheduledTasks.
+    pub cron_jobs: Cache<CronJob>,
     /// Nodes, trimmed.
     pub nodes: Cache<Node>,
     gate: Gate,
 }
 
-/// The six controllers of a namespace set, which the gate waits for.
-pub(crate) const CONTROLLERS: usize = 6;
+/// The seven controllers of a namespace set, which the gate waits for.
+pub(crate) const CONTROLLERS: usize = 7;
 
 impl Caches {
     /// Empty stores; `gateway` says whether Listeners make HTTPRoutes (else Ingresses).
@@ -403,6 +410,7 @@ impl Caches {
             listeners: Cache::new(()),
             tasks: Cache::new(()),
             clusters: Cache::new(()),
+            scheduled_tasks: Cache::new(()),
             revisions: Cache::new(()),
             deployments: Cache::new(()),
             daemon_sets: Cache::new(()),
@@ -414,6 +422,7 @@ impl Caches {
             replica_sets: Cache::new(()),
             pods: Cache::new(()),
             endpoint_slices: Cache::new(()),
+            cron_jobs: Cache::new(()),
             nodes: Cache::new(()),
             gate: Gate::new(CONTROLLERS),
         }
@@ -421,7 +430,7 @@ impl Caches {
 
     /// How many stores report ready (one each).
     pub(crate) fn count(&self) -> usize {
-        16 + usize::from(self.ingresses.is_some()) + usize::from(self.http_routes.is_some())
+        18 + usize::from(self.ingresses.is_some()) + usize::from(self.http_routes.is_some())
     }
 
     /// A controller of this set has subscribed to every kind it needs; the watches start once
@@ -463,6 +472,7 @@ impl Caches {
         custom!(listeners, Listener);
         custom!(tasks, EcsTask);
         custom!(clusters, EcsCluster);
+        custom!(scheduled_tasks, EcsScheduledTask);
         macro_rules! native {
             ($cache:expr, $kind:ty, $cfg:expr, $trim:expr) => {{
                 let events = watcher(api::<$kind>(client, namespace), $cfg)
@@ -534,6 +544,7 @@ impl Caches {
             typed(watcher::Config::default().labels(names::LABEL_MANAGED_BY)),
             strip_object::<EndpointSlice>
         );
+        native!(self.cron_jobs, CronJob, owned(), strip_object::<CronJob>);
         let events = watcher(
             Api::<Node>::all(client.clone()),
             typed(watcher::Config::default()),

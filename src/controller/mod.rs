@@ -13,6 +13,7 @@
 //! | TargetGroup    | the Service named after it              | its EndpointSlices              |
 //! | Listener       | Ingresses or HTTPRoutes                 | the routing compiler's fates    |
 //! | EcsTask        | Pods (one per `count`)                  | the pods' container states      |
+//! | EcsScheduledTask | CronJob, ServiceAccount               | the CronJob's runs              |
 //! | EcsCluster     | nothing                                 | services, tasks and nodes       |
 //!
 //! Every reconcile reads top to bottom as the same pipeline, each step a function with a typed
@@ -52,6 +53,7 @@ pub mod ownership;
 pub mod reader;
 pub mod resolve;
 pub mod scaling;
+pub mod scheduled;
 pub mod service;
 pub mod status;
 pub mod target_group;
@@ -286,7 +288,7 @@ pub async fn run_with(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    // One set of the six controllers per watched namespace (or one for every namespace), each
+    // One set of the seven controllers per watched namespace (or one for every namespace), each
     // with its caches; ready once every cache of every set has listed.
     let sets = options.per_namespace();
     let shutdown = shutdown.boxed().shared();
@@ -335,6 +337,7 @@ pub async fn run_with(
             target_group::controller(wiring.clone()).boxed(),
             listener::controller(wiring.clone()).boxed(),
             task::controller(wiring.clone()).boxed(),
+            scheduled::controller(wiring.clone()).boxed(),
             // Step and scheduled scaling: not a watch, so not counted by `ready`.
             scaling::run(wiring.clone()).boxed(),
             cluster::controller(wiring).boxed(),

@@ -30,6 +30,7 @@ use futures::FutureExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Node, Pod, Service, ServiceAccount};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -43,7 +44,9 @@ use serde::de::DeserializeOwned;
 use super::apply::{LABEL_OWNER, Owner};
 use super::cache::{Cache, Caches};
 use super::{ReconcileError, api_err};
-use crate::api::{EcsCluster, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition};
+use crate::api::{
+    EcsCluster, EcsScheduledTask, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition,
+};
 use crate::translate::names;
 use crate::translate::target_group::LABEL_TARGET_GROUP;
 
@@ -101,6 +104,16 @@ impl Cached for EcsTask {
 impl Cached for EcsCluster {
     fn cache(c: &Caches) -> Option<&Cache<Self>> {
         Some(&c.clusters)
+    }
+}
+impl Cached for EcsScheduledTask {
+    fn cache(c: &Caches) -> Option<&Cache<Self>> {
+        Some(&c.scheduled_tasks)
+    }
+}
+impl Cached for CronJob {
+    fn cache(c: &Caches) -> Option<&Cache<Self>> {
+        Some(&c.cron_jobs)
     }
 }
 impl Cached for ControllerRevision {
@@ -475,6 +488,7 @@ impl Reader {
             "Service" => self.dynamic::<Service>(ns, &label, action).await,
             "Ingress" => self.dynamic::<Ingress>(ns, &label, action).await,
             "Pod" => self.dynamic::<Pod>(ns, &label, action).await,
+            "CronJob" => self.dynamic::<CronJob>(ns, &label, action).await,
             _ => {
                 if let Some(routes) = self
                     .caches
@@ -540,6 +554,7 @@ impl Reader {
             "Service" => self.cached_one::<Service>(namespace, name),
             "Ingress" => self.cached_one::<Ingress>(namespace, name),
             "Pod" => self.cached_one::<Pod>(namespace, name),
+            "CronJob" => self.cached_one::<CronJob>(namespace, name),
             _ => None,
         };
         if let Some(obj) = cached {
@@ -691,6 +706,15 @@ impl Reader {
         namespace: &str,
         name: &str,
     ) -> Result<Option<Deployment>, ReconcileError> {
+        self.get(namespace, name).await
+    }
+
+    /// The CronJob `name` in `namespace`, if it exists (an EcsScheduledTask's).
+    pub async fn cron_job(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<CronJob>, ReconcileError> {
         self.get(namespace, name).await
     }
 

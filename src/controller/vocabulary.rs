@@ -120,6 +120,10 @@ words! {
         /// EcsService: the deploymentConfiguration lets the deployment neither stop nor
         /// start a task (ECS's "unable to stop or start tasks during a deployment").
         DeploymentConfigurationStuck,
+        /// EcsScheduledTask: its CronJob runs the task on the schedule (state `ENABLED`).
+        Scheduled,
+        /// EcsScheduledTask: the schedule is `DISABLED`, its CronJob suspended.
+        Suspended,
     }
 }
 

@@ -236,7 +236,9 @@ fn error_policy<K: Primary>(obj: Arc<K>, _err: &ReconcileError, ctx: Arc<Context
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{EcsCluster, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition};
+    use crate::api::{
+        EcsCluster, EcsScheduledTask, EcsService, EcsTask, Listener, TargetGroup, TaskDefinition,
+    };
 
     #[test]
     fn a_watch_expired_by_compaction_is_routine_and_a_forbidden_one_is_not() {
@@ -259,6 +261,7 @@ mod tests {
                 kind_of::<TargetGroup>(),
                 kind_of::<Listener>(),
                 kind_of::<EcsTask>(),
+                kind_of::<EcsScheduledTask>(),
                 kind_of::<EcsCluster>(),
             ],
             [
@@ -267,6 +270,7 @@ mod tests {
                 "TargetGroup",
                 "Listener",
                 "EcsTask",
+                "EcsScheduledTask",
                 "EcsCluster"
             ]
         );

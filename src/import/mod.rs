@@ -359,6 +359,8 @@ struct Collected {
     drafts: Vec<Draft>,
     rules: Vec<PendingRule>,
     scaling: Vec<PendingScaling>,
+    /// Terraform's EventBridge rules and targets, paired once every input is read.
+    tf_schedules: terraform::PendingSchedules,
     notes: Vec<Note>,
     skipped: BTreeMap<String, usize>,
     /// Per file: format and skipped count.
@@ -534,6 +536,7 @@ pub fn convert_sources(
             Err(e) => errors.push(e),
         }
     }
+    terraform::attach_schedules(&mut collected);
     if !errors.is_empty() {
         return Err(ImportErrors(errors));
     }

@@ -25,8 +25,7 @@ const DURATION_BUCKETS: [f64; 11] = [
 ];
 
 /// The kinds of the API, which the controllers reconcile. Their series exist from the start
-/// at zero, so that `rate()` and alerts see them before the first reconcile (EcsScheduledTask
-/// has no controller yet: its series stay at zero).
+/// at zero, so that `rate()` and alerts see them before the first reconcile.
 pub const KINDS: [&str; 7] = [
     "TaskDefinition",
     "EcsService",

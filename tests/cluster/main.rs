@@ -18,4 +18,5 @@ mod operator_process;
 mod ownership;
 mod render;
 mod scaling;
+mod scheduled;
 mod service_semantics;

@@ -151,7 +151,7 @@ fn reshape(kind: Kind, m: &mut Map<String, Value>) {
         Kind::EcsService => reshape_service(m),
         Kind::TargetGroup => reshape_target_group(m),
         Kind::Listener => reshape_listener(m),
-        // Not produced from Terraform yet (aws_cloudwatch_event_target's ecs_target).
+        // Built in the API's shape by `schedule` (EventBridge rules, targets, schedules).
         Kind::EcsScheduledTask => {}
     }
 }

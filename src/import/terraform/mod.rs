@@ -28,6 +28,8 @@
 //! - `discovery.rs`: the Cloud Map resources, read by the ECS services and clusters that
 //!   name them (registries, Service Connect namespaces);
 //! - `plan.rs`: `terraform show -json` → the same drafts;
+//! - `schedule.rs`: EventBridge rules with ECS targets and Scheduler schedules → scheduled
+//!   tasks;
 //! - `tfvars.rs`: `.tfvars` and `.tfvars.json` files → `--param` values;
 //! - `limits.rs`: every limit against hostile input.
 //!
@@ -43,6 +45,7 @@ mod limits;
 mod modules;
 mod parse;
 mod plan;
+mod schedule;
 mod tfvars;
 mod tree;
 
@@ -53,6 +56,7 @@ use self::evaluate::{Ctx, LISTENER_MARKER, Scope, has_placeholder, resource_kind
 pub(super) use self::modules::Sources;
 pub(super) use self::parse::{TfFile, parse};
 pub(super) use self::plan::{convert as convert_show_json, is_show_json};
+pub(super) use self::schedule::{Pending as PendingSchedules, attach as attach_schedules};
 pub(super) use self::tfvars::{is_tfvars, read as read_tfvars};
 pub(super) use self::tree::Tree;
 use self::tree::{Followed, InstanceKey, Resource};
@@ -226,6 +230,22 @@ fn resource(tree: &Tree, node: usize, r: &Resource, input: &Path, out: &mut Coll
             }
             "aws_appautoscaling_policy" => {
                 convert::scaling_policy(body, source, &ctx.reasons(), out);
+            }
+            "aws_cloudwatch_event_rule" => {
+                let key = text(&ctx.instance_name(r, &inst));
+                schedule::event_rule(body, key, source, &ctx.reasons(), out);
+            }
+            "aws_cloudwatch_event_target" => {
+                schedule::event_target(body, source, &ctx.reasons(), out);
+            }
+            "aws_scheduler_schedule" => {
+                let name = ctx.instance_name(r, &inst);
+                let name = if has_placeholder(&name) || text(&name).is_empty() {
+                    ctx.label_name(r)
+                } else {
+                    text(&name)
+                };
+                schedule::scheduler_schedule(body, name, source, &ctx.reasons(), out);
             }
             _ => {
                 let Some(kind) = resource_kind(&r.ty) else {

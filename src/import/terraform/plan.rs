@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use super::convert::{self, Naming};
 use super::evaluate::{LISTENER_MARKER, resource_kind, supported};
+use super::schedule;
 use crate::import::{Collected, ImportError, Kind, Location, NoteKind, error};
 
 /// Attributes Terraform computes or keeps for itself, left out of the objects: identities
@@ -217,6 +218,15 @@ fn default_name(r: &Planned) -> String {
 fn names(resources: &[Planned]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for r in resources {
+        if r.ty == "aws_cloudwatch_event_rule" {
+            // What its targets name it by (`schedule::event_rule`'s key).
+            let name = r.values.get("name").and_then(Value::as_str);
+            let name = name
+                .filter(|n| !n.is_empty())
+                .map_or_else(|| default_name(r), str::to_owned);
+            out.insert(r.address.clone(), name);
+            continue;
+        }
         let Some(kind) = resource_kind(&r.ty).or(is_load_balancer(&r.ty).then_some(Kind::Listener))
         else {
             continue;
@@ -277,11 +287,12 @@ struct Filled {
 }
 
 /// Fields whose value is an ARN or a name of another resource (`cluster`, `task_definition`,
-/// `*_arn`): only these are filled from a reference, since a reference there is the object
+/// `*_arn`, an EventBridge target's `arn` and `rule`): only these are filled from a reference, since a reference there is the object
 /// itself (`family:revision` names the task definition's latest revision, as its family does
 /// in ecsplane); any other unknown field may be a template around a reference.
 fn refers_to_object(field: &str) -> bool {
-    matches!(field, "cluster" | "task_definition") || field.ends_with("_arn")
+    // `arn` and `rule`: an EventBridge target's cluster and rule.
+    matches!(field, "cluster" | "task_definition" | "arn" | "rule") || field.ends_with("_arn")
 }
 
 /// Fills the values a plan does not know yet (`after_unknown`) from the references of the
@@ -486,6 +497,10 @@ fn convert_resource(
         return;
     };
     for key in NOT_CONFIGURATION {
+        // An EventBridge target's `arn` is what it runs (the cluster), not its own.
+        if *key == "arn" && r.ty == "aws_cloudwatch_event_target" {
+            continue;
+        }
         body.remove(*key);
     }
     body.retain(|_, v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()));
@@ -500,6 +515,19 @@ fn convert_resource(
         }
         "aws_appautoscaling_target" => convert::scalable_target(body, source, &reasons, out),
         "aws_appautoscaling_policy" => convert::scaling_policy(body, source, &reasons, out),
+        "aws_cloudwatch_event_rule" | "aws_scheduler_schedule" => {
+            let name = body
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty() && !n.contains("${"))
+                .map_or_else(|| default_name(&r), str::to_owned);
+            if r.ty == "aws_cloudwatch_event_rule" {
+                schedule::event_rule(body, name, source, &reasons, out);
+            } else {
+                schedule::scheduler_schedule(body, name, source, &reasons, out);
+            }
+        }
+        "aws_cloudwatch_event_target" => schedule::event_target(body, source, &reasons, out),
         _ => {
             let Some(kind) = resource_kind(&r.ty) else {
                 return;

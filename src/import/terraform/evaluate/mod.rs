@@ -1069,6 +1069,9 @@ pub(super) fn supported(ty: &str) -> bool {
                 | "aws_alb_listener_rule"
                 | "aws_appautoscaling_target"
                 | "aws_appautoscaling_policy"
+                | "aws_cloudwatch_event_rule"
+                | "aws_cloudwatch_event_target"
+                | "aws_scheduler_schedule"
         )
 }
 

@@ -481,7 +481,10 @@ impl<'t, 'a> Ctx<'t, 'a> {
                 | (Some(Kind::EcsCluster), "arn" | "id" | "name")
                 | (Some(Kind::EcsService), "id" | "name")
                 | (Some(Kind::TargetGroup), "arn" | "id" | "name") => true,
-                (None, "arn" | "id" | "name") => is_load_balancer(&r.ty),
+                // A rule's targets name it by its name (which is also its id).
+                (None, "arn" | "id" | "name") => {
+                    is_load_balancer(&r.ty) || r.ty == "aws_cloudwatch_event_rule"
+                }
                 _ => false,
             };
             if named {
