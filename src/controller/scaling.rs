@@ -29,7 +29,8 @@
 //! (`custom.metrics.k8s.io`) as a metric of the service's pods, each pod's value one sample,
 //! else from the external metrics API. When the API is not served (or the metric is not
 //! mapped) the alarm stays INSUFFICIENT_DATA, its reason in `status.autoScaling` says why, and
-//! a Warning Event (`MetricUnavailable`) says it once per alarm and reason, not every tick;
+//! a Warning Event (`MetricUnavailable`, one per service naming the alarms) says it once per
+//! alarm and reason, not every tick;
 //! the API server's discovery is asked only after a metric request failed.
 //!
 //! **What lives where.** Samples and datapoints live in memory (a restarted operator starts
@@ -55,8 +56,8 @@ use super::vocabulary::{EventAction, EventReason};
 use super::wiring::Wiring;
 use super::{Context, ReconcileError, api_err};
 use crate::api::{
-    AlarmStatus, AutoScaling, AutoScalingStatus, EcsService, MetricAlarm, PolicyStatus, PolicyType,
-    ScheduledActionStatus, ServiceEvent,
+    AlarmStatus, AutoScaling, AutoScalingStatus, EcsService, EcsServiceStatus, MetricAlarm,
+    PolicyStatus, PolicyType, ScheduledActionStatus, ServiceEvent,
 };
 use crate::translate::names;
 use crate::translate::scaling::alarm::{self, AlarmState};
@@ -126,6 +127,23 @@ fn has_work(a: &AutoScaling) -> bool {
             p.policy_type == PolicyType::StepScaling
                 && p.alarms.as_ref().is_some_and(|a| !a.is_empty())
         })
+}
+
+/// The scalable target's effective [min, max] the EcsService controller hands to the
+/// translation (the HPA's minReplicas/maxReplicas and the count's clamp): what the scaler
+/// keeps in `status.autoScaling` once scheduled actions have run, for a service with
+/// scheduled actions; `None` (spec.autoScaling's bounds) otherwise. A change of
+/// spec.autoScaling's bounds reaches status on the scaler's next tick (RegisterScalableTarget
+/// resets them), and the HPA with it.
+pub(crate) fn effective_bounds(a: &AutoScaling, status: &EcsServiceStatus) -> Option<(i32, i32)> {
+    if a.scheduled_actions.as_ref().is_none_or(|s| s.is_empty()) {
+        return None;
+    }
+    let st = status.auto_scaling.as_ref()?;
+    match (st.min_capacity, st.max_capacity) {
+        (Some(lo), Some(hi)) if (lo, hi) != (a.min_capacity, a.max_capacity) => Some((lo, hi)),
+        _ => None,
+    }
 }
 
 /// One look at every autoscaled service.
@@ -276,7 +294,7 @@ async fn scale(
                     if memory.reported.get(&series_key) != Some(&u.reason) {
                         memory.reported.insert(series_key.clone(), u.reason.clone());
                         unavailable.push(format!(
-                            "alarm {} of policy {}: {}",
+                            "Alarm {} of policy {}: {}",
                             al.alarm_name, p.policy_name, u.reason
                         ));
                     }
@@ -403,6 +421,21 @@ async fn scale(
         policies.push(ps);
     }
 
+    // An alarm whose metric cannot be read is said once (before any write that may
+    // conflict: the Event does not depend on the status).
+    // One Event for the alarms newly found unreadable (the recorder folds Events of one
+    // object, reason and action into one series).
+    if !unavailable.is_empty() {
+        ctx.event(
+            svc,
+            EventType::Warning,
+            EventReason::MetricUnavailable,
+            EventAction::ReadMetric,
+            unavailable.join(" "),
+        )
+        .await;
+    }
+
     // 3. Status and events first, on the copy just read (a conflict retries next tick,
     //    before anything was changed), then the desired count.
     let (ns, name) = (svc.namespace().unwrap_or_default(), svc.name_any());
@@ -472,16 +505,6 @@ async fn scale(
         .map_err(api_err(format!(
             "scale EcsService {ns}/{name} to {desired}"
         )))?;
-    }
-    for note in unavailable {
-        ctx.event(
-            svc,
-            EventType::Warning,
-            EventReason::MetricUnavailable,
-            EventAction::ReadMetric,
-            note,
-        )
-        .await;
     }
     for x in &activities {
         ctx.event(
@@ -632,7 +655,7 @@ async fn get_metric(client: &Client, group: &str, url: String) -> Result<Value, 
                 .await;
             match discovery {
                 Err(kube::Error::Api(s)) if matches!(s.code, 404 | 503) => Err(Failure::NotServed(
-                    format!("{group}/v1beta1: {} {}", s.code, s.reason),
+                    format!("GET /apis/{group}/v1beta1 answers {}", s.code),
                 )),
                 _ => Err(Failure::Other(e.to_string())),
             }
@@ -863,6 +886,34 @@ mod tests {
             values(&json!({"items": [{"value": "250m"}, {"value": "3"}, {"novalue": 1}]})),
             vec![0.25, 3.0]
         );
+    }
+
+    #[test]
+    fn the_hpa_follows_the_bounds_scheduled_actions_set_and_only_then() {
+        let mut a: AutoScaling = serde_json::from_value(json!({
+            "minCapacity": 1, "maxCapacity": 4,
+            "scheduledActions": [{"scheduledActionName": "open", "schedule": "at(2026-01-01T08:00:00)",
+                "scalableTargetAction": {"minCapacity": 3, "maxCapacity": 6}}]}))
+        .unwrap();
+        let status = |lo: Option<i32>, hi: Option<i32>| EcsServiceStatus {
+            auto_scaling: Some(AutoScalingStatus {
+                min_capacity: lo,
+                max_capacity: hi,
+                ..AutoScalingStatus::default()
+            }),
+            ..EcsServiceStatus::default()
+        };
+        assert_eq!(
+            effective_bounds(&a, &status(Some(3), Some(6))),
+            Some((3, 6))
+        );
+        // Not yet run, or run back to the spec's: the spec's bounds.
+        assert_eq!(effective_bounds(&a, &EcsServiceStatus::default()), None);
+        assert_eq!(effective_bounds(&a, &status(Some(1), Some(4))), None);
+        assert_eq!(effective_bounds(&a, &status(Some(3), None)), None);
+        // Without scheduled actions the scaler's bounds are the spec's.
+        a.scheduled_actions = None;
+        assert_eq!(effective_bounds(&a, &status(Some(3), Some(6))), None);
     }
 
     #[test]
