@@ -1248,6 +1248,14 @@ fn policy_alarms(c: &Conversion) -> Vec<(String, String)> {
     out
 }
 
+/// A corpus input with alarms: (row, `--param` pairs, `(policy, alarm)` pairs, alarms skipped).
+type AlarmCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [(&'static str, &'static str)],
+    usize,
+);
+
 /// The corpus files with CloudWatch alarms: those whose actions name a step scaling policy
 /// become its `alarms` (counted here, by policy and alarm), the others (deployment rollback
 /// alarms, SNS notifications) stay skipped resources (counted too). Cost: six small
@@ -1271,7 +1279,7 @@ fn corpus_alarms_that_invoke_step_policies_become_their_alarms_and_the_others_st
             "arn:aws:iam::123456789012:role/app",
         ),
     ];
-    let cases: &[(&str, &[(&str, &str)], &[(&str, &str)], usize)] = &[
+    let cases: &[AlarmCase] = &[
         (
             "cloudformation/refarch-website-service-stepscaling.yaml",
             &[("Cluster", "prod")],
