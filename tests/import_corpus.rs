@@ -1328,3 +1328,148 @@ fn the_corpus_tables_of_docs_import_md_agree_with_the_pinned_rows() {
     );
     assert!(stale.is_empty(), "{}", stale.join("\n"));
 }
+
+// ---- Issue 17: CloudWatch alarms of step scaling policies. ----
+
+/// Every `(policy, alarm)` pair of the converted and held-back EcsServices.
+fn policy_alarms(c: &Conversion) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let manifests = c
+        .objects
+        .iter()
+        .chain(c.incomplete.iter().map(|i| &i.object))
+        .filter(|o| o.kind.as_str() == "EcsService")
+        .map(|o| &o.manifest);
+    for m in manifests {
+        for p in m["spec"]["autoScaling"]["scalingPolicies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for a in p["alarms"].as_array().into_iter().flatten() {
+                out.push((
+                    p["policyName"].as_str().unwrap_or_default().to_owned(),
+                    a["alarmName"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A corpus input with alarms: (row, `--param` pairs, `(policy, alarm)` pairs, alarms skipped).
+type AlarmCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [(&'static str, &'static str)],
+    usize,
+);
+
+/// The corpus files with CloudWatch alarms: those whose actions name a step scaling policy
+/// become its `alarms` (counted here, by policy and alarm), the others (deployment rollback
+/// alarms, SNS notifications) stay skipped resources (counted too). Cost: six small
+/// conversions, under a second.
+#[test]
+fn corpus_alarms_that_invoke_step_policies_become_their_alarms_and_the_others_stay_skipped() {
+    let Some(dir) = corpus() else {
+        return;
+    };
+    let turnerlabs = "terraform/turnerlabs-fargate-ecs.tf + terraform/turnerlabs-fargate-lb.tf + terraform/turnerlabs-fargate-lb-https.tf + terraform/turnerlabs-fargate-autoscale-step.tf";
+    let turnerlabs_params: &[(&str, &str)] = &[
+        ("var.app", "web"),
+        ("var.environment", "dev"),
+        ("var.container_port", "8080"),
+        ("var.health_check", "/health"),
+        ("var.region", "us-east-1"),
+        ("var.lb_port", "80"),
+        ("var.lb_protocol", "HTTP"),
+        (
+            "aws_iam_role.app_role.arn",
+            "arn:aws:iam::123456789012:role/app",
+        ),
+    ];
+    let cases: &[AlarmCase] = &[
+        (
+            "cloudformation/refarch-website-service-stepscaling.yaml",
+            &[("Cluster", "prod")],
+            &[
+                ("ServiceScaleInPolicy", "CPU utilization less than 70%"),
+                ("ServiceScaleOutPolicy", "CPU utilization greater than 90%"),
+            ],
+            0,
+        ),
+        (
+            "cloudformation/cfn-templates-ecs-schedule-stepscaling.yaml",
+            &[],
+            &[(
+                "AStepPolicy",
+                "cfn-templates-ecs-schedule-stepscaling-ALB500sAlarmScaleUp",
+            )],
+            0,
+        ),
+        (
+            "cloudformation/copilot-worker-service-efs-queue-scaling.yaml",
+            &[],
+            &[],
+            3,
+        ),
+        (
+            "cloudformation/copilot-lb-web-service-prod.yaml",
+            &[],
+            &[],
+            1,
+        ),
+        (
+            "cloudformation/codedeploy-bg-load-balancer.yaml",
+            &[],
+            &[],
+            2,
+        ),
+        (
+            turnerlabs,
+            turnerlabs_params,
+            &[
+                ("app-scale-down", "web-dev-CPU-Utilization-Low-20"),
+                ("app-scale-up", "web-dev-CPU-Utilization-High-80"),
+            ],
+            0,
+        ),
+    ];
+    for (file, params, alarms, skipped) in cases {
+        let c = run(&dir, file, params).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let want: Vec<(String, String)> = alarms
+            .iter()
+            .map(|(p, a)| ((*p).to_owned(), (*a).to_owned()))
+            .collect();
+        assert_eq!(policy_alarms(&c), want, "{file}");
+        let skipped_alarms = c
+            .skipped
+            .get("AWS::CloudWatch::Alarm")
+            .copied()
+            .unwrap_or(0)
+            + c.skipped
+                .get("aws_cloudwatch_metric_alarm")
+                .copied()
+                .unwrap_or(0);
+        assert_eq!(skipped_alarms, *skipped, "{file}: {:?}", c.skipped);
+    }
+    // The ALB 5XX alarm is an AWS/ApplicationELB metric: an external metric under the
+    // operator, converted with its dimension.
+    let c = run(
+        &dir,
+        "cloudformation/cfn-templates-ecs-schedule-stepscaling.yaml",
+        &[],
+    )
+    .unwrap();
+    let svc = c
+        .objects
+        .iter()
+        .find(|o| o.kind.as_str() == "EcsService")
+        .unwrap();
+    let alarm = &svc.manifest["spec"]["autoScaling"]["scalingPolicies"][0]["alarms"][0];
+    assert_eq!(alarm["namespace"], "AWS/ApplicationELB");
+    assert_eq!(alarm["period"], 60);
+    assert_eq!(alarm["threshold"], 10.0);
+    assert_eq!(alarm["dimensions"][0]["name"], "ECSService");
+}

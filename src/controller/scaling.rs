@@ -19,15 +19,19 @@
 //!    N. Change successfully fulfilled by ecs.", AAS's activity message) are written, and the
 //!    same message is published as a Kubernetes Event with its cause.
 //!
-//! **Metrics.** `AWS/ECS` `CPUUtilization` and `MemoryUtilization` (dimensions ClusterName,
-//! ServiceName: the service the policy belongs to) are read from the resource metrics API
-//! (`metrics.k8s.io`, metrics-server): the pods' usage over what the pods reserve (the
-//! pod-level requests the task size becomes, else the sum of the containers' requests), in
-//! percent, as ECS divides the tasks' usage by the task size. Any other metric is read from
-//! the external metrics API (`external.metrics.k8s.io`) under the name the HPA uses
-//! ([`crate::translate::autoscaling::metric_name`] of `NAMESPACE_METRICNAME`, dimensions as
-//! label selector), summed over the series served; when that API or metric is not served the
-//! alarm stays INSUFFICIENT_DATA and its reason says so.
+//! **Metrics.** Where an alarm's metric is read from is [`MetricSource::of`]
+//! (docs/operator.md lists the mapping): `AWS/ECS` `CPUUtilization` and `MemoryUtilization`
+//! from the resource metrics API (`metrics.k8s.io`, metrics-server), the pods' usage over what
+//! the pods reserve (the pod-level requests the task size becomes, else the sum of the
+//! containers' requests), in percent, as ECS divides the tasks' usage by the task size;
+//! another AWS namespace's metric from the external metrics API (`external.metrics.k8s.io`),
+//! summed over the series served; a custom namespace's metric from the custom metrics API
+//! (`custom.metrics.k8s.io`) as a metric of the service's pods, each pod's value one sample,
+//! else from the external metrics API. When the API is not served (or the metric is not
+//! mapped) the alarm stays INSUFFICIENT_DATA, its reason in `status.autoScaling` says why, and
+//! a Warning Event (`MetricUnavailable`, one per service naming the alarms) says it once per
+//! alarm and reason, not every tick;
+//! the API server's discovery is asked only after a metric request failed.
 //!
 //! **What lives where.** Samples and datapoints live in memory (a restarted operator starts
 //! its periods afresh, as CloudWatch would not); everything a decision must remember across
@@ -52,12 +56,12 @@ use super::vocabulary::{EventAction, EventReason};
 use super::wiring::Wiring;
 use super::{Context, ReconcileError, api_err};
 use crate::api::{
-    AlarmStatus, AutoScaling, AutoScalingStatus, EcsService, MetricAlarm, PolicyStatus, PolicyType,
-    ScheduledActionStatus, ServiceEvent,
+    AlarmStatus, AutoScaling, AutoScalingStatus, EcsService, EcsServiceStatus, MetricAlarm,
+    PolicyStatus, PolicyType, ScheduledActionStatus, ServiceEvent,
 };
-use crate::translate::autoscaling::{label_ok, metric_name};
 use crate::translate::names;
 use crate::translate::scaling::alarm::{self, AlarmState};
+use crate::translate::scaling::metric::MetricSource;
 use crate::translate::scaling::schedule::{self, Timing};
 use crate::translate::scaling::step::{self, Cooldown, DEFAULT_COOLDOWN_SECONDS, Decision};
 
@@ -89,6 +93,9 @@ struct Memory {
     /// should a concurrent status write of the service controller (which read the events
     /// before them) have dropped them.
     recent: HashMap<String, Vec<ServiceEvent>>,
+    /// By series key: the "metric cannot be read" reason last published as an Event for the
+    /// alarm (published again only when it changes, or after the metric was read).
+    reported: HashMap<String, String>,
 }
 
 /// How long the scaler makes sure its events stay in status.events.
@@ -122,6 +129,23 @@ fn has_work(a: &AutoScaling) -> bool {
         })
 }
 
+/// The scalable target's effective [min, max] the EcsService controller hands to the
+/// translation (the HPA's minReplicas/maxReplicas and the count's clamp): what the scaler
+/// keeps in `status.autoScaling` once scheduled actions have run, for a service with
+/// scheduled actions; `None` (spec.autoScaling's bounds) otherwise. A change of
+/// spec.autoScaling's bounds reaches status on the scaler's next tick (RegisterScalableTarget
+/// resets them), and the HPA with it.
+pub(crate) fn effective_bounds(a: &AutoScaling, status: &EcsServiceStatus) -> Option<(i32, i32)> {
+    if a.scheduled_actions.as_ref().is_none_or(|s| s.is_empty()) {
+        return None;
+    }
+    let st = status.auto_scaling.as_ref()?;
+    match (st.min_capacity, st.max_capacity) {
+        (Some(lo), Some(hi)) if (lo, hi) != (a.min_capacity, a.max_capacity) => Some((lo, hi)),
+        _ => None,
+    }
+}
+
 /// One look at every autoscaled service.
 async fn pass(ctx: &Context, memory: &mut Memory) -> Result<(), ReconcileError> {
     let services = ctx.reader.every_service(ctx.api::<EcsService>()).await?;
@@ -145,6 +169,9 @@ async fn pass(ctx: &Context, memory: &mut Memory) -> Result<(), ReconcileError> 
         .retain(|k, _| live.iter().any(|l| k.starts_with(&format!("{l}/"))));
     memory.spec_bounds.retain(|k, _| live.contains(k));
     memory.recent.retain(|k, _| live.contains(k));
+    memory
+        .reported
+        .retain(|k, _| live.iter().any(|l| k.starts_with(&format!("{l}/"))));
     Ok(())
 }
 
@@ -229,7 +256,9 @@ async fn scale(
 
     // 2. Step scaling policies and their alarms.
     let mut policies = Vec::new();
-    let mut samples: HashMap<String, Result<f64, String>> = HashMap::new();
+    let mut samples: HashMap<String, Result<Vec<f64>, NoSample>> = HashMap::new();
+    // Alarms whose metric API is not served (or metric not mapped), newly: one Event each.
+    let mut unavailable: Vec<String> = Vec::new();
     for p in a.scaling_policies.iter().flatten() {
         let (PolicyType::StepScaling, Some(cfg)) =
             (p.policy_type, p.step_scaling_policy_configuration.as_ref())
@@ -249,19 +278,32 @@ async fn scale(
         };
         let steps_problem = step::check_steps(cfg.step_adjustments.as_deref().unwrap_or_default());
         for al in p.alarms.iter().flatten() {
-            let source = Source::of(al);
-            let sample = match samples.get(&source.key()) {
+            let source = MetricSource::of(al);
+            let source_key = format!("{source:?}");
+            let sample = match samples.get(&source_key) {
                 Some(s) => s.clone(),
                 None => {
-                    let s = source.sample(&ctx.client, svc).await;
-                    samples.insert(source.key(), s.clone());
+                    let s = sample(&ctx.client, svc, &source, al).await;
+                    samples.insert(source_key, s.clone());
                     s
                 }
             };
-            let series = memory
-                .series
-                .entry(format!("{key}/{}/{}", p.policy_name, al.alarm_name))
-                .or_default();
+            let series_key = format!("{key}/{}/{}", p.policy_name, al.alarm_name);
+            match &sample {
+                Err(u) if u.unavailable => {
+                    if memory.reported.get(&series_key) != Some(&u.reason) {
+                        memory.reported.insert(series_key.clone(), u.reason.clone());
+                        unavailable.push(format!(
+                            "Alarm {} of policy {}: {}",
+                            al.alarm_name, p.policy_name, u.reason
+                        ));
+                    }
+                }
+                _ => {
+                    memory.reported.remove(&series_key);
+                }
+            }
+            let series = memory.series.entry(series_key).or_default();
             if series.state.is_none() {
                 let old_alarm =
                     old.and_then(|o| o.alarms.iter().find(|x| x.alarm_name == al.alarm_name));
@@ -274,7 +316,7 @@ async fn scale(
             let n = i64::from(al.evaluation_periods.max(1));
             let idx = now.as_second().div_euclid(period);
             if let Ok(v) = &sample {
-                series.samples.entry(idx).or_default().push(*v);
+                series.samples.entry(idx).or_default().extend(v);
             }
             series.samples.retain(|i, _| *i >= idx - n);
             let ended = series.seen.is_some_and(|s| idx > s);
@@ -292,7 +334,7 @@ async fn scale(
                 let ev = alarm::evaluate(al, &dps, current_state);
                 let mut reason = ev.reason;
                 if let Err(why) = &sample {
-                    reason = format!("{reason} {why}");
+                    reason = format!("{reason} {}", why.reason);
                 }
                 if ev.state == AlarmState::Alarm && al.actions_enabled != Some(false) {
                     let value = alarm::aggregate(al, &dps, cfg.metric_aggregation_type.as_deref());
@@ -356,8 +398,15 @@ async fn scale(
                 }
                 series.state = Some(ev.state);
                 series.reason = Some(reason);
-            } else if let (Err(why), None) = (&sample, &series.reason) {
-                series.reason = Some(why.clone());
+            }
+            if let Err(u) = &sample
+                && !series
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains(&u.reason))
+            {
+                // Why there is no datapoint says more than "Insufficient Data".
+                series.reason = Some(u.reason.clone());
             }
             ps.alarms.push(AlarmStatus {
                 alarm_name: al.alarm_name.clone(),
@@ -370,6 +419,21 @@ async fn scale(
             });
         }
         policies.push(ps);
+    }
+
+    // An alarm whose metric cannot be read is said once (before any write that may
+    // conflict: the Event does not depend on the status).
+    // One Event for the alarms newly found unreadable (the recorder folds Events of one
+    // object, reason and action into one series).
+    if !unavailable.is_empty() {
+        ctx.event(
+            svc,
+            EventType::Warning,
+            EventReason::MetricUnavailable,
+            EventAction::ReadMetric,
+            unavailable.join(" "),
+        )
+        .await;
     }
 
     // 3. Status and events first, on the copy just read (a conflict retries next tick,
@@ -473,61 +537,171 @@ fn merge_patch_value(st: &AutoScalingStatus) -> Value {
     v
 }
 
-/// Where an alarm's metric comes from.
-enum Source {
-    /// Pod usage over the pods' reservation, from metrics.k8s.io (`cpu` or `memory`).
-    Utilization(&'static str),
-    /// An External metric and its label selector.
-    External {
-        metric: String,
-        selector: String,
-        shown: String,
-    },
+/// Why an alarm has no sample this tick.
+#[derive(Clone, Debug, PartialEq)]
+struct NoSample {
+    /// The alarm's reason in status.
+    reason: String,
+    /// The metrics API is not served or the metric is not mapped (a lasting condition,
+    /// published once as an Event), not a passing gap (no pod has metrics yet).
+    unavailable: bool,
 }
 
-impl Source {
-    fn of(a: &MetricAlarm) -> Self {
-        match (a.namespace.as_str(), a.metric_name.as_str()) {
-            ("AWS/ECS", "CPUUtilization") => Source::Utilization("cpu"),
-            ("AWS/ECS", "MemoryUtilization") => Source::Utilization("memory"),
-            (ns, m) => Source::External {
-                metric: metric_name(&format!("{ns}_{m}")),
-                selector: a
-                    .dimensions
-                    .iter()
-                    .flatten()
-                    .filter(|d| label_ok(&d.value))
-                    .map(|d| format!("{}={}", metric_name(&d.name), d.value))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                shown: format!("{ns}/{m}"),
+impl NoSample {
+    fn passing(reason: String) -> Self {
+        NoSample {
+            reason,
+            unavailable: false,
+        }
+    }
+}
+
+/// The samples of `alarm`'s metric now (one per pod for a pods metric, else one), or why
+/// there are none.
+async fn sample(
+    client: &Client,
+    svc: &EcsService,
+    source: &MetricSource,
+    alarm: &MetricAlarm,
+) -> Result<Vec<f64>, NoSample> {
+    let ns = svc.namespace().unwrap_or_default();
+    let shown = format!("{} {}", alarm.namespace, alarm.metric_name);
+    match source {
+        MetricSource::Unmapped(why) => Err(NoSample {
+            reason: format!("{why}; the alarm stays INSUFFICIENT_DATA."),
+            unavailable: true,
+        }),
+        MetricSource::Utilization(resource) => utilization(client, &ns, &svc.name_any(), resource)
+            .await
+            .map(|v| vec![v]),
+        MetricSource::External { metric, .. } => external(client, &ns, metric, &source.selector())
+            .await
+            .map(|v| vec![v])
+            .map_err(|e| e.about(&shown, EXTERNAL, metric)),
+        MetricSource::Pods { metric, .. } => {
+            match pods_metric(client, &ns, &svc.name_any(), metric, &source.selector()).await {
+                Ok(v) => Ok(v),
+                Err(Failure::NotServed(custom)) => {
+                    match external(client, &ns, metric, &source.selector()).await {
+                        Ok(v) => Ok(vec![v]),
+                        Err(Failure::NotServed(ext)) => Err(NoSample {
+                            reason: format!(
+                                "{shown} is read as {metric} from the custom metrics API ({CUSTOM}), else the external metrics API ({EXTERNAL}), and this cluster serves neither ({custom}; {ext}): no metrics adapter is installed; the alarm stays INSUFFICIENT_DATA."
+                            ),
+                            unavailable: true,
+                        }),
+                        Err(e) => Err(e.about(&shown, EXTERNAL, metric)),
+                    }
+                }
+                Err(e) => Err(e.about(&shown, CUSTOM, metric)),
+            }
+        }
+    }
+}
+
+/// The custom metrics API group.
+const CUSTOM: &str = "custom.metrics.k8s.io";
+/// The external metrics API group.
+const EXTERNAL: &str = "external.metrics.k8s.io";
+
+/// Why a metric could not be read from a metrics API.
+#[derive(Debug)]
+enum Failure {
+    /// The cluster does not serve the API (no APIService, or its adapter is unavailable).
+    NotServed(String),
+    /// The API is served; the metric is not (or the request failed).
+    Other(String),
+}
+
+impl Failure {
+    fn about(self, shown: &str, api: &str, metric: &str) -> NoSample {
+        match self {
+            Failure::NotServed(why) => NoSample {
+                reason: format!(
+                    "{shown} is read as {metric} from the {} ({api}), which this cluster does not serve ({why}): no metrics adapter is installed; the alarm stays INSUFFICIENT_DATA.",
+                    api_words(api)
+                ),
+                unavailable: true,
             },
+            Failure::Other(why) => NoSample::passing(format!(
+                "{shown} is read as {metric} from the {} ({api}), which has no value for it: {why}.",
+                api_words(api)
+            )),
         }
     }
+}
 
-    fn key(&self) -> String {
-        match self {
-            Source::Utilization(r) => (*r).to_owned(),
-            Source::External {
-                metric, selector, ..
-            } => format!("external:{metric}?{selector}"),
-        }
+fn api_words(api: &str) -> &'static str {
+    if api == CUSTOM {
+        "custom metrics API"
+    } else {
+        "external metrics API"
     }
+}
 
-    /// One sample now, or why there is none.
-    async fn sample(&self, client: &Client, svc: &EcsService) -> Result<f64, String> {
-        let ns = svc.namespace().unwrap_or_default();
-        match self {
-            Source::Utilization(resource) => utilization(client, &ns, &svc.name_any(), resource).await,
-            Source::External {
-                metric,
-                selector,
-                shown,
-            } => external(client, &ns, metric, selector).await.map_err(|why| {
-                format!("{shown} is read from the external metrics API as {metric}, which is not available: {why}.")
-            }),
+/// A GET of `url` on the API server, as JSON; a failure says whether `group` is served at
+/// all (asked of the API server's discovery only after the request failed).
+async fn get_metric(client: &Client, group: &str, url: String) -> Result<Value, Failure> {
+    let get = |url: String| -> Result<http::Request<Vec<u8>>, Failure> {
+        http::Request::get(url)
+            .body(Vec::new())
+            .map_err(|e| Failure::Other(e.to_string()))
+    };
+    match client.request::<Value>(get(url)?).await {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let discovery = client
+                .request::<Value>(get(format!("/apis/{group}/v1beta1"))?)
+                .await;
+            match discovery {
+                Err(kube::Error::Api(s)) if matches!(s.code, 404 | 503) => Err(Failure::NotServed(
+                    format!("GET /apis/{group}/v1beta1 answers {}", s.code),
+                )),
+                _ => Err(Failure::Other(e.to_string())),
+            }
         }
     }
+}
+
+/// The values of `metric` for the service's pods from the custom metrics API, one per pod.
+async fn pods_metric(
+    client: &Client,
+    ns: &str,
+    service: &str,
+    metric: &str,
+    selector: &str,
+) -> Result<Vec<f64>, Failure> {
+    let mut labels = format!("{}={service}", names::LABEL_SERVICE);
+    if !selector.is_empty() {
+        labels.push(',');
+        labels.push_str(selector);
+    }
+    let url = format!(
+        "/apis/{CUSTOM}/v1beta1/namespaces/{ns}/pods/%2A/{metric}?labelSelector={}",
+        query(&labels)
+    );
+    let list = get_metric(client, CUSTOM, url).await?;
+    let values = values(&list);
+    if values.is_empty() {
+        return Err(Failure::Other("no pod of the service has a value".into()));
+    }
+    Ok(values)
+}
+
+/// A label selector as a query value.
+fn query(selector: &str) -> String {
+    selector.replace('=', "%3D").replace(',', "%2C")
+}
+
+/// The `value`s of a metrics API list.
+fn values(list: &Value) -> Vec<f64> {
+    list.get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("value").and_then(Value::as_str))
+        .filter_map(quantity)
+        .collect()
 }
 
 /// The service's pods' usage of `resource` over what they reserve, in percent.
@@ -536,13 +710,13 @@ async fn utilization(
     ns: &str,
     service: &str,
     resource: &str,
-) -> Result<f64, String> {
+) -> Result<f64, NoSample> {
     let selector = format!("{}={service}", names::LABEL_SERVICE);
     let lp = ListParams::default().labels(&selector);
     let pods = Api::<Pod>::namespaced(client.clone(), ns)
         .list(&lp)
         .await
-        .map_err(|e| format!("cannot list the service's pods: {e}"))?;
+        .map_err(|e| NoSample::passing(format!("cannot list the service's pods: {e}")))?;
     let ar = ApiResource {
         group: "metrics.k8s.io".into(),
         version: "v1beta1".into(),
@@ -553,7 +727,10 @@ async fn utilization(
     let metrics = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &ar)
         .list(&lp)
         .await
-        .map_err(|e| format!("the resource metrics API (metrics.k8s.io) is not available: {e}"))?;
+        .map_err(|e| NoSample {
+            unavailable: matches!(&e, kube::Error::Api(s) if matches!(s.code, 404 | 503)),
+            reason: format!("the resource metrics API (metrics.k8s.io) is not available: {e}"),
+        })?;
     let (mut used, mut reserved) = (0.0, 0.0);
     for m in &metrics.items {
         let Some(pod) = pods.items.iter().find(|p| p.name_any() == m.name_any()) else {
@@ -578,9 +755,9 @@ async fn utilization(
         reserved += capacity;
     }
     if reserved <= 0.0 {
-        return Err(format!(
+        return Err(NoSample::passing(format!(
             "no pod of the service has {resource} metrics and a {resource} reservation yet"
-        ));
+        )));
     }
     Ok(used / reserved * 100.0)
 }
@@ -609,26 +786,16 @@ fn pod_reservation(pod: &Pod, resource: &str) -> Option<f64> {
 }
 
 /// The sum of the values an External metric serves for `selector`.
-async fn external(client: &Client, ns: &str, metric: &str, selector: &str) -> Result<f64, String> {
-    let mut url = format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/{metric}");
+async fn external(client: &Client, ns: &str, metric: &str, selector: &str) -> Result<f64, Failure> {
+    let mut url = format!("/apis/{EXTERNAL}/v1beta1/namespaces/{ns}/{metric}");
     if !selector.is_empty() {
         url.push_str("?labelSelector=");
-        url.push_str(&selector.replace('=', "%3D").replace(',', "%2C"));
+        url.push_str(&query(selector));
     }
-    let req = http::Request::get(url)
-        .body(Vec::new())
-        .map_err(|e| e.to_string())?;
-    let list: Value = client.request(req).await.map_err(|e| e.to_string())?;
-    let values: Vec<f64> = list
-        .get("items")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i.get("value").and_then(Value::as_str))
-        .filter_map(quantity)
-        .collect();
+    let list = get_metric(client, EXTERNAL, url).await?;
+    let values = values(&list);
     if values.is_empty() {
-        return Err("no series served".into());
+        return Err(Failure::Other("no series served".into()));
     }
     Ok(values.iter().sum())
 }
@@ -684,25 +851,69 @@ mod tests {
     }
 
     #[test]
-    fn aws_ecs_cpu_and_memory_come_from_the_resource_metrics_others_from_external_metrics() {
-        let a = |ns: &str, m: &str| MetricAlarm {
-            namespace: ns.into(),
-            metric_name: m.into(),
-            dimensions: Some(vec![crate::api::MetricDimension {
-                name: "QueueName".into(),
-                value: "jobs".into(),
-            }]),
-            ..MetricAlarm::default()
+    fn a_metrics_api_not_served_is_a_lasting_unavailability_named_in_the_alarms_reason() {
+        let not_served = Failure::NotServed("external.metrics.k8s.io/v1beta1: 404 NotFound".into())
+            .about(
+                "AWS/SQS ApproximateNumberOfMessagesVisible",
+                EXTERNAL,
+                "aws_sqs_x",
+            );
+        assert!(not_served.unavailable);
+        assert!(
+            not_served.reason.contains(
+                "from the external metrics API (external.metrics.k8s.io), which this cluster does not serve"
+            ),
+            "{}",
+            not_served.reason
+        );
+        let missing =
+            Failure::Other("no series served".into()).about("MyApp Depth", CUSTOM, "myapp_depth");
+        assert!(!missing.unavailable);
+        assert!(
+            missing
+                .reason
+                .contains("custom metrics API (custom.metrics.k8s.io), which has no value for it")
+        );
+    }
+
+    #[test]
+    fn a_pods_metric_selects_the_services_pods_and_the_alarms_dimensions() {
+        assert_eq!(
+            query("ecsplane.io/service=web,queue=jobs"),
+            "ecsplane.io/service%3Dweb%2Cqueue%3Djobs"
+        );
+        assert_eq!(
+            values(&json!({"items": [{"value": "250m"}, {"value": "3"}, {"novalue": 1}]})),
+            vec![0.25, 3.0]
+        );
+    }
+
+    #[test]
+    fn the_hpa_follows_the_bounds_scheduled_actions_set_and_only_then() {
+        let mut a: AutoScaling = serde_json::from_value(json!({
+            "minCapacity": 1, "maxCapacity": 4,
+            "scheduledActions": [{"scheduledActionName": "open", "schedule": "at(2026-01-01T08:00:00)",
+                "scalableTargetAction": {"minCapacity": 3, "maxCapacity": 6}}]}))
+        .unwrap();
+        let status = |lo: Option<i32>, hi: Option<i32>| EcsServiceStatus {
+            auto_scaling: Some(AutoScalingStatus {
+                min_capacity: lo,
+                max_capacity: hi,
+                ..AutoScalingStatus::default()
+            }),
+            ..EcsServiceStatus::default()
         };
-        assert_eq!(Source::of(&a("AWS/ECS", "CPUUtilization")).key(), "cpu");
         assert_eq!(
-            Source::of(&a("AWS/ECS", "MemoryUtilization")).key(),
-            "memory"
+            effective_bounds(&a, &status(Some(3), Some(6))),
+            Some((3, 6))
         );
-        assert_eq!(
-            Source::of(&a("AWS/SQS", "ApproximateNumberOfMessagesVisible")).key(),
-            "external:aws_sqs_approximatenumberofmessagesvisible?queuename=jobs"
-        );
+        // Not yet run, or run back to the spec's: the spec's bounds.
+        assert_eq!(effective_bounds(&a, &EcsServiceStatus::default()), None);
+        assert_eq!(effective_bounds(&a, &status(Some(1), Some(4))), None);
+        assert_eq!(effective_bounds(&a, &status(Some(3), None)), None);
+        // Without scheduled actions the scaler's bounds are the spec's.
+        a.scheduled_actions = None;
+        assert_eq!(effective_bounds(&a, &status(Some(3), Some(6))), None);
     }
 
     #[test]

@@ -283,6 +283,9 @@ words! {
         /// The object does not parse as its kind (after a schema change, or written past the
         /// schema); it is not reconciled until it does.
         Malformed,
+        /// A step scaling alarm's metric cannot be read: its metrics API is not served or the
+        /// metric is not mapped (published once per alarm and reason).
+        MetricUnavailable,
     }
 }
 
@@ -297,6 +300,8 @@ words! {
         RegisterTaskDefinition,
         /// Setting a service's desired count or capacity bounds (step or scheduled scaling).
         Scale,
+        /// Reading a step scaling alarm's metric.
+        ReadMetric,
     }
 }
 

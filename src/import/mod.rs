@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::translate::names::{dns_label, dns_label_within};
 
+mod alarm;
 mod awscli;
 mod cfn;
 pub mod placeholder;
@@ -321,7 +322,8 @@ struct PendingRule {
 struct PendingScaling {
     /// `service/CLUSTER/SERVICE`.
     resource_id: String,
-    /// Marker other policies refer to it by (CloudFormation `!Ref`).
+    /// Marker other policies refer to it by (CloudFormation `!Ref`); of a policy, the marker
+    /// alarms name it by (`import::alarm`).
     key: Option<String>,
     /// `minCapacity`, `maxCapacity`, `suspendedState`, `scheduledActions`.
     target: Option<Value>,
@@ -361,6 +363,8 @@ struct Collected {
     scaling: Vec<PendingScaling>,
     /// Terraform's EventBridge rules and targets, paired once every input is read.
     tf_schedules: terraform::PendingSchedules,
+    /// CloudWatch alarms waiting for the step scaling policies they invoke.
+    alarms: Vec<alarm::PendingAlarm>,
     notes: Vec<Note>,
     skipped: BTreeMap<String, usize>,
     /// Per file: format and skipped count.
@@ -841,6 +845,7 @@ fn key_values(v: &Value, path: &str, key: &str, depth: usize, out: &mut Vec<(Str
 /// would reject, two different objects of one name).
 fn finish(mut c: Collected, options: &ConvertOptions) -> Result<Conversion, Vec<ImportError>> {
     attach_rules(&mut c);
+    alarm::attach(&mut c);
     attach_scaling(&mut c);
 
     let mut out = Conversion {

@@ -430,6 +430,49 @@ mod tests {
     }
 
     #[test]
+    fn the_effective_bounds_scheduled_actions_set_become_the_hpas_replica_bounds() {
+        let a: AutoScaling = serde_json::from_value(json!({"minCapacity": 1, "maxCapacity": 5,
+            "scalingPolicies": [{"policyName": "cpu", "policyType": "TargetTrackingScaling",
+                "targetTrackingScalingPolicyConfiguration": {"targetValue": 50.0,
+                    "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}}],
+            "scheduledActions": [{"scheduledActionName": "opening", "schedule": "cron(0 8 ? * MON-FRI *)",
+                "scalableTargetAction": {"minCapacity": 3}}]}))
+        .unwrap();
+        let obj = ObjectRef::new("EcsService", None, "web");
+        let bounds = |effective: Option<(i32, i32)>| {
+            let mut report = Report::default();
+            let h = hpa(
+                &a,
+                &HpaInput {
+                    object: &obj,
+                    name: "web",
+                    namespace: None,
+                    labels: BTreeMap::new(),
+                    cpu_units: Some(1024),
+                    memory_mib: None,
+                    effective_bounds: effective,
+                },
+                &mut report,
+            )
+            .unwrap();
+            (h.spec.min_replicas, h.spec.max_replicas, report)
+        };
+        let (min, max, report) = bounds(Some((3, 5)));
+        assert_eq!((min, max), (Some(3), 5));
+        // Offline: the spec's bounds, and the schedule needs the operator.
+        let (min, max, report_offline) = bounds(None);
+        assert_eq!((min, max), (Some(1), 5));
+        for r in [report, report_offline] {
+            assert!(
+                r.findings
+                    .iter()
+                    .any(|f| f.field == "spec.autoScaling.scheduledActions[0]"
+                        && f.message.contains("needs the operator"))
+            );
+        }
+    }
+
+    #[test]
     fn a_memory_target_beyond_what_a_quantity_holds_is_reported_not_wrapped() {
         let (h, report) = run(
             json!({"minCapacity": 1, "maxCapacity": 3, "scalingPolicies": [

@@ -373,6 +373,11 @@ pub struct Options {
     /// the HPA needs the operator.
     /// The keys are [`service_key`]s.
     pub autoscaled_counts: BTreeMap<(Option<String>, String), i32>,
+    /// The scalable target's effective [min, max] of an autoscaled service under the operator
+    /// when scheduled actions have changed them (its `status.autoScaling`), keyed as
+    /// `autoscaled_counts`: the HPA's minReplicas/maxReplicas and the count's clamp follow
+    /// them. Offline there are none: spec.autoScaling's bounds apply.
+    pub effective_bounds: BTreeMap<(Option<String>, String), (i32, i32)>,
     /// Which host-level fields the cluster admin allows (`--security-policy`): a task
     /// definition or capacity provider mapping that asks for more is refused, field by field.
     pub security_policy: SecurityPolicy,
@@ -385,6 +390,14 @@ impl Options {
             return None;
         }
         self.autoscaled_counts.get(&service_key(svc)).copied()
+    }
+
+    /// The effective bounds the scaler has set for `svc`, if they were given.
+    pub(super) fn effective_bounds(&self, svc: &EcsService) -> Option<(i32, i32)> {
+        if self.effective_bounds.is_empty() {
+            return None;
+        }
+        self.effective_bounds.get(&service_key(svc)).copied()
     }
 }
 

@@ -87,13 +87,14 @@ fn find_container<'a>(spec: &'a mut PodSpec, name: &str) -> Option<&'a mut Conta
         .find(|c| c.name == name)
 }
 
-/// Translates one EcsService. `autoscaled_count`: an autoscaled service's current count under
-/// the operator ([`super::Options::autoscaled_counts`]). On refusal returns the task
+/// Translates one EcsService. `(autoscaled_count, effective_bounds)`: an autoscaled service's
+/// current count and the scalable target's effective [min, max] under the operator
+/// ([`super::Options::autoscaled_counts`], [`super::Options::effective_bounds`]). On refusal returns the task
 /// definition it used (so it is not translated again on its own) and every refusal.
 pub fn translate_service(
     index: &Index<'_>,
     s: &Sourced<EcsService>,
-    autoscaled_count: Option<i32>,
+    (autoscaled_count, effective_bounds): (Option<i32>, Option<(i32, i32)>),
     report: &mut Report,
 ) -> Result<ServiceOutput, ServiceRefusal> {
     let svc = &s.object;
@@ -222,6 +223,7 @@ pub fn translate_service(
         deployment_configuration: deployment_configuration.as_ref(),
         auto_scaling: auto_scaling.as_ref(),
         autoscaled_count,
+        effective_bounds,
         has_load_balancer: !registrations.is_empty(),
         providers,
     };
@@ -574,6 +576,9 @@ struct Rollout<'a> {
     /// An autoscaled service's current count as the operator reads it (its desiredCount, which
     /// the autoscaler writes); `None` offline.
     autoscaled_count: Option<i32>,
+    /// The scalable target's effective [min, max] under the operator when scheduled actions
+    /// changed them; `None`: spec.autoScaling's.
+    effective_bounds: Option<(i32, i32)>,
     /// Whether the pods register with a target group (their readiness is its health check).
     has_load_balancer: bool,
     /// The capacity providers of a REPLICA service with several that run tasks, one
@@ -738,7 +743,7 @@ fn deployment(
     let mut b = rollout::replica_bounds(desired, percents, obj, report);
     let hpa = scaling
         .auto_scaling
-        .and_then(|a| hpa(cx, a, labels, report));
+        .and_then(|a| hpa(cx, a, labels, scaling.effective_bounds, report));
     if !refusals.is_empty() {
         return Err(refusals);
     }
@@ -747,7 +752,7 @@ fn deployment(
             obj,
             a,
             desired,
-            scaling.autoscaled_count,
+            (scaling.autoscaled_count, scaling.effective_bounds),
             hpa.is_some(),
             report,
         ),
@@ -785,18 +790,19 @@ fn deployment(
 }
 
 /// An autoscaled service's count: `live` (its desiredCount as the autoscaler last wrote it,
-/// under the operator) or desiredCount, clamped to [minCapacity, maxCapacity] as Application
-/// Auto Scaling keeps a scalable target's count; so the service starts with desiredCount
+/// under the operator) or desiredCount, clamped to the scalable target's bounds (`effective`,
+/// what scheduled actions set under the operator, else [minCapacity, maxCapacity]) as
+/// Application Auto Scaling keeps a scalable target's count; so the service starts with desiredCount
 /// tasks, not one (issue 19 point 1). Reports who owns the count.
 fn scaled_count(
     obj: &ObjectRef,
     a: &AutoScaling,
     desired: i32,
-    live: Option<i32>,
+    (live, effective): (Option<i32>, Option<(i32, i32)>),
     has_hpa: bool,
     report: &mut Report,
 ) -> i32 {
-    let (min, max) = autoscaling::capacity_bounds(a, None);
+    let (min, max) = autoscaling::capacity_bounds(a, effective);
     let count = live.unwrap_or(desired).clamp(min, max);
     if desired != desired.clamp(min, max) {
         report.note(obj, "spec.desiredCount", format!("desiredCount {desired} is outside [minCapacity {min}, maxCapacity {max}]: the service runs {}, as Application Auto Scaling keeps the count within the scalable target's bounds", desired.clamp(min, max)));
@@ -884,6 +890,7 @@ fn hpa(
     cx: &Ctx<'_>,
     a: &AutoScaling,
     labels: &BTreeMap<String, String>,
+    effective_bounds: Option<(i32, i32)>,
     report: &mut Report,
 ) -> Option<HorizontalPodAutoscaler> {
     let td = cx.td;
@@ -926,7 +933,7 @@ fn hpa(
             labels: labels.clone(),
             cpu_units,
             memory_mib,
-            effective_bounds: None,
+            effective_bounds,
         },
         report,
     )

@@ -35,7 +35,8 @@ pub fn translate_with(bundle: &Bundle, options: &Options) -> Result<Translation,
 
     for s in &bundle.services {
         let autoscaled_count = options.autoscaled_count(&s.object);
-        match service::translate_service(&index, s, autoscaled_count, &mut report) {
+        let scaled = (autoscaled_count, options.effective_bounds(&s.object));
+        match service::translate_service(&index, s, scaled, &mut report) {
             Ok(out) => {
                 used_task_definitions.insert(out.task_definition.clone());
                 let obj = service::object_ref(&s.object);

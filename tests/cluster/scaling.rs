@@ -275,3 +275,187 @@ async fn an_at_schedule_raises_min_capacity_and_the_service_scales_and_a_rate_re
     assert_eq!((a.min_capacity, a.max_capacity), (Some(3), Some(4)));
     op.stop().await;
 }
+
+/// Issue 17 (scheduled scaling with target tracking): a CPU target-tracking policy (min 1,
+/// max 5) and an `at()` 15 s ahead raising min capacity to 3. Before it runs the HPA's
+/// bounds are the spec's, 1 to 5; after, the HPA's minReplicas is the scheduled 3 (its
+/// maxReplicas stays 5) and the service runs 3 tasks, as AAS keeps the count within the
+/// scalable target's new bounds. Cost: one service of up to 3 kwok pods, about 30 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_min_capacity_reaches_the_hpa_of_a_target_tracking_service_and_it_scales() {
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+
+    let client = crate::harness::client().await;
+    crate::harness::install_crds(&client).await;
+    let (ns, _cleanup) = test_namespace(&client, "scale-hpa-sched").await;
+    let at = Timestamp::now()
+        .checked_add(SignedDuration::from_secs(15))
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    apply_all(
+        &client,
+        &ns,
+        &[
+            task_definition("tracked", "100m"),
+            service(
+                "tracked",
+                json!({"minCapacity": 1, "maxCapacity": 5,
+                    "scalingPolicies": [{"policyName": "cpu50", "policyType": "TargetTrackingScaling",
+                        "targetTrackingScalingPolicyConfiguration": {"targetValue": 50,
+                            "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}}],
+                    "scheduledActions": [{"scheduledActionName": "opening", "schedule": format!("at({at})"),
+                        "scalableTargetAction": {"minCapacity": 3}}]}),
+            ),
+        ],
+    )
+    .await;
+    let op = Operator::start(&client, &ns);
+    let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &ns);
+    let bounds = |h: &HorizontalPodAutoscaler| (h.spec.min_replicas, h.spec.max_replicas);
+    let before = eventually("the HPA, with the spec's bounds", CONVERGE, || {
+        let hpas = hpas.clone();
+        async move {
+            let h = hpas.get("tracked").await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(bounds(&h))
+        }
+    })
+    .await;
+    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
+    let ran = |s: &EcsService| {
+        status(s)
+            .auto_scaling
+            .and_then(|a| a.scheduled_actions.into_iter().next())
+            .and_then(|x| x.last_run)
+            .is_some()
+    };
+    if !ran(&services.get("tracked").await.unwrap()) {
+        assert_eq!(before, (Some(1), 5), "before the at() runs");
+    }
+    let after = eventually("the HPA's minReplicas follows the at()", CONVERGE, || {
+        let hpas = hpas.clone();
+        async move {
+            let h = hpas.get("tracked").await.map_err(|e| e.to_string())?;
+            match bounds(&h) {
+                (Some(3), max) => Ok(max),
+                other => Err(format!("minReplicas, maxReplicas {other:?}")),
+            }
+        }
+    })
+    .await;
+    assert_eq!(after, 5, "maxReplicas stays the spec's");
+    let s = settles_at(
+        &services,
+        "tracked",
+        3,
+        "min capacity 3 scales the service to 3",
+    )
+    .await;
+    let a = status(&s).auto_scaling.expect("status.autoScaling");
+    assert_eq!((a.min_capacity, a.max_capacity), (Some(3), Some(5)));
+    op.stop().await;
+}
+
+/// Issue 17 (custom and external metrics): a step policy whose alarm is on an SQS queue
+/// (read from the external metrics API) and one on an application metric (the custom metrics
+/// API, else the external one), in a cluster with no metrics adapter. Each alarm says so in
+/// status.autoScaling and stays INSUFFICIENT_DATA; one Warning Event names both, published
+/// once, not every tick, and the count is left alone. Cost: one service of one
+/// kwok pod, about 30 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarms_on_metrics_no_adapter_serves_say_so_in_status_and_in_one_event() {
+    use k8s_openapi::api::events::v1::Event;
+
+    let client = crate::harness::client().await;
+    crate::harness::install_crds(&client).await;
+    let (ns, _cleanup) = test_namespace(&client, "scale-nometrics").await;
+    let alarm = |name: &str, namespace: &str, metric: &str| {
+        json!({"alarmName": name, "namespace": namespace, "metricName": metric,
+               "dimensions": [{"name": "QueueName", "value": "jobs"}],
+               "statistic": "Average", "period": 10, "evaluationPeriods": 1,
+               "threshold": 100.0, "comparisonOperator": "GreaterThanThreshold"})
+    };
+    apply_all(
+        &client,
+        &ns,
+        &[
+            task_definition("worker", "10m"),
+            service(
+                "worker",
+                json!({"minCapacity": 1, "maxCapacity": 5, "scalingPolicies": [
+                    {"policyName": "backlog", "policyType": "StepScaling",
+                     "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity",
+                        "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]},
+                     "alarms": [alarm("queue-deep", "AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+                                alarm("app-busy", "MyApp", "QueueDepth")]}]}),
+            ),
+        ],
+    )
+    .await;
+    let op = Operator::start(&client, &ns);
+    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
+    let reasons = eventually(
+        "both alarms say their metric is not served",
+        CONVERGE,
+        || {
+            let services = services.clone();
+            async move {
+                let s = services.get("worker").await.map_err(|e| e.to_string())?;
+                let alarms = status(&s)
+                    .auto_scaling
+                    .and_then(|a| a.policies.into_iter().next())
+                    .map(|p| p.alarms)
+                    .unwrap_or_default();
+                let said: Vec<(String, String, String)> = alarms
+                    .into_iter()
+                    .filter(|a| {
+                        a.reason
+                            .as_deref()
+                            .is_some_and(|r| r.contains("no metrics adapter is installed"))
+                    })
+                    .map(|a| (a.alarm_name, a.state, a.reason.unwrap_or_default()))
+                    .collect();
+                if said.len() == 2 {
+                    Ok(said)
+                } else {
+                    Err(format!("{said:?}"))
+                }
+            }
+        },
+    )
+    .await;
+    for (name, state, reason) in &reasons {
+        assert_eq!(state, "INSUFFICIENT_DATA", "{name}: {reason}");
+        let api = if name == "queue-deep" {
+            "external.metrics.k8s.io"
+        } else {
+            "custom.metrics.k8s.io"
+        };
+        assert!(reason.contains(api), "{name}: {reason}");
+    }
+    // Many ticks (5 s each) later: still one Event per alarm, never a series.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    let warnings: Vec<Event> = events
+        .list(&ListParams::default())
+        .await
+        .expect("list events")
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("MetricUnavailable"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one Warning Event: {warnings:?}");
+    let w = &warnings[0];
+    assert_eq!(w.type_.as_deref(), Some("Warning"));
+    assert!(w.series.is_none(), "published once: {:?}", w.series);
+    let note = w.note.as_deref().unwrap_or_default();
+    for name in ["queue-deep", "app-busy"] {
+        assert!(
+            note.contains(&format!("Alarm {name} of policy backlog")),
+            "{note}"
+        );
+    }
+    let s = services.get("worker").await.unwrap();
+    assert_eq!(s.spec.desired_count, Some(1), "no datapoint, no scaling");
+    op.stop().await;
+}

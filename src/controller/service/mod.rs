@@ -190,13 +190,18 @@ async fn resolve(
         security_policy: ctx.options.security_policy,
         ..translate::Options::default()
     };
-    if svc.spec.auto_scaling.is_some() {
+    if let Some(a) = &svc.spec.auto_scaling {
         // The service's count is its desiredCount, which the autoscaler writes through the
         // scale subresource; the translation clamps and splits it.
         options.autoscaled_counts.insert(
             translate::service_key(svc),
             svc.spec.desired_count.unwrap_or(1),
         );
+        if let Some(bounds) = super::scaling::effective_bounds(a, previous) {
+            options
+                .effective_bounds
+                .insert(translate::service_key(svc), bounds);
+        }
     }
     Ok(Ok(Resolved {
         family_revision: revision.family_revision,

@@ -381,7 +381,13 @@ pub(super) fn convert_target(
 
 /// A scaling policy: the scalable target it belongs to, its configuration renamed and
 /// resolved.
-pub(super) fn convert_policy(t: &Template, props: &Value, source: Location, out: &mut Collected) {
+pub(super) fn convert_policy(
+    t: &Template,
+    id: &str,
+    props: &Value,
+    source: Location,
+    out: &mut Collected,
+) {
     let mut u = Vec::new();
     let target = match props.get("ScalingTargetId") {
         Some(v) => t.eval(v, "ScalingTargetId", &mut u),
@@ -434,12 +440,9 @@ pub(super) fn convert_policy(t: &Template, props: &Value, source: Location, out:
         return;
     }
     embedded_secrets(&mut policy, "scalingPolicies[0]", &mut unresolved);
-    out.scaling.push(PendingScaling::policy(
-        scalar_text(&target),
-        policy,
-        source,
-        unresolved,
-    ));
+    let mut pending = PendingScaling::policy(scalar_text(&target), policy, source, unresolved);
+    pending.key = Some(super::alarm::policy_key(t, id));
+    out.scaling.push(pending);
 }
 
 /// `AWS::Events::Rule` and `AWS::Scheduler::Schedule`: a schedule whose target runs an ECS

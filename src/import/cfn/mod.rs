@@ -16,6 +16,7 @@
 //!
 //! Dependencies point one way: this file → `convert` → `evaluate` → `import`'s shared types.
 
+mod alarm;
 mod convert;
 mod discovery;
 mod evaluate;
@@ -219,7 +220,11 @@ fn convert_stack(
     let mut children = Vec::new();
     for (id, res) in t.resources() {
         let ty = res.get("Type").and_then(Value::as_str).unwrap_or_default();
-        if ty != STACK_TYPE && !SUPPORTED.contains(&ty) && !discovery::TYPES.contains(&ty) {
+        if ty != STACK_TYPE
+            && !SUPPORTED.contains(&ty)
+            && !discovery::TYPES.contains(&ty)
+            && !alarm::invokes_policy(t, res)
+        {
             skipped += 1;
             *out.skipped.entry(ty.to_owned()).or_default() += 1;
             out.note(
@@ -289,8 +294,9 @@ fn convert_stack(
                 convert::convert_target(t, id, &props, loc, out);
             }
             "AWS::ApplicationAutoScaling::ScalingPolicy" => {
-                convert::convert_policy(t, &props, loc, out);
+                convert::convert_policy(t, id, &props, loc, out);
             }
+            "AWS::CloudWatch::Alarm" => alarm::convert_alarm(t, id, &props, loc, out),
             "AWS::Events::Rule" | "AWS::Scheduler::Schedule" => {
                 convert::convert_schedule(t, id, ty, &props, loc, out);
             }

@@ -36,6 +36,7 @@
 //! Dependencies point one way: this file → `plan` → `convert` → `evaluate` → `tree`,
 //! `functions`, `files`, `modules` → `parse` → `import`'s shared types.
 
+mod alarm;
 mod convert;
 mod discovery;
 mod evaluate;
@@ -151,7 +152,9 @@ fn module_call(tree: &Tree, node: usize, ci: usize, input: &Path, out: &mut Coll
 /// Converts every instance of one resource block.
 fn resource(tree: &Tree, node: usize, r: &Resource, input: &Path, out: &mut Collected) {
     let single = location(tree, node, r, &InstanceKey::Single);
-    if !supported(&r.ty) && !discovery::is_cloud_map(&r.ty) {
+    let scaling_alarm =
+        r.ty == "aws_cloudwatch_metric_alarm" && alarm::invokes_policy(r.attr("alarm_actions"));
+    if !supported(&r.ty) && !discovery::is_cloud_map(&r.ty) && !scaling_alarm {
         *out.skipped.entry(r.ty.clone()).or_default() += 1;
         out.note(
             NoteKind::Skipped,
@@ -229,7 +232,14 @@ fn resource(tree: &Tree, node: usize, r: &Resource, input: &Path, out: &mut Coll
                 convert::scalable_target(body, source, &ctx.reasons(), out);
             }
             "aws_appautoscaling_policy" => {
+                let before = out.scaling.len();
                 convert::scaling_policy(body, source, &ctx.reasons(), out);
+                let address = tree.address(node, r, &inst.key);
+                alarm::key_policies(&mut out.scaling[before..], &address);
+            }
+            "aws_cloudwatch_metric_alarm" => {
+                let name = crate::import::text(&ctx.instance_name(r, &inst));
+                alarm::convert_alarm(body, source, &ctx.reasons(), &name, out);
             }
             "aws_cloudwatch_event_rule" => {
                 let key = text(&ctx.instance_name(r, &inst));

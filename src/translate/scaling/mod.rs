@@ -1,6 +1,6 @@
 //! The arithmetic of Application Auto Scaling's step and scheduled scaling, as pure functions
 //! (no client, no clock: the caller passes the time): CloudWatch alarm evaluation
-//! ([`alarm`]), step selection and capacity adjustment ([`step`]), and the next run of a
+//! ([`alarm`]) and the metrics API its metric is read from ([`metric`]), step selection and capacity adjustment ([`step`]), and the next run of a
 //! scheduled action ([`schedule`], with AWS's `cron()` syntax in [`cron`]).
 //!
 //! The operator's scaler (`controller::scaling`) runs these on what it reads from the metrics
@@ -13,5 +13,6 @@
 
 pub mod alarm;
 pub mod cron;
+pub mod metric;
 pub mod schedule;
 pub mod step;
