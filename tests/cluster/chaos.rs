@@ -19,7 +19,8 @@
 //! definitions' ControllerRevisions, everything carrying the owner label) are compared with
 //! those of one undisturbed run of the same manifests ([`baseline`]), specs included, after
 //! replacing what differs between any two runs by construction (UIDs by the owner's kind and
-//! name, the namespace, cluster IPs, the Deployment controller's own annotations, status).
+//! name, the namespace, cluster IPs, the Deployment controller's own annotations, the hash of
+//! the rendered object, which names the namespace, and status).
 //!
 //! Writes are counted by the API server: the harness's audit log (`DIR/logs/audit.log`, one
 //! line per completed write) names the user, and each operator here impersonates a
@@ -218,7 +219,12 @@ async fn snapshot(client: &Client, ns: &str) -> Snapshot {
             .as_object()
             .into_iter()
             .flatten()
-            .filter(|(k, _)| !k.starts_with("deployment.kubernetes.io/"))
+            // The Deployment controller's own; and the hash of the rendered object, which
+            // names the namespace (everything else it hashes is compared here as stored).
+            .filter(|(k, _)| {
+                !k.starts_with("deployment.kubernetes.io/")
+                    && k.as_str() != "ecsplane.io/applied-hash"
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let object = v.as_object_mut().expect("an object");
