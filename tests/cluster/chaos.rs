@@ -79,6 +79,10 @@ fn family(name: &str) -> Value {
                 "image": "public.ecr.aws/docker/library/busybox:1.36",
                 "command": ["sh", "-c", "while true; do sleep 5; done"],
                 "portMappings": [{"containerPort": 8080}],
+                // With a health check ECS counts a task healthy once it passes (kwok's pods
+                // are Ready at once), not 40 s after it starts: the scenarios converge
+                // without waiting minReadySeconds out.
+                "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5},
             }],
         },
     })
@@ -415,6 +419,8 @@ async fn kill_after_every_kth_write(k: usize) {
     let applying = apply_in_background(&client, &ns, bulk(BULK));
 
     let (mut kills, mut writes, mut total) = (0, 0, 0);
+    // The write after which each kill came.
+    let mut cut: Vec<String> = Vec::new();
     let mut last_write = Instant::now();
     while kills < MAX_KILLS && last_write.elapsed() < IDLE {
         for w in audit.read() {
@@ -426,6 +432,7 @@ async fn kill_after_every_kth_write(k: usize) {
             writes += 1;
             last_write = Instant::now();
             if writes == k {
+                cut.push(format!("{} {}", w.verb, w.resource));
                 op.kill9();
                 kills += 1;
                 op = op.again();
@@ -444,7 +451,8 @@ async fn kill_after_every_kth_write(k: usize) {
     .await;
     let converge = after_last_kill.elapsed();
     eprintln!(
-        "chaos k={k}: {kills} kills after {total} counted writes; converged {converge:?} after the last kill"
+        "chaos k={k}: {kills} kills after {total} counted writes; converged {converge:?} after the last kill; killed after: {}",
+        cut.join(", ")
     );
     assert!(
         kills >= 1,
@@ -598,11 +606,14 @@ async fn chaos_3_watches_expired_by_compaction_relist_and_no_change_of_the_gap_i
         converged(&client, &ns, 2)
     })
     .await;
-    assert!(
-        !op.log().contains("expired"),
-        "no expiry yet:\n{}",
-        op.log()
-    );
+    // A watch may expire already (a fresh API server's cache can be a version ahead of its
+    // first list): only the expiries after the gap count.
+    let expiries = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("expired: relisting"))
+            .count()
+    };
+    let before = expiries(&op.log());
 
     op.signal("STOP");
     apply(&client, &ns, ecs_service("svc-00", "web", 2)).await;
@@ -632,7 +643,7 @@ async fn chaos_3_watches_expired_by_compaction_relist_and_no_change_of_the_gap_i
     let log = eventually("the operator relists after 410 Gone", READINESS, || {
         let log = op.log();
         async move {
-            if log.contains("expired: relisting") {
+            if expiries(&log) > before {
                 Ok(log)
             } else {
                 Err("no expiry in the log yet".to_owned())
@@ -650,12 +661,15 @@ async fn chaos_3_watches_expired_by_compaction_relist_and_no_change_of_the_gap_i
         let d = deployments.get(name).await.expect("the Deployment");
         assert_eq!(d.spec.and_then(|s| s.replicas), Some(replicas), "{name}");
     }
-    let expired = log
+    let expired: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("expired: relisting"))
-        .count();
+        .skip(before)
+        .collect();
     eprintln!(
-        "chaos 3: {expired} watches expired (410) and relisted; converged {converge:?} after SIGCONT"
+        "chaos 3: {} watches expired (410) and relisted; converged {converge:?} after SIGCONT; first: {}",
+        expired.len(),
+        expired.first().copied().unwrap_or_default()
     );
     let mut op = op;
     assert!(op.running(), "the operator survived:\n{}", op.log());
