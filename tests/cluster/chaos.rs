@@ -422,6 +422,7 @@ async fn kill_after_every_kth_write(k: usize) {
     // The write after which each kill came.
     let mut cut: Vec<String> = Vec::new();
     let mut last_write = Instant::now();
+    let mut last_kill = Instant::now();
     while kills < MAX_KILLS && last_write.elapsed() < IDLE {
         for w in audit.read() {
             // Writes of a killed process that completed after its kill are not the new one's.
@@ -434,6 +435,7 @@ async fn kill_after_every_kth_write(k: usize) {
             if writes == k {
                 cut.push(format!("{} {}", w.verb, w.resource));
                 op.kill9();
+                last_kill = Instant::now();
                 kills += 1;
                 op = op.again();
                 since = Timestamp::now();
@@ -444,12 +446,11 @@ async fn kill_after_every_kth_write(k: usize) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     applying.await.expect("the bulk apply");
-    let after_last_kill = Instant::now();
     eventually("converged after the kills", CONVERGE, || {
         converged(&client, &ns, BULK)
     })
     .await;
-    let converge = after_last_kill.elapsed();
+    let converge = last_kill.elapsed();
     eprintln!(
         "chaos k={k}: {kills} kills after {total} counted writes; converged {converge:?} after the last kill; killed after: {}",
         cut.join(", ")

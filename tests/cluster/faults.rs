@@ -79,7 +79,9 @@ pub(crate) async fn apply(client: &Client, ns: &str, doc: serde_json::Value) {
         .unwrap_or_else(|e| panic!("apply {} {}: {e}", doc["kind"], doc["metadata"]["name"]));
 }
 
-/// Waits until the service is Ready (steady) running `revision` with `count` tasks.
+/// Waits until the service is Ready (steady) running `revision` with `count` tasks, in one
+/// deployment: the status names the new revision, and counts the old deployment's tasks, as
+/// soon as a rollout starts, so steady also means the old deployment is gone.
 pub(crate) async fn steady(client: &Client, ns: &str, revision: &str, count: i32) -> EcsService {
     let services: Api<EcsService> = Api::namespaced(client.clone(), ns);
     eventually(&format!("web steady on {revision}"), CONVERGE, || {
@@ -88,15 +90,23 @@ pub(crate) async fn steady(client: &Client, ns: &str, revision: &str, count: i32
             let s = services.get("web").await.map_err(|e| e.to_string())?;
             let st = s.status.clone().unwrap_or_default();
             let ready = condition(&st.common.conditions, "Ready");
+            let one = st.deployments.len() == 1
+                && st.deployments[0].task_definition.as_deref() == Some(revision);
             if ready.starts_with("True")
                 && st.task_definition.as_deref() == Some(revision)
                 && st.running_count == Some(count)
+                && one
             {
                 Ok(s)
             } else {
                 Err(format!(
-                    "Ready {ready}, runs {:?}, running {:?}",
-                    st.task_definition, st.running_count
+                    "Ready {ready}, runs {:?}, running {:?}, deployments {:?}",
+                    st.task_definition,
+                    st.running_count,
+                    st.deployments
+                        .iter()
+                        .map(|d| (&d.status, &d.task_definition))
+                        .collect::<Vec<_>>()
                 ))
             }
         }
