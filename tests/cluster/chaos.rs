@@ -43,7 +43,7 @@ use kube::core::ApiResource;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
-use crate::faults::{READINESS, apply, steady, task_definition};
+use crate::faults::{READINESS, apply};
 use crate::harness;
 use crate::operator::{CONVERGE, condition, eventually, test_namespace};
 use crate::process::{self, AuditLog, Launch, OwnControlPlane, Write};
@@ -497,14 +497,9 @@ async fn chaos_2_the_api_server_restarted_readyz_goes_false_then_true_and_change
     harness::install_crds(&client).await;
     let ns = harness::namespace(&client, "chaos-apiserver").await;
     let mut op = Launch::new("chaos-apiserver", &cp.kubeconfig(), Some(&ns)).start();
-    apply(
-        &client,
-        &ns,
-        task_definition("public.ecr.aws/docker/library/busybox:1.36", "v1"),
-    )
-    .await;
-    apply(&client, &ns, crate::faults::service("web", 2)).await;
-    steady(&client, &ns, "web:1", 2).await;
+    apply(&client, &ns, family("web")).await;
+    apply(&client, &ns, ecs_service("web", "web", 2)).await;
+    eventually("web steady", CONVERGE, || converged(&client, &ns, 1)).await;
     eventually("/readyz 200", READINESS, || {
         let answer = op.readyz();
         async move {
@@ -548,8 +543,20 @@ async fn chaos_2_the_api_server_restarted_readyz_goes_false_then_true_and_change
         .expect("the metric");
     assert!(restarts >= 1.0, "{restarts}");
 
-    apply(&client, &ns, crate::faults::service("web", 3)).await;
-    steady(&client, &ns, "web:1", 3).await;
+    apply(&client, &ns, ecs_service("web", "web", 3)).await;
+    eventually("web steady on 3 tasks", CONVERGE, || {
+        converged(&client, &ns, 1)
+    })
+    .await;
+    let d = Api::<Deployment>::namespaced(client.clone(), &ns)
+        .get("web")
+        .await
+        .expect("the Deployment");
+    assert_eq!(
+        d.spec.and_then(|s| s.replicas),
+        Some(3),
+        "the change flowed through"
+    );
     eprintln!(
         "chaos 2: ready and converged {:?} after the API server was back",
         back.elapsed()

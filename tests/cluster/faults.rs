@@ -35,7 +35,7 @@ fn operator(kubeconfig: &Path, ns: &str, extra: &[&str]) -> Operator {
 }
 
 /// TaskDefinition `web` running `image` with `MARKER=marker` in its environment.
-pub(crate) fn task_definition(image: &str, marker: &str) -> serde_json::Value {
+fn task_definition(image: &str, marker: &str) -> serde_json::Value {
     json!({
         "apiVersion": "ecsplane.io/v1alpha1",
         "kind": "TaskDefinition",
@@ -57,7 +57,7 @@ pub(crate) fn task_definition(image: &str, marker: &str) -> serde_json::Value {
 }
 
 /// EcsService `web` of `count` tasks of `task_definition`, rolling 100/200 %.
-pub(crate) fn service(task_definition: &str, count: i32) -> serde_json::Value {
+fn service(task_definition: &str, count: i32) -> serde_json::Value {
     json!({
         "apiVersion": "ecsplane.io/v1alpha1",
         "kind": "EcsService",
@@ -82,7 +82,7 @@ pub(crate) async fn apply(client: &Client, ns: &str, doc: serde_json::Value) {
 /// Waits until the service is Ready (steady) running `revision` with `count` tasks, in one
 /// deployment: the status names the new revision, and counts the old deployment's tasks, as
 /// soon as a rollout starts, so steady also means the old deployment is gone.
-pub(crate) async fn steady(client: &Client, ns: &str, revision: &str, count: i32) -> EcsService {
+async fn steady(client: &Client, ns: &str, revision: &str, count: i32) -> EcsService {
     let services: Api<EcsService> = Api::namespaced(client.clone(), ns);
     eventually(&format!("web steady on {revision}"), CONVERGE, || {
         let services = services.clone();
