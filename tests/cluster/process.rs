@@ -467,6 +467,9 @@ pub fn service_account_user(ns: &str, sa: &str) -> String {
 pub struct OwnControlPlane {
     /// Its state directory.
     pub dir: PathBuf,
+    // The detached watcher that runs `down` once this process has exited. It outlives us on
+    // purpose, so it is kept, never waited on.
+    _watcher: Child,
 }
 
 static OWN: OnceLock<OwnControlPlane> = OnceLock::new();
@@ -486,7 +489,7 @@ impl OwnControlPlane {
                 .status()
                 .expect("run controlplane.sh up");
             assert!(status.success(), "controlplane.sh up {}", dir.display());
-            let _watcher = Command::new("setsid")
+            let watcher = Command::new("setsid")
                 .args(["bash", "-c", r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; bash "$2" down "$3" >/dev/null 2>&1"#, "watch"])
                 .arg(std::process::id().to_string())
                 .arg(&script)
@@ -496,7 +499,10 @@ impl OwnControlPlane {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn the control-plane watcher");
-            OwnControlPlane { dir }
+            OwnControlPlane {
+                dir,
+                _watcher: watcher,
+            }
         })
     }
 
