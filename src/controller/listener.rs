@@ -23,7 +23,7 @@ use super::ownership::Conflict;
 use super::resolve::Blocked;
 use super::vocabulary::{ConditionType, FateName, Reason};
 use super::wiring::Wiring;
-use super::{Context, RESYNC, ReconcileError, status};
+use super::{Context, RESYNC, ReconcileError, errors, status};
 use crate::api::{CommonStatus, Listener, ListenerStatus, RuleFate, TargetGroup};
 use crate::translate::Object;
 use crate::translate::listener::{ListenerRoutes, forwarded_target_groups, translate_listener};
@@ -80,9 +80,6 @@ async fn reconcile(l: Arc<Listener>, ctx: Arc<Context>) -> Result<Action, Reconc
     let resolved = resolve(&ctx, &l).await?;
     let routes = translate(&ctx, &l, &resolved);
     let conflicts = apply(&ctx, &l, routes.objects).await?;
-    if !conflicts.is_empty() {
-        apply::report_conflicts(&ctx, l.as_ref(), &conflicts).await;
-    }
     let previous = l.status.clone().unwrap_or_default();
     let status = listener_status(
         &l,
@@ -93,6 +90,11 @@ async fn reconcile(l: Arc<Listener>, ctx: Arc<Context>) -> Result<Action, Reconc
         &conditions::now(),
     );
     status::write(&ctx, l.as_ref(), &previous, &status).await?;
+    if !conflicts.is_empty() {
+        // One Warning Event per distinct conflict however often it is looked at again, as
+        // every controller's blocks are published.
+        return Ok(errors::blocked(&ctx, l.as_ref(), &Blocked::conflicts(&conflicts)).await);
+    }
     Ok(Action::requeue(RESYNC))
 }
 

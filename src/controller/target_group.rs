@@ -19,7 +19,7 @@ use super::reader::LABEL_SERVICE_NAME;
 use super::resolve::{self, Blocked};
 use super::vocabulary::{ConditionType, Reason};
 use super::wiring::Wiring;
-use super::{Context, RESYNC, ReconcileError, status};
+use super::{Context, RESYNC, ReconcileError, errors, status};
 use crate::api::{CommonStatus, EcsService, TargetGroup, TargetGroupStatus};
 use crate::translate::binding;
 use crate::translate::report::Report;
@@ -80,11 +80,13 @@ async fn reconcile(tg: Arc<TargetGroup>, ctx: Arc<Context>) -> Result<Action, Re
     let registrations = resolve(&ctx, &tg).await?;
     let bind = ctx.options.routing.target_group_binding;
     let mut translated = translate(&tg, &registrations, bind);
+    let mut conflicted = None;
     if let Ok(service) = &translated {
         let (conflicts, unbound) = apply(&ctx, &tg, service.clone(), bind).await?;
         if !conflicts.is_empty() {
-            apply::report_conflicts(&ctx, tg.as_ref(), &conflicts).await;
-            translated = Err(Blocked::conflicts(&conflicts));
+            let blocked = Blocked::conflicts(&conflicts);
+            translated = Err(blocked.clone());
+            conflicted = Some(blocked);
         } else if let Some(unbound) = unbound {
             translated = Err(unbound);
         }
@@ -93,6 +95,11 @@ async fn reconcile(tg: Arc<TargetGroup>, ctx: Arc<Context>) -> Result<Action, Re
     let previous = tg.status.clone().unwrap_or_default();
     let status = target_group_status(&tg, &previous, &registrations, translated.err(), targets);
     status::write(&ctx, tg.as_ref(), &previous, &status).await?;
+    if let Some(blocked) = conflicted {
+        // One Warning Event per distinct conflict however often it is looked at again, as
+        // every controller's blocks are published.
+        return Ok(errors::blocked(&ctx, tg.as_ref(), &blocked).await);
+    }
     Ok(Action::requeue(RESYNC))
 }
 

@@ -4,13 +4,10 @@
 //! Events, `/readyz`, metrics, the children it leaves), never how fast; the bounds are
 //! generous limits for a loaded two-core machine.
 //!
-//! The test that restarts the API server runs on a control plane of its own (about 20 s to
-//! start from the cache), so the other tests of the suite never see it go away.
+//! The scenario that restarts the API server is in chaos.rs (issue 15, scenario 2), on the
+//! control plane of the tests' own it shares with the forced watch expiry.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use ecsplane::api::{EcsService, TaskDefinition};
@@ -19,128 +16,25 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config, ResourceExt};
+use kube::{Client, ResourceExt};
 use serde_json::json;
 
 use crate::harness;
 use crate::operator::{CONVERGE, condition, eventually, test_namespace};
+use crate::process::{self, Operator};
 
 /// How long the tests wait for `/readyz` to follow a watch that fails or recovers: the
 /// readiness window (90 s) plus the watcher's longest backoff (30 s) and slack.
-const READINESS: Duration = Duration::from_secs(180);
+pub(crate) const READINESS: Duration = Duration::from_secs(180);
 
-fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address")
+/// An operator process watching `ns`, with the kubeconfig's identity and `extra` flags.
+fn operator(kubeconfig: &Path, ns: &str, extra: &[&str]) -> Operator {
+    process::Launch::new("faults", kubeconfig, Some(ns))
+        .args(extra)
+        .start()
 }
 
-fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.get(9..12)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    Some((status, body))
-}
-
-/// One `ecsplane run` process for one namespace; killed when dropped.
-struct Process {
-    child: Child,
-    metrics: SocketAddr,
-    health: SocketAddr,
-    log: PathBuf,
-    kubeconfig: PathBuf,
-    args: Vec<String>,
-}
-
-impl Process {
-    fn start(kubeconfig: &Path, namespace: &str, extra: &[&str]) -> Process {
-        let metrics = free_port();
-        let health = free_port();
-        let log = std::env::temp_dir().join(format!(
-            "ecsplane-faults-{namespace}-{}-{}.log",
-            std::process::id(),
-            metrics.port()
-        ));
-        let args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ecsplane"));
-        command
-            .arg("run")
-            .arg(format!("--metrics-bind-address={metrics}"))
-            .arg(format!("--health-probe-bind-address={health}"))
-            .arg(format!("--kubeconfig={}", kubeconfig.display()))
-            .arg(format!("--namespace={namespace}"))
-            .args(&args);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("ECSPLANE_") || key == "KUBECONFIG" {
-                command.env_remove(key);
-            }
-        }
-        let child = command
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("create the log file"))
-            .spawn()
-            .expect("start ecsplane run");
-        Process {
-            child,
-            metrics,
-            health,
-            log,
-            kubeconfig: kubeconfig.to_owned(),
-            args,
-        }
-    }
-
-    /// Another process with the same settings (the operator restarted after a crash).
-    fn again(&self, namespace: &str) -> Process {
-        let extra: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        Process::start(&self.kubeconfig, namespace, &extra)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL: no shutdown, no lease release, in-flight writes cut off.
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    fn readyz(&self) -> Option<(u16, String)> {
-        http_get(self.health, "/readyz")
-    }
-
-    /// The value of one metric line (`name{labels}`) from `/metrics`.
-    fn metric(&self, series: &str) -> Option<f64> {
-        let (_, body) = http_get(self.metrics, "/metrics")?;
-        body.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-            .and_then(|v| v.trim().parse().ok())
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
+/// TaskDefinition `web` running `image` with `MARKER=marker` in its environment.
 fn task_definition(image: &str, marker: &str) -> serde_json::Value {
     json!({
         "apiVersion": "ecsplane.io/v1alpha1",
@@ -162,6 +56,7 @@ fn task_definition(image: &str, marker: &str) -> serde_json::Value {
     })
 }
 
+/// EcsService `web` of `count` tasks of `task_definition`, rolling 100/200 %.
 fn service(task_definition: &str, count: i32) -> serde_json::Value {
     json!({
         "apiVersion": "ecsplane.io/v1alpha1",
@@ -177,13 +72,16 @@ fn service(task_definition: &str, count: i32) -> serde_json::Value {
     })
 }
 
-async fn apply(client: &Client, ns: &str, doc: serde_json::Value) {
+/// Applies `doc` into `ns` (panics on failure).
+pub(crate) async fn apply(client: &Client, ns: &str, doc: serde_json::Value) {
     harness::apply(client, ns, &doc, false)
         .await
         .unwrap_or_else(|e| panic!("apply {} {}: {e}", doc["kind"], doc["metadata"]["name"]));
 }
 
-/// Waits until the service is Ready (steady) running `revision` with `count` tasks.
+/// Waits until the service is Ready (steady) running `revision` with `count` tasks, in one
+/// deployment: the status names the new revision, and counts the old deployment's tasks, as
+/// soon as a rollout starts, so steady also means the old deployment is gone.
 async fn steady(client: &Client, ns: &str, revision: &str, count: i32) -> EcsService {
     let services: Api<EcsService> = Api::namespaced(client.clone(), ns);
     eventually(&format!("web steady on {revision}"), CONVERGE, || {
@@ -192,15 +90,23 @@ async fn steady(client: &Client, ns: &str, revision: &str, count: i32) -> EcsSer
             let s = services.get("web").await.map_err(|e| e.to_string())?;
             let st = s.status.clone().unwrap_or_default();
             let ready = condition(&st.common.conditions, "Ready");
+            let one = st.deployments.len() == 1
+                && st.deployments[0].task_definition.as_deref() == Some(revision);
             if ready.starts_with("True")
                 && st.task_definition.as_deref() == Some(revision)
                 && st.running_count == Some(count)
+                && one
             {
                 Ok(s)
             } else {
                 Err(format!(
-                    "Ready {ready}, runs {:?}, running {:?}",
-                    st.task_definition, st.running_count
+                    "Ready {ready}, runs {:?}, running {:?}, deployments {:?}",
+                    st.task_definition,
+                    st.running_count,
+                    st.deployments
+                        .iter()
+                        .map(|d| (&d.status, &d.task_definition))
+                        .collect::<Vec<_>>()
                 ))
             }
         }
@@ -219,7 +125,7 @@ async fn faults_a_child_the_api_server_refuses_is_a_condition_naming_the_field()
     harness::install_crds(&client).await;
     let (ns, _cleanup) = test_namespace(&client, "faults-422").await;
     let policy = reject_marker(&client, &ns).await;
-    let op = Process::start(harness::kubeconfig_path(), &ns, &[]);
+    let op = operator(harness::kubeconfig_path(), &ns, &[]);
     apply(
         &client,
         &ns,
@@ -390,68 +296,6 @@ async fn delete_policy(client: &Client, name: &str) {
         .await;
 }
 
-/// Writes a kubeconfig that acts as ServiceAccount `sa` of `ns` (impersonation by the test
-/// control plane's admin), for an operator process with only the permissions given to it.
-fn impersonating_kubeconfig(ns: &str, sa: &str) -> PathBuf {
-    let admin = std::fs::read_to_string(harness::kubeconfig_path()).expect("read the kubeconfig");
-    let mut out = String::new();
-    for line in admin.lines() {
-        out.push_str(line);
-        out.push('\n');
-        if line.trim_start().starts_with("client-key-data:") {
-            out.push_str(&format!(
-                "    as: system:serviceaccount:{ns}:{sa}\n    as-groups:\n    - system:serviceaccounts\n    - system:serviceaccounts:{ns}\n    - system:authenticated\n"
-            ));
-        }
-    }
-    assert!(out.contains("    as: "), "the admin user has a client key");
-    let path = std::env::temp_dir().join(format!(
-        "ecsplane-faults-{ns}-{}.kubeconfig",
-        std::process::id()
-    ));
-    std::fs::write(&path, out).expect("write the kubeconfig");
-    path
-}
-
-/// Everything the operator needs except the Gateway API group.
-async fn grant_all_but_gateway(client: &Client, ns: &str, sa: &str) -> String {
-    let name = format!("ecsplane-faults-{ns}");
-    let roles: Api<ClusterRole> = Api::all(client.clone());
-    let role: ClusterRole = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "rules": [{
-            "apiGroups": ["", "apps", "autoscaling", "networking.k8s.io", "discovery.k8s.io",
-                          "events.k8s.io", "coordination.k8s.io", "ecsplane.io"],
-            "resources": ["*"],
-            "verbs": ["*"],
-        }],
-    }))
-    .expect("a ClusterRole");
-    roles
-        .create(&PostParams::default(), &role)
-        .await
-        .expect("create the ClusterRole");
-    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-        "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
-    }))
-    .expect("a ClusterRoleBinding");
-    bindings
-        .create(&PostParams::default(), &binding)
-        .await
-        .expect("create the ClusterRoleBinding");
-    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
-    let account: ServiceAccount =
-        serde_json::from_value(json!({"metadata": {"name": sa}})).expect("a ServiceAccount");
-    accounts
-        .create(&PostParams::default(), &account)
-        .await
-        .expect("create the ServiceAccount");
-    name
-}
-
 /// With the gateway profile the operator watches HTTPRoutes (a cache of their own, for the
 /// Listener controller); without permission to list them the watch fails, and `/readyz` stays
 /// 503 naming the watch and the reason (it
@@ -462,9 +306,9 @@ async fn faults_a_missing_permission_for_httproutes_keeps_readyz_false_with_the_
     let client = harness::client().await;
     harness::install_crds(&client).await;
     let (ns, _cleanup) = test_namespace(&client, "faults-rbac").await;
-    let role = grant_all_but_gateway(&client, &ns, "ecsplane").await;
-    let kubeconfig = impersonating_kubeconfig(&ns, "ecsplane");
-    let op = Process::start(&kubeconfig, &ns, &["--routing=gateway"]);
+    let role = process::grant_all_but_gateway(&client, &ns, &["ecsplane"]).await;
+    let kubeconfig = process::impersonating_kubeconfig(harness::kubeconfig_path(), &ns, "ecsplane");
+    let op = operator(&kubeconfig, &ns, &["--routing=gateway"]);
 
     let body = eventually("/readyz names the failing watch", READINESS, || {
         let answer = op.readyz();
@@ -561,7 +405,7 @@ async fn faults_the_operator_killed_mid_rollout_converges_without_duplicates() {
     let client = harness::client().await;
     harness::install_crds(&client).await;
     let (ns, _cleanup) = test_namespace(&client, "faults-kill").await;
-    let mut op = Process::start(harness::kubeconfig_path(), &ns, &[]);
+    let mut op = operator(harness::kubeconfig_path(), &ns, &[]);
     apply(
         &client,
         &ns,
@@ -593,7 +437,7 @@ async fn faults_the_operator_killed_mid_rollout_converges_without_duplicates() {
     })
     .await;
     op.kill9();
-    let mut op = op.again(&ns);
+    let mut op = op.again();
     let svc = steady(&client, &ns, "web:2", 4).await;
     assert!(op.running(), "the restarted operator runs:\n{}", op.log());
 
@@ -640,132 +484,6 @@ async fn faults_the_operator_killed_mid_rollout_converges_without_duplicates() {
     assert_eq!(status.deployments.len(), 1, "{:?}", status.deployments);
 }
 
-/// A control plane of this test's own, stopped when dropped.
-struct OwnControlPlane {
-    dir: PathBuf,
-}
-
-impl OwnControlPlane {
-    fn up() -> OwnControlPlane {
-        let dir = std::env::temp_dir().join(format!("ecsplane-faults-cp.{}", std::process::id()));
-        let status = Command::new("bash")
-            .arg(harness::repo_root().join("tests/harness/controlplane.sh"))
-            .arg("up")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .status()
-            .expect("run controlplane.sh up");
-        assert!(status.success(), "controlplane.sh up {}", dir.display());
-        OwnControlPlane { dir }
-    }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.dir.join("kubeconfig")
-    }
-
-    async fn client(&self) -> Client {
-        let kubeconfig = Kubeconfig::read_from(self.kubeconfig()).expect("read the kubeconfig");
-        let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
-            .expect("load the kubeconfig");
-        Client::try_from(config).expect("a client")
-    }
-
-    /// Runs `controlplane.sh restart-apiserver` with `gap` seconds of the API server away.
-    fn restart_apiserver(dir: PathBuf, gap: u64) -> std::thread::JoinHandle<bool> {
-        std::thread::spawn(move || {
-            Command::new("bash")
-                .arg(harness::repo_root().join("tests/harness/controlplane.sh"))
-                .arg("restart-apiserver")
-                .arg(&dir)
-                .arg(gap.to_string())
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-    }
-}
-
-impl Drop for OwnControlPlane {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(harness::repo_root().join("tests/harness/controlplane.sh"))
-            .arg("down")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-/// The API server stopped for a while and started again: while it is away `/readyz` says the
-/// watches fail, once it is back the operator is ready again without a restart of its own,
-/// and a change made afterwards flows through.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn faults_the_api_server_restarted_readyz_goes_false_then_true_and_changes_flow() {
-    let cp = tokio::task::spawn_blocking(OwnControlPlane::up)
-        .await
-        .expect("start a control plane");
-    let client = cp.client().await;
-    harness::install_crds(&client).await;
-    let ns = harness::namespace(&client, "faults-apiserver").await;
-    let mut op = Process::start(&cp.kubeconfig(), &ns, &[]);
-    apply(
-        &client,
-        &ns,
-        task_definition("public.ecr.aws/docker/library/busybox:1.36", "v1"),
-    )
-    .await;
-    apply(&client, &ns, service("web", 2)).await;
-    steady(&client, &ns, "web:1", 2).await;
-    eventually("/readyz 200", READINESS, || {
-        let answer = op.readyz();
-        async move {
-            match answer {
-                Some((200, _)) => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        }
-    })
-    .await;
-
-    let restart = OwnControlPlane::restart_apiserver(cp.dir.clone(), 15);
-    let mut unready = None;
-    while !restart.is_finished() {
-        if let Some((503, body)) = op.readyz() {
-            unready.get_or_insert(body);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    assert!(
-        restart.join().expect("the restart thread"),
-        "restart-apiserver"
-    );
-    let unready = unready.unwrap_or_else(|| panic!("/readyz never went 503:\n{}", op.log()));
-    assert!(unready.contains("watch failing"), "{unready}");
-
-    eventually("/readyz 200 again", READINESS, || {
-        let answer = op.readyz();
-        async move {
-            match answer {
-                Some((200, _)) => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        }
-    })
-    .await;
-    assert!(op.running(), "the operator survived:\n{}", op.log());
-    let restarts = op
-        .metric(r#"ecsplane_watch_restarts_total{kind="EcsService"}"#)
-        .expect("the metric");
-    assert!(restarts >= 1.0, "{restarts}");
-
-    apply(&client, &ns, service("web", 3)).await;
-    steady(&client, &ns, "web:1", 3).await;
-    drop(op);
-    drop(cp);
-}
-
 /// A counter of the API server's own metrics, summed over the series whose labels contain
 /// `labels` (`flow_schema="NAME"`).
 async fn apiserver_counter(client: &Client, name: &str, labels: &str) -> f64 {
@@ -793,7 +511,7 @@ async fn faults_a_throttled_operator_converges_and_does_not_storm() {
     let client = harness::client().await;
     harness::install_crds(&client).await;
     let (ns, _cleanup) = test_namespace(&client, "faults-429").await;
-    let role = grant_all_but_gateway(&client, &ns, "ecsplane").await;
+    let role = process::grant_all_but_gateway(&client, &ns, &["ecsplane"]).await;
     let name = format!("ecsplane-faults-{ns}");
     let level: PriorityLevelConfiguration = serde_json::from_value(json!({
         "metadata": {"name": name},
@@ -828,8 +546,8 @@ async fn faults_a_throttled_operator_converges_and_does_not_storm() {
         .expect("create the flow schema");
     let ours = format!("flow_schema=\"{name}\"");
 
-    let kubeconfig = impersonating_kubeconfig(&ns, "ecsplane");
-    let op = Process::start(&kubeconfig, &ns, &[]);
+    let kubeconfig = process::impersonating_kubeconfig(harness::kubeconfig_path(), &ns, "ecsplane");
+    let op = operator(&kubeconfig, &ns, &[]);
     apply(
         &client,
         &ns,

@@ -2,10 +2,12 @@
 //! metrics-server, started on loopback by `tests/harness/controlplane.sh` (see harness.rs).
 
 mod harness;
+mod process;
 
 mod bad_input;
 mod caches;
 mod capacity;
+mod chaos;
 mod chart;
 mod convert;
 mod crds;

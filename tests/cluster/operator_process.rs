@@ -4,10 +4,6 @@
 //! Every bound below is derived from the lease settings the test passes, with generous slack
 //! for a loaded two-core machine; nothing asserts how fast something happened beyond that.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use ecsplane::runtime::leader::{Attempt, Elector, LeaderElection, Lost};
@@ -17,6 +13,7 @@ use kube::{Api, Client};
 use tokio::sync::oneshot;
 
 use crate::harness;
+use crate::process::{self, Operator, free_port, http_get};
 
 const LEASE: &str = "ecsplane-leader";
 /// Slack on top of every bound derived from the lease settings: process start-up, API latency
@@ -63,167 +60,42 @@ impl Timing {
     }
 }
 
-/// One `ecsplane run` process; killed when dropped.
-struct Replica {
-    child: Child,
-    metrics: SocketAddr,
-    health: SocketAddr,
-    log: PathBuf,
+/// One `ecsplane run` replica: with a namespace, watching it and electing a leader on a Lease
+/// there with `timing`.
+type Replica = Operator;
+
+fn replica(name: &str, namespace: Option<&str>, timing: Timing) -> Replica {
+    replica_with(name, namespace, timing, &[])
 }
 
-fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address")
-}
-
-impl Replica {
-    fn start(name: &str, namespace: Option<&str>, timing: Timing) -> Replica {
-        Replica::start_with(name, namespace, timing, &[])
+fn replica_with(name: &str, namespace: Option<&str>, timing: Timing, extra: &[&str]) -> Replica {
+    let mut args: Vec<String> = Vec::new();
+    if let Some(namespace) = namespace {
+        args.extend([
+            "--leader-elect".to_owned(),
+            format!("--leader-election-namespace={namespace}"),
+            format!(
+                "--leader-election-lease-duration={}s",
+                timing.lease_duration
+            ),
+            format!(
+                "--leader-election-renew-deadline={}ms",
+                timing.renew_deadline_ms
+            ),
+            format!(
+                "--leader-election-retry-period={}ms",
+                timing.retry_period_ms
+            ),
+        ]);
     }
-
-    fn start_with(name: &str, namespace: Option<&str>, timing: Timing, extra: &[&str]) -> Replica {
-        let metrics = free_port();
-        let health = free_port();
-        let log = std::env::temp_dir().join(format!(
-            "ecsplane-run-{name}-{}-{}.log",
-            std::process::id(),
-            metrics.port()
-        ));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ecsplane"));
-        command
-            .arg("run")
-            .arg(format!("--metrics-bind-address={metrics}"))
-            .arg(format!("--health-probe-bind-address={health}"))
-            .arg(format!(
-                "--kubeconfig={}",
-                harness::kubeconfig_path().display()
-            ))
-            .args(extra);
-        if let Some(namespace) = namespace {
-            command
-                .arg(format!("--namespace={namespace}"))
-                .arg("--leader-elect")
-                .arg(format!("--leader-election-namespace={namespace}"))
-                .arg(format!(
-                    "--leader-election-lease-duration={}s",
-                    timing.lease_duration
-                ))
-                .arg(format!(
-                    "--leader-election-renew-deadline={}ms",
-                    timing.renew_deadline_ms
-                ))
-                .arg(format!(
-                    "--leader-election-retry-period={}ms",
-                    timing.retry_period_ms
-                ));
-        }
-        // Nothing from the ambient environment chooses the cluster or the settings.
-        for (key, _) in std::env::vars() {
-            if key.starts_with("ECSPLANE_") || key == "KUBECONFIG" {
-                command.env_remove(key);
-            }
-        }
-        let child = command
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("create the log file"))
-            .spawn()
-            .expect("start ecsplane run");
-        Replica {
-            child,
-            metrics,
-            health,
-            log,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{signal} {}", self.pid());
-    }
-
-    /// Waits for the process to exit, at most `bound`.
-    fn wait_exit(&mut self, bound: Duration) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                start.elapsed() < bound,
-                "ecsplane run (pid {}) still running after {bound:?}; its log:\n{}",
-                self.pid(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `ecsplane_leader` from `/metrics`, or `None` while the endpoint does not answer.
-    fn leader_gauge(&self) -> Option<bool> {
-        let (status, body) = http_get(self.metrics, "/metrics")?;
-        assert_eq!(status, 200, "GET /metrics: {body}");
-        let value = body
-            .lines()
-            .find_map(|l| l.strip_prefix("ecsplane_leader "))
-            .unwrap_or_else(|| panic!("no ecsplane_leader in /metrics:\n{body}"));
-        Some(value.trim() == "1")
-    }
-
-    /// Reconciles of every kind so far, from /metrics.
-    fn reconciles(&self) -> Option<u64> {
-        let (status, body) = http_get(self.metrics, "/metrics")?;
-        assert_eq!(status, 200, "GET /metrics: {body}");
-        Some(
-            body.lines()
-                .filter(|l| l.starts_with("ecsplane_reconciles_total{"))
-                .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
-                .sum(),
-        )
-    }
-
-    fn readyz(&self) -> Option<(u16, String)> {
-        http_get(self.health, "/readyz")
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-/// A plain HTTP/1.1 GET; `None` when nothing listens (yet).
-fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.get(9..12)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    Some((status, body))
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .chain(extra.iter().copied())
+        .collect();
+    process::Launch::new(name, harness::kubeconfig_path(), namespace)
+        .args(&args)
+        .start()
 }
 
 async fn holder(leases: &Api<Lease>) -> Option<String> {
@@ -304,8 +176,8 @@ async fn one_of_two_replicas_leads_and_the_other_takes_over_when_the_leader_is_k
     .await
     .expect("apply an EcsCluster");
     let timing = Timing::SHORT;
-    let a = Replica::start("a", Some(&namespace), timing);
-    let b = Replica::start("b", Some(&namespace), timing);
+    let a = replica("a", Some(&namespace), timing);
+    let b = replica("b", Some(&namespace), timing);
     let mut replicas = [a, b];
 
     let start_bound = timing.takeover_bound();
@@ -420,7 +292,7 @@ async fn one_of_two_replicas_leads_and_the_other_takes_over_when_the_leader_is_k
 async fn a_leader_stopped_with_sigterm_releases_its_lease_and_exits_zero() {
     let (client, namespace, leases) = setup("run-release").await;
     let timing = Timing::LONG;
-    let mut first = Replica::start("first", Some(&namespace), timing);
+    let mut first = replica("first", Some(&namespace), timing);
     let first_holder = eventually(
         Duration::from_secs(5) + SLACK,
         "the only replica leads",
@@ -431,7 +303,7 @@ async fn a_leader_stopped_with_sigterm_releases_its_lease_and_exits_zero() {
         },
     )
     .await;
-    let second = Replica::start("second", Some(&namespace), timing);
+    let second = replica("second", Some(&namespace), timing);
     eventually(
         SLACK,
         "the second replica is a ready standby",
@@ -484,7 +356,7 @@ async fn a_leader_stopped_with_sigterm_releases_its_lease_and_exits_zero() {
 async fn ecsplane_run_serves_its_endpoints_and_exits_zero_on_sigterm() {
     let (_client, namespace, _leases) = setup("run-plain").await;
     let watch = format!("--namespace={namespace}");
-    let mut replica = Replica::start_with("plain", None, Timing::SHORT, &[&watch]);
+    let mut replica = replica_with("plain", None, Timing::SHORT, &[&watch]);
     let (status, _) = eventually(SLACK, "/readyz answers 200", &[&replica], async || {
         replica.readyz().filter(|(s, _)| *s == 200)
     })
@@ -529,8 +401,7 @@ async fn ecsplane_run_serves_its_endpoints_and_exits_zero_on_sigterm() {
 async fn ecsplane_run_exits_zero_on_sigint_and_logs_json_lines() {
     let (_client, namespace, _leases) = setup("run-int").await;
     let watch = format!("--namespace={namespace}");
-    let mut replica =
-        Replica::start_with("int", None, Timing::SHORT, &["--log-format=json", &watch]);
+    let mut replica = replica_with("int", None, Timing::SHORT, &["--log-format=json", &watch]);
     eventually(SLACK, "/readyz answers 200", &[&replica], async || {
         replica.readyz().filter(|(s, _)| *s == 200)
     })

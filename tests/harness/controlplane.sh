@@ -460,6 +460,23 @@ spec:
 YAML
 }
 
+# The API server's audit policy: one line per completed write (create, update, patch,
+# delete, deletecollection) at Metadata level (who, what, when, the response code; no bodies),
+# nothing for reads and watches, so the cost stays a line per write. Written to
+# $STATE/logs/audit.log, never rotated; the chaos tests (tests/cluster/chaos.rs) count an
+# operator's writes from it and tell operators apart by the identity they impersonate.
+audit_policy() {
+  cat <<YAML
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+YAML
+}
+
 nodes_ready() {
   local out
   out=$(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}:{.spec.taints}{"\n"}{end}') || return 1
@@ -733,6 +750,7 @@ SH
   } > "$STATE/env"
 
   local pki=$STATE/pki kubeconfig=$STATE/kubeconfig
+  audit_policy > "$STATE/audit-policy.yaml"
   start etcd "$ETCD_BIN/etcd" \
     --name default --data-dir "$STATE/etcd" --unsafe-no-fsync \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -758,7 +776,9 @@ SH
     --requestheader-group-headers X-Remote-Group \
     --requestheader-extra-headers-prefix X-Remote-Extra- \
     --proxy-client-cert-file "$pki/front-proxy-client.crt" \
-    --proxy-client-key-file "$pki/front-proxy-client.key"
+    --proxy-client-key-file "$pki/front-proxy-client.key" \
+    --audit-policy-file "$STATE/audit-policy.yaml" --audit-log-path "$STATE/logs/audit.log" \
+    --audit-log-format json --audit-log-mode blocking --audit-log-maxsize 0
   wait_for "kube-apiserver /readyz" "$UP_TIMEOUT" "$STATE/logs/kube-apiserver.log" kc get --raw /readyz
   log "kube-apiserver ready after $((SECONDS - t0)) s"
 
