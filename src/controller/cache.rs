@@ -165,6 +165,9 @@ fn service_keys() -> Keys<EcsService> {
 /// `(index, namespace, value)`.
 type IndexKey = (&'static str, String, String);
 
+/// An object's namespace, name and index keys.
+type Entry = (String, String, Vec<(&'static str, String)>);
+
 /// The names of the objects under each key, and the keys of each object (to drop them when it
 /// changes or goes).
 #[derive(Default)]
@@ -216,7 +219,7 @@ struct Index<K> {
 }
 
 impl<K: Resource> Index<K> {
-    fn entry(&self, obj: &K) -> Option<(String, String, Vec<(&'static str, String)>)> {
+    fn entry(&self, obj: &K) -> Option<Entry> {
         let meta = obj.meta();
         Some((
             meta.namespace.clone().unwrap_or_default(),
