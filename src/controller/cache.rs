@@ -14,15 +14,22 @@
 //! wrong type, after a schema change) is left out of its store, reported on that object only
 //! (a Warning Event, [`Malformed`]), and every other object of the kind keeps reconciling.
 //!
+//! A reconcile finds an owner's children, a service's pods and ReplicaSets, a family's
+//! revisions and the services of a task definition family, cluster or target group through
+//! **indexes** ([`Keys`]) kept beside each store, not by scanning it: a read costs what it
+//! returns, not the number of objects the operator watches (N services made every reconcile
+//! O(N), so convergence O(N²)). The index of an event is updated before the store is, so
+//! when a store shows an object its index does too.
+//!
 //! The watches start only once every controller of the set has subscribed (a subscriber
 //! registered later would miss the first list), and each store reports ready to the
 //! [`ReadyCounter`] after its first complete list.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet};
@@ -44,6 +51,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
 use super::apply::{self, LABEL_OWNER};
+use super::reader::LABEL_SERVICE_NAME;
 use super::resolve::LABEL_TASK_DEFINITION;
 use super::vocabulary::{EventAction, EventReason};
 use super::wiring::ReadyCounter;
@@ -109,6 +117,172 @@ pub fn trim_node(node: &mut Node) {
     node.status = None;
 }
 
+/// The index keys of one object: `(index, value)` pairs, e.g. `("ecsplane.io/owner-uid",
+/// "<uid>")` for a child, or `(FAMILY, "web")` for an EcsService running family `web`.
+pub type Keys<K> = Arc<dyn Fn(&K) -> Vec<(&'static str, String)> + Send + Sync>;
+
+/// Index of an EcsService by the task definition family it names.
+pub const BY_FAMILY: &str = "family";
+/// Index of an EcsService by the EcsCluster it runs in.
+pub const BY_CLUSTER: &str = "cluster";
+/// Index of an EcsService by the target groups of its load balancers.
+pub const BY_TARGET_GROUP: &str = "target-group";
+
+/// Keys that are the values of the labels `labels` (those the object has).
+fn by_labels<K: Resource>(labels: &'static [&'static str]) -> Keys<K> {
+    Arc::new(move |o: &K| {
+        let Some(have) = o.meta().labels.as_ref() else {
+            return Vec::new();
+        };
+        labels
+            .iter()
+            .filter_map(|l| Some((*l, have.get(*l)?.clone())))
+            .collect()
+    })
+}
+
+/// The keys of an EcsService: its family, cluster and target groups.
+fn service_keys() -> Keys<EcsService> {
+    Arc::new(|s: &EcsService| {
+        let mut keys = vec![
+            (
+                BY_FAMILY,
+                names::task_definition_ref(&s.spec.task_definition)
+                    .0
+                    .to_owned(),
+            ),
+            (
+                BY_CLUSTER,
+                names::cluster_name(s.spec.cluster.as_deref()).to_owned(),
+            ),
+        ];
+        for lb in s.spec.load_balancers.iter().flatten() {
+            if let Some(arn) = lb.target_group_arn.as_deref() {
+                keys.push((BY_TARGET_GROUP, names::target_group_of_arn(arn).to_owned()));
+            }
+        }
+        keys
+    })
+}
+
+/// `(index, namespace, value)`.
+type IndexKey = (&'static str, String, String);
+
+/// An object's namespace, name and index keys.
+type Entry = (String, String, Vec<(&'static str, String)>);
+
+/// The names of the objects under each key, and the keys of each object (to drop them when it
+/// changes or goes).
+#[derive(Default)]
+struct IndexMap {
+    names: HashMap<IndexKey, BTreeSet<String>>,
+    keys: HashMap<(String, String), Vec<(&'static str, String)>>,
+}
+
+impl IndexMap {
+    fn remove(&mut self, namespace: &str, name: &str) {
+        let Some(old) = self.keys.remove(&(namespace.to_owned(), name.to_owned())) else {
+            return;
+        };
+        for (index, value) in old {
+            let key = (index, namespace.to_owned(), value);
+            if let Some(set) = self.names.get_mut(&key) {
+                set.remove(name);
+                if set.is_empty() {
+                    self.names.remove(&key);
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, namespace: &str, name: &str, keys: Vec<(&'static str, String)>) {
+        self.remove(namespace, name);
+        if keys.is_empty() {
+            return;
+        }
+        for (index, value) in &keys {
+            self.names
+                .entry((index, namespace.to_owned(), value.clone()))
+                .or_default()
+                .insert(name.to_owned());
+        }
+        self.keys
+            .insert((namespace.to_owned(), name.to_owned()), keys);
+    }
+}
+
+/// A store's index: the live map, and the one being filled while the watch relists (swapped
+/// in when the relist completes, as the store's own buffer is).
+struct Index<K> {
+    keys: Keys<K>,
+    /// The indexes `keys` produces.
+    indexes: &'static [&'static str],
+    live: RwLock<IndexMap>,
+    relist: Mutex<Option<IndexMap>>,
+}
+
+impl<K: Resource> Index<K> {
+    fn entry(&self, obj: &K) -> Option<Entry> {
+        let meta = obj.meta();
+        Some((
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone()?,
+            (self.keys)(obj),
+        ))
+    }
+
+    /// Updates the index for one watch event (before the store applies it).
+    fn apply(&self, event: &watcher::Event<K>) {
+        match event {
+            watcher::Event::Init => {
+                if let Ok(mut r) = self.relist.lock() {
+                    *r = Some(IndexMap::default());
+                }
+            }
+            watcher::Event::InitApply(o) => {
+                if let (Ok(mut r), Some((ns, name, keys))) = (self.relist.lock(), self.entry(o))
+                    && let Some(map) = r.as_mut()
+                {
+                    map.insert(&ns, &name, keys);
+                }
+            }
+            watcher::Event::InitDone => {
+                let fresh = self.relist.lock().ok().and_then(|mut r| r.take());
+                if let (Some(fresh), Ok(mut live)) = (fresh, self.live.write()) {
+                    *live = fresh;
+                }
+            }
+            watcher::Event::Apply(o) => {
+                if let (Ok(mut live), Some((ns, name, keys))) = (self.live.write(), self.entry(o)) {
+                    live.insert(&ns, &name, keys);
+                }
+            }
+            watcher::Event::Delete(o) => {
+                let meta = o.meta();
+                if let (Ok(mut live), Some(name)) = (self.live.write(), meta.name.as_deref()) {
+                    live.remove(meta.namespace.as_deref().unwrap_or_default(), name);
+                }
+            }
+        }
+    }
+}
+
+impl<K> Index<K> {
+    /// The names under `index` = `value` in `namespace`.
+    fn names(&self, index: &str, namespace: &str, value: &str) -> Vec<String> {
+        let Ok(live) = self.live.read() else {
+            return Vec::new();
+        };
+        let Some(index) = self.indexes.iter().find(|i| **i == index) else {
+            return Vec::new();
+        };
+        live.names
+            .get(&(*index, namespace.to_owned(), value.to_owned()))
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
 /// Senders to the controllers subscribed to one kind, and the writer of its store, until the
 /// watch starts.
 struct Pending<K: Lookup + Clone + 'static>
@@ -130,6 +304,8 @@ where
     /// Turns true once the first list is complete. (The store's own readiness wakes only
     /// one waiter, which is the controller of the kind.)
     listed: watch::Sender<bool>,
+    /// The store's index, if the kind is read by index.
+    index: Option<Arc<Index<K>>>,
 }
 
 impl<K> Cache<K>
@@ -147,7 +323,57 @@ where
                 subscribers: Vec::new(),
             }))),
             listed: watch::Sender::new(false),
+            index: None,
         }
+    }
+
+    /// An empty store indexed by `indexes`, whose values for an object `keys` gives.
+    fn indexed(
+        dyntype: <K as Lookup>::DynamicType,
+        indexes: &'static [&'static str],
+        keys: Keys<K>,
+    ) -> Self
+    where
+        K: Resource,
+    {
+        Self {
+            index: Some(Arc::new(Index {
+                keys,
+                indexes,
+                live: RwLock::default(),
+                relist: Mutex::default(),
+            })),
+            ..Self::new(dyntype)
+        }
+    }
+
+    /// An empty store indexed by the values of `labels`.
+    fn by_labels(dyntype: <K as Lookup>::DynamicType, labels: &'static [&'static str]) -> Self
+    where
+        K: Resource,
+    {
+        Self::indexed(dyntype, labels, by_labels(labels))
+    }
+
+    /// Whether the store is indexed by `index`.
+    pub fn has_index(&self, index: &str) -> bool {
+        self.index
+            .as_ref()
+            .is_some_and(|i| i.indexes.contains(&index))
+    }
+
+    /// The cached objects under `index` = `value` in `namespace` (`None` when the store has no
+    /// such index). An object whose keys changed a moment ago may still be listed under its
+    /// old ones: callers check what they need on the objects themselves.
+    pub fn lookup(&self, index: &str, namespace: &str, value: &str) -> Option<Vec<Arc<K>>> {
+        let idx = self.index.as_ref().filter(|_| self.has_index(index))?;
+        let ns = (!namespace.is_empty()).then_some(namespace);
+        Some(
+            idx.names(index, namespace, value)
+                .iter()
+                .filter_map(|name| self.get(ns, name))
+                .collect(),
+        )
     }
 
     /// Waits until the first list of the kind is complete (at once afterwards).
@@ -192,11 +418,19 @@ where
     /// store, then handed to every subscriber. Reports the first complete list to `ready`.
     fn start<S>(&self, kind: &'static str, events: S, gate: Gate, ready: Arc<ReadyCounter>)
     where
+        K: Resource,
         S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
     {
         let pending = self.pending.clone();
         let store = self.store.clone();
         let listed = self.listed.clone();
+        let index = self.index.clone();
+        // The index learns of an event before the store does.
+        let events = events.inspect(move |event| {
+            if let (Some(index), Ok(event)) = (&index, event) {
+                index.apply(event);
+            }
+        });
         tokio::spawn(async move {
             gate.opened().await;
             // Every subscriber has registered by now; later ones are refused.
@@ -405,24 +639,28 @@ impl Caches {
     pub(crate) fn new(gateway: bool) -> Self {
         Self {
             task_definitions: Cache::new(()),
-            services: Cache::new(()),
+            services: Cache::indexed(
+                (),
+                &[BY_FAMILY, BY_CLUSTER, BY_TARGET_GROUP],
+                service_keys(),
+            ),
             target_groups: Cache::new(()),
             listeners: Cache::new(()),
             tasks: Cache::new(()),
             clusters: Cache::new(()),
             scheduled_tasks: Cache::new(()),
-            revisions: Cache::new(()),
-            deployments: Cache::new(()),
-            daemon_sets: Cache::new(()),
-            autoscalers: Cache::new(()),
-            service_accounts: Cache::new(()),
-            k8s_services: Cache::new(()),
-            ingresses: (!gateway).then(|| Cache::new(())),
-            http_routes: gateway.then(|| Cache::new(apply::http_route())),
-            replica_sets: Cache::new(()),
-            pods: Cache::new(()),
-            endpoint_slices: Cache::new(()),
-            cron_jobs: Cache::new(()),
+            revisions: Cache::by_labels((), &[LABEL_OWNER, names::LABEL_FAMILY]),
+            deployments: Cache::by_labels((), &[LABEL_OWNER]),
+            daemon_sets: Cache::by_labels((), &[LABEL_OWNER]),
+            autoscalers: Cache::by_labels((), &[LABEL_OWNER]),
+            service_accounts: Cache::by_labels((), &[LABEL_OWNER]),
+            k8s_services: Cache::by_labels((), &[LABEL_OWNER]),
+            ingresses: (!gateway).then(|| Cache::by_labels((), &[LABEL_OWNER])),
+            http_routes: gateway.then(|| Cache::by_labels(apply::http_route(), &[LABEL_OWNER])),
+            replica_sets: Cache::by_labels((), &[names::LABEL_SERVICE]),
+            pods: Cache::by_labels((), &[LABEL_OWNER, names::LABEL_SERVICE]),
+            endpoint_slices: Cache::by_labels((), &[LABEL_SERVICE_NAME]),
+            cron_jobs: Cache::by_labels((), &[LABEL_OWNER]),
             nodes: Cache::new(()),
             gate: Gate::new(CONTROLLERS),
         }
@@ -794,6 +1032,121 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Node",
                    "metadata": {"name": "n1", "uid": "u", "resourceVersion": "3", "labels": {"zone": "a"}},
                    "spec": {"unschedulable": true}})
+        );
+    }
+
+    fn child(name: &str, owner: &str) -> Deployment {
+        Deployment {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("shop".into()),
+                labels: Some(BTreeMap::from([(LABEL_OWNER.to_owned(), owner.to_owned())])),
+                ..ObjectMeta::default()
+            },
+            ..Deployment::default()
+        }
+    }
+
+    /// Applies `events` to the cache's index and its store, in the order the watch does.
+    fn feed(cache: &Cache<Deployment>, events: Vec<watcher::Event<Deployment>>) {
+        let mut pending = cache.pending.lock().expect("lock");
+        let writer = &mut pending.as_mut().expect("not started").writer;
+        for event in events {
+            if let Some(index) = &cache.index {
+                index.apply(&event);
+            }
+            writer.apply_watcher_event(&event);
+        }
+    }
+
+    fn names_of(found: Option<Vec<Arc<Deployment>>>) -> Vec<String> {
+        let mut names: Vec<String> = found
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| d.metadata.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn an_owners_children_are_found_by_index_through_changes_deletions_and_relists() {
+        let cache: Cache<Deployment> = Cache::by_labels((), &[LABEL_OWNER]);
+        feed(
+            &cache,
+            vec![
+                watcher::Event::Init,
+                watcher::Event::InitApply(child("web", "u-web")),
+                watcher::Event::InitApply(child("web-spot", "u-web")),
+                watcher::Event::InitApply(child("api", "u-api")),
+                watcher::Event::InitDone,
+            ],
+        );
+        assert_eq!(
+            names_of(cache.lookup(LABEL_OWNER, "shop", "u-web")),
+            ["web", "web-spot"]
+        );
+        assert_eq!(
+            names_of(cache.lookup(LABEL_OWNER, "other", "u-web")),
+            Vec::<String>::new()
+        );
+        feed(
+            &cache,
+            vec![
+                watcher::Event::Apply(child("web-spot", "u-api")),
+                watcher::Event::Delete(child("api", "u-api")),
+            ],
+        );
+        assert_eq!(
+            names_of(cache.lookup(LABEL_OWNER, "shop", "u-web")),
+            ["web"]
+        );
+        assert_eq!(
+            names_of(cache.lookup(LABEL_OWNER, "shop", "u-api")),
+            ["web-spot"]
+        );
+        // A relist replaces the index as a whole once it completes.
+        feed(
+            &cache,
+            vec![
+                watcher::Event::Init,
+                watcher::Event::InitApply(child("db", "u-db")),
+            ],
+        );
+        assert_eq!(
+            names_of(cache.lookup(LABEL_OWNER, "shop", "u-web")),
+            ["web"]
+        );
+        feed(&cache, vec![watcher::Event::InitDone]);
+        assert_eq!(
+            names_of(cache.lookup(LABEL_OWNER, "shop", "u-web")),
+            Vec::<String>::new()
+        );
+        assert_eq!(names_of(cache.lookup(LABEL_OWNER, "shop", "u-db")), ["db"]);
+        assert!(
+            cache.lookup(names::LABEL_SERVICE, "shop", "web").is_none(),
+            "a label the store is not indexed by is not answered"
+        );
+    }
+
+    #[test]
+    fn services_are_indexed_by_family_cluster_and_target_group() {
+        let svc: EcsService = serde_json::from_value(json!({
+            "apiVersion": "ecsplane.io/v1alpha1", "kind": "EcsService",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"taskDefinition": "web-family:3", "cluster": "prod",
+                     "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/0123456789abcdef", "containerName": "app", "containerPort": 80}]},
+        }))
+        .expect("a service");
+        let keys = service_keys()(&svc);
+        assert!(
+            keys.contains(&(BY_FAMILY, "web-family".to_owned())),
+            "{keys:?}"
+        );
+        assert!(keys.contains(&(BY_CLUSTER, "prod".to_owned())), "{keys:?}");
+        assert!(
+            keys.contains(&(BY_TARGET_GROUP, "web-tg".to_owned())),
+            "{keys:?}"
         );
     }
 

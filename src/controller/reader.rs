@@ -11,8 +11,11 @@
 //! write is recorded as an **expectation** ([`Reader::wrote`], [`Reader::deleted`]): the
 //! resourceVersion the API server answered the write with, or the UID of the deleted object.
 //! A read of a kind in a namespace first waits until the store has caught up with every
-//! expectation of that kind there (resourceVersions compared as the integers etcd makes them;
-//! a deleted object is caught up once it is gone or being deleted). The wait is bounded
+//! expectation of that kind there that the read could see (resourceVersions compared as the
+//! integers etcd makes them; a deleted object is caught up once it is gone or being deleted):
+//! a read of one object waits only for that object, and a read by label only for objects
+//! whose written or cached copy carries the label, so one owner's reads never wait for the
+//! writes of every other owner in a busy namespace. The wait is bounded
 //! ([`STALE_WAIT`]); a store still behind after it (a broken watch) is bypassed by reading
 //! from the API server, as every read did before the caches. Expectations that were never met
 //! expire after [`EXPECTATION_TTL`].
@@ -22,7 +25,7 @@
 //! hold only objects labelled as somebody's child, and the name may be taken by an object
 //! that is nobody's), and a kind without a store falls back to a LIST.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -203,45 +206,109 @@ impl Expect {
 /// `(kind, namespace, name)`.
 type Key = (String, String, String);
 
+/// One write the store has not shown yet.
+struct Pending {
+    expect: Expect,
+    /// The labels the write left on the object (`None`: not known, as for a deletion).
+    labels: Option<BTreeMap<String, String>>,
+    at: Instant,
+}
+
+/// Which objects of a kind in a namespace a read sees.
+#[derive(Clone, Copy, Debug)]
+enum Scope<'a> {
+    /// Every object.
+    All,
+    /// The object of this name.
+    Named(&'a str),
+    /// The objects with this label (`key`, or `key` = `value`).
+    Labelled(&'a str, Option<&'a str>),
+}
+
+impl Scope<'_> {
+    /// Whether `labels` carry the label of a [`Scope::Labelled`] read.
+    fn labels_match(
+        key: &str,
+        value: Option<&str>,
+        labels: Option<&BTreeMap<String, String>>,
+    ) -> bool {
+        labels
+            .and_then(|l| l.get(key))
+            .is_some_and(|v| value.is_none_or(|want| v == want))
+    }
+}
+
 /// The writes the stores have not shown yet.
 #[derive(Default)]
 struct Expectations {
-    pending: Mutex<HashMap<Key, (Expect, Instant)>>,
+    pending: Mutex<HashMap<Key, Pending>>,
 }
 
 impl Expectations {
-    fn expect(&self, kind: &str, namespace: &str, name: &str, expect: Expect) {
+    fn expect(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        expect: Expect,
+        labels: Option<BTreeMap<String, String>>,
+    ) {
         if let Ok(mut p) = self.pending.lock() {
             p.insert(
                 (kind.to_owned(), namespace.to_owned(), name.to_owned()),
-                (expect, Instant::now()),
+                Pending {
+                    expect,
+                    labels,
+                    at: Instant::now(),
+                },
             );
         }
     }
 
     /// Drops the expectations of `kind` in `namespace` that `lookup` meets (or that expired);
-    /// whether none is left (of the object `only`, when given).
+    /// whether none is left that a read of `scope` could see: of the object it names, or of
+    /// an object whose written or cached copy carries its label.
     fn settled(
         &self,
         kind: &str,
         namespace: &str,
-        only: Option<&str>,
+        scope: Scope<'_>,
         lookup: impl Fn(&str) -> Option<ObjectMeta>,
     ) -> bool {
         let Ok(mut p) = self.pending.lock() else {
             return true;
         };
-        p.retain(|(k, ns, name), (expect, at)| {
-            if at.elapsed() > EXPECTATION_TTL {
+        let mut left = false;
+        p.retain(|(k, ns, name), pending| {
+            if pending.at.elapsed() > EXPECTATION_TTL {
                 return false;
             }
-            if k != kind || ns != namespace || only.is_some_and(|o| o != name) {
+            if k != kind || ns != namespace {
                 return true;
             }
-            !expect.met_by(lookup(name).as_ref())
+            let cached = match scope {
+                Scope::Named(only) if only != name => return true,
+                _ => lookup(name),
+            };
+            if pending.expect.met_by(cached.as_ref()) {
+                return false;
+            }
+            // Not met: it holds this read unless neither what was written nor what the store
+            // holds is in the read (it stays for the reads it concerns).
+            left |= match scope {
+                Scope::Labelled(key, value) => {
+                    Scope::labels_match(key, value, pending.labels.as_ref())
+                        || Scope::labels_match(
+                            key,
+                            value,
+                            cached.as_ref().and_then(|m| m.labels.as_ref()),
+                        )
+                }
+                Scope::All | Scope::Named(_) => true,
+            };
+            true
         });
-        !p.keys()
-            .any(|(k, ns, name)| k == kind && ns == namespace && only.is_none_or(|o| o == name))
+        !left
     }
 }
 
@@ -289,6 +356,7 @@ impl Reader {
             meta.namespace.as_deref().unwrap_or_default(),
             meta.name.as_deref().unwrap_or_default(),
             Expect::Version(rv),
+            Some(meta.labels.clone().unwrap_or_default()),
         );
     }
 
@@ -296,7 +364,7 @@ impl Reader {
     /// reads of its kind there wait until the store no longer shows it alive.
     pub fn deleted(&self, kind: &str, namespace: &str, name: &str, uid: Option<String>) {
         self.expectations
-            .expect(kind, namespace, name, Expect::Gone(uid));
+            .expect(kind, namespace, name, Expect::Gone(uid), None);
     }
 
     /// Waits (at most [`STALE_WAIT`]) until `cache` has shown every write of this operator to
@@ -306,12 +374,12 @@ impl Reader {
         &self,
         kind: &str,
         namespace: &str,
-        only: Option<&str>,
+        scope: Scope<'_>,
         get: impl Fn(&str) -> Option<Arc<K>>,
     ) -> bool {
         let start = Instant::now();
         loop {
-            if self.expectations.settled(kind, namespace, only, |name| {
+            if self.expectations.settled(kind, namespace, scope, |name| {
                 get(name).map(|o| o.meta().clone())
             }) {
                 return true;
@@ -329,29 +397,44 @@ impl Reader {
     }
 
     /// The store of `K` in `namespace`, once it has listed and caught up with this operator's
-    /// writes (to the object `only`, when given; else to any of the kind there); `None` when
-    /// it cannot be trusted (the caller reads from the API server).
-    async fn store<K: Cached>(&self, namespace: &str, only: Option<&str>) -> Option<&Cache<K>> {
+    /// writes that a read of `scope` could see; `None` when it cannot be trusted (the caller
+    /// reads from the API server).
+    async fn store<K: Cached>(&self, namespace: &str, scope: Scope<'_>) -> Option<&Cache<K>> {
         let cache = K::cache(&self.caches)?;
         cache.listed().await;
         let ns = (!namespace.is_empty()).then_some(namespace);
-        self.caught_up(&K::kind(&()), namespace, only, |name| cache.get(ns, name))
+        self.caught_up(&K::kind(&()), namespace, scope, |name| cache.get(ns, name))
             .await
             .then_some(cache)
     }
 
-    /// The cached objects of `K` in `namespace` matching `keep`, or `None` (read live).
-    async fn cached<K: Cached>(
-        &self,
-        namespace: &str,
-        keep: impl Fn(&K) -> bool,
-    ) -> Option<Vec<K>> {
-        let cache = self.store::<K>(namespace, None).await?;
+    /// The cached objects of `K` in `namespace` in `scope` (a label read answered from the
+    /// store's index when it has one for the label), or `None` (read live).
+    async fn cached<K: Cached>(&self, namespace: &str, scope: Scope<'_>) -> Option<Vec<K>> {
+        let cache = self.store::<K>(namespace, scope).await?;
+        let in_scope = |o: &K| match scope {
+            Scope::All => true,
+            Scope::Named(name) => o.meta().name.as_deref() == Some(name),
+            Scope::Labelled(key, value) => {
+                Scope::labels_match(key, value, o.meta().labels.as_ref())
+            }
+        };
+        if let Scope::Labelled(key, Some(value)) = scope
+            && let Some(found) = cache.lookup(key, namespace, value)
+        {
+            return Some(
+                found
+                    .into_iter()
+                    .filter(|o| in_scope(o))
+                    .map(|o| o.as_ref().clone())
+                    .collect(),
+            );
+        }
         Some(
             cache
                 .store()
                 .state_filter(|o| {
-                    o.meta().namespace.as_deref().unwrap_or_default() == namespace && keep(o)
+                    o.meta().namespace.as_deref().unwrap_or_default() == namespace && in_scope(o)
                 })
                 .into_iter()
                 .map(|o| o.as_ref().clone())
@@ -396,14 +479,10 @@ impl Reader {
             Some((k, v)) => (k, Some(v)),
             None => (label, None),
         };
-        let has = |o: &K| {
-            o.meta()
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(key))
-                .is_some_and(|v| value.is_none_or(|want| v == want))
-        };
-        match self.cached::<K>(namespace, has).await {
+        match self
+            .cached::<K>(namespace, Scope::Labelled(key, value))
+            .await
+        {
             Some(objects) => Ok(objects),
             None => {
                 self.list(
@@ -425,7 +504,7 @@ impl Reader {
     where
         K: Cached + Resource<Scope = NamespaceResourceScope>,
     {
-        match self.cached::<K>(namespace, |_| true).await {
+        match self.cached::<K>(namespace, Scope::All).await {
             Some(objects) => Ok(objects),
             None => {
                 self.list(self.api(namespace), &ListParams::default(), action)
@@ -439,7 +518,7 @@ impl Reader {
     where
         K: Cached + Resource<Scope = NamespaceResourceScope>,
     {
-        if let Some(cache) = self.store::<K>(namespace, Some(name)).await {
+        if let Some(cache) = self.store::<K>(namespace, Scope::Named(name)).await {
             return Ok(cache.get(Some(namespace), name).map(|o| o.as_ref().clone()));
         }
         self.api::<K>(namespace)
@@ -497,19 +576,24 @@ impl Reader {
                     .filter(|_| ar.kind == "HTTPRoute")
                     && routes.listed().then(|()| async { true }).await
                     && self
-                        .caught_up(&ar.kind, ns, None, |name| routes.get(Some(ns), name))
+                        .caught_up(
+                            &ar.kind,
+                            ns,
+                            Scope::Labelled(LABEL_OWNER, Some(&owner.uid)),
+                            |name| routes.get(Some(ns), name),
+                        )
                         .await
                 {
-                    return Ok(routes
-                        .store()
-                        .state_filter(|o| {
-                            o.metadata.namespace.as_deref() == Some(ns)
-                                && o.metadata.labels.as_ref().and_then(|l| l.get(LABEL_OWNER))
-                                    == Some(&owner.uid)
-                        })
-                        .into_iter()
-                        .map(|o| o.as_ref().clone())
-                        .collect());
+                    let ours = |o: &DynamicObject| {
+                        o.metadata.namespace.as_deref() == Some(ns)
+                            && o.metadata.labels.as_ref().and_then(|l| l.get(LABEL_OWNER))
+                                == Some(&owner.uid)
+                    };
+                    let found = match routes.lookup(LABEL_OWNER, ns, &owner.uid) {
+                        Some(found) => found.into_iter().filter(|o| ours(o)).collect(),
+                        None => routes.store().state_filter(ours),
+                    };
+                    return Ok(found.into_iter().map(|o| o.as_ref().clone()).collect());
                 }
                 let api = Api::namespaced_with(self.client.clone(), ns, ar);
                 self.list(api, &ListParams::default().labels(&label), action)
@@ -577,7 +661,7 @@ impl Reader {
         let kind = K::kind(&());
         let settled = self
             .expectations
-            .settled(&kind, namespace, Some(name), |n| {
+            .settled(&kind, namespace, Scope::Named(name), |n| {
                 cache.get(Some(namespace), n).map(|o| o.meta().clone())
             });
         if !settled {
@@ -826,27 +910,117 @@ mod tests {
     #[test]
     fn expectations_hold_a_kind_and_namespace_until_the_store_meets_them() {
         let x = Expectations::default();
-        x.expect("EcsService", "shop", "web", Expect::Version(10));
+        x.expect("EcsService", "shop", "web", Expect::Version(10), None);
         let older = |_: &str| Some(meta("9", "u"));
         let newer = |_: &str| Some(meta("10", "u"));
-        assert!(!x.settled("EcsService", "shop", None, older));
-        assert!(!x.settled("EcsService", "shop", Some("web"), older));
+        assert!(!x.settled("EcsService", "shop", Scope::All, older));
+        assert!(!x.settled("EcsService", "shop", Scope::Named("web"), older));
         assert!(
-            x.settled("EcsService", "shop", Some("api"), older),
+            x.settled("EcsService", "shop", Scope::Named("api"), older),
             "a read of another object is not held"
         );
         assert!(
-            x.settled("EcsService", "other", None, older),
+            x.settled("EcsService", "other", Scope::All, older),
             "another namespace is not held"
         );
         assert!(
-            x.settled("Deployment", "shop", None, older),
+            x.settled("Deployment", "shop", Scope::All, older),
             "another kind is not held"
         );
-        assert!(x.settled("EcsService", "shop", None, newer));
+        assert!(x.settled("EcsService", "shop", Scope::All, newer));
         assert!(
-            x.settled("EcsService", "shop", None, older),
+            x.settled("EcsService", "shop", Scope::All, older),
             "a met expectation is dropped"
         );
+    }
+
+    fn labelled(owner: &str) -> Option<BTreeMap<String, String>> {
+        Some(BTreeMap::from([(LABEL_OWNER.to_owned(), owner.to_owned())]))
+    }
+
+    #[test]
+    fn a_label_read_waits_only_for_writes_that_carry_its_label() {
+        let x = Expectations::default();
+        x.expect(
+            "Deployment",
+            "shop",
+            "web",
+            Expect::Version(10),
+            labelled("u-web"),
+        );
+        let absent = |_: &str| None;
+        assert!(
+            x.settled(
+                "Deployment",
+                "shop",
+                Scope::Labelled(LABEL_OWNER, Some("u-api")),
+                absent
+            ),
+            "another owner's children are read at once"
+        );
+        assert!(!x.settled(
+            "Deployment",
+            "shop",
+            Scope::Labelled(LABEL_OWNER, Some("u-web")),
+            absent
+        ));
+        assert!(
+            !x.settled(
+                "Deployment",
+                "shop",
+                Scope::Labelled(LABEL_OWNER, None),
+                absent
+            ),
+            "a read of every labelled object is held"
+        );
+        assert!(
+            !x.settled("Deployment", "shop", Scope::All, absent),
+            "the expectation stayed for the reads it concerns"
+        );
+    }
+
+    #[test]
+    fn a_label_read_waits_for_a_write_that_takes_the_label_away() {
+        let x = Expectations::default();
+        x.expect(
+            "Deployment",
+            "shop",
+            "web",
+            Expect::Version(10),
+            labelled("u-other"),
+        );
+        let mut stale = meta("9", "u");
+        stale.labels = labelled("u-web");
+        let cached = move |_: &str| Some(stale.clone());
+        assert!(
+            !x.settled(
+                "Deployment",
+                "shop",
+                Scope::Labelled(LABEL_OWNER, Some("u-web")),
+                cached
+            ),
+            "the store still shows the object with the label"
+        );
+    }
+
+    #[test]
+    fn a_label_read_waits_for_a_deletion_of_an_object_the_store_shows_with_the_label() {
+        let x = Expectations::default();
+        x.expect(
+            "Pod",
+            "shop",
+            "web-1",
+            Expect::Gone(Some("u-1".into())),
+            None,
+        );
+        let mut pod = meta("9", "u-1");
+        pod.labels = Some(BTreeMap::from([(
+            names::LABEL_SERVICE.to_owned(),
+            "web".to_owned(),
+        )]));
+        let cached = move |_: &str| Some(pod.clone());
+        let read = Scope::Labelled(names::LABEL_SERVICE, Some("web"));
+        assert!(!x.settled("Pod", "shop", read, &cached));
+        assert!(x.settled("Pod", "shop", read, |_: &str| None));
     }
 }

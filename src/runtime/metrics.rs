@@ -12,6 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::requests::RequestCounts;
 use crate::controller::ErrorCategory;
 
 /// The `Content-Type` of [`Metrics::encode`]'s output (the OpenMetrics text format, which
@@ -68,6 +69,7 @@ pub struct Metrics {
     watch_restarts: Family<KindLabels, Counter>,
     watch_failing: Family<KindLabels, Gauge>,
     leader: Gauge,
+    requests: RequestCounts,
 }
 
 impl Default for Metrics {
@@ -123,6 +125,13 @@ impl Metrics {
             "1 while this process holds the leader lease and runs the controllers, else 0",
             leader.clone(),
         );
+        let requests = RequestCounts::default();
+        registry.register(
+            "kube_requests",
+            "Requests this process sent to the API server, by verb (read: GET or LIST, watch, create, update, patch, delete)",
+            requests.family.clone(),
+        );
+        requests.register_all();
         for kind in KINDS {
             let labels = KindLabels { kind };
             let _series = reconciles.get_or_create_owned(&labels);
@@ -146,7 +155,14 @@ impl Metrics {
             watch_restarts,
             watch_failing,
             leader,
+            requests,
         }
+    }
+
+    /// The counters of this process's requests to the API server, for the client's
+    /// [`super::requests::CountLayer`].
+    pub fn requests(&self) -> &RequestCounts {
+        &self.requests
     }
 
     /// Counts a blocked reconcile (or any failure not already counted by

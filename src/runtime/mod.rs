@@ -14,6 +14,7 @@ pub mod http;
 pub mod leader;
 pub mod logging;
 pub mod metrics;
+pub mod requests;
 pub mod signals;
 
 use std::hash::{BuildHasher, Hasher};
@@ -231,8 +232,13 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
 }
 
 /// Builds the Kubernetes client: from `kubeconfig` when given, else as kube's `Config::infer`
-/// does (`KUBECONFIG`, `~/.kube/config`, then the in-cluster service account).
-pub async fn client(kubeconfig: Option<&Path>, rate_limit: RateLimit) -> Result<Client, Error> {
+/// does (`KUBECONFIG`, `~/.kube/config`, then the in-cluster service account). Every request
+/// it sends is counted in `counts` (after the rate limit: what reaches the API server).
+pub async fn client(
+    kubeconfig: Option<&Path>,
+    rate_limit: RateLimit,
+    counts: &requests::RequestCounts,
+) -> Result<Client, Error> {
     let config = match kubeconfig {
         Some(path) => {
             let kubeconfig = Kubeconfig::read_from(path).map_err(|source| Error::Kubeconfig {
@@ -249,7 +255,9 @@ pub async fn client(kubeconfig: Option<&Path>, rate_limit: RateLimit) -> Result<
         None => Config::infer().await?,
     };
     tracing::info!(server = %config.cluster_url, qps = rate_limit.qps, burst = rate_limit.burst, "Kubernetes API server");
-    let builder = kube::client::ClientBuilder::try_from(config).map_err(Error::Client)?;
+    let builder = kube::client::ClientBuilder::try_from(config)
+        .map_err(Error::Client)?
+        .with_layer(&requests::CountLayer(counts.clone()));
     Ok(match rate_limit.window() {
         Some((num, per)) => builder
             .with_layer(&tower::limit::RateLimitLayer::new(num, per))
@@ -330,7 +338,12 @@ pub async fn run(options: Options) -> Result<(), Error> {
     let on_signal = state.clone();
     signals::install(stop, move || on_signal.health.set_shutting_down()).map_err(Error::Signals)?;
 
-    let client = client(options.kubeconfig.as_deref(), options.rate_limit).await?;
+    let client = client(
+        options.kubeconfig.as_deref(),
+        options.rate_limit,
+        state.metrics.requests(),
+    )
+    .await?;
     let result = match options.leader_election {
         None => {
             state.metrics.set_leader(true);

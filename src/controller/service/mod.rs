@@ -25,7 +25,7 @@ use super::conditions::{self, Desired};
 use super::resolve::{self, Blocked};
 use super::vocabulary::{ConditionType, EventAction, EventReason};
 use super::wiring::Wiring;
-use super::{Context, RESYNC, ReconcileError, errors, status};
+use super::{Context, RESYNC, ReconcileError, cache, errors, status};
 use crate::api::{EcsCluster, EcsService, EcsServiceStatus, TargetGroup, TaskDefinition};
 use crate::translate::bundle::Bundle;
 use crate::translate::{self, Object, names};
@@ -47,57 +47,70 @@ pub(crate) async fn controller(wiring: Wiring) {
         .owns_stream(wiring.changes::<HorizontalPodAutoscaler>())
         .owns_stream(wiring.changes::<ServiceAccount>())
         .owns_stream(wiring.changes::<Service>());
-    let store = ctrl.store();
-    let by_family = store.clone();
-    let by_target_group = store.clone();
-    let by_cluster = store.clone();
+    // The services a TaskDefinition, TargetGroup or EcsCluster concerns, from the services
+    // store's indexes (a scan of every service per event made these O(N) each).
+    let caches = wiring.ctx.reader.caches().clone();
+    let (by_family, by_target_group, by_cluster) = (caches.clone(), caches.clone(), caches);
     let ctrl = ctrl
         .watches_stream(wiring.changes::<TaskDefinition>(), move |td| {
-            let ns = td.metadata.namespace.clone();
-            by_family
-                .state()
-                .into_iter()
-                .filter(|s| {
-                    s.metadata.namespace == ns
-                        && names::task_definition_ref(&s.spec.task_definition).0 == td.spec.family
-                })
-                .map(|s| ObjectRef::from_obj(s.as_ref()))
-                .collect::<Vec<_>>()
+            let ns = td.metadata.namespace.clone().unwrap_or_default();
+            services_by(
+                &by_family.services,
+                cache::BY_FAMILY,
+                &ns,
+                &td.spec.family,
+                |s| names::task_definition_ref(&s.spec.task_definition).0 == td.spec.family,
+            )
         })
         .watches_stream(wiring.changes::<TargetGroup>(), move |tg| {
-            let ns = tg.metadata.namespace.clone();
+            let ns = tg.metadata.namespace.clone().unwrap_or_default();
             let tg_name = tg.target_group_name().to_owned();
-            by_target_group
-                .state()
-                .into_iter()
-                .filter(|s| {
-                    s.metadata.namespace == ns
-                        && s.spec.load_balancers.iter().flatten().any(|lb| {
-                            lb.target_group_arn
-                                .as_deref()
-                                .map(names::target_group_of_arn)
-                                == Some(tg_name.as_str())
-                        })
-                })
-                .map(|s| ObjectRef::from_obj(s.as_ref()))
-                .collect::<Vec<_>>()
+            services_by(
+                &by_target_group.services,
+                cache::BY_TARGET_GROUP,
+                &ns,
+                &tg_name,
+                |s| {
+                    s.spec.load_balancers.iter().flatten().any(|lb| {
+                        lb.target_group_arn
+                            .as_deref()
+                            .map(names::target_group_of_arn)
+                            == Some(tg_name.as_str())
+                    })
+                },
+            )
         })
         .watches_stream(wiring.changes::<EcsCluster>(), move |c| {
-            let ns = c.metadata.namespace.clone();
+            let ns = c.metadata.namespace.clone().unwrap_or_default();
             let name = c.metadata.name.clone().unwrap_or_default();
-            by_cluster
-                .state()
-                .into_iter()
-                .filter(|s| {
-                    s.metadata.namespace == ns
-                        && names::cluster_name(s.spec.cluster.as_deref()) == name
-                })
-                .map(|s| ObjectRef::from_obj(s.as_ref()))
-                .collect::<Vec<_>>()
+            services_by(&by_cluster.services, cache::BY_CLUSTER, &ns, &name, |s| {
+                names::cluster_name(s.spec.cluster.as_deref()) == name
+            })
         })
         .watches_stream(wiring.changes::<Pod>(), by_service_label)
         .watches_stream(wiring.changes::<ReplicaSet>(), by_service_label);
     wiring.run(ctrl, reconcile).await;
+}
+
+/// The services of `namespace` under `index` = `value` in the services store that `keep`
+/// (an index entry may lag a change of the service by a moment: checked on the object).
+fn services_by(
+    services: &cache::Cache<EcsService>,
+    index: &str,
+    namespace: &str,
+    value: &str,
+    keep: impl Fn(&EcsService) -> bool,
+) -> Vec<ObjectRef<EcsService>> {
+    let found = services.lookup(index, namespace, value).unwrap_or_else(|| {
+        services
+            .store()
+            .state_filter(|s| s.metadata.namespace.as_deref() == Some(namespace))
+    });
+    found
+        .into_iter()
+        .filter(|s| keep(s))
+        .map(|s| ObjectRef::from_obj(s.as_ref()))
+        .collect()
 }
 
 fn by_service_label<K: kube::Resource>(obj: K) -> Option<ObjectRef<EcsService>> {
