@@ -280,7 +280,7 @@ pub async fn grant_all_but_gateway(client: &Client, ns: &str, accounts: &[&str])
     let role: ClusterRole = serde_json::from_value(json!({
         "metadata": {"name": name},
         "rules": [{
-            "apiGroups": ["", "apps", "autoscaling", "policy", "networking.k8s.io",
+            "apiGroups": ["", "apps", "autoscaling", "batch", "policy", "networking.k8s.io",
                           "discovery.k8s.io", "events.k8s.io", "coordination.k8s.io",
                           "ecsplane.io"],
             "resources": ["*"],
