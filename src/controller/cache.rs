@@ -446,6 +446,9 @@ where
             while let Some(event) = events.next().await {
                 match event {
                     Ok(watcher::Event::InitDone) => {
+                        // A relist after a failed watch means it works again: /readyz need
+                        // not wait out the failure window.
+                        ready.watch_listed(kind);
                         if !listed.send_replace(true) {
                             tracing::debug!(kind, objects = store.len(), "cache listed");
                             ready.one_ready();

@@ -121,6 +121,9 @@ pub trait Telemetry: Send + Sync + 'static {
     /// A watch of the controller of `kind` failed with `reason` and is being restarted;
     /// `expected` when it is routine (410 Gone after a compaction: the watch relists).
     fn watch_failed(&self, _kind: &'static str, _reason: &str, _expected: bool) {}
+    /// The cache of `kind` has completed a list (its first, or a relist after its watch
+    /// failed): that watch is healthy again.
+    fn watch_listed(&self, _kind: &'static str) {}
 }
 
 /// Errors that stop the operator (not those of a single reconcile, which are retried).

@@ -162,6 +162,11 @@ impl ReadyCounter {
             .watch_failed(kind, &error.to_string(), expected);
     }
 
+    /// A cache's store of `kind` completed a list (the first or a relist): its watch works.
+    pub(crate) fn watch_listed(&self, kind: &'static str) {
+        self.telemetry.watch_listed(kind);
+    }
+
     /// One more store is ready.
     pub(crate) fn one_ready(&self) {
         if self.left.fetch_sub(1, Ordering::SeqCst) == 1 {

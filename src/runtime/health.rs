@@ -2,9 +2,10 @@
 //!
 //! - `/readyz` is 200 once every controller has listed its kind (or while this replica is a
 //!   standby), and 503 while any watch of the controllers is failing: a watch that failed
-//!   within the last [`WATCH_WINDOW`] (a failing watch is retried with backoff of at most 30 s,
-//!   so it fails again well within the window; a watch that stopped failing makes the process
-//!   ready again once the window has passed). A 410 Gone after an etcd compaction is routine
+//!   within the last [`WATCH_WINDOW`] and has not listed since (a failing watch is retried with
+//!   backoff of at most 30 s, so it fails again well within the window; a watch that works
+//!   again makes the process ready as soon as its store has relisted, or, resumed without a
+//!   relist, once the window has passed). A 410 Gone after an etcd compaction is routine
 //!   (the watch relists) and does not count.
 //! - `/healthz` is 200 unless a reconcile has been running for longer than [`STUCK_AFTER`]:
 //!   the controllers have stopped making progress and a restart is the cure.
@@ -99,6 +100,15 @@ impl Health {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(kind, (now, reason.to_owned()));
+    }
+
+    /// The watch of `kind` has listed again after failing: it no longer keeps the process
+    /// unready (a watch resumed without a relist gives no such sign, and waits out the window).
+    pub fn watch_recovered(&self, kind: &str) {
+        self.watches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(kind);
     }
 
     /// The controllers whose watches failed within [`WATCH_WINDOW`] before `now`, with the
@@ -233,6 +243,23 @@ mod tests {
         let later = t0 + WATCH_WINDOW + Duration::from_secs(1);
         assert_eq!(health.readiness_at(later), Readiness::Ready);
         assert!(health.failing_watches(later).is_empty());
+    }
+
+    #[test]
+    fn a_failed_watch_that_has_listed_again_no_longer_makes_the_process_unready() {
+        let health = Health::new();
+        let t0 = Instant::now();
+        health.set_synced();
+        health.watch_failed("EcsService", "connection refused", t0);
+        health.watch_failed("HTTPRoute", "httproutes: 403 Forbidden", t0);
+        health.watch_recovered("EcsService");
+        let soon = t0 + Duration::from_secs(1);
+        assert_eq!(
+            health.failing_watches(soon),
+            vec![("HTTPRoute", "httproutes: 403 Forbidden".to_owned())]
+        );
+        health.watch_recovered("HTTPRoute");
+        assert_eq!(health.readiness_at(soon), Readiness::Ready);
     }
 
     #[test]

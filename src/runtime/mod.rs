@@ -169,6 +169,10 @@ impl Telemetry for Observability {
         self.metrics.failed(kind, category);
     }
 
+    fn watch_listed(&self, kind: &'static str) {
+        self.health.watch_recovered(kind);
+    }
+
     fn watch_failed(&self, kind: &'static str, reason: &str, expected: bool) {
         self.metrics.watch_restarted(kind);
         if !expected {
