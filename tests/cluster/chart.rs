@@ -1,8 +1,7 @@
 //! The Helm chart (charts/ecsplane), checked with Helm v4.3.1 built by
 //! `tests/harness/controlplane.sh` and against the real control plane.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -22,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::harness;
 use crate::operator::{CONVERGE, condition, eventually};
+use crate::process;
 
 /// The chart's directory.
 fn chart_dir() -> PathBuf {
@@ -794,26 +794,9 @@ async fn chart_rbac_grants_the_operators_verbs_and_nothing_beside_them() {
     harness::delete_namespace(&client, &ns).await;
 }
 
-/// A plain HTTP/1.1 GET on loopback; `None` while nothing listens.
+/// [`process::http_get`] with the body trimmed; `None` while nothing listens.
 fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.get(9..12)?.parse().ok()?;
-    Some((status, response.split_once("\r\n\r\n")?.1.trim().to_owned()))
-}
-
-fn free_address() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address")
+    process::http_get(address, path).map(|(status, body)| (status, body.trim().to_owned()))
 }
 
 /// A kubeconfig for the test cluster that authenticates with a token of the chart's
@@ -862,7 +845,7 @@ impl RunningOperator {
             deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone(),
         )
         .expect("the container's args are strings");
-        let (metrics, health) = (free_address(), free_address());
+        let (metrics, health) = (process::free_port(), process::free_port());
         for arg in &mut args {
             if arg.starts_with("--metrics-bind-address=") {
                 *arg = format!("--metrics-bind-address={metrics}");

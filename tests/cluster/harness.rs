@@ -38,11 +38,17 @@ fn control_plane() -> &'static ControlPlane {
     CONTROL_PLANE.get_or_init(|| {
         if let Ok(path) = std::env::var("ECSPLANE_TEST_KUBECONFIG") {
             eprintln!("using the control plane of ECSPLANE_TEST_KUBECONFIG={path}");
-            return ControlPlane { kubeconfig: PathBuf::from(path), _watcher: None };
+            return ControlPlane {
+                kubeconfig: PathBuf::from(path),
+                _watcher: None,
+            };
         }
         let script = repo_root().join("tests/harness/controlplane.sh");
         let dir = std::env::temp_dir().join(format!("ecsplane-test-cp.{}", std::process::id()));
-        eprintln!("starting a control plane in {} (the first run builds it: ~10 minutes)", dir.display());
+        eprintln!(
+            "starting a control plane in {} (the first run builds it: ~10 minutes)",
+            dir.display()
+        );
         let out = Command::new("bash")
             .arg(&script)
             .arg("up")
@@ -50,19 +56,16 @@ fn control_plane() -> &'static ControlPlane {
             .stderr(Stdio::inherit())
             .output()
             .expect("run tests/harness/controlplane.sh up");
-        assert!(out.status.success(), "controlplane.sh up failed: see the log lines above");
+        assert!(
+            out.status.success(),
+            "controlplane.sh up failed: see the log lines above"
+        );
         // Stop it when this test process exits: a detached watcher waits for our PID to go.
-        let watcher = Command::new("setsid")
-            .args(["bash", "-c", r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; bash "$2" down "$3" >/dev/null 2>&1"#, "watch"])
-            .arg(std::process::id().to_string())
-            .arg(&script)
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the control-plane watcher");
-        ControlPlane { kubeconfig: dir.join("kubeconfig"), _watcher: Some(watcher) }
+        let watcher = stop_when_this_process_exits(&script, &dir);
+        ControlPlane {
+            kubeconfig: dir.join("kubeconfig"),
+            _watcher: Some(watcher),
+        }
     })
 }
 
@@ -171,4 +174,19 @@ pub async fn apply(
     let mut params = PatchParams::apply(TEST_MANAGER).validation_strict();
     params.dry_run = dry_run;
     api.patch(&name, &params, &Patch::Apply(doc)).await
+}
+
+/// A detached watcher that runs `SCRIPT down DIR` once this test process has exited (however
+/// it exits), so a control plane started by the tests never outlives them.
+pub fn stop_when_this_process_exits(script: &Path, dir: &Path) -> std::process::Child {
+    Command::new("setsid")
+        .args(["bash", "-c", r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; bash "$2" down "$3" >/dev/null 2>&1"#, "watch"])
+        .arg(std::process::id().to_string())
+        .arg(script)
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the control-plane watcher")
 }

@@ -489,16 +489,7 @@ impl OwnControlPlane {
                 .status()
                 .expect("run controlplane.sh up");
             assert!(status.success(), "controlplane.sh up {}", dir.display());
-            let watcher = Command::new("setsid")
-                .args(["bash", "-c", r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; bash "$2" down "$3" >/dev/null 2>&1"#, "watch"])
-                .arg(std::process::id().to_string())
-                .arg(&script)
-                .arg(&dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn the control-plane watcher");
+            let watcher = harness::stop_when_this_process_exits(&script, &dir);
             OwnControlPlane {
                 dir,
                 _watcher: watcher,
